@@ -1,0 +1,41 @@
+"""The JSON API under /api/v1: same services and access rules as the web pages."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+
+from unstuck.core.api import router as core_router
+from unstuck.core.auth import SessionAuth, TokenAuth
+from unstuck.core.errors import UnstuckError
+from unstuck.deals.api import router as deals_router
+
+api = NinjaAPI(
+    title="Unstuck API",
+    version="1",
+    description=(
+        "Read your pipeline and work your deals from scripts. Authenticate with a personal "
+        "token (`Authorization: Bearer unst_…`, from Account → API tokens) or a signed-in "
+        "browser session. You see exactly what you see in the web: deals outside your view "
+        "answer 404, deals you may read but not change answer 403."
+    ),
+    auth=[TokenAuth(), SessionAuth()],
+    urls_namespace="api",
+)
+
+
+@api.exception_handler(PermissionDenied)
+def permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc) or "You may not do this."}, status=403)
+
+
+@api.exception_handler(UnstuckError)
+def domain_error(request: HttpRequest, exc: UnstuckError) -> HttpResponse:
+    return api.create_response(
+        request, {"detail": exc.message, "field": exc.field}, status=exc.status_code
+    )
+
+
+api.add_router("/", core_router)
+api.add_router("/workspaces/{slug}/deals", deals_router)

@@ -1,0 +1,71 @@
+"""The `unstuck` command: Unstuck's own commands first, and every Django command besides."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+OWN_COMMANDS = [
+    ("demo", "Create the SQLite database, load the demo workspace and serve it on :8000."),
+    ("serve", "Serve Unstuck in production on gunicorn."),
+    ("worker", "Run background tasks (imports, recomputations)."),
+    ("migrate", "Create or update the database tables."),
+    ("workspace", "Create workspaces: workspace create --name NAME [--slug SLUG]."),
+    ("user", "Add people: user add --workspace SLUG --email E --role ROLE [--team T]."),
+]
+
+HELP = """\
+usage: unstuck <command> [options]
+
+Unstuck: get stuck B2B deals moving again. Run `unstuck <command> --help` for a command's options.
+
+Commands:
+{own}
+
+Every command that acts on a workspace's data takes --workspace SLUG (the demo's is `demo`).
+Django's own commands work too: unstuck shell, unstuck dbshell, unstuck createsuperuser,
+unstuck check --deploy, … (`unstuck help --all` lists them).
+
+Environment: DATABASE_URL (default: SQLite in the data directory), UNSTUCK_DATA_DIR
+(default ./unstuck-data); the README lists every setting.
+"""
+
+
+def _take_data_dir(argv: list[str]) -> list[str]:
+    """Honour --data-dir before Django reads its settings, since the database lives there."""
+    out: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--data-dir":
+            value = next(args, None)
+            if value is None:
+                sys.exit("unstuck: --data-dir needs a directory")
+            os.environ["UNSTUCK_DATA_DIR"] = value
+        elif arg.startswith("--data-dir="):
+            os.environ["UNSTUCK_DATA_DIR"] = arg.split("=", 1)[1]
+        else:
+            out.append(arg)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or (args[0] in {"-h", "--help", "help"} and len(args) == 1):
+        width = max(len(name) for name, _ in OWN_COMMANDS)
+        own = "\n".join(f"  {name.ljust(width)}  {text}" for name, text in OWN_COMMANDS)
+        print(HELP.format(own=own))
+        return
+    if args[:2] == ["help", "--all"]:
+        args = ["help"]
+    if args[0] == "demo":
+        args = ["demo", *_take_data_dir(args[1:])]
+        # The demo serves straight from the source tree; production runs collectstatic.
+        os.environ.setdefault("UNSTUCK_PLAIN_STATIC", "1")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "unstuck.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["unstuck", *args])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from unstuck.core.models import Workspace
+
+
+class Command(BaseCommand):
+    help = (
+        "Run Unstuck on its embedded default: create and migrate the SQLite database in the "
+        "data directory, load the demo workspace when it is missing, start a task worker and "
+        "serve the web app. The data directory comes from --data-dir, else UNSTUCK_DATA_DIR, "
+        "else ./unstuck-data."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1", help="Address to listen on.")
+        parser.add_argument("--port", type=int, default=8000, help="Port to listen on.")
+        parser.add_argument(
+            "--data-dir",
+            help="Where the database and uploads live (also UNSTUCK_DATA_DIR). "
+            "Handled before start-up; shown here for --help.",
+        )
+        parser.add_argument(
+            "--deals", type=int, default=600, help="How many deals the demo workspace gets."
+        )
+        parser.add_argument("--seed", type=int, default=7, help="Seed for the demo generator.")
+        parser.add_argument(
+            "--no-serve", action="store_true", help="Prepare the database and demo, then exit."
+        )
+        parser.add_argument(
+            "--no-worker", action="store_true", help="Do not start a background task worker."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from unstuck.demo.generator import DEMO_PASSWORD, DEMO_SLUG, generate_demo
+
+        data_dir = settings.DATA_DIR
+        data_dir.mkdir(parents=True, exist_ok=True)
+        db = settings.DATABASES["default"]
+        where = db["NAME"] if "sqlite" in db["ENGINE"] else f"{db['ENGINE']} {db['NAME']}"
+        self.stdout.write(f"Database: {where}")
+        call_command("migrate", interactive=False, verbosity=0)
+        workspace = Workspace.objects.filter(slug=DEMO_SLUG).first()
+        if workspace is None:
+            self.stdout.write(f"Loading the demo workspace ({options['deals']} deals)…")
+            result = generate_demo(deals=options["deals"], seed=options["seed"], progress=True)
+            workspace = result.workspace
+        else:
+            self.stdout.write("The demo workspace is already there; keeping it as it is.")
+        logins = workspace.memberships.select_related("user").order_by("role", "user__email")
+        self.stdout.write("")
+        self.stdout.write(self.style.SUCCESS("Sign in with any of these (password: demo):"))
+        shown = {"leader", "manager", "rep", "partner"}
+        for membership in logins:
+            local = membership.user.email.split("@")[0]
+            if local in shown or membership.role == "leader":
+                self.stdout.write(f"  {membership.role:8} {membership.user.email}")
+        others = logins.count() - len(shown)
+        if others > 0:
+            self.stdout.write(f"  … and {others} more demo people, same password.")
+        assert DEMO_PASSWORD == "demo"
+        if options["no_serve"]:
+            return
+        url = f"http://{options['host']}:{options['port']}/"
+        self.stdout.write("")
+        self.stdout.write(self.style.SUCCESS(f"Unstuck is running at {url}  (Ctrl+C to stop)"))
+        worker = None
+        if not options["no_worker"]:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "unstuck.cli", "worker"],
+                env={**os.environ, "UNSTUCK_DATA_DIR": str(data_dir)},
+            )
+        try:
+            call_command(
+                "runserver",
+                f"{options['host']}:{options['port']}",
+                use_reloader=False,
+                use_threading=True,
+            )
+        finally:
+            if worker is not None:
+                worker.terminate()
+                worker.wait(timeout=10)

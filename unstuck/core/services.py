@@ -1,0 +1,147 @@
+"""Writes for workspaces, teams, members and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from unstuck.core.errors import Conflict, NotAllowed, UnstuckError
+from unstuck.core.models import ApiToken, Membership, Role, Team, User, Workspace
+
+TOKEN_PREFIX = "unst_"
+
+
+def _clean(obj: object) -> None:
+    """full_clean with our error type, so callers show one readable message."""
+    try:
+        obj.full_clean()  # type: ignore[attr-defined]
+    except ValidationError as exc:
+        parts = []
+        for field, messages in exc.message_dict.items():
+            label = "" if field == "__all__" else f"{field}: "
+            parts.append(label + " ".join(messages))
+        raise UnstuckError("; ".join(parts)) from exc
+
+
+def workspace_create(*, name: str, slug: str | None = None) -> Workspace:
+    name = name.strip()
+    if not name:
+        raise UnstuckError("A workspace needs a name.", field="name")
+    slug = (slug or slugify(name))[:50].strip("-")
+    if Workspace.objects.filter(slug=slug).exists():
+        raise Conflict(f"A workspace with the slug '{slug}' already exists.", field="slug")
+    workspace = Workspace(name=name, slug=slug)
+    _clean(workspace)
+    workspace.save()
+    return workspace
+
+
+def team_get_or_create(*, workspace: Workspace, name: str) -> Team:
+    team, _ = Team.objects.get_or_create(workspace=workspace, name=name.strip())
+    return team
+
+
+@transaction.atomic
+def member_add(
+    *,
+    workspace: Workspace,
+    email: str,
+    role: str,
+    name: str = "",
+    team_name: str | None = None,
+    password: str | None = None,
+    title: str = "",
+) -> Membership:
+    """Add a person to a workspace (creating their user if new).
+
+    A manager given a team becomes that team's manager; a rep joins it as a member.
+    """
+    if role not in Role.values:
+        raise UnstuckError(
+            f"Unknown role '{role}'; use one of {', '.join(Role.values)}.", field="role"
+        )
+    email = email.strip().lower()
+    if not email or "@" not in email:
+        raise UnstuckError(f"'{email}' is not an email address.", field="email")
+    if team_name and role not in {Role.REP, Role.MANAGER}:
+        raise UnstuckError("Only reps and managers belong to a team.", field="team")
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = User(email=email, name=name.strip())
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        _clean(user)
+        user.save()
+    elif name and not user.name:
+        user.name = name.strip()
+        user.save(update_fields=["name"])
+    if Membership.objects.filter(workspace=workspace, user=user).exists():
+        raise Conflict(f"{email} is already a member of {workspace.slug}.", field="email")
+    team = team_get_or_create(workspace=workspace, name=team_name) if team_name else None
+    if team is not None and role == Role.MANAGER:
+        if team.manager_id and team.manager_id != user.pk:
+            raise Conflict(f"Team '{team.name}' already has a manager.", field="team")
+        team.manager = user
+        team.save(update_fields=["manager"])
+    membership = Membership(
+        workspace=workspace,
+        user=user,
+        role=role,
+        team=team if role == Role.REP else None,
+        title=title,
+    )
+    _clean(membership)
+    membership.save()
+    return membership
+
+
+def _hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
+    """Create a token and return it with its secret, which is never stored and shown once."""
+    name = name.strip()
+    if not name:
+        raise UnstuckError("Give the token a name, so you can tell it apart later.", field="name")
+    if len(name) > 100:
+        raise UnstuckError("Keep the token's name under 100 characters.", field="name")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user, name=name, prefix=secret[: len(TOKEN_PREFIX) + 6], key_hash=_hash_token(secret)
+    )
+    return token, secret
+
+
+def api_token_revoke(*, token: ApiToken, by: User) -> ApiToken:
+    if token.user_id != by.pk:
+        raise NotAllowed("Only a token's owner can revoke it.")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def api_token_authenticate(secret: str) -> User | None:
+    """The active user behind a token secret, or None. Notes the use at most once a minute."""
+    if not secret or not secret.startswith(TOKEN_PREFIX):
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=_hash_token(secret), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user

@@ -1,0 +1,51 @@
+"""Small formatting helpers shared by every page."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from django import template
+from django.utils import timezone
+
+register = template.Library()
+
+SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "AUD": "A$", "CAD": "C$"}
+
+
+@register.filter
+def money(amount: Decimal | float | int | None, currency: str = "USD") -> str:
+    """$48,500 — whole units; compact ($1.2M) past a million."""
+    if amount is None:
+        return "—"
+    value = float(amount)
+    symbol = SYMBOLS.get(currency or "USD")
+    text = f"{value / 1000000:,.1f}M" if abs(value) >= 1000000 else f"{value:,.0f}"
+    return f"{symbol}{text}" if symbol else f"{text} {currency}"
+
+
+@register.filter
+def days_since(moment: datetime | date | None) -> int | None:
+    if moment is None:
+        return None
+    today = timezone.localdate()
+    day = timezone.localtime(moment).date() if isinstance(moment, datetime) else moment
+    return (today - day).days
+
+
+@register.filter
+def is_past(day: date | None) -> bool:
+    return day is not None and day < timezone.localdate()
+
+
+@register.simple_tag(takes_context=True)
+def url_with(context: template.Context, **changes: object) -> str:
+    """The current query string with some parameters replaced (for sort and page links)."""
+    request = context["request"]
+    query = request.GET.copy()
+    for key, value in changes.items():
+        if value in (None, ""):
+            query.pop(key, None)
+        else:
+            query[key] = str(value)
+    return "?" + query.urlencode()

@@ -1,0 +1,251 @@
+"""API: the pipeline, a deal with its history, stage moves and the buying committee."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Field, Query, Router, Schema
+
+from unstuck.core.access import can_edit_deal, get_deal_for, membership_for
+from unstuck.core.errors import UnstuckError
+from unstuck.deals import selectors, services
+from unstuck.deals.models import Deal, Stage, Stakeholder
+
+router = Router(tags=["deals"])
+
+
+class StageOut(Schema):
+    id: int
+    name: str
+    kind: str
+    order: int
+    probability: int
+
+
+class DealOut(Schema):
+    id: int
+    external_id: str
+    source: str
+    name: str
+    account: str | None = Field(None, alias="account.name")
+    owner: str | None = Field(None, alias="owner.email")
+    team: str | None = Field(None, alias="team.name")
+    pipeline: str = Field(..., alias="pipeline.name")
+    stage: StageOut
+    status: str
+    amount: Decimal
+    currency: str
+    close_date: date | None
+    created_at: datetime
+    stage_entered_at: datetime
+    last_activity_at: datetime | None
+    next_step: str
+
+
+class DealPage(Schema):
+    count: int
+    page: int
+    pages: int
+    results: list[DealOut]
+
+
+class TimelineStepOut(Schema):
+    stage: str
+    kind: str
+    entered_at: datetime
+    left_at: datetime | None
+    days: int
+    amount: Decimal | None
+    close_date: date | None
+    went_back: bool
+
+
+class ContactOut(Schema):
+    id: int
+    name: str
+    title: str
+    email: str
+
+
+class StakeholderOut(Schema):
+    id: int
+    contact: ContactOut
+    buying_role: str
+    influence: int
+    stance: str
+    notes: str
+
+
+class ActivityOut(Schema):
+    kind: str
+    occurred_at: datetime
+    direction: str
+    summary: str
+
+
+class DealDetailOut(DealOut):
+    custom: dict[str, Any]
+    can_edit: bool
+    timeline: list[TimelineStepOut]
+    stakeholders: list[StakeholderOut]
+    activities: list[ActivityOut]
+
+
+class DealFilterIn(Schema):
+    status: str = "open"
+    team: int | None = None
+    owner: int | None = None
+    stage: int | None = None
+    q: str = ""
+    sort: str = "amount"
+    page: int = 1
+
+
+class StageMoveIn(Schema):
+    stage: int | str = Field(..., description="The stage's id or its name in the deal's pipeline.")
+    amount: Decimal | None = None
+    close_date: date | None = None
+
+
+class StakeholderIn(Schema):
+    name: str
+    title: str = ""
+    email: str = ""
+    buying_role: str
+    influence: int = 2
+    stance: str = "unknown"
+    notes: str = ""
+
+
+class StakeholderPatch(Schema):
+    name: str | None = None
+    title: str | None = None
+    email: str | None = None
+    buying_role: str | None = None
+    influence: int | None = None
+    stance: str | None = None
+    notes: str | None = None
+
+
+@router.get("", response=DealPage)
+def deal_list(request: HttpRequest, slug: str, filters: Query[DealFilterIn]) -> dict[str, Any]:
+    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    parsed = selectors.PipelineFilters.from_query(filters.dict())
+    if parsed.errors:
+        raise UnstuckError(" ".join(parsed.errors))
+    paginator = Paginator(
+        selectors.pipeline_deals(membership, parsed).select_related("team", "pipeline"),
+        settings.UNSTUCK_PAGE_SIZE,
+    )
+    if filters.page < 1 or (filters.page > paginator.num_pages):
+        raise UnstuckError(f"Page {filters.page} is out of range 1 to {paginator.num_pages}.")
+    page = paginator.page(filters.page)
+    return {
+        "count": paginator.count,
+        "page": page.number,
+        "pages": paginator.num_pages,
+        "results": list(page.object_list),
+    }
+
+
+def _detail(membership: Any, deal: Deal) -> dict[str, Any]:
+    data = DealOut.from_orm(deal).dict()
+    data.update(
+        custom=deal.custom,
+        can_edit=can_edit_deal(membership, deal),
+        timeline=[
+            TimelineStepOut(
+                stage=step.stage.name,
+                kind=step.stage.kind,
+                entered_at=step.entered_at,
+                left_at=step.left_at,
+                days=step.days,
+                amount=step.amount,
+                close_date=step.close_date,
+                went_back=step.went_back,
+            )
+            for step in selectors.deal_timeline(deal)
+        ],
+        stakeholders=list(deal.stakeholders.select_related("contact")),
+        activities=list(deal.activities.all()[:50]),
+    )
+    return data
+
+
+@router.get("/{deal_id}", response=DealDetailOut)
+def deal_detail(request: HttpRequest, slug: str, deal_id: int) -> dict[str, Any]:
+    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    return _detail(membership, get_deal_for(membership, deal_id))
+
+
+@router.post("/{deal_id}/stage", response=DealDetailOut)
+def deal_move(
+    request: HttpRequest, slug: str, deal_id: int, payload: StageMoveIn
+) -> dict[str, Any]:
+    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    deal = get_deal_for(membership, deal_id, write=True)
+    stages = Stage.objects.filter(pipeline_id=deal.pipeline_id)
+    key = payload.stage
+    stage = (
+        stages.filter(pk=key).first()
+        if isinstance(key, int)
+        else stages.filter(name__iexact=key.strip()).first()
+    )
+    if stage is None:
+        names = ", ".join(stages.values_list("name", flat=True))
+        raise UnstuckError(
+            f"No stage '{key}' in the {deal.pipeline} pipeline; use one of: {names}."
+        )
+    services.deal_move_to_stage(
+        deal=deal,
+        stage=stage,
+        by=request.user,  # type: ignore[arg-type]
+        amount=payload.amount,
+        close_date=payload.close_date,
+    )
+    return _detail(membership, get_deal_for(membership, deal_id))
+
+
+@router.get("/{deal_id}/stakeholders", response=list[StakeholderOut])
+def stakeholder_list(request: HttpRequest, slug: str, deal_id: int) -> list[Stakeholder]:
+    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    deal = get_deal_for(membership, deal_id)
+    return list(deal.stakeholders.select_related("contact"))
+
+
+@router.post("/{deal_id}/stakeholders", response={201: StakeholderOut})
+def stakeholder_add(
+    request: HttpRequest, slug: str, deal_id: int, payload: StakeholderIn
+) -> tuple[int, Stakeholder]:
+    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    deal = get_deal_for(membership, deal_id, write=True)
+    return 201, services.stakeholder_add(deal=deal, **payload.dict())
+
+
+@router.patch("/{deal_id}/stakeholders/{stakeholder_id}", response=StakeholderOut)
+def stakeholder_update(
+    request: HttpRequest, slug: str, deal_id: int, stakeholder_id: int, payload: StakeholderPatch
+) -> Stakeholder:
+    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    deal = get_deal_for(membership, deal_id, write=True)
+    stakeholder = get_object_or_404(
+        Stakeholder.objects.select_related("contact"), pk=stakeholder_id, deal=deal
+    )
+    return services.stakeholder_update(stakeholder=stakeholder, **payload.dict(exclude_unset=True))
+
+
+@router.delete("/{deal_id}/stakeholders/{stakeholder_id}", response={204: None})
+def stakeholder_delete(
+    request: HttpRequest, slug: str, deal_id: int, stakeholder_id: int
+) -> tuple[int, None]:
+    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    deal = get_deal_for(membership, deal_id, write=True)
+    stakeholder = get_object_or_404(Stakeholder, pk=stakeholder_id, deal=deal)
+    services.stakeholder_remove(stakeholder=stakeholder)
+    return 204, None

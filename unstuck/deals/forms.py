@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from unstuck.deals.models import BuyingRole, Deal, Influence, Stage, Stance
+
+
+class StageMoveForm(forms.Form):
+    stage = forms.ModelChoiceField(queryset=Stage.objects.none(), empty_label=None)
+    amount = forms.DecimalField(
+        required=False,
+        min_value=0,
+        max_digits=16,
+        decimal_places=2,
+        help_text="Leave empty to keep the current amount.",
+    )
+    close_date = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Leave empty to keep the current close date.",
+    )
+
+    def __init__(self, *args: Any, deal: Deal, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deal = deal
+        field = self.fields["stage"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Stage.objects.filter(pipeline_id=deal.pipeline_id).exclude(
+            pk=deal.stage_id
+        )
+
+    def clean_stage(self) -> Stage:
+        stage: Stage = self.cleaned_data["stage"]
+        return stage
+
+
+class StakeholderForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    title = forms.CharField(max_length=200, required=False)
+    email = forms.EmailField(required=False)
+    buying_role = forms.ChoiceField(choices=BuyingRole.choices, label="Role in the decision")
+    influence = forms.TypedChoiceField(
+        choices=Influence.choices, coerce=int, initial=Influence.MEDIUM
+    )
+    stance = forms.ChoiceField(choices=Stance.choices, initial=Stance.UNKNOWN)
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)

@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import retarget
+
+from unstuck.core.access import can_edit_deal, get_deal_for
+from unstuck.core.decorators import workspace_view
+from unstuck.core.errors import UnstuckError
+from unstuck.core.models import Membership
+from unstuck.deals import selectors, services
+from unstuck.deals.forms import StageMoveForm, StakeholderForm
+from unstuck.deals.models import Deal, Stakeholder
+
+
+@workspace_view()
+def pipeline(request: HttpRequest, membership: Membership) -> HttpResponse:
+    filters = selectors.PipelineFilters.from_query(request.GET)
+    page = selectors.pipeline_page(membership, filters, request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "page": page,
+        "filters": filters,
+        "choices": selectors.pipeline_filter_choices(membership),
+        "sorts": selectors.SORT_LABELS,
+        "statuses": selectors.STATUSES,
+        "query": query.urlencode(),
+    }
+    template = "deals/_partials/pipeline_table.html" if request.htmx else "deals/pipeline.html"
+    return render(request, template, context)
+
+
+def _deal_context(membership: Membership, deal_pk: int) -> dict[str, object]:
+    deal = get_deal_for(membership, deal_pk)
+    return {
+        "deal": deal,
+        "can_edit": can_edit_deal(membership, deal),
+        "timeline": selectors.deal_timeline(deal),
+        "activities": deal.activities.select_related("contact", "actor")[:50],
+        "stakeholders": deal.stakeholders.select_related("contact"),
+        "move_form": StageMoveForm(deal=deal),
+    }
+
+
+@workspace_view()
+def deal_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    return render(request, "deals/deal_detail.html", _deal_context(membership, pk))
+
+
+@workspace_view()
+@require_POST
+def deal_move(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    deal = get_deal_for(membership, pk, write=True)
+    form = StageMoveForm(request.POST, deal=deal)
+    if form.is_valid():
+        try:
+            services.deal_move_to_stage(
+                deal=deal,
+                stage=form.cleaned_data["stage"],
+                by=request.user,  # type: ignore[arg-type]
+                amount=form.cleaned_data["amount"],
+                close_date=form.cleaned_data["close_date"],
+            )
+        except UnstuckError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"Moved to {deal.stage.name}.")
+            return redirect("deals:detail", slug=membership.workspace.slug, pk=deal.pk)
+    context = _deal_context(membership, pk)
+    context["move_form"] = form
+    return render(request, "deals/deal_detail.html", context, status=400)
+
+
+def _stakeholder_list(
+    request: HttpRequest, membership: Membership, pk: int, status: int = 200
+) -> HttpResponse:
+    return render(
+        request, "deals/_partials/stakeholders.html", _deal_context(membership, pk), status=status
+    )
+
+
+def _stakeholder_form_response(
+    request: HttpRequest,
+    membership: Membership,
+    deal: Deal,
+    stakeholder: Stakeholder | None,
+    initial: dict[str, object] | None = None,
+) -> HttpResponse:
+    """Show the add/edit form; on a valid POST save through the service and show the list."""
+    form = StakeholderForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if stakeholder is None:
+                services.stakeholder_add(deal=deal, **form.cleaned_data)
+            else:
+                services.stakeholder_update(stakeholder=stakeholder, **form.cleaned_data)
+        except UnstuckError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            if request.htmx:
+                return _stakeholder_list(request, membership, deal.pk)
+            return redirect("deals:detail", slug=membership.workspace.slug, pk=deal.pk)
+    context = {"deal": deal, "form": form, "stakeholder": stakeholder}
+    if request.htmx:
+        response = render(request, "deals/_partials/stakeholder_form.html", context)
+        # Errors go back into the form, not over the committee list.
+        return retarget(response, "#stakeholder-form") if form.errors else response
+    return render(
+        request, "deals/stakeholder_form.html", context, status=400 if form.errors else 200
+    )
+
+
+@workspace_view()
+@require_http_methods(["GET", "POST"])
+def stakeholder_new(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    deal = get_deal_for(membership, pk, write=True)
+    return _stakeholder_form_response(request, membership, deal, None)
+
+
+@workspace_view()
+@require_http_methods(["GET", "POST"])
+def stakeholder_edit(
+    request: HttpRequest, membership: Membership, pk: int, stakeholder_pk: int
+) -> HttpResponse:
+    deal = get_deal_for(membership, pk, write=True)
+    stakeholder = get_object_or_404(
+        Stakeholder.objects.select_related("contact"), pk=stakeholder_pk, deal=deal
+    )
+    initial = {
+        "name": stakeholder.contact.name,
+        "title": stakeholder.contact.title,
+        "email": stakeholder.contact.email,
+        "buying_role": stakeholder.buying_role,
+        "influence": stakeholder.influence,
+        "stance": stakeholder.stance,
+        "notes": stakeholder.notes,
+    }
+    return _stakeholder_form_response(request, membership, deal, stakeholder, initial)
+
+
+@workspace_view()
+@require_POST
+def stakeholder_delete(
+    request: HttpRequest, membership: Membership, pk: int, stakeholder_pk: int
+) -> HttpResponse:
+    deal = get_deal_for(membership, pk, write=True)
+    stakeholder = get_object_or_404(Stakeholder, pk=stakeholder_pk, deal=deal)
+    services.stakeholder_remove(stakeholder=stakeholder)
+    if request.htmx:
+        return _stakeholder_list(request, membership, pk)
+    return redirect("deals:detail", slug=membership.workspace.slug, pk=deal.pk)

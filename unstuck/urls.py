@@ -1,0 +1,9 @@
+from django.urls import include, path
+
+from unstuck.api import api
+
+urlpatterns = [
+    path("", include("unstuck.core.urls")),
+    path("w/<slug:slug>/deals/", include("unstuck.deals.urls")),
+    path("api/v1/", api.urls),
+]
