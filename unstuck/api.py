@@ -38,4 +38,4 @@ def domain_error(request: HttpRequest, exc: UnstuckError) -> HttpResponse:
 
 
 api.add_router("/", core_router)
-api.add_router("/workspaces/{slug}/deals", deals_router)
+api.add_router("/workspaces", deals_router)

@@ -59,8 +59,6 @@ def main(argv: list[str] | None = None) -> None:
         args = ["help"]
     if args[0] == "demo":
         args = ["demo", *_take_data_dir(args[1:])]
-        # The demo serves straight from the source tree; production runs collectstatic.
-        os.environ.setdefault("UNSTUCK_PLAIN_STATIC", "1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "unstuck.settings")
     from django.core.management import execute_from_command_line
 

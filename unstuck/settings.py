@@ -6,6 +6,7 @@ The README's settings table lists each variable; keep the two in step.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -146,10 +147,12 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
+        # Hashed, compressed files once `unstuck serve` has collected them; until then (the
+        # demo, tests) files are served straight from the source tree.
         "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG or env_bool("UNSTUCK_PLAIN_STATIC", False)
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if not DEBUG and (STATIC_ROOT / "staticfiles.json").exists()
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
@@ -157,6 +160,8 @@ MEDIA_ROOT = DATA_DIR / "media"
 # Serve files straight from the apps' static folders, so `unstuck demo` needs no collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+# Before the first collectstatic there is no STATIC_ROOT yet, and that is fine.
+warnings.filterwarnings("ignore", message="No directory at")
 
 TASKS = {
     "default": {

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from unstuck.core import services
+from unstuck.core.http import AppRequest
 from unstuck.core.models import ApiToken, Membership
 
 router = Router(tags=["account"])
@@ -45,12 +45,12 @@ class TokenIn(Schema):
 
 
 @router.get("/me", response=MeOut)
-def me(request: HttpRequest) -> MeOut:
+def me(request: AppRequest) -> MeOut:
     user = request.user
-    memberships = Membership.objects.filter(user=user).select_related("workspace", "team")  # type: ignore[misc]
+    memberships = Membership.objects.filter(user=user).select_related("workspace", "team")
     return MeOut(
-        email=user.email,  # type: ignore[union-attr]
-        name=user.name,  # type: ignore[union-attr]
+        email=user.email,
+        name=user.name,
         memberships=[
             MembershipOut(
                 workspace=m.workspace.slug,
@@ -64,17 +64,17 @@ def me(request: HttpRequest) -> MeOut:
 
 
 @router.get("/tokens", response=list[TokenOut])
-def token_list(request: HttpRequest) -> list[ApiToken]:
-    return list(ApiToken.objects.filter(user=request.user))  # type: ignore[misc]
+def token_list(request: AppRequest) -> list[ApiToken]:
+    return list(ApiToken.objects.filter(user=request.user))
 
 
 @router.post("/tokens", response={201: TokenCreatedOut})
-def token_create(request: HttpRequest, payload: TokenIn) -> tuple[int, dict[str, object]]:
-    token, secret = services.api_token_create(user=request.user, name=payload.name)  # type: ignore[arg-type]
-    return 201, {**TokenOut.from_orm(token).dict(), "secret": secret}
+def token_create(request: AppRequest, payload: TokenIn) -> Status[dict[str, object]]:
+    token, secret = services.api_token_create(user=request.user, name=payload.name)
+    return Status(201, {**TokenOut.from_orm(token).dict(), "secret": secret})
 
 
 @router.delete("/tokens/{token_id}", response=TokenOut)
-def token_revoke(request: HttpRequest, token_id: int) -> ApiToken:
-    token = get_object_or_404(ApiToken, pk=token_id, user=request.user)  # type: ignore[misc]
-    return services.api_token_revoke(token=token, by=request.user)  # type: ignore[arg-type]
+def token_revoke(request: AppRequest, token_id: int) -> ApiToken:
+    token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
+    return services.api_token_revoke(token=token, by=request.user)

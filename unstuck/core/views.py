@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -11,6 +11,7 @@ from unstuck.core import services
 from unstuck.core.decorators import workspace_view
 from unstuck.core.errors import UnstuckError
 from unstuck.core.forms import ApiTokenForm, SignInForm
+from unstuck.core.http import AppRequest
 from unstuck.core.models import ApiToken, Membership
 
 
@@ -21,36 +22,34 @@ class SignInView(LoginView):
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
-    memberships = list(
-        Membership.objects.filter(user=request.user).select_related("workspace")  # type: ignore[misc]
-    )
+def home(request: AppRequest) -> HttpResponse:
+    memberships = list(Membership.objects.filter(user=request.user).select_related("workspace"))
     if len(memberships) == 1:
         return redirect("deals:pipeline", slug=memberships[0].workspace.slug)
     return render(request, "core/workspaces.html", {"memberships": memberships})
 
 
 @workspace_view()
-def workspace_home(request: HttpRequest, membership: Membership) -> HttpResponse:
+def workspace_home(request: AppRequest, membership: Membership) -> HttpResponse:
     """Each role's landing page inside a workspace."""
     return redirect("deals:pipeline", slug=membership.workspace.slug)
 
 
 @login_required
-def api_tokens(request: HttpRequest) -> HttpResponse:
+def api_tokens(request: AppRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST or None)
     new_secret = None
     if request.method == "POST" and form.is_valid():
         try:
             _, new_secret = services.api_token_create(
-                user=request.user,  # type: ignore[arg-type]
+                user=request.user,
                 name=form.cleaned_data["name"],
             )
         except UnstuckError as exc:
             form.add_error("name", exc.message)
         else:
             form = ApiTokenForm()
-    tokens = ApiToken.objects.filter(user=request.user)  # type: ignore[misc]
+    tokens = ApiToken.objects.filter(user=request.user)
     return render(
         request,
         "core/api_tokens.html",
@@ -61,9 +60,9 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def api_token_revoke(request: AppRequest, pk: int) -> HttpResponse:
     # Someone else's token is not found, rather than forbidden: its existence is not ours to say.
-    token = get_object_or_404(ApiToken, pk=pk, user=request.user)  # type: ignore[misc]
-    services.api_token_revoke(token=token, by=request.user)  # type: ignore[arg-type]
+    token = get_object_or_404(ApiToken, pk=pk, user=request.user)
+    services.api_token_revoke(token=token, by=request.user)
     messages.success(request, f"Token “{token.name}” revoked. Scripts using it will stop working.")
     return redirect("api-tokens")

@@ -8,12 +8,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from unstuck.core.access import can_edit_deal, get_deal_for, membership_for
 from unstuck.core.errors import UnstuckError
+from unstuck.core.http import AppRequest
 from unstuck.deals import selectors, services
 from unstuck.deals.models import Deal, Stage, Stakeholder
 
@@ -94,7 +94,7 @@ class DealDetailOut(DealOut):
     can_edit: bool
     timeline: list[TimelineStepOut]
     stakeholders: list[StakeholderOut]
-    activities: list[ActivityOut]
+    activities: list[ActivityOut] = Field(..., alias="recent_activities")
 
 
 class DealFilterIn(Schema):
@@ -133,9 +133,9 @@ class StakeholderPatch(Schema):
     notes: str | None = None
 
 
-@router.get("", response=DealPage)
-def deal_list(request: HttpRequest, slug: str, filters: Query[DealFilterIn]) -> dict[str, Any]:
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+@router.get("/{slug}/deals", response=DealPage)
+def deal_list(request: AppRequest, slug: str, filters: Query[DealFilterIn]) -> dict[str, Any]:
+    membership = membership_for(request.user, slug)
     parsed = selectors.PipelineFilters.from_query(filters.dict())
     if parsed.errors:
         raise UnstuckError(" ".join(parsed.errors))
@@ -154,41 +154,35 @@ def deal_list(request: HttpRequest, slug: str, filters: Query[DealFilterIn]) -> 
     }
 
 
-def _detail(membership: Any, deal: Deal) -> dict[str, Any]:
-    data = DealOut.from_orm(deal).dict()
-    data.update(
-        custom=deal.custom,
-        can_edit=can_edit_deal(membership, deal),
-        timeline=[
-            TimelineStepOut(
-                stage=step.stage.name,
-                kind=step.stage.kind,
-                entered_at=step.entered_at,
-                left_at=step.left_at,
-                days=step.days,
-                amount=step.amount,
-                close_date=step.close_date,
-                went_back=step.went_back,
-            )
-            for step in selectors.deal_timeline(deal)
-        ],
-        stakeholders=list(deal.stakeholders.select_related("contact")),
-        activities=list(deal.activities.all()[:50]),
-    )
-    return data
+def _detail(membership: Any, deal: Deal) -> Deal:
+    """The deal with what the detail schema adds: access, timeline and recent activities."""
+    deal.can_edit = can_edit_deal(membership, deal)  # type: ignore[attr-defined]
+    deal.timeline = [  # type: ignore[attr-defined]
+        {
+            "stage": step.stage.name,
+            "kind": step.stage.kind,
+            "entered_at": step.entered_at,
+            "left_at": step.left_at,
+            "days": step.days,
+            "amount": step.amount,
+            "close_date": step.close_date,
+            "went_back": step.went_back,
+        }
+        for step in selectors.deal_timeline(deal)
+    ]
+    deal.recent_activities = list(deal.activities.all()[:50])  # type: ignore[attr-defined]
+    return deal
 
 
-@router.get("/{deal_id}", response=DealDetailOut)
-def deal_detail(request: HttpRequest, slug: str, deal_id: int) -> dict[str, Any]:
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+@router.get("/{slug}/deals/{deal_id}", response=DealDetailOut)
+def deal_detail(request: AppRequest, slug: str, deal_id: int) -> Deal:
+    membership = membership_for(request.user, slug)
     return _detail(membership, get_deal_for(membership, deal_id))
 
 
-@router.post("/{deal_id}/stage", response=DealDetailOut)
-def deal_move(
-    request: HttpRequest, slug: str, deal_id: int, payload: StageMoveIn
-) -> dict[str, Any]:
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+@router.post("/{slug}/deals/{deal_id}/stage", response=DealDetailOut)
+def deal_move(request: AppRequest, slug: str, deal_id: int, payload: StageMoveIn) -> Deal:
+    membership = membership_for(request.user, slug)
     deal = get_deal_for(membership, deal_id, write=True)
     stages = Stage.objects.filter(pipeline_id=deal.pipeline_id)
     key = payload.stage
@@ -205,34 +199,34 @@ def deal_move(
     services.deal_move_to_stage(
         deal=deal,
         stage=stage,
-        by=request.user,  # type: ignore[arg-type]
+        by=request.user,
         amount=payload.amount,
         close_date=payload.close_date,
     )
     return _detail(membership, get_deal_for(membership, deal_id))
 
 
-@router.get("/{deal_id}/stakeholders", response=list[StakeholderOut])
-def stakeholder_list(request: HttpRequest, slug: str, deal_id: int) -> list[Stakeholder]:
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+@router.get("/{slug}/deals/{deal_id}/stakeholders", response=list[StakeholderOut])
+def stakeholder_list(request: AppRequest, slug: str, deal_id: int) -> list[Stakeholder]:
+    membership = membership_for(request.user, slug)
     deal = get_deal_for(membership, deal_id)
     return list(deal.stakeholders.select_related("contact"))
 
 
-@router.post("/{deal_id}/stakeholders", response={201: StakeholderOut})
+@router.post("/{slug}/deals/{deal_id}/stakeholders", response={201: StakeholderOut})
 def stakeholder_add(
-    request: HttpRequest, slug: str, deal_id: int, payload: StakeholderIn
-) -> tuple[int, Stakeholder]:
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    request: AppRequest, slug: str, deal_id: int, payload: StakeholderIn
+) -> Status[Stakeholder]:
+    membership = membership_for(request.user, slug)
     deal = get_deal_for(membership, deal_id, write=True)
-    return 201, services.stakeholder_add(deal=deal, **payload.dict())
+    return Status(201, services.stakeholder_add(deal=deal, **payload.dict()))
 
 
-@router.patch("/{deal_id}/stakeholders/{stakeholder_id}", response=StakeholderOut)
+@router.patch("/{slug}/deals/{deal_id}/stakeholders/{stakeholder_id}", response=StakeholderOut)
 def stakeholder_update(
-    request: HttpRequest, slug: str, deal_id: int, stakeholder_id: int, payload: StakeholderPatch
+    request: AppRequest, slug: str, deal_id: int, stakeholder_id: int, payload: StakeholderPatch
 ) -> Stakeholder:
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    membership = membership_for(request.user, slug)
     deal = get_deal_for(membership, deal_id, write=True)
     stakeholder = get_object_or_404(
         Stakeholder.objects.select_related("contact"), pk=stakeholder_id, deal=deal
@@ -240,12 +234,12 @@ def stakeholder_update(
     return services.stakeholder_update(stakeholder=stakeholder, **payload.dict(exclude_unset=True))
 
 
-@router.delete("/{deal_id}/stakeholders/{stakeholder_id}", response={204: None})
+@router.delete("/{slug}/deals/{deal_id}/stakeholders/{stakeholder_id}", response={204: None})
 def stakeholder_delete(
-    request: HttpRequest, slug: str, deal_id: int, stakeholder_id: int
-) -> tuple[int, None]:
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    request: AppRequest, slug: str, deal_id: int, stakeholder_id: int
+) -> Status[None]:
+    membership = membership_for(request.user, slug)
     deal = get_deal_for(membership, deal_id, write=True)
     stakeholder = get_object_or_404(Stakeholder, pk=stakeholder_id, deal=deal)
     services.stakeholder_remove(stakeholder=stakeholder)
-    return 204, None
+    return Status(204, None)

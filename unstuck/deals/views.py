@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import retarget
@@ -9,6 +9,7 @@ from django_htmx.http import retarget
 from unstuck.core.access import can_edit_deal, get_deal_for
 from unstuck.core.decorators import workspace_view
 from unstuck.core.errors import UnstuckError
+from unstuck.core.http import AppRequest
 from unstuck.core.models import Membership
 from unstuck.deals import selectors, services
 from unstuck.deals.forms import StageMoveForm, StakeholderForm
@@ -16,7 +17,7 @@ from unstuck.deals.models import Deal, Stakeholder
 
 
 @workspace_view()
-def pipeline(request: HttpRequest, membership: Membership) -> HttpResponse:
+def pipeline(request: AppRequest, membership: Membership) -> HttpResponse:
     filters = selectors.PipelineFilters.from_query(request.GET)
     page = selectors.pipeline_page(membership, filters, request.GET.get("page"))
     query = request.GET.copy()
@@ -46,13 +47,13 @@ def _deal_context(membership: Membership, deal_pk: int) -> dict[str, object]:
 
 
 @workspace_view()
-def deal_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+def deal_detail(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     return render(request, "deals/deal_detail.html", _deal_context(membership, pk))
 
 
 @workspace_view()
 @require_POST
-def deal_move(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+def deal_move(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     deal = get_deal_for(membership, pk, write=True)
     form = StageMoveForm(request.POST, deal=deal)
     if form.is_valid():
@@ -60,7 +61,7 @@ def deal_move(request: HttpRequest, membership: Membership, pk: int) -> HttpResp
             services.deal_move_to_stage(
                 deal=deal,
                 stage=form.cleaned_data["stage"],
-                by=request.user,  # type: ignore[arg-type]
+                by=request.user,
                 amount=form.cleaned_data["amount"],
                 close_date=form.cleaned_data["close_date"],
             )
@@ -75,7 +76,7 @@ def deal_move(request: HttpRequest, membership: Membership, pk: int) -> HttpResp
 
 
 def _stakeholder_list(
-    request: HttpRequest, membership: Membership, pk: int, status: int = 200
+    request: AppRequest, membership: Membership, pk: int, status: int = 200
 ) -> HttpResponse:
     return render(
         request, "deals/_partials/stakeholders.html", _deal_context(membership, pk), status=status
@@ -83,7 +84,7 @@ def _stakeholder_list(
 
 
 def _stakeholder_form_response(
-    request: HttpRequest,
+    request: AppRequest,
     membership: Membership,
     deal: Deal,
     stakeholder: Stakeholder | None,
@@ -115,7 +116,7 @@ def _stakeholder_form_response(
 
 @workspace_view()
 @require_http_methods(["GET", "POST"])
-def stakeholder_new(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+def stakeholder_new(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     deal = get_deal_for(membership, pk, write=True)
     return _stakeholder_form_response(request, membership, deal, None)
 
@@ -123,7 +124,7 @@ def stakeholder_new(request: HttpRequest, membership: Membership, pk: int) -> Ht
 @workspace_view()
 @require_http_methods(["GET", "POST"])
 def stakeholder_edit(
-    request: HttpRequest, membership: Membership, pk: int, stakeholder_pk: int
+    request: AppRequest, membership: Membership, pk: int, stakeholder_pk: int
 ) -> HttpResponse:
     deal = get_deal_for(membership, pk, write=True)
     stakeholder = get_object_or_404(
@@ -144,7 +145,7 @@ def stakeholder_edit(
 @workspace_view()
 @require_POST
 def stakeholder_delete(
-    request: HttpRequest, membership: Membership, pk: int, stakeholder_pk: int
+    request: AppRequest, membership: Membership, pk: int, stakeholder_pk: int
 ) -> HttpResponse:
     deal = get_deal_for(membership, pk, write=True)
     stakeholder = get_object_or_404(Stakeholder, pk=stakeholder_pk, deal=deal)

@@ -303,7 +303,7 @@ class DemoBuilder:
         contacts: dict[int, list[Contact]],
         result: DemoResult,
     ) -> list[Deal]:
-        deals = []
+        deals: list[Deal] = []
         for p in plans:
             stage_index, entered, amount, close = p.steps[-1]
             move_at = p.steps[0][1]

@@ -1,0 +1,172 @@
+"""The access matrix: who sees and changes which deal, in the web and in the API."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from unstuck.core.access import deals_visible_to, membership_for
+from unstuck.core.models import Membership, User
+from unstuck.core.services import api_token_create
+from unstuck.core.testing import PersonasTestCase
+from unstuck.deals.models import Deal, StageChange
+
+# persona -> {deal attribute: (read status, write status)}; 404 = unseen, 403 = read only.
+MATRIX: dict[str, dict[str, tuple[int, int]]] = {
+    "leader": {"deal_a": (200, 302), "deal_a2": (200, 302), "deal_b": (200, 302)},
+    "manager_a": {"deal_a": (200, 302), "deal_a2": (200, 302), "deal_b": (404, 404)},
+    "manager_b": {"deal_a": (404, 404), "deal_a2": (404, 404), "deal_b": (200, 302)},
+    "rep_a": {"deal_a": (200, 302), "deal_a2": (200, 403), "deal_b": (404, 404)},
+    "rep_b": {"deal_a": (404, 404), "deal_a2": (404, 404), "deal_b": (200, 302)},
+    "partner": {"deal_a": (404, 404), "deal_a2": (404, 404), "deal_b": (200, 403)},
+    "outsider": {"deal_a": (404, 404), "deal_a2": (404, 404), "deal_b": (404, 404)},
+}
+API_WRITE = {302: 200, 403: 403, 404: 404}
+
+
+class WebAccessMatrixTests(PersonasTestCase):
+    def test_every_persona_reads_exactly_the_deals_the_rules_allow(self) -> None:
+        for persona, expectations in MATRIX.items():
+            self.client.force_login(getattr(self, persona))
+            for deal_name, (read, _) in expectations.items():
+                deal: Deal = getattr(self, deal_name)
+                with self.subTest(persona=persona, deal=deal_name):
+                    url = reverse("deals:detail", kwargs={"slug": "acme", "pk": deal.pk})
+                    self.assertEqual(self.client.get(url).status_code, read)
+
+    def test_every_persona_moves_stages_only_where_the_rules_allow(self) -> None:
+        for persona, expectations in MATRIX.items():
+            self.client.force_login(getattr(self, persona))
+            for deal_name, (_, write) in expectations.items():
+                deal: Deal = getattr(self, deal_name)
+                deal.refresh_from_db()
+                target = self.stages[1] if deal.stage_id == self.stages[0].pk else self.stages[0]
+                before = StageChange.objects.filter(deal=deal).count()
+                with self.subTest(persona=persona, deal=deal_name):
+                    url = reverse("deals:move", kwargs={"slug": "acme", "pk": deal.pk})
+                    response = self.client.post(url, {"stage": target.pk})
+                    self.assertEqual(response.status_code, write)
+                    after = StageChange.objects.filter(deal=deal).count()
+                    self.assertEqual(after, before + (1 if write == 302 else 0))
+
+    def test_it_hides_the_workspace_from_non_members(self) -> None:
+        self.client.force_login(self.outsider)
+        response = self.client.get(reverse("deals:pipeline", kwargs={"slug": "acme"}))
+        self.assertEqual(response.status_code, 404)
+
+    def test_it_hides_another_workspaces_deal_even_with_its_id(self) -> None:
+        self.client.force_login(self.leader)
+        url = reverse("deals:detail", kwargs={"slug": "acme", "pk": self.other_deal.pk})
+        self.assertEqual(self.client.get(url).status_code, 404)
+        url = reverse("deals:detail", kwargs={"slug": "globex", "pk": self.other_deal.pk})
+        self.assertEqual(self.client.get(url).status_code, 404)
+
+    def test_it_sends_anonymous_visitors_to_sign_in(self) -> None:
+        url = reverse("deals:detail", kwargs={"slug": "acme", "pk": self.deal_a.pk})
+        response = self.client.get(url)
+        self.assertEqual(response.status_code, 302)
+        self.assertIn(reverse("login"), response["Location"])
+
+    def test_pipeline_lists_only_visible_deals(self) -> None:
+        expected = {
+            "leader": {"Alpha expansion", "Alpha two", "Bravo renewal"},
+            "manager_a": {"Alpha expansion", "Alpha two"},
+            "rep_a": {"Alpha expansion", "Alpha two"},
+            "rep_b": {"Bravo renewal"},
+            "partner": {"Bravo renewal"},
+        }
+        for persona, names in expected.items():
+            self.client.force_login(getattr(self, persona))
+            with self.subTest(persona=persona):
+                response = self.client.get(reverse("deals:pipeline", kwargs={"slug": "acme"}))
+                shown = {d.name for d in response.context["page"].object_list}
+                self.assertEqual(shown, names)
+
+
+class TeammateSettingTests(PersonasTestCase):
+    def test_reps_lose_teammates_deals_when_the_workspace_setting_is_off(self) -> None:
+        self.workspace.reps_see_team_deals = False
+        self.workspace.save()
+        membership = membership_for(self.rep_a, "acme")
+        self.assertEqual(set(deals_visible_to(membership)), {self.deal_a})
+        self.client.force_login(self.rep_a)
+        url = reverse("deals:detail", kwargs={"slug": "acme", "pk": self.deal_a2.pk})
+        self.assertEqual(self.client.get(url).status_code, 404)
+
+    def test_a_manager_always_sees_their_own_deals_outside_their_teams(self) -> None:
+        own = self.make_deal(owner=self.manager_b, team=None, name="Manager B's own")
+        membership = Membership.objects.get(user=self.manager_b)
+        self.assertIn(own, deals_visible_to(membership))
+        self.assertNotIn(own, deals_visible_to(Membership.objects.get(user=self.manager_a)))
+
+
+class ApiAccessMatrixTests(PersonasTestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        cls.secrets: dict[str, str] = {}
+        for persona in MATRIX:
+            user: User = getattr(cls, persona)
+            cls.secrets[persona] = api_token_create(user=user, name="tests")[1]
+
+    def auth(self, persona: str) -> dict[str, str]:
+        return {"HTTP_AUTHORIZATION": f"Bearer {self.secrets[persona]}"}
+
+    def test_every_persona_reads_exactly_the_deals_the_rules_allow(self) -> None:
+        for persona, expectations in MATRIX.items():
+            for deal_name, (read, _) in expectations.items():
+                deal: Deal = getattr(self, deal_name)
+                with self.subTest(persona=persona, deal=deal_name):
+                    response = self.client.get(
+                        f"/api/v1/workspaces/acme/deals/{deal.pk}", **self.auth(persona)
+                    )
+                    self.assertEqual(response.status_code, read)
+
+    def test_every_persona_moves_stages_only_where_the_rules_allow(self) -> None:
+        for persona, expectations in MATRIX.items():
+            for deal_name, (_, write) in expectations.items():
+                deal: Deal = getattr(self, deal_name)
+                deal.refresh_from_db()
+                target = self.stages[1] if deal.stage_id == self.stages[0].pk else self.stages[0]
+                with self.subTest(persona=persona, deal=deal_name):
+                    response = self.client.post(
+                        f"/api/v1/workspaces/acme/deals/{deal.pk}/stage",
+                        {"stage": target.pk},
+                        content_type="application/json",
+                        **self.auth(persona),
+                    )
+                    self.assertEqual(response.status_code, API_WRITE[write])
+                    deal.refresh_from_db()
+                    self.assertEqual(deal.stage_id == target.pk, write == 302)
+
+    def test_the_list_holds_only_visible_deals(self) -> None:
+        response = self.client.get("/api/v1/workspaces/acme/deals", **self.auth("rep_b"))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual([d["name"] for d in response.json()["results"]], ["Bravo renewal"])
+        response = self.client.get("/api/v1/workspaces/acme/deals", **self.auth("outsider"))
+        self.assertEqual(response.status_code, 404)
+
+    def test_it_refuses_requests_without_credentials(self) -> None:
+        response = self.client.get("/api/v1/workspaces/acme/deals")
+        self.assertEqual(response.status_code, 401)
+        response = self.client.get(
+            "/api/v1/workspaces/acme/deals", HTTP_AUTHORIZATION="Bearer unst_not-a-real-token"
+        )
+        self.assertEqual(response.status_code, 401)
+
+    def test_stakeholder_endpoints_follow_the_same_rules(self) -> None:
+        url = f"/api/v1/workspaces/acme/deals/{self.deal_a2.pk}/stakeholders"
+        payload = {"name": "Ana Ruiz", "buying_role": "champion"}
+        # rep_a reads a teammate's deal but may not change its committee
+        response = self.client.post(
+            url, payload, content_type="application/json", **self.auth("rep_a")
+        )
+        self.assertEqual(response.status_code, 403)
+        response = self.client.post(
+            url, payload, content_type="application/json", **self.auth("rep_b")
+        )
+        self.assertEqual(response.status_code, 404)
+        self.assertFalse(self.deal_a2.stakeholders.exists())
+        response = self.client.post(
+            url, payload, content_type="application/json", **self.auth("manager_a")
+        )
+        self.assertEqual(response.status_code, 201)

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from django.test import override_settings
+
+from unstuck.core.services import api_token_create
+from unstuck.core.testing import PersonasTestCase
+from unstuck.deals.models import StageChange
+
+
+class DealApiTests(PersonasTestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        cls.secret = api_token_create(user=cls.manager_a, name="t")[1]
+
+    def get(self, path: str) -> dict:  # type: ignore[type-arg]
+        response = self.client.get(path, HTTP_AUTHORIZATION=f"Bearer {self.secret}")
+        self.assertEqual(response.status_code, 200, response.content)
+        return response.json()  # type: ignore[no-any-return]
+
+    def send(self, method: str, path: str, body: dict) -> object:  # type: ignore[type-arg]
+        return getattr(self.client, method)(
+            path,
+            body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {self.secret}",
+        )
+
+    @override_settings(UNSTUCK_PAGE_SIZE=1)
+    def test_the_list_paginates_and_filters(self) -> None:
+        data = self.get("/api/v1/workspaces/acme/deals?sort=name")
+        self.assertEqual((data["count"], data["pages"]), (2, 2))
+        self.assertEqual(data["results"][0]["name"], "Alpha expansion")
+        data = self.get("/api/v1/workspaces/acme/deals?sort=name&page=2")
+        self.assertEqual(data["results"][0]["name"], "Alpha two")
+        data = self.get(f"/api/v1/workspaces/acme/deals?owner={self.rep_a2.pk}")
+        self.assertEqual([d["owner"] for d in data["results"]], ["rep.a2@acme.test"])
+
+    def test_bad_list_parameters_get_a_clear_error(self) -> None:
+        response = self.client.get(
+            "/api/v1/workspaces/acme/deals?sort=nonsense",
+            HTTP_AUTHORIZATION=f"Bearer {self.secret}",
+        )
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("Unknown sort 'nonsense'", response.json()["detail"])
+        response = self.client.get(
+            "/api/v1/workspaces/acme/deals?page=9", HTTP_AUTHORIZATION=f"Bearer {self.secret}"
+        )
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("out of range", response.json()["detail"])
+
+    def test_detail_carries_timeline_committee_and_access(self) -> None:
+        data = self.get(f"/api/v1/workspaces/acme/deals/{self.deal_a.pk}")
+        self.assertEqual(data["external_id"], self.deal_a.external_id)
+        self.assertEqual(data["stage"]["name"], "Qualification")
+        self.assertEqual([s["stage"] for s in data["timeline"]], ["Qualification"])
+        self.assertTrue(data["can_edit"])
+        self.assertEqual(data["stakeholders"], [])
+
+    def test_a_stage_move_by_name_records_history(self) -> None:
+        response = self.send(
+            "post",
+            f"/api/v1/workspaces/acme/deals/{self.deal_a.pk}/stage",
+            {"stage": "proposal", "amount": "61000.50"},
+        )
+        self.assertEqual(response.status_code, 200)  # type: ignore[attr-defined]
+        data = response.json()  # type: ignore[attr-defined]
+        self.assertEqual(data["stage"]["name"], "Proposal")
+        self.assertEqual(data["amount"], "61000.50")
+        self.assertEqual(StageChange.objects.filter(deal=self.deal_a).count(), 2)
+
+    def test_an_unknown_stage_names_the_stages_that_exist(self) -> None:
+        response = self.send(
+            "post", f"/api/v1/workspaces/acme/deals/{self.deal_a.pk}/stage", {"stage": "Limbo"}
+        )
+        self.assertEqual(response.status_code, 400)  # type: ignore[attr-defined]
+        detail = response.json()["detail"]  # type: ignore[attr-defined]
+        self.assertIn("No stage 'Limbo'", detail)
+        self.assertIn("Negotiation", detail)
+        self.assertEqual(StageChange.objects.filter(deal=self.deal_a).count(), 1)
+
+    def test_stakeholders_can_be_added_changed_and_removed(self) -> None:
+        base = f"/api/v1/workspaces/acme/deals/{self.deal_a.pk}/stakeholders"
+        created = self.send("post", base, {"name": "Ana", "buying_role": "champion"})
+        self.assertEqual(created.status_code, 201)  # type: ignore[attr-defined]
+        sid = created.json()["id"]  # type: ignore[attr-defined]
+        patched = self.send("patch", f"{base}/{sid}", {"stance": "supporter"})
+        self.assertEqual(patched.json()["stance"], "supporter")  # type: ignore[attr-defined]
+        self.assertEqual(patched.json()["buying_role"], "champion")  # type: ignore[attr-defined]
+        self.assertEqual([s["id"] for s in self.get(base)], [sid])
+        deleted = self.send("delete", f"{base}/{sid}", {})
+        self.assertEqual(deleted.status_code, 204)  # type: ignore[attr-defined]
+        self.assertEqual(self.get(base), [])
+
+    def test_the_openapi_docs_are_served_without_a_cdn(self) -> None:
+        response = self.client.get("/api/v1/docs")
+        self.assertEqual(response.status_code, 200)
+        self.assertNotIn(b"cdn.jsdelivr", response.content)
+        schema = self.client.get("/api/v1/openapi.json").json()
+        self.assertIn("/api/v1/workspaces/{slug}/deals/{deal_id}/stage", schema["paths"])

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib.auth import authenticate
+from django.db.models import Count, Max, Sum
+from django.test import TestCase
+
+from unstuck.core.models import Membership, Role
+from unstuck.deals.models import Deal, StageChange, StageKind
+from unstuck.demo.generator import generate_demo
+
+TODAY = date(2026, 11, 2)
+
+
+class DemoGeneratorTests(TestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.result = generate_demo(deals=400, seed=11, today=TODAY)
+        cls.ws = cls.result.workspace
+
+    def test_it_has_the_people_and_logins_the_readme_promises(self) -> None:
+        roles = dict(
+            Membership.objects.filter(workspace=self.ws)
+            .values_list("role")
+            .annotate(n=Count("id"))
+            .values_list("role", "n")
+        )
+        self.assertEqual(roles, {Role.LEADER: 1, Role.MANAGER: 2, Role.REP: 8, Role.PARTNER: 1})
+        for email in ["leader", "manager", "rep", "partner"]:
+            user = authenticate(username=f"{email}@demo.example", password="demo")
+            self.assertIsNotNone(user, email)
+        self.assertEqual(self.ws.slug, "demo")
+
+    def test_it_mixes_won_lost_and_open_deals_with_varied_stalls(self) -> None:
+        statuses = dict(Deal.objects.values_list("status").annotate(n=Count("id")))
+        self.assertEqual(sum(statuses.values()), 400)
+        for status in StageKind.values:
+            self.assertGreater(statuses[status], 40, status)
+        for pattern in ["stuck_in_stage", "gone_quiet", "slipping", "went_back", "healthy"]:
+            self.assertGreater(self.result.counts.get(pattern, 0), 0, pattern)
+
+    def test_each_deal_agrees_with_its_history(self) -> None:
+        last = {
+            row["deal"]: row["at"]
+            for row in StageChange.objects.values("deal").annotate(at=Max("changed_at"))
+        }
+        for deal in Deal.objects.select_related("stage"):
+            self.assertEqual(deal.status, deal.stage.kind)
+            final = StageChange.objects.filter(deal=deal, changed_at=last[deal.pk]).latest("pk")
+            self.assertEqual(final.to_stage_id, deal.stage_id)
+            self.assertGreaterEqual(deal.stage_entered_at, deal.created_at)
+            self.assertEqual(deal.closed_at is not None, deal.status != StageKind.OPEN)
+
+    def test_the_same_seed_gives_the_same_workspace(self) -> None:
+        again = generate_demo(deals=400, seed=11, today=TODAY, slug="demo-2")
+
+        def fingerprint(ws: object) -> tuple[object, ...]:
+            deals = Deal.objects.filter(workspace=ws)
+            return (
+                deals.aggregate(Sum("amount"))["amount__sum"],
+                tuple(deals.order_by("external_id").values_list("stage__name", flat=True)),
+                StageChange.objects.filter(deal__workspace=ws).count(),
+            )
+
+        self.assertEqual(fingerprint(self.ws), fingerprint(again.workspace))
+
+    def test_partner_is_invited_to_a_few_open_deals_only(self) -> None:
+        invited = Deal.objects.filter(partner_invites__user__email="partner@demo.example")
+        self.assertTrue(0 < invited.count() <= 8)
+        self.assertFalse(invited.exclude(status=StageKind.OPEN).exists())
