@@ -100,16 +100,18 @@ class TeammateSettingTests(PersonasTestCase):
 
 
 class ApiAccessMatrixTests(PersonasTestCase):
+    secrets: dict[str, str]
+
     @classmethod
     def setUpTestData(cls) -> None:
         super().setUpTestData()
-        cls.secrets: dict[str, str] = {}
+        cls.secrets = {}
         for persona in MATRIX:
             user: User = getattr(cls, persona)
             cls.secrets[persona] = api_token_create(user=user, name="tests")[1]
 
     def auth(self, persona: str) -> dict[str, str]:
-        return {"HTTP_AUTHORIZATION": f"Bearer {self.secrets[persona]}"}
+        return {"Authorization": f"Bearer {self.secrets[persona]}"}
 
     def test_every_persona_reads_exactly_the_deals_the_rules_allow(self) -> None:
         for persona, expectations in MATRIX.items():
@@ -117,7 +119,7 @@ class ApiAccessMatrixTests(PersonasTestCase):
                 deal: Deal = getattr(self, deal_name)
                 with self.subTest(persona=persona, deal=deal_name):
                     response = self.client.get(
-                        f"/api/v1/workspaces/acme/deals/{deal.pk}", **self.auth(persona)
+                        f"/api/v1/workspaces/acme/deals/{deal.pk}", headers=self.auth(persona)
                     )
                     self.assertEqual(response.status_code, read)
 
@@ -132,24 +134,25 @@ class ApiAccessMatrixTests(PersonasTestCase):
                         f"/api/v1/workspaces/acme/deals/{deal.pk}/stage",
                         {"stage": target.pk},
                         content_type="application/json",
-                        **self.auth(persona),
+                        headers=self.auth(persona),
                     )
                     self.assertEqual(response.status_code, API_WRITE[write])
                     deal.refresh_from_db()
                     self.assertEqual(deal.stage_id == target.pk, write == 302)
 
     def test_the_list_holds_only_visible_deals(self) -> None:
-        response = self.client.get("/api/v1/workspaces/acme/deals", **self.auth("rep_b"))
+        response = self.client.get("/api/v1/workspaces/acme/deals", headers=self.auth("rep_b"))
         self.assertEqual(response.status_code, 200)
         self.assertEqual([d["name"] for d in response.json()["results"]], ["Bravo renewal"])
-        response = self.client.get("/api/v1/workspaces/acme/deals", **self.auth("outsider"))
+        response = self.client.get("/api/v1/workspaces/acme/deals", headers=self.auth("outsider"))
         self.assertEqual(response.status_code, 404)
 
     def test_it_refuses_requests_without_credentials(self) -> None:
         response = self.client.get("/api/v1/workspaces/acme/deals")
         self.assertEqual(response.status_code, 401)
         response = self.client.get(
-            "/api/v1/workspaces/acme/deals", HTTP_AUTHORIZATION="Bearer unst_not-a-real-token"
+            "/api/v1/workspaces/acme/deals",
+            headers={"Authorization": "Bearer unst_not-a-real-token"},
         )
         self.assertEqual(response.status_code, 401)
 
@@ -158,15 +161,15 @@ class ApiAccessMatrixTests(PersonasTestCase):
         payload = {"name": "Ana Ruiz", "buying_role": "champion"}
         # rep_a reads a teammate's deal but may not change its committee
         response = self.client.post(
-            url, payload, content_type="application/json", **self.auth("rep_a")
+            url, payload, content_type="application/json", headers=self.auth("rep_a")
         )
         self.assertEqual(response.status_code, 403)
         response = self.client.post(
-            url, payload, content_type="application/json", **self.auth("rep_b")
+            url, payload, content_type="application/json", headers=self.auth("rep_b")
         )
         self.assertEqual(response.status_code, 404)
         self.assertFalse(self.deal_a2.stakeholders.exists())
         response = self.client.post(
-            url, payload, content_type="application/json", **self.auth("manager_a")
+            url, payload, content_type="application/json", headers=self.auth("manager_a")
         )
         self.assertEqual(response.status_code, 201)

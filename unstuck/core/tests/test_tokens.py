@@ -19,22 +19,24 @@ class ApiTokenTests(PersonasTestCase):
 
     def test_a_revoked_token_stops_working(self) -> None:
         _, secret = api_token_create(user=self.rep_a, name="x")
-        auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
-        self.assertEqual(self.client.get("/api/v1/me", **auth).status_code, 200)
-        token_id = self.client.get("/api/v1/tokens", **auth).json()[0]["id"]
-        response = self.client.delete(f"/api/v1/tokens/{token_id}", **auth)
+        auth = {"Authorization": f"Bearer {secret}"}
+        self.assertEqual(self.client.get("/api/v1/me", headers=auth).status_code, 200)
+        token_id = self.client.get("/api/v1/tokens", headers=auth).json()[0]["id"]
+        response = self.client.delete(f"/api/v1/tokens/{token_id}", headers=auth)
         self.assertEqual(response.status_code, 200)
         self.assertIsNotNone(response.json()["revoked_at"])
-        self.assertEqual(self.client.get("/api/v1/me", **auth).status_code, 401)
+        self.assertEqual(self.client.get("/api/v1/me", headers=auth).status_code, 401)
         self.assertIsNone(api_token_authenticate(secret))
 
     def test_nobody_revokes_or_lists_someone_elses_token(self) -> None:
         token, _ = api_token_create(user=self.rep_a, name="mine")
         _, other_secret = api_token_create(user=self.rep_b, name="theirs")
-        auth = {"HTTP_AUTHORIZATION": f"Bearer {other_secret}"}
-        self.assertEqual(self.client.delete(f"/api/v1/tokens/{token.pk}", **auth).status_code, 404)
+        auth = {"Authorization": f"Bearer {other_secret}"}
         self.assertEqual(
-            [t["name"] for t in self.client.get("/api/v1/tokens", **auth).json()], ["theirs"]
+            self.client.delete(f"/api/v1/tokens/{token.pk}", headers=auth).status_code, 404
+        )
+        self.assertEqual(
+            [t["name"] for t in self.client.get("/api/v1/tokens", headers=auth).json()], ["theirs"]
         )
         self.client.force_login(self.rep_b)
         response = self.client.post(reverse("api-token-revoke", kwargs={"pk": token.pk}))

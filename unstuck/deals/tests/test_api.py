@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.test import override_settings
 
 from unstuck.core.services import api_token_create
@@ -8,22 +10,24 @@ from unstuck.deals.models import StageChange
 
 
 class DealApiTests(PersonasTestCase):
+    secret: str
+
     @classmethod
     def setUpTestData(cls) -> None:
         super().setUpTestData()
         cls.secret = api_token_create(user=cls.manager_a, name="t")[1]
 
-    def get(self, path: str) -> dict:  # type: ignore[type-arg]
-        response = self.client.get(path, HTTP_AUTHORIZATION=f"Bearer {self.secret}")
+    def get(self, path: str) -> Any:
+        response = self.client.get(path, headers={"Authorization": f"Bearer {self.secret}"})
         self.assertEqual(response.status_code, 200, response.content)
-        return response.json()  # type: ignore[no-any-return]
+        return response.json()
 
-    def send(self, method: str, path: str, body: dict) -> object:  # type: ignore[type-arg]
+    def send(self, method: str, path: str, body: dict[str, Any]) -> Any:
         return getattr(self.client, method)(
             path,
             body,
             content_type="application/json",
-            HTTP_AUTHORIZATION=f"Bearer {self.secret}",
+            headers={"Authorization": f"Bearer {self.secret}"},
         )
 
     @override_settings(UNSTUCK_PAGE_SIZE=1)
@@ -39,12 +43,13 @@ class DealApiTests(PersonasTestCase):
     def test_bad_list_parameters_get_a_clear_error(self) -> None:
         response = self.client.get(
             "/api/v1/workspaces/acme/deals?sort=nonsense",
-            HTTP_AUTHORIZATION=f"Bearer {self.secret}",
+            headers={"Authorization": f"Bearer {self.secret}"},
         )
         self.assertEqual(response.status_code, 400)
         self.assertIn("Unknown sort 'nonsense'", response.json()["detail"])
         response = self.client.get(
-            "/api/v1/workspaces/acme/deals?page=9", HTTP_AUTHORIZATION=f"Bearer {self.secret}"
+            "/api/v1/workspaces/acme/deals?page=9",
+            headers={"Authorization": f"Bearer {self.secret}"},
         )
         self.assertEqual(response.status_code, 400)
         self.assertIn("out of range", response.json()["detail"])
@@ -63,8 +68,8 @@ class DealApiTests(PersonasTestCase):
             f"/api/v1/workspaces/acme/deals/{self.deal_a.pk}/stage",
             {"stage": "proposal", "amount": "61000.50"},
         )
-        self.assertEqual(response.status_code, 200)  # type: ignore[attr-defined]
-        data = response.json()  # type: ignore[attr-defined]
+        self.assertEqual(response.status_code, 200)
+        data = response.json()
         self.assertEqual(data["stage"]["name"], "Proposal")
         self.assertEqual(data["amount"], "61000.50")
         self.assertEqual(StageChange.objects.filter(deal=self.deal_a).count(), 2)
@@ -73,8 +78,8 @@ class DealApiTests(PersonasTestCase):
         response = self.send(
             "post", f"/api/v1/workspaces/acme/deals/{self.deal_a.pk}/stage", {"stage": "Limbo"}
         )
-        self.assertEqual(response.status_code, 400)  # type: ignore[attr-defined]
-        detail = response.json()["detail"]  # type: ignore[attr-defined]
+        self.assertEqual(response.status_code, 400)
+        detail = response.json()["detail"]
         self.assertIn("No stage 'Limbo'", detail)
         self.assertIn("Negotiation", detail)
         self.assertEqual(StageChange.objects.filter(deal=self.deal_a).count(), 1)
@@ -82,14 +87,14 @@ class DealApiTests(PersonasTestCase):
     def test_stakeholders_can_be_added_changed_and_removed(self) -> None:
         base = f"/api/v1/workspaces/acme/deals/{self.deal_a.pk}/stakeholders"
         created = self.send("post", base, {"name": "Ana", "buying_role": "champion"})
-        self.assertEqual(created.status_code, 201)  # type: ignore[attr-defined]
-        sid = created.json()["id"]  # type: ignore[attr-defined]
+        self.assertEqual(created.status_code, 201)
+        sid = created.json()["id"]
         patched = self.send("patch", f"{base}/{sid}", {"stance": "supporter"})
-        self.assertEqual(patched.json()["stance"], "supporter")  # type: ignore[attr-defined]
-        self.assertEqual(patched.json()["buying_role"], "champion")  # type: ignore[attr-defined]
+        self.assertEqual(patched.json()["stance"], "supporter")
+        self.assertEqual(patched.json()["buying_role"], "champion")
         self.assertEqual([s["id"] for s in self.get(base)], [sid])
         deleted = self.send("delete", f"{base}/{sid}", {})
-        self.assertEqual(deleted.status_code, 204)  # type: ignore[attr-defined]
+        self.assertEqual(deleted.status_code, 204)
         self.assertEqual(self.get(base), [])
 
     def test_the_openapi_docs_are_served_without_a_cdn(self) -> None:

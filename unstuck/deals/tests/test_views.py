@@ -54,6 +54,7 @@ class PipelinePageTests(PersonasTestCase):
     def test_search_matches_deal_or_account_name(self) -> None:
         self.client.force_login(self.leader)
         self.assertEqual(self.names(q="bravo"), ["Bravo renewal"])
+        assert self.deal_a.account is not None
         self.assertEqual(self.names(q=self.deal_a.account.name), ["Alpha expansion"])
 
     @override_settings(UNSTUCK_PAGE_SIZE=2)

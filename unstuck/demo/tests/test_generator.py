@@ -6,14 +6,17 @@ from django.contrib.auth import authenticate
 from django.db.models import Count, Max, Sum
 from django.test import TestCase
 
-from unstuck.core.models import Membership, Role
+from unstuck.core.models import Membership, Role, Workspace
 from unstuck.deals.models import Deal, StageChange, StageKind
-from unstuck.demo.generator import generate_demo
+from unstuck.demo.generator import DemoResult, generate_demo
 
 TODAY = date(2026, 11, 2)
 
 
 class DemoGeneratorTests(TestCase):
+    result: DemoResult
+    ws: Workspace
+
     @classmethod
     def setUpTestData(cls) -> None:
         cls.result = generate_demo(deals=400, seed=11, today=TODAY)
@@ -55,7 +58,7 @@ class DemoGeneratorTests(TestCase):
     def test_the_same_seed_gives_the_same_workspace(self) -> None:
         again = generate_demo(deals=400, seed=11, today=TODAY, slug="demo-2")
 
-        def fingerprint(ws: object) -> tuple[object, ...]:
+        def fingerprint(ws: Workspace) -> tuple[object, ...]:
             deals = Deal.objects.filter(workspace=ws)
             return (
                 deals.aggregate(Sum("amount"))["amount__sum"],
