@@ -49,3 +49,10 @@ def url_with(context: template.Context, **changes: object) -> str:
         else:
             query[key] = str(value)
     return "?" + query.urlencode()
+
+
+@register.filter
+def label(key: str) -> str:
+    """'lead_source' → 'Lead source', for CRM attribute names."""
+    text = str(key).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
