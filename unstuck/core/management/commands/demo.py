@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import subprocess
 import sys
 from typing import Any
@@ -10,6 +12,14 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from unstuck.core.models import Workspace
+
+
+def _die_with_parent() -> None:
+    """Linux: the worker gets SIGTERM if the demo process dies without cleaning up."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 class Command(BaseCommand):
@@ -77,7 +87,10 @@ class Command(BaseCommand):
             worker = subprocess.Popen(
                 [sys.executable, "-m", "unstuck.cli", "worker"],
                 env={**os.environ, "UNSTUCK_DATA_DIR": str(data_dir)},
+                preexec_fn=_die_with_parent,
             )
+        # `kill` (SIGTERM) should stop the worker too, not only Ctrl+C.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
             call_command(
                 "runserver",
