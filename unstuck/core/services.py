@@ -42,6 +42,24 @@ def workspace_create(*, name: str, slug: str | None = None) -> Workspace:
     return workspace
 
 
+def workspace_update(
+    *,
+    workspace: Workspace,
+    name: str | None = None,
+    reps_see_team_deals: bool | None = None,
+    default_currency: str | None = None,
+) -> Workspace:
+    if name is not None:
+        workspace.name = name.strip()
+    if reps_see_team_deals is not None:
+        workspace.reps_see_team_deals = reps_see_team_deals
+    if default_currency is not None:
+        workspace.default_currency = default_currency.strip().upper()
+    _clean(workspace)
+    workspace.save()
+    return workspace
+
+
 def team_get_or_create(*, workspace: Workspace, name: str) -> Team:
     team, _ = Team.objects.get_or_create(workspace=workspace, name=name.strip())
     return team

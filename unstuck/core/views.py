@@ -8,11 +8,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from unstuck.core import services
+from unstuck.core.access import require_role
 from unstuck.core.decorators import workspace_view
 from unstuck.core.errors import UnstuckError
-from unstuck.core.forms import ApiTokenForm, SignInForm
+from unstuck.core.forms import ApiTokenForm, SignInForm, WorkspaceSettingsForm
 from unstuck.core.http import AppRequest
-from unstuck.core.models import ApiToken, Membership
+from unstuck.core.models import ApiToken, Membership, Role, Team
 
 
 class SignInView(LoginView):
@@ -38,6 +39,38 @@ def home(request: AppRequest) -> HttpResponse:
 def workspace_home(request: AppRequest, membership: Membership) -> HttpResponse:
     """Each role's landing page inside a workspace."""
     return redirect("deals:pipeline", slug=membership.workspace.slug)
+
+
+@workspace_view()
+def workspace_settings(request: AppRequest, membership: Membership) -> HttpResponse:
+    """Leaders change the workspace's settings; everyone else may read who is in it."""
+    workspace = membership.workspace
+    form = WorkspaceSettingsForm(
+        request.POST or None,
+        initial={
+            "name": workspace.name,
+            "reps_see_team_deals": workspace.reps_see_team_deals,
+            "default_currency": workspace.default_currency,
+        },
+    )
+    if request.method == "POST":
+        require_role(membership, Role.LEADER)
+        if form.is_valid():
+            services.workspace_update(workspace=workspace, **form.cleaned_data)
+            messages.success(request, "Settings saved.")
+            return redirect("workspace-settings", slug=workspace.slug)
+    members = (
+        Membership.objects.filter(workspace=workspace)
+        .select_related("user", "team")
+        .order_by("role", "team__name", "user__name")
+    )
+    teams = Team.objects.filter(workspace=workspace).select_related("manager")
+    return render(
+        request,
+        "core/workspace_settings.html",
+        {"form": form, "members": members, "teams": teams},
+        status=400 if form.errors else 200,
+    )
 
 
 @login_required

@@ -202,3 +202,7 @@ def deal_invite_partner(*, deal: Deal, partner: Membership, by: User) -> DealPar
         deal=deal, user=partner.user, defaults={"invited_by": by}
     )
     return invite
+
+
+def deal_uninvite_partner(*, deal: Deal, partner: User) -> None:
+    DealPartner.objects.filter(deal=deal, user=partner).delete()

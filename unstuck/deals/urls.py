@@ -18,4 +18,6 @@ urlpatterns = [
         views.stakeholder_delete,
         name="stakeholder-delete",
     ),
+    path("<int:pk>/partners/", views.partner_invite, name="partner-invite"),
+    path("<int:pk>/partners/<int:user_pk>/remove/", views.partner_remove, name="partner-remove"),
 ]

@@ -6,14 +6,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import retarget
 
-from unstuck.core.access import can_edit_deal, get_deal_for
+from unstuck.core.access import can_edit_deal, can_invite_partners, get_deal_for, require_role
 from unstuck.core.decorators import workspace_view
 from unstuck.core.errors import UnstuckError
 from unstuck.core.http import AppRequest
-from unstuck.core.models import Membership
+from unstuck.core.models import Membership, Role
 from unstuck.deals import selectors, services
 from unstuck.deals.forms import StageMoveForm, StakeholderForm
-from unstuck.deals.models import Deal, Stakeholder
+from unstuck.deals.models import Deal, DealPartner, Stakeholder
 
 
 @workspace_view()
@@ -36,9 +36,21 @@ def pipeline(request: AppRequest, membership: Membership) -> HttpResponse:
 
 def _deal_context(membership: Membership, deal_pk: int) -> dict[str, object]:
     deal = get_deal_for(membership, deal_pk)
+    may_invite = can_invite_partners(membership, deal)
+    invited = list(deal.partner_invites.select_related("user").order_by("user__name"))
+    invitable = (
+        Membership.objects.filter(workspace_id=deal.workspace_id, role=Role.PARTNER)
+        .exclude(user_id__in=[i.user_id for i in invited])
+        .select_related("user")
+        if may_invite
+        else []
+    )
     return {
         "deal": deal,
         "can_edit": can_edit_deal(membership, deal),
+        "can_invite": may_invite,
+        "invited": invited,
+        "invitable": invitable,
         "timeline": selectors.deal_timeline(deal),
         "activities": deal.activities.select_related("contact", "actor")[:50],
         "stakeholders": deal.stakeholders.select_related("contact"),
@@ -152,4 +164,43 @@ def stakeholder_delete(
     services.stakeholder_remove(stakeholder=stakeholder)
     if request.htmx:
         return _stakeholder_list(request, membership, pk)
+    return redirect("deals:detail", slug=membership.workspace.slug, pk=deal.pk)
+
+
+def _require_inviter(membership: Membership, pk: int) -> Deal:
+    deal = get_deal_for(membership, pk, write=True)
+    if not can_invite_partners(membership, deal):
+        require_role(membership, Role.MANAGER, Role.LEADER)
+    return deal
+
+
+@workspace_view()
+@require_POST
+def partner_invite(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
+    deal = _require_inviter(membership, pk)
+    partner = get_object_or_404(
+        Membership.objects.select_related("user"),
+        workspace_id=deal.workspace_id,
+        user_id=request.POST.get("user") or 0,
+    )
+    try:
+        services.deal_invite_partner(deal=deal, partner=partner, by=request.user)
+    except UnstuckError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{partner.user.display_name} can now see this deal.")
+    return redirect("deals:detail", slug=membership.workspace.slug, pk=deal.pk)
+
+
+@workspace_view()
+@require_POST
+def partner_remove(
+    request: AppRequest, membership: Membership, pk: int, user_pk: int
+) -> HttpResponse:
+    deal = _require_inviter(membership, pk)
+    invite = get_object_or_404(
+        DealPartner.objects.select_related("user"), deal=deal, user_id=user_pk
+    )
+    services.deal_uninvite_partner(deal=deal, partner=invite.user)
+    messages.success(request, f"{invite.user.display_name} no longer sees this deal.")
     return redirect("deals:detail", slug=membership.workspace.slug, pk=deal.pk)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -16,10 +17,8 @@ from unstuck.core.models import Workspace
 
 def _die_with_parent() -> None:
     """Linux: the worker gets SIGTERM if the demo process dies without cleaning up."""
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 class Command(BaseCommand):
