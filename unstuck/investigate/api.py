@@ -54,7 +54,7 @@ class QueueQuery(Schema):
     show: str = "stuck"
 
 
-@router.get("/queue", response=QueueOut)
+@router.get("/{slug}/investigate/queue", response=QueueOut)
 def queue(request: HttpRequest, slug: str, q: Query[QueueQuery]) -> dict[str, Any]:
     """The innovation queue (managers and leaders): best payoff of innovation effort first."""
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
@@ -92,7 +92,7 @@ class StallOut(Schema):
     signals: list[SignalOut]
 
 
-@router.get("/deals/{deal_id}/signals", response={200: StallOut, 409: dict})
+@router.get("/{slug}/investigate/deals/{deal_id}/signals", response={200: StallOut, 409: dict})
 def deal_signals(request: HttpRequest, slug: str, deal_id: int) -> Any:
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
     deal = get_deal_for(membership, deal_id)
@@ -112,7 +112,7 @@ class DiagnoseQuery(Schema):
     as_of: date | None = None
 
 
-@router.get("/diagnose", response=list[dict[str, Any]])
+@router.get("/{slug}/investigate/diagnose", response=list[dict[str, Any]])
 def diagnose(request: HttpRequest, slug: str, q: Query[DiagnoseQuery]) -> Any:
     """Open deals you may see (as of a date, from the history known then), worst first."""
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
@@ -162,7 +162,7 @@ def _request_out(r: InvestigationRequest) -> dict[str, Any]:
     }
 
 
-@router.get("/deals/{deal_id}/investigation", response=InvestigationOut)
+@router.get("/{slug}/investigate/deals/{deal_id}/investigation", response=InvestigationOut)
 def investigation(request: HttpRequest, slug: str, deal_id: int) -> dict[str, Any]:
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
     inv = selectors.deal_investigation(get_deal_for(membership, deal_id))
@@ -180,7 +180,7 @@ class RequestIn(Schema):
     due_date: date
 
 
-@router.post("/deals/{deal_id}/requests", response={201: RequestOut})
+@router.post("/{slug}/investigate/deals/{deal_id}/requests", response={201: RequestOut})
 def request_create(
     request: HttpRequest, slug: str, deal_id: int, payload: RequestIn
 ) -> tuple[int, dict[str, Any]]:
@@ -196,7 +196,9 @@ class AnswerIn(Schema):
     answer: str
 
 
-@router.post("/deals/{deal_id}/requests/{request_id}/answer", response=RequestOut)
+@router.post(
+    "/{slug}/investigate/deals/{deal_id}/requests/{request_id}/answer", response=RequestOut
+)
 def request_answer(
     request: HttpRequest, slug: str, deal_id: int, request_id: int, payload: AnswerIn
 ) -> dict[str, Any]:
@@ -221,7 +223,7 @@ class ObstacleIn(Schema):
     stakeholder_id: int | None = None
 
 
-@router.post("/deals/{deal_id}/obstacles", response={201: dict})
+@router.post("/{slug}/investigate/deals/{deal_id}/obstacles", response={201: dict})
 def obstacle_add(
     request: HttpRequest, slug: str, deal_id: int, payload: ObstacleIn
 ) -> tuple[int, dict[str, Any]]:
@@ -248,7 +250,7 @@ class PainIn(Schema):
     resolution: str
 
 
-@router.put("/deals/{deal_id}/pain", response=dict)
+@router.put("/{slug}/investigate/deals/{deal_id}/pain", response=dict)
 def pain_update(request: HttpRequest, slug: str, deal_id: int, payload: PainIn) -> dict[str, Any]:
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
     deal = get_deal_for(membership, deal_id, write=True)
@@ -261,7 +263,7 @@ class FeedbackIn(Schema):
     text: str
 
 
-@router.post("/deals/{deal_id}/feedback", response={201: dict})
+@router.post("/{slug}/investigate/deals/{deal_id}/feedback", response={201: dict})
 def feedback_add(
     request: HttpRequest, slug: str, deal_id: int, payload: FeedbackIn
 ) -> tuple[int, dict[str, Any]]:
@@ -282,7 +284,7 @@ class StepIn(Schema):
     status: str = "todo"
 
 
-@router.post("/deals/{deal_id}/steps", response={201: dict})
+@router.post("/{slug}/investigate/deals/{deal_id}/steps", response={201: dict})
 def step_add(
     request: HttpRequest, slug: str, deal_id: int, payload: StepIn
 ) -> tuple[int, dict[str, Any]]:
@@ -299,7 +301,7 @@ class ViewIn(Schema):
     factors: list[str] = []
 
 
-@router.put("/deals/{deal_id}/stakeholders/{stakeholder_id}/view", response=dict)
+@router.put("/{slug}/investigate/deals/{deal_id}/stakeholders/{stakeholder_id}/view", response=dict)
 def stakeholder_view(
     request: HttpRequest, slug: str, deal_id: int, stakeholder_id: int, payload: ViewIn
 ) -> dict[str, Any]:

@@ -7,11 +7,14 @@ from io import StringIO
 from django.core.management import call_command
 from django.utils import timezone
 
+from unstuck.deals.models import Deal
 from unstuck.investigate.services import assessments_recompute
 from unstuck.investigate.tests.helpers import InvestigateCase, ago
 
 
 class DiagnoseCommandTests(InvestigateCase):
+    closed_later: Deal
+
     @classmethod
     def setUpTestData(cls) -> None:
         super().setUpTestData()

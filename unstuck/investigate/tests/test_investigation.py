@@ -16,7 +16,7 @@ class ChecklistTests(InvestigateCase):
     def test_completeness_moves_as_committee_process_and_pain_are_filled_in(self) -> None:
         deal = self.deal_a
         self.assertEqual(deal_investigation(deal).completeness, 0)
-        champion, buyer = self.committee(deal, "champion", "economic_buyer")
+        _champion, buyer = self.committee(deal, "champion", "economic_buyer")
         self.assertEqual(deal_investigation(deal).completeness, 14)  # who is involved
         services.stakeholder_view_update(
             stakeholder=buyer, financial_concerns="Capex freeze until Q3", factors=["roi"]
@@ -39,9 +39,7 @@ class ChecklistTests(InvestigateCase):
         self.assertEqual(inv.stuck_step.name if inv.stuck_step else None, "Budget approval")
 
     def test_marking_a_step_bogged_down_moves_the_mark(self) -> None:
-        first = services.decision_step_add(
-            deal=self.deal_a, name="Legal", status=StepStatus.STUCK
-        )
+        first = services.decision_step_add(deal=self.deal_a, name="Legal", status=StepStatus.STUCK)
         second = services.decision_step_add(deal=self.deal_a, name="Procurement")
         services.decision_step_set_status(step=second, status=StepStatus.STUCK)
         first.refresh_from_db()

@@ -7,12 +7,16 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from unstuck.deals.models import Deal
 from unstuck.investigate.models import DealAssessment, InvestigationRequest
 from unstuck.investigate.services import assessments_recompute
 from unstuck.investigate.tests.helpers import InvestigateCase, ago
 
 
 class QueueTests(InvestigateCase):
+    stuck_a: Deal
+    stuck_b: Deal
+
     @classmethod
     def setUpTestData(cls) -> None:
         super().setUpTestData()
@@ -51,7 +55,9 @@ class QueueTests(InvestigateCase):
         DealAssessment.objects.filter(deal=self.deal_a).update(payoff=500, stall_score=45)
         self.sign_in(self.manager_a)
         page = self.client.get(self.url()).context["page"]
-        self.assertEqual([a.deal_id for a in page.object_list][:2], [self.deal_a.pk, self.stuck_a.pk])
+        self.assertEqual(
+            [a.deal_id for a in page.object_list][:2], [self.deal_a.pk, self.stuck_a.pk]
+        )
 
     def test_overdue_requests_show_on_the_queue(self) -> None:
         InvestigationRequest.objects.create(

@@ -40,7 +40,9 @@ class BenchmarkTests(InvestigateCase):
         self.assertEqual(rare.won_deals, 2)
         self.assertAlmostEqual(known(rare.raw_p90_days), 40, places=3)
         # (2 * 40 + 20 * pooled) / 22: mostly the workspace's figure.
-        self.assertAlmostEqual(known(rare.p90_days), (2 * 40 + 20 * known(pooled.p90_days)) / 22, places=3)
+        self.assertAlmostEqual(
+            known(rare.p90_days), (2 * 40 + 20 * known(pooled.p90_days)) / 22, places=3
+        )
         self.assertLess(known(rare.p90_days), 15)
 
     def test_conversion_counts_deals_that_went_on_to_a_later_stage(self) -> None:

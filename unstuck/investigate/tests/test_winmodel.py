@@ -6,6 +6,7 @@ from io import StringIO
 from django.core.management import call_command
 from django.test import TestCase, override_settings
 
+from unstuck.core.models import Workspace
 from unstuck.demo.generator import generate_demo
 from unstuck.investigate.evaluation import win_model_evaluate
 from unstuck.investigate.models import DealAssessment, WinModel
@@ -29,6 +30,8 @@ class StageRatesTests(InvestigateCase):
 
 
 class BoostingTests(TestCase):
+    workspace: Workspace
+
     @classmethod
     def setUpTestData(cls) -> None:
         cls.workspace = generate_demo(deals=700, seed=3, today=date(2026, 3, 2)).workspace
