@@ -31,6 +31,7 @@ from unstuck.deals.models import (
     Stakeholder,
 )
 from unstuck.demo import vocabulary as vocab
+from unstuck.demo.investigation import add_investigations
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "demo"
@@ -539,4 +540,5 @@ def generate_demo(
         bar.update(size)
     bar.close()
     DealPartner.objects.bulk_create(DealPartner(deal=d, user=partner) for d in invited)
+    add_investigations(workspace=workspace, seed=seed, today=builder.today)
     return result

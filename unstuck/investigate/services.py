@@ -81,6 +81,19 @@ def assessments_recompute(*, workspace: Workspace, retrain: bool = False) -> Rec
     )
 
 
+def assessments_schedule(*, workspace: Workspace) -> bool:
+    """Queue a recomputation for the worker unless one was queued in the last five minutes
+    (a fresh workspace or a finished import shows its queue without waiting for the night)."""
+    from django.core.cache import cache
+
+    from unstuck.investigate.tasks import recompute_workspace
+
+    if not cache.add(f"investigate:recompute-queued:{workspace.pk}", 1, timeout=300):
+        return False
+    recompute_workspace.enqueue(workspace.pk)
+    return True
+
+
 # --- the investigation ------------------------------------------------------------------
 
 

@@ -297,7 +297,7 @@ def describe(row: dict[str, Any]) -> list[Signal]:
     """The signals that fire for one row, each in plain words with its evidence."""
     out: list[Signal] = []
     t = row["thresholds"]
-    days = int(row["days_in_stage"] or 0)
+    days = round(row["days_in_stage"] or 0)
     stage = row["stage_name"]
 
     def add(code: str, severity: str, text: str) -> None:

@@ -26,10 +26,13 @@ from unstuck.investigate.models import DecisionStep, InvestigationRequest, Obsta
 def queue(request: HttpRequest, membership: Membership) -> HttpResponse:
     show_all = request.GET.get("show") == "all"
     page = selectors.queue_page(membership, request.GET.get("page"), stuck_only=not show_all)
+    summary = selectors.queue_summary(membership)
+    if summary.computed_at is None:
+        services.assessments_schedule(workspace=membership.workspace)
     context = {
         "page": page,
         "show_all": show_all,
-        "summary": selectors.queue_summary(membership),
+        "summary": summary,
         "overdue": selectors.overdue_requests(membership),
     }
     return render(request, "investigate/queue.html", context)
