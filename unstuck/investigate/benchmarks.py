@@ -10,6 +10,7 @@ won deals mostly borrows the workspace's figure and one seen in three hundred ke
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -18,7 +19,7 @@ from django.utils import timezone
 from unstuck.core.models import Workspace
 from unstuck.deals.models import Stage
 from unstuck.investigate.models import StageBenchmark, StallSettings
-from unstuck.investigate.sql import days_between, fetch_dicts
+from unstuck.investigate.sql import days_between, fetch_dicts, timestamp_param
 
 DEFAULT_NO_ACTIVITY_DAYS = 14
 MIN_NO_ACTIVITY_DAYS = 7
@@ -33,7 +34,7 @@ WITH hist AS (
   FROM deals_stagechange sc
   JOIN deals_deal d ON d.id = sc.deal_id
   JOIN deals_stage st ON st.id = sc.to_stage_id
-  WHERE d.workspace_id = %s AND d.status <> 'open'
+  WHERE d.workspace_id = %s AND d.status <> 'open' AND d.closed_at <= %s
 ),
 moves AS (
   SELECT deal_id, to_stage_id, changed_at, kind, ord, status,
@@ -92,7 +93,7 @@ def _cadence_sql() -> str:
 WITH gaps AS (
   SELECT {gap} AS gap
   FROM deals_activity a JOIN deals_deal d ON d.id = a.deal_id
-  WHERE d.workspace_id = %s AND d.status = 'won'
+  WHERE d.workspace_id = %s AND d.status = 'won' AND d.closed_at <= %s
 ),
 ranked AS (SELECT gap, CUME_DIST() OVER (ORDER BY gap) AS cd FROM gaps WHERE gap IS NOT NULL)
 SELECT MIN(CASE WHEN cd >= 0.5 THEN gap END) AS p50,
@@ -115,12 +116,18 @@ def stall_settings_for(workspace: Workspace) -> StallSettings:
 
 
 @transaction.atomic
-def benchmarks_recompute(*, workspace: Workspace) -> list[StageBenchmark]:
-    """Recompute and store every stage's benchmark and the workspace-wide row."""
+def benchmarks_recompute(
+    *, workspace: Workspace, as_of: datetime | None = None
+) -> list[StageBenchmark]:
+    """Recompute and store every stage's benchmark and the workspace-wide row.
+
+    With `as_of`, only deals closed by then count (back-tests must not learn from the
+    future)."""
     k = stall_settings_for(workspace).shrinkage_strength
-    percentiles = {r["stage_id"]: r for r in fetch_dicts(_percentile_sql(), [workspace.pk])}
-    conversion = {r["stage_id"]: r for r in fetch_dicts(_CONVERSION_SQL, [workspace.pk])}
-    cadence = fetch_dicts(_cadence_sql(), [workspace.pk])[0]
+    params = [workspace.pk, timestamp_param(as_of or timezone.now())]
+    percentiles = {r["stage_id"]: r for r in fetch_dicts(_percentile_sql(), params)}
+    conversion = {r["stage_id"]: r for r in fetch_dicts(_CONVERSION_SQL, params)}
+    cadence = fetch_dicts(_cadence_sql(), params)[0]
     pooled: dict[str, Any] = percentiles.get(None) or {}
     entered_all = sum(r["entered"] for r in conversion.values())
     advanced_all = sum(r["advanced"] for r in conversion.values())
