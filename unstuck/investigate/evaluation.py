@@ -63,7 +63,11 @@ class Evaluation:
         }
 
 
-def win_model_evaluate(*, workspace: Workspace, holdout: float = 0.25) -> Evaluation:
+def win_model_evaluate(
+    *, workspace: Workspace, holdout: float = 0.25, folds: bool = False
+) -> Evaluation:
+    """Score the model as it would have done on deals it never saw. Time-ordered holdout when
+    every deal has a close time (unless `folds`), else stratified 5-fold cross-validation."""
     rows, y, customs = training_data(workspace)
     if len(rows) < 20 or len(set(y.tolist())) < 2:
         raise ValueError("Too few closed deals (or only one outcome) to evaluate a model.")
@@ -74,19 +78,21 @@ def win_model_evaluate(*, workspace: Workspace, holdout: float = 0.25) -> Evalua
     p_model = np.zeros(len(rows))
     p_base = np.zeros(len(rows))
     kind = ""
-    if all(d is not None for d in dates):
+    if not folds and all(d is not None for d in dates):
         order = np.argsort(np.array([d.timestamp() for d in dates]), kind="stable")  # type: ignore[union-attr]
         cut = int(len(rows) * (1 - holdout))
-        folds = [(order[:cut], order[cut:])]
+        splits = [(order[:cut], order[cut:])]
         method = f"time-ordered holdout (latest {holdout:.0%} of closings)"
     else:
         from sklearn.model_selection import StratifiedKFold
 
         splitter = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
-        folds = list(splitter.split(np.zeros(len(y)), y))
-        method = "stratified 5-fold cross-validation (deals carry no close dates)"
+        splits = list(splitter.split(np.zeros(len(y)), y))
+        method = "stratified 5-fold cross-validation" + (
+            "" if folds else " (deals carry no close dates)"
+        )
     tested: list[int] = []
-    for train, test in folds:
+    for train, test in splits:
         train_rows = [rows[i] for i in train]
         test_rows = [rows[i] for i in test]
         fitted = fit(train_rows, y[train], customs)

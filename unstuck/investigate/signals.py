@@ -71,7 +71,7 @@ def _snapshot_closed() -> str:
     """Each closed deal seen once at a point of its open life (40 to 95 % of the way through,
     fixed per deal), so the win model learns only from what was known while it was open.
     Deals without a close time are seen at their creation."""
-    fraction = "(0.4 + ((d.id * 7919) %% 56) / 100.0)"
+    fraction = "(0.4 + (d.id %% 56) / 100.0)"
     return f"""
 SELECT d.id AS deal_id,
   CASE WHEN d.closed_at > d.created_at

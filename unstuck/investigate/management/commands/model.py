@@ -22,6 +22,12 @@ class Command(BaseCommand):
             p = sub.add_parser(name, help=text)
             p.add_argument("--workspace", help="Workspace slug.")
             p.add_argument("--json", action="store_true", help="Print the figures as JSON.")
+            if name == "evaluate":
+                p.add_argument(
+                    "--folds",
+                    action="store_true",
+                    help="Stratified 5-fold cross-validation even when deals have dates.",
+                )
 
     def handle(self, *args: Any, **options: Any) -> None:
         workspace = workspace_arg(options["workspace"])
@@ -33,7 +39,7 @@ class Command(BaseCommand):
             )
             return
         try:
-            result = win_model_evaluate(workspace=workspace)
+            result = win_model_evaluate(workspace=workspace, folds=options["folds"])
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         if options["json"]:
