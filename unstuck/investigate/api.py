@@ -314,3 +314,30 @@ def stakeholder_view(
         factors=payload.factors,
     )
     return {"financial_concerns": view.financial_concerns, "factors": view.factors}
+
+
+class SettingsIO(Schema):
+    no_activity_days: int | None = None
+    slip_count: int = 2
+    single_threaded_max: int = 1
+    champion_quiet_days: int = 21
+    economic_buyer_from_stage: int = 1
+    shrinkage_strength: int = 20
+
+
+@router.get("/{slug}/investigate/settings", response=SettingsIO)
+def settings_read(request: HttpRequest, slug: str) -> Any:
+    from unstuck.investigate.benchmarks import stall_settings_for
+
+    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    return stall_settings_for(membership.workspace)
+
+
+@router.put("/{slug}/investigate/settings", response=SettingsIO)
+def settings_update(request: HttpRequest, slug: str, payload: SettingsIO) -> Any:
+    """Leaders tune the stall thresholds; the queue is rescored in the background."""
+    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    require_role(membership, Role.LEADER)
+    record = services.stall_settings_update(workspace=membership.workspace, **payload.model_dump())
+    services.assessments_schedule(workspace=membership.workspace, force=True)
+    return record

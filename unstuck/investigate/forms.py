@@ -4,7 +4,26 @@ from __future__ import annotations
 
 from django import forms
 
-from unstuck.investigate.models import Factor, FeedbackKind, ObstacleKind, StepStatus
+from unstuck.investigate.models import (
+    Factor,
+    FeedbackKind,
+    ObstacleKind,
+    StallSettings,
+    StepStatus,
+)
+
+
+class StallSettingsForm(forms.ModelForm):
+    class Meta:
+        model = StallSettings
+        fields = (
+            "no_activity_days",
+            "slip_count",
+            "single_threaded_max",
+            "champion_quiet_days",
+            "economic_buyer_from_stage",
+            "shrinkage_strength",
+        )
 
 
 class StakeholderViewForm(forms.Form):

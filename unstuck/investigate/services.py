@@ -18,7 +18,7 @@ from unstuck.core.models import Membership, Role, User, Workspace
 from unstuck.core.services import _clean
 from unstuck.deals.models import Deal, Stakeholder
 from unstuck.investigate import winmodel
-from unstuck.investigate.benchmarks import benchmarks_recompute
+from unstuck.investigate.benchmarks import benchmarks_recompute, stall_settings_for
 from unstuck.investigate.models import (
     CustomerPain,
     DealAssessment,
@@ -28,6 +28,7 @@ from unstuck.investigate.models import (
     InvestigationRequest,
     Obstacle,
     StakeholderView,
+    StallSettings,
     StepStatus,
 )
 from unstuck.investigate.signals import describe, signal_rows
@@ -81,17 +82,40 @@ def assessments_recompute(*, workspace: Workspace, retrain: bool = False) -> Rec
     )
 
 
-def assessments_schedule(*, workspace: Workspace) -> bool:
+def assessments_schedule(*, workspace: Workspace, force: bool = False) -> bool:
     """Queue a recomputation for the worker unless one was queued in the last five minutes
     (a fresh workspace or a finished import shows its queue without waiting for the night)."""
     from django.core.cache import cache
 
     from unstuck.investigate.tasks import recompute_workspace
 
-    if not cache.add(f"investigate:recompute-queued:{workspace.pk}", 1, timeout=300):
+    if not cache.add(f"investigate:recompute-queued:{workspace.pk}", 1, timeout=300) and not force:
         return False
     recompute_workspace.enqueue(workspace.pk)
     return True
+
+
+SETTING_FIELDS = (
+    "no_activity_days",
+    "slip_count",
+    "single_threaded_max",
+    "champion_quiet_days",
+    "economic_buyer_from_stage",
+    "shrinkage_strength",
+)
+
+
+def stall_settings_update(*, workspace: Workspace, **values: int | None) -> StallSettings:
+    """Leaders tune the stall thresholds; the next recomputation uses them."""
+    unknown = set(values) - set(SETTING_FIELDS)
+    if unknown:
+        raise UnstuckError(f"Unknown settings: {', '.join(sorted(unknown))}.")
+    record = stall_settings_for(workspace)
+    for name, value in values.items():
+        setattr(record, name, value)
+    _clean(record)
+    record.save()
+    return record
 
 
 # --- the investigation ------------------------------------------------------------------

@@ -5,6 +5,7 @@ from unstuck.investigate import views
 app_name = "investigate"
 urlpatterns = [
     path("", views.queue, name="queue"),
+    path("settings/", views.stall_settings, name="settings"),
     path("deals/<int:pk>/committee/", views.stakeholder_view, name="stakeholder-view"),
     path("deals/<int:pk>/steps/", views.step_add, name="step-add"),
     path("deals/<int:pk>/steps/<int:step_pk>/", views.step_status, name="step-status"),

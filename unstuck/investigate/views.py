@@ -38,6 +38,32 @@ def queue(request: HttpRequest, membership: Membership) -> HttpResponse:
     return render(request, "investigate/queue.html", context)
 
 
+@workspace_view()
+def stall_settings(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Everyone may read the thresholds behind the flags; leaders change them."""
+    from unstuck.investigate.benchmarks import stall_settings_for
+    from unstuck.investigate.models import StageBenchmark
+
+    workspace = membership.workspace
+    current = stall_settings_for(workspace)
+    form = forms.StallSettingsForm(request.POST or None, instance=current)
+    if request.method == "POST":
+        if not membership.is_leader:
+            raise PermissionDenied("Only leaders change the stall thresholds.")
+        if form.is_valid():
+            services.stall_settings_update(workspace=workspace, **form.cleaned_data)
+            services.assessments_schedule(workspace=workspace, force=True)
+            messages.success(request, "Thresholds saved; the queue is being rescored.")
+            return redirect("investigate:settings", slug=workspace.slug)
+    benchmarks = StageBenchmark.objects.filter(workspace=workspace).select_related("stage")
+    return render(
+        request,
+        "investigate/settings.html",
+        {"form": form, "benchmarks": benchmarks, "can_change": membership.is_leader},
+        status=400 if form.errors else 200,
+    )
+
+
 def _back(membership: Membership, deal: Deal) -> HttpResponse:
     return redirect(
         f"/w/{membership.workspace.slug}/deals/{deal.pk}/#investigation"  # deals:detail + anchor

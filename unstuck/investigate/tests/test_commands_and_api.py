@@ -123,3 +123,18 @@ class ApiTests(InvestigateCase):
             f"{base}/pain", {"pain": "x", "resolution": "y"}, content_type="application/json"
         )
         self.assertEqual(response.status_code, 403)
+
+
+class SettingsApiTests(InvestigateCase):
+    def test_only_leaders_change_thresholds(self) -> None:
+        url = "/api/v1/workspaces/acme/investigate/settings"
+        body = {"no_activity_days": 9, "slip_count": 3}
+        self.sign_in(self.manager_a)
+        self.assertEqual(self.client.get(url).json()["slip_count"], 2)
+        self.assertEqual(
+            self.client.put(url, body, content_type="application/json").status_code, 403
+        )
+        self.sign_in(self.leader)
+        response = self.client.put(url, body, content_type="application/json")
+        self.assertEqual(response.json()["no_activity_days"], 9)
+        self.assertEqual(response.json()["slip_count"], 3)

@@ -102,3 +102,41 @@ class QueueTests(InvestigateCase):
         with CaptureQueriesContext(connection) as after:
             self.client.get(url)
         self.assertEqual(len(before), len(after))
+
+
+class StallSettingsTests(InvestigateCase):
+    def url(self) -> str:
+        return reverse("investigate:settings", kwargs={"slug": "acme"})
+
+    def test_leaders_tune_thresholds_and_the_signals_follow(self) -> None:
+        from unstuck.investigate.benchmarks import benchmarks_recompute
+        from unstuck.investigate.signals import signals_for_deal
+
+        benchmarks_recompute(workspace=self.workspace)
+        deal = self.make_deal(owner=self.rep_a, created_at=ago(3), next_step="x")
+        self.touch(deal, 8)
+        row = signals_for_deal(self.workspace, deal.pk)
+        assert row is not None
+        self.assertIn("no_activity", {s.code for s in row["signals"]})
+        self.sign_in(self.leader)
+        response = self.client.post(
+            self.url(),
+            {
+                "no_activity_days": 14,
+                "slip_count": 2,
+                "single_threaded_max": 1,
+                "champion_quiet_days": 21,
+                "economic_buyer_from_stage": 1,
+                "shrinkage_strength": 20,
+            },
+        )
+        self.assertEqual(response.status_code, 302)
+        row = signals_for_deal(self.workspace, deal.pk)
+        assert row is not None
+        self.assertNotIn("no_activity", {s.code for s in row["signals"]})
+
+    def test_managers_read_the_thresholds_but_cannot_change_them(self) -> None:
+        self.sign_in(self.manager_a)
+        self.assertContains(self.client.get(self.url()), "Stage benchmarks")
+        response = self.client.post(self.url(), {"slip_count": 5})
+        self.assertEqual(response.status_code, 403)
