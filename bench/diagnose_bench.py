@@ -237,6 +237,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--deals", type=int, default=1_000_000)
     parser.add_argument("--skip-duckdb", action="store_true")
+    parser.add_argument(
+        "--reuse", action="store_true", help="Keep the data set of the previous run."
+    )
     args = parser.parse_args()
     os.environ.setdefault("UNSTUCK_SECRET_KEY", "bench")
     os.environ["UNSTUCK_DATA_DIR"] = tempfile.mkdtemp(prefix="unstuck-diagbench-")
@@ -252,14 +255,22 @@ def main() -> None:
     from unstuck.investigate.benchmarks import benchmarks_recompute
     from unstuck.investigate.signals import signal_rows
 
-    _recreate_pg_database()
+    if not args.reuse:
+        _recreate_pg_database()
     call_command("migrate", verbosity=0)
     print(f"Diagnose benchmark · PostgreSQL {connection.cursor().connection.info.server_version}")
-    print("machine: 2 cores shared with other engineers' jobs; default PostgreSQL settings\n")
+    print(
+        "machine: 2 cores shared with other engineers' jobs, load average "
+        + " ".join(f"{x:.1f}" for x in os.getloadavg())
+        + "; default PostgreSQL settings\n"
+    )
     started = time.perf_counter()
-    ws = build(args.deals)
+    from unstuck.core.models import Workspace
+
+    ws = Workspace.objects.filter(slug="bench").first() if args.reuse else None
+    ws = ws or build(args.deals)
     n = counts()
-    print(f"built in {time.perf_counter() - started:.0f} s: " + ", ".join(
+    print(f"ready in {time.perf_counter() - started:.0f} s: " + ", ".join(
         f"{v:,} {k}" for k, v in n.items()))  # fmt: skip
     started = time.perf_counter()
     benchmarks_recompute(workspace=ws)
@@ -297,7 +308,9 @@ def main() -> None:
     export_csv(folder)
     duck = duckdb.connect()
     for csv in folder.glob("*.csv"):
-        duck.execute(f"CREATE TABLE {csv.stem} AS SELECT * FROM read_csv_auto('{csv}')")
+        duck.execute(
+            f"CREATE TABLE {csv.stem} AS SELECT * FROM read_csv_auto('{csv}', sample_size = -1)"
+        )
     # CSV cannot tell an empty string from NULL; the CRM's empty next step is ''.
     duck.execute("UPDATE deals_deal SET next_step = '' WHERE next_step IS NULL")
     print(

@@ -91,11 +91,17 @@ QUESTIONS = [
 
 def add_investigations(*, workspace: Workspace, seed: int, today: date) -> int:
     rng = random.Random(seed + 101)
-    deals = list(
-        Deal.objects.filter(workspace=workspace, status="open", amount__gte=20_000)
-        .select_related("team")
-        .order_by("pk")[: MAX_DEALS * 3 : 3]
+    candidates = Deal.objects.filter(workspace=workspace, status="open", amount__gte=20_000)
+    # The demo's own rep (rep@demo.example) gets two of them, so signing in as the rep shows
+    # a request to answer.
+    own = list(
+        candidates.filter(owner__email="rep@demo.example").select_related("team").order_by("pk")[:2]
     )
+    deals = own + [
+        d
+        for d in candidates.select_related("team").order_by("pk")[: MAX_DEALS * 3 : 3]
+        if d not in own
+    ]
     committees: dict[int, list[Stakeholder]] = {}
     for s in Stakeholder.objects.filter(deal__in=deals).order_by("pk"):
         committees.setdefault(s.deal_id, []).append(s)
@@ -159,8 +165,9 @@ def add_investigations(*, workspace: Workspace, seed: int, today: date) -> int:
             )
         manager = deal.team.manager if deal.team else None
         if manager is not None and n % 2 == 0:
-            due = today + timedelta(days=rng.randint(-6, 6))
-            answered = n % 6 == 0
+            # Cycle the due dates so every team has some overdue and some coming up.
+            due = today + timedelta(days=[-3, 4, -1, 6, 2][(n // 2) % 5])
+            answered = n % 6 == 4
             requests.append(
                 InvestigationRequest(
                     deal=deal,

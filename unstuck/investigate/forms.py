@@ -24,6 +24,14 @@ class StallSettingsForm(forms.ModelForm):
             "economic_buyer_from_stage",
             "shrinkage_strength",
         )
+        labels = {
+            "no_activity_days": "Silent after (days)",
+            "slip_count": "Slipping after (push-outs)",
+            "single_threaded_max": "Single-threaded at (people) or fewer",
+            "champion_quiet_days": "Champion quiet after (days)",
+            "economic_buyer_from_stage": "Expect an economic buyer from stage (order)",
+            "shrinkage_strength": "Shrinkage toward workspace figures (pseudo-deals)",
+        }
 
 
 class StakeholderViewForm(forms.Form):

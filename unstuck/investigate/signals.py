@@ -21,6 +21,7 @@ from unstuck.investigate.benchmarks import no_activity_threshold, stall_settings
 from unstuck.investigate.models import StageBenchmark
 from unstuck.investigate.sql import (
     as_date,
+    as_float,
     as_timestamp,
     between_fraction,
     days_between,
@@ -115,8 +116,9 @@ hist AS (
          LAG(st."order") OVER ({w}) AS prev_ord,
          LAG(sc.close_date) OVER ({w}) AS prev_close,
          ROW_NUMBER() OVER ({w}) AS rn_asc,
-         ROW_NUMBER() OVER (PARTITION BY sc.deal_id ORDER BY sc.changed_at DESC, sc.id DESC)
-           AS rn_desc
+         -- Same partition and order as the other windows, so one sort serves them all.
+         COUNT(*) OVER ({w} ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+           AS n_rows
   FROM deals_stagechange sc
   JOIN snap ON snap.deal_id = sc.deal_id
   JOIN deals_stage st ON st.id = sc.to_stage_id
@@ -124,10 +126,10 @@ hist AS (
 ),
 hagg AS (
   SELECT deal_id,
-    MAX(CASE WHEN rn_desc = 1 THEN to_stage_id END) AS stage_id,
-    MAX(CASE WHEN rn_desc = 1 THEN amount END) AS amount_last,
+    MAX(CASE WHEN rn_asc = n_rows THEN to_stage_id END) AS stage_id,
+    MAX(CASE WHEN rn_asc = n_rows THEN amount END) AS amount_last,
     MAX(amount) AS amount_peak,
-    MAX(CASE WHEN rn_desc = 1 THEN close_date END) AS close_last,
+    MAX(CASE WHEN rn_asc = n_rows THEN close_date END) AS close_last,
     MAX(CASE WHEN rn_asc = 1 THEN close_date END) AS close_first,
     MAX(CASE WHEN prev_stage IS NULL OR prev_stage <> to_stage_id THEN changed_at END)
       AS entered_at,
@@ -203,7 +205,15 @@ flagged AS (
     ON b.workspace_id = %(workspace_id)s AND b.stage_id = base.stage_id
   WHERE base.stage_kind = %(stage_kind)s OR %(stage_kind)s = 'any'
 )
-SELECT flagged.*, ROUND(100 * (1 - {score})) AS stall_score FROM flagged
+SELECT deal_id, external_id, name, currency, status_now, stage_name, stage_order, stage_kind,
+  days_in_stage, age_days, {as_float("amount_now")} AS amount_now,
+  {as_float("amount_peak")} AS amount_peak, close_now, close_first, pushes,
+  {as_date("moved_back_at")} AS moved_back_at, moves, n_act, n_act_30, n_inbound,
+  {as_date("last_act")} AS last_act, days_silent, n_sh, n_eb, n_supporters, any_name,
+  champion_name, champion_days, days_to_close, p50_days, p75_days, p90_days,
+  {", ".join(f"f_{code}" for code in flags)},
+  ROUND(100 * (1 - {score})) AS stall_score
+FROM flagged
 """
 
 
