@@ -82,10 +82,16 @@ NOT_WORKING = [
     "Discounting early made procurement push for more.",
 ]
 QUESTIONS = [
-    "Find out who signs above $250k.",
-    "Who else is evaluating, and what did they offer?",
-    "What does the CFO need to see in the business case?",
-    "When does their budget year start?",
+    ("Find out who signs above $250k.", "Their COO signs above $200k; the CFO above $500k."),
+    (
+        "Who else is evaluating, and what did they offer?",
+        "Only the incumbent; they offered 30 % off a three-year renewal.",
+    ),
+    (
+        "What does the CFO need to see in the business case?",
+        "Payback inside a year, and the licence cost spread over opex.",
+    ),
+    ("When does their budget year start?", "April 1st; budgets are frozen from mid-February."),
 ]
 
 
@@ -168,16 +174,15 @@ def add_investigations(*, workspace: Workspace, seed: int, today: date) -> int:
             # Cycle the due dates so every team has some overdue and some coming up.
             due = today + timedelta(days=[-3, 4, -1, 6, 2][(n // 2) % 5])
             answered = n % 6 == 4
+            question, answer = rng.choice(QUESTIONS)
             requests.append(
                 InvestigationRequest(
                     deal=deal,
                     asked_by=manager,
                     assignee_id=deal.owner_id,
-                    question=rng.choice(QUESTIONS),
+                    question=question,
                     due_date=due,
-                    answer="Their COO signs anything above $200k; the CFO above $500k."
-                    if answered
-                    else "",
+                    answer=answer if answered else "",
                     answered_at=now - timedelta(days=1) if answered else None,
                     created_at=now - timedelta(days=10),
                 )

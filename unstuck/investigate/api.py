@@ -9,7 +9,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from unstuck.core.access import get_deal_for, membership_for, require_role
 from unstuck.core.errors import UnstuckError
@@ -98,7 +98,7 @@ def deal_signals(request: HttpRequest, slug: str, deal_id: int) -> Any:
     deal = get_deal_for(membership, deal_id)
     row = selectors.deal_stall(deal)
     if row is None:
-        return 409, {"detail": "The deal is closed; signals are for open deals."}
+        return Status(409, {"detail": "The deal is closed; signals are for open deals."})
     return {
         "deal_id": deal.pk,
         "stage": row["stage_name"],
@@ -183,13 +183,13 @@ class RequestIn(Schema):
 @router.post("/{slug}/investigate/deals/{deal_id}/requests", response={201: RequestOut})
 def request_create(
     request: HttpRequest, slug: str, deal_id: int, payload: RequestIn
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
     deal = get_deal_for(membership, deal_id, write=True)
     created = services.request_create(
         membership=membership, deal=deal, question=payload.question, due_date=payload.due_date
     )
-    return 201, _request_out(created)
+    return Status(201, _request_out(created))
 
 
 class AnswerIn(Schema):
@@ -226,7 +226,7 @@ class ObstacleIn(Schema):
 @router.post("/{slug}/investigate/deals/{deal_id}/obstacles", response={201: dict})
 def obstacle_add(
     request: HttpRequest, slug: str, deal_id: int, payload: ObstacleIn
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
     deal = get_deal_for(membership, deal_id, write=True)
     stakeholder = (
@@ -242,7 +242,7 @@ def obstacle_add(
         stakeholder=stakeholder,
         by=request.user,  # type: ignore[arg-type]
     )
-    return 201, {"id": obstacle.pk}
+    return Status(201, {"id": obstacle.pk})
 
 
 class PainIn(Schema):
@@ -266,7 +266,7 @@ class FeedbackIn(Schema):
 @router.post("/{slug}/investigate/deals/{deal_id}/feedback", response={201: dict})
 def feedback_add(
     request: HttpRequest, slug: str, deal_id: int, payload: FeedbackIn
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
     deal = get_deal_for(membership, deal_id, write=True)
     entry = services.feedback_add(
@@ -275,7 +275,7 @@ def feedback_add(
         text=payload.text,
         by=request.user,  # type: ignore[arg-type]
     )
-    return 201, {"id": entry.pk}
+    return Status(201, {"id": entry.pk})
 
 
 class StepIn(Schema):
@@ -287,13 +287,13 @@ class StepIn(Schema):
 @router.post("/{slug}/investigate/deals/{deal_id}/steps", response={201: dict})
 def step_add(
     request: HttpRequest, slug: str, deal_id: int, payload: StepIn
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
     deal = get_deal_for(membership, deal_id, write=True)
     step = services.decision_step_add(
         deal=deal, name=payload.name, owner=payload.owner, status=payload.status
     )
-    return 201, {"id": step.pk, "order": step.order}
+    return Status(201, {"id": step.pk, "order": step.order})
 
 
 class ViewIn(Schema):
