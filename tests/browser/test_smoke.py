@@ -28,6 +28,9 @@ def test_manager_signs_in_reads_pipeline_and_a_deal(
     page.set_viewport_size({"width": 1280, "height": 900})
     sign_in(page, base, "manager@demo.example")
 
+    # Managers land on the innovation queue; the pipeline is one click away.
+    expect(page.get_by_role("heading", name="Innovation queue")).to_be_visible()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Pipeline").click()
     expect(page.get_by_role("heading", name="Pipeline")).to_be_visible()
     rows = page.locator("table.deals tbody tr")
     expect(rows.first).to_be_visible()

@@ -34,7 +34,7 @@ class BoostingTests(TestCase):
 
     @classmethod
     def setUpTestData(cls) -> None:
-        cls.workspace = generate_demo(deals=700, seed=3, today=date(2026, 3, 2)).workspace
+        cls.workspace = generate_demo(deals=500, seed=3, today=date(2026, 3, 2)).workspace
 
     def test_train_evaluate_and_score_the_demo(self) -> None:
         import tempfile
