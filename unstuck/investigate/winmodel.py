@@ -91,6 +91,10 @@ class FeatureSpec:
 
     numeric_custom: list[str] = field(default_factory=list)
     categorical: dict[str, list[str]] = field(default_factory=dict)
+    # Features with fewer than two values, or known on fewer than 20 deals, are dropped
+    # (e.g. stage when deals came without history): they say nothing, and the booster fails
+    # on a column that is empty in one of the calibration folds.
+    keep: list[bool] | None = None
 
     @classmethod
     def learn(cls, customs: list[dict[str, Any]]) -> FeatureSpec:
@@ -112,15 +116,25 @@ class FeatureSpec:
         return spec
 
     @property
-    def names(self) -> list[str]:
+    def all_names(self) -> list[str]:
         return [*NUMERIC, *(f"custom:{k}" for k in self.numeric_custom), *self.categorical]
+
+    def _kept(self, values: list[Any]) -> list[Any]:
+        if self.keep is None:
+            return values
+        return [v for v, k in zip(values, self.keep, strict=True) if k]
+
+    @property
+    def names(self) -> list[str]:
+        return self._kept(self.all_names)
 
     @property
     def categorical_mask(self) -> list[bool]:
-        return [False] * (len(NUMERIC) + len(self.numeric_custom)) + [True] * len(self.categorical)
+        mask = [False] * (len(NUMERIC) + len(self.numeric_custom))
+        return self._kept(mask + [True] * len(self.categorical))
 
     def matrix(self, rows: list[dict[str, Any]], customs: dict[int, dict[str, Any]]) -> np.ndarray:
-        out = np.full((len(rows), len(self.names)), np.nan)
+        out = np.full((len(rows), len(self.all_names)), np.nan)
         for i, row in enumerate(rows):
             custom = customs.get(row["deal_id"]) or {}
             values = list(base_features(row).values())
@@ -129,7 +143,7 @@ class FeatureSpec:
                 value = custom.get(key)
                 values.append(float(cats.index(str(value))) if str(value) in cats else math.nan)
             out[i] = values
-        return out
+        return out if self.keep is None else out[:, np.array(self.keep, dtype=bool)]
 
 
 def _customs(deal_ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -215,6 +229,11 @@ def fit(rows: list[dict[str, Any]], y: np.ndarray, customs: dict[int, dict[str, 
     spec = FeatureSpec.learn([customs.get(r["deal_id"]) or {} for r in rows])
     if len(rows) < MIN_CLOSED_FOR_BOOSTING or len(set(y.tolist())) < 2:
         return Fitted(kind=WinModel.Kind.STAGE_RATES, spec=spec, rates=rates)
+    full = spec.matrix(rows, customs)
+    spec.keep = [
+        len(np.unique(c[np.isfinite(c)])) >= 2 and np.isfinite(c).sum() >= MIN_CATEGORY_SUPPORT
+        for c in full.T
+    ]
     X = spec.matrix(rows, customs)
     model = _boosting(len(rows))(spec).fit(X, y)
     reference = np.nanmedian(X, axis=0)

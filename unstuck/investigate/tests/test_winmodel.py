@@ -55,3 +55,39 @@ class BoostingTests(TestCase):
         assert top is not None
         self.assertGreater(top.payoff, 0)
         self.assertTrue(top.factors)
+
+
+class NoHistoryTests(InvestigateCase):
+    def test_deals_imported_without_history_train_on_their_custom_attributes(self) -> None:
+
+        from unstuck.deals.models import Deal
+
+        won, lost = self.stages[4], self.stages[5]
+        rows = []
+        for n in range(240):
+            wins = n % 3 == 0
+            rows.append(
+                Deal(
+                    workspace=self.workspace,
+                    name=f"Imported {n}",
+                    pipeline=self.pipeline,
+                    stage=won if wins else lost,
+                    status="won" if wins else "lost",
+                    external_id=f"IMP-{n}",
+                    custom={
+                        "route": "Reseller" if wins else "Telesales",
+                        "elapsed_days": 20 + (n % 7) * (1 if wins else 9),
+                    },
+                )
+            )
+        Deal.objects.bulk_create(rows)
+        from sklearn.metrics import roc_auc_score
+
+        from unstuck.investigate.winmodel import fit, predict, training_data
+
+        data, y, customs = training_data(self.workspace)
+        fitted = fit(data, y, customs)
+        self.assertEqual(fitted.kind, WinModel.Kind.BOOSTING)
+        self.assertNotIn("stage_order", fitted.spec.names)  # unknown without history
+        p = [pr.probability for pr in predict(fitted, data, customs, explain=False)]
+        self.assertGreater(roc_auc_score(y, p), 0.9)
