@@ -85,7 +85,7 @@ WHERE d.workspace_id = %s AND d.status <> 'open'
 
 def _query(snapshot_sql: str) -> str:
     since = days_between
-    close_now = "CASE WHEN h.deal_id IS NULL THEN d.close_date ELSE h.close_last END"
+    close_now = "CASE WHEN h.has_hist = 0 THEN d.close_date ELSE h.close_last END"
     w = "PARTITION BY sc.deal_id ORDER BY sc.changed_at, sc.id"
     flags = {
         "stage_stalled": "b.p90_days IS NOT NULL AND days_in_stage > b.p90_days",
@@ -110,7 +110,7 @@ def _query(snapshot_sql: str) -> str:
     return f"""
 WITH snap AS ({snapshot_sql}),
 hist AS (
-  SELECT sc.deal_id, sc.to_stage_id, sc.changed_at, sc.amount, sc.close_date,
+  SELECT sc.deal_id, snap.as_of, sc.to_stage_id, sc.changed_at, sc.amount, sc.close_date,
          st.kind, st."order" AS ord,
          LAG(sc.to_stage_id) OVER ({w}) AS prev_stage,
          LAG(st."order") OVER ({w}) AS prev_ord,
@@ -124,8 +124,10 @@ hist AS (
   JOIN deals_stage st ON st.id = sc.to_stage_id
   WHERE sc.changed_at <= snap.as_of
 ),
+-- One row per snapshot deal: its history aggregated, or NULLs when it has none yet. The
+-- main query is driven from here (not joined to it), since SQLite will not index it.
 hagg AS (
-  SELECT deal_id,
+  SELECT deal_id, MAX(as_of) AS as_of, 1 AS has_hist,
     MAX(CASE WHEN rn_asc = n_rows THEN to_stage_id END) AS stage_id,
     MAX(CASE WHEN rn_asc = n_rows THEN amount END) AS amount_last,
     MAX(amount) AS amount_peak,
@@ -139,6 +141,13 @@ hagg AS (
         THEN changed_at END) AS moved_back_at,
     SUM(CASE WHEN prev_stage IS NULL OR prev_stage <> to_stage_id THEN 1 ELSE 0 END) AS moves
   FROM hist GROUP BY deal_id
+  UNION ALL
+  SELECT snap.deal_id, snap.as_of, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM snap
+  WHERE NOT EXISTS (
+    SELECT 1 FROM deals_stagechange sc
+    WHERE sc.deal_id = snap.deal_id AND sc.changed_at <= snap.as_of
+  )
 ),
 act AS (
   SELECT a.deal_id, COUNT(*) AS n_act, MAX(a.occurred_at) AS last_act,
@@ -170,12 +179,12 @@ champ AS (
 ),
 base AS (
   SELECT d.id AS deal_id, d.external_id, d.name, d.owner_id, d.team_id, d.currency,
-    d.status AS status_now, snap.as_of,
+    d.status AS status_now, h.as_of,
     COALESCE(h.stage_id, d.stage_id) AS stage_id,
     st.name AS stage_name, st."order" AS stage_order, st.kind AS stage_kind,
     COALESCE(h.entered_at, d.stage_entered_at) AS entered_at,
-    {since("COALESCE(h.entered_at, d.stage_entered_at)", "snap.as_of")} AS days_in_stage,
-    {since("d.created_at", "snap.as_of")} AS age_days,
+    {since("COALESCE(h.entered_at, d.stage_entered_at)", "h.as_of")} AS days_in_stage,
+    {since("d.created_at", "h.as_of")} AS age_days,
     COALESCE(h.amount_last, d.amount) AS amount_now,
     COALESCE(h.amount_peak, d.amount) AS amount_peak,
     {close_now} AS close_now,
@@ -183,15 +192,14 @@ base AS (
     COALESCE(h.moves, 0) AS moves,
     COALESCE(act.n_act, 0) AS n_act, COALESCE(act.n_act_30, 0) AS n_act_30,
     COALESCE(act.n_inbound, 0) AS n_inbound, act.last_act,
-    {since("COALESCE(act.last_act, d.created_at)", "snap.as_of")} AS days_silent,
+    {since("COALESCE(act.last_act, d.created_at)", "h.as_of")} AS days_silent,
     COALESCE(sh.n_sh, 0) AS n_sh, COALESCE(sh.n_eb, 0) AS n_eb,
     COALESCE(sh.n_supporters, 0) AS n_supporters, sh.any_name, sh.champion_name,
-    {since("champ.champion_last", "snap.as_of")} AS champion_days,
-    {days_between_dates(as_date("snap.as_of"), close_now)} AS days_to_close,
+    {since("champ.champion_last", "h.as_of")} AS champion_days,
+    {days_between_dates(as_date("h.as_of"), close_now)} AS days_to_close,
     d.next_step
-  FROM snap
-  JOIN deals_deal d ON d.id = snap.deal_id
-  LEFT JOIN hagg h ON h.deal_id = d.id
+  FROM hagg h
+  JOIN deals_deal d ON d.id = h.deal_id
   LEFT JOIN act ON act.deal_id = d.id
   LEFT JOIN sh ON sh.deal_id = d.id
   LEFT JOIN champ ON champ.deal_id = d.id
