@@ -71,16 +71,18 @@ FROM ranked GROUP BY stage_id
 _CONVERSION_SQL = (
     _MOVES
     + """
-, entered AS (SELECT DISTINCT deal_id, to_stage_id, ord FROM moves WHERE kind = 'open'),
-best AS (
-  SELECT deal_id,
-         MAX(CASE WHEN kind = 'won' THEN 100000 WHEN kind = 'open' THEN ord ELSE -1 END) AS best
-  FROM moves GROUP BY deal_id
-)
-SELECT e.to_stage_id AS stage_id, COUNT(*) AS entered,
-       SUM(CASE WHEN b.best > e.ord THEN 1 ELSE 0 END) AS advanced
-FROM entered e JOIN best b ON b.deal_id = e.deal_id
-GROUP BY e.to_stage_id
+, reached AS (
+  -- A window, not a join to a per-deal CTE: SQLite would scan that CTE once per row.
+  SELECT deal_id, to_stage_id, ord, kind,
+         MAX(CASE WHEN kind = 'won' THEN 100000 WHEN kind = 'open' THEN ord ELSE -1 END)
+           OVER (PARTITION BY deal_id) AS best
+  FROM moves
+),
+entered AS (SELECT DISTINCT deal_id, to_stage_id, ord, best FROM reached WHERE kind = 'open')
+SELECT to_stage_id AS stage_id, COUNT(*) AS entered,
+       SUM(CASE WHEN best > ord THEN 1 ELSE 0 END) AS advanced
+FROM entered
+GROUP BY to_stage_id
 """
 )
 
