@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Path, Query, Router, Schema, Status
 
 from unstuck.core.access import get_deal_for, membership_for
 from unstuck.core.errors import UnstuckError
@@ -109,7 +109,7 @@ class ProgressOut(Schema):
 
 
 @router.post("/check", response=CheckOut)
-def check(request: HttpRequest, slug: str, payload: CheckIn) -> dict[str, Any]:
+def check(request: HttpRequest, slug: Path[str], payload: CheckIn) -> dict[str, Any]:
     """Flag likely biases in a text, each with evidence, an explanation and questions."""
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
     if not payload.store:
@@ -130,7 +130,7 @@ def check(request: HttpRequest, slug: str, payload: CheckIn) -> dict[str, Any]:
 
 
 @router.get("/flags", response=list[FlagDetailOut])
-def flag_list(request: HttpRequest, slug: str, filters: Query[FlagFilterIn]) -> list[Any]:
+def flag_list(request: HttpRequest, slug: Path[str], filters: Query[FlagFilterIn]) -> list[Any]:
     """Flags you may see: yours; a manager's teams' and deals'; a leader's whole workspace."""
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
     qs = selectors.flags_visible_to(membership).select_related("author")
@@ -144,7 +144,7 @@ def flag_list(request: HttpRequest, slug: str, filters: Query[FlagFilterIn]) -> 
 
 
 @router.post("/flags/{flag_id}/dismiss", response=FlagDetailOut)
-def flag_dismiss(request: HttpRequest, slug: str, flag_id: int, payload: DismissIn) -> Any:
+def flag_dismiss(request: HttpRequest, slug: Path[str], flag_id: int, payload: DismissIn) -> Any:
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
     flag = get_flag_for(membership, flag_id, write=True)
     return services.flag_dismiss(flag=flag, by=request.user, reason=payload.reason)  # type: ignore[arg-type]
@@ -152,7 +152,7 @@ def flag_dismiss(request: HttpRequest, slug: str, flag_id: int, payload: Dismiss
 
 @router.get("/questions", response=list[QuestionOut])
 def question_list(
-    request: HttpRequest, slug: str, bias: str | None = None, situation: str | None = None
+    request: HttpRequest, slug: Path[str], bias: str | None = None, situation: str | None = None
 ) -> list[PerspectiveQuestion]:
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
     services.question_bank_ensure(workspace=membership.workspace)
@@ -160,16 +160,14 @@ def question_list(
 
 
 @router.post("/questions", response={201: QuestionOut})
-def question_add(
-    request: HttpRequest, slug: str, payload: QuestionIn
-) -> tuple[int, PerspectiveQuestion]:
+def question_add(request: HttpRequest, slug: Path[str], payload: QuestionIn) -> Status:
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
-    return 201, services.question_add(membership=membership, **payload.dict())
+    return Status(201, services.question_add(membership=membership, **payload.dict()))
 
 
 @router.patch("/questions/{question_id}", response=QuestionOut)
 def question_update(
-    request: HttpRequest, slug: str, question_id: int, payload: QuestionPatch
+    request: HttpRequest, slug: Path[str], question_id: int, payload: QuestionPatch
 ) -> PerspectiveQuestion:
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
     question = get_question_for(membership, question_id)
@@ -179,7 +177,7 @@ def question_update(
 
 
 @router.get("/training/progress", response=list[ProgressOut])
-def training_progress(request: HttpRequest, slug: str) -> list[Any]:
+def training_progress(request: HttpRequest, slug: Path[str]) -> list[Any]:
     """Your own progress; a leader also gets every manager's."""
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
     mine = selectors.training_progress(workspace=membership.workspace, user=request.user)  # type: ignore[arg-type]

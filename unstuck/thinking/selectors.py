@@ -52,6 +52,8 @@ def questions_for(
         bank = _default_bank()
     else:
         bank = list(PerspectiveQuestion.objects.filter(workspace=workspace, is_active=True))
+        order = list(Perspective.values)
+        bank.sort(key=lambda q: (order.index(q.perspective), q.pk or 0))
     if bias:
         bank = [q for q in bank if bias in q.biases]
     if situation:

@@ -93,6 +93,15 @@ def _evidence_around(text: str, start: int, end: int) -> str:
     return text[start:end]
 
 
+def _strongest_hit(text: str, found: list[cues.CueHit]) -> cues.CueHit:
+    """The cue whose sentence also holds the second half of the move, else the first cue."""
+    for hit in found:
+        for s, e in _sentences(text):
+            if s <= hit.start < e and cues.support_hit(text[s:e], hit.bias):
+                return hit
+    return found[0]
+
+
 def _best_sentence(text: str, bias_index: int, model: Classifier) -> str:
     spans = _sentences(text)
     if len(spans) == 1:
@@ -111,7 +120,8 @@ def _flags_for(text: str, probs: np.ndarray, model: Classifier) -> list[BiasFlag
         p = float(probs[index])
         found = hits[bias]
         if found and p >= model.threshold_cue:
-            evidence = _evidence_around(text, found[0].start, found[0].end)
+            hit = _strongest_hit(text, found)
+            evidence = _evidence_around(text, hit.start, hit.end)
         elif not found and p >= model.threshold_no_cue:
             evidence = _best_sentence(text, index, model)
         else:

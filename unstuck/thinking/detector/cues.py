@@ -62,7 +62,8 @@ _FAIL = (
     r"|sway|move the needle|go for|get anywhere|pan out|accept)\w*"
     r"|never (?:worked|caught on|converted|works)|did (?:nothing|little)|underperformed"
     r"|(?:said|says) no|rejected|hated it|killed (?:it|the|margins)|nobody came|zero leads"
-    r"|scared off|stalled|lost|walked|didn't buy|went nowhere|blew up|didn't change anything"
+    r"|scared off|stalled|lost|walked away|(?:still|they) walked(?! through| us)|didn't buy"
+    r"|went nowhere|blew up|didn't change anything"
     r"|could(?:n't| not) make (?:\w+ ){0,3}work)\b"
 )
 
