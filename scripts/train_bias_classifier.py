@@ -24,7 +24,7 @@ from unstuck.thinking.biases import BIAS_KEYS, NONE
 from unstuck.thinking.dataset import load_statements
 from unstuck.thinking.detector import cues
 from unstuck.thinking.detector.core import WEIGHTS
-from unstuck.thinking.detector.features import cue_features, featurise
+from unstuck.thinking.detector.features import featurise
 
 CLASSES = [*BIAS_KEYS, NONE]
 MAX_FALSE_FLAG = 0.03
@@ -54,7 +54,7 @@ def main() -> None:
     texts = [cues.normalise(s.text) for s in train]
     y = [s.label for s in train]
     X = featurise(texts)
-    has_cue = np.stack([cue_features(t)[0 : 3 * len(BIAS_KEYS) : 3] > 0 for t in texts])
+    has_cue = np.array([[b in cues.gated_biases(t) for b in BIAS_KEYS] for t in texts])
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=13)
     best = None
     for c in (1.0, 3.0, 10.0):

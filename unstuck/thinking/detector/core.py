@@ -114,11 +114,12 @@ def _best_sentence(text: str, bias_index: int, model: Classifier) -> str:
 
 def _flags_for(text: str, probs: np.ndarray, model: Classifier) -> list[BiasFlag]:
     hits = cues.anchor_hits(text)
+    gated = cues.gated_biases(text, hits)
     flags: list[BiasFlag] = []
     for bias in BIAS_KEYS:
         index = model.classes.index(bias)
         p = float(probs[index])
-        found = hits[bias]
+        found = hits[bias] if bias in gated else []
         if found and p >= model.threshold_cue:
             hit = _strongest_hit(text, found)
             evidence = _evidence_around(text, hit.start, hit.end)

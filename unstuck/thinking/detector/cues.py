@@ -63,7 +63,8 @@ _FAIL = (
     r"|never (?:worked|caught on|converted|works)|did (?:nothing|little)|underperformed"
     r"|(?:said|says) no|rejected|hated it|killed (?:it|the|margins)|nobody came|zero leads"
     r"|scared off|stalled|lost|walked away|(?:still|they) walked(?! through| us)|didn't buy"
-    r"|went nowhere|blew up|didn't change anything"
+    r"|went nowhere|blew up|didn't change anything|never (?:sold|took off|landed|got traction)"
+    r"|what happened (?:in|at|with|to)|(?:was|were) a (?:bust|non-starter|write-off)"
     r"|could(?:n't| not) make (?:\w+ ){0,3}work)\b"
 )
 
@@ -99,6 +100,8 @@ ANCHORS: dict[str, re.Pattern[str]] = {
         r"\b(?:has|have) always (?:been|worked|served|had)\b",
         r"\bthe way (?:it|things) (?:has|have) always\b",
         r"\bsame (?:as always|pitch as)\b",
+        r"\bfor as long as (?:i|we|anyone) can remember\b",
+        r"\bbreak(?:s|ing)? with tradition\b",
         r"\bforever\b",
         r"\bthat's (?:what|how) we do\b",
         r"\bthat's how it's done\b",
@@ -155,6 +158,7 @@ ANCHORS: dict[str, re.Pattern[str]] = {
         r"\bwho cares\b",
         r"\b(?:i'm )?not worried\b",
         r"\bnothing to (?:worry about|see)\b",
+        r"\bno worries\b",
         r"\bnot reading anything\b",
         r"\bstill (?:keen|on track|the favou?rite|winning|strong|ours)\b",
         r"\bstill \d+ ?%",
@@ -256,6 +260,8 @@ ANCHORS: dict[str, re.Pattern[str]] = {
         r"\bfrom my point of view\b",
         r"\bmy gut\b",
         r"\bwould i (?:pay|buy)\b",
+        r"\b(?:can't|don't|cannot) see why anyone\b",
+        r"\bwhy would anyone\b",
         r"\bme, i'd\b",
         r"\b(?:buy|pay for) it myself\b",
         r"\bi think [^.]{0,40}(?:childish|rip-off|overpriced|boring|pointless|a waste)\b",
@@ -281,6 +287,8 @@ SUPPORTS: dict[str, re.Pattern[str]] = {
         r"\boff the table\b",
         r"\bnon-?starter\b",
         r"\bwhy would (?:they|it)\b",
+        r"\bwhy would \w+ be (?:any )?different\b",
+        r"\boff[- ]limits\b",
         r"\b(?:are|is) (?:all |basically )?the same\b",
         r"\bthey all\b",
         r"\basking for trouble\b",
@@ -298,7 +306,8 @@ SUPPORTS: dict[str, re.Pattern[str]] = {
         r"\btherefore\b",
     ),
     Bias.LEGACY: _re(
-        r"\bno (?:reason|need) to (?:change|rethink)\b",
+        r"\bno (?:reason|need) to (?:change|rethink|try anything)\b",
+        r"\buse the standard\b",
         r"\bnot (?:changing|starting now|going to (?:change|rethink))\b",
         r"\bwon't (?:change|start)\b",
         r"\bstick(?:s)? (?:to|with)\b",
@@ -361,7 +370,8 @@ SUPPORTS: dict[str, re.Pattern[str]] = {
         r"\bsilen(?:ce|t)\b",
         r"\bghost(?:ed)?\b",
         r"\bno (?:reply|response|answer)\b",
-        r"\bhasn't (?:replied|responded|said|logged)\b",
+        r"\bhasn't (?:replied|responded|said|logged|answered)\b",
+        r"\bhaven't (?:answered|responded|heard)\b",
         r"\bhaven't (?:replied|logged)\b",
         r"\bdidn't (?:open|reply|respond)\b",
         r"\bstopped answering\b",
@@ -426,6 +436,7 @@ SUPPORTS: dict[str, re.Pattern[str]] = {
         r"|wouldn't|would|don't|hate|refuse|pass|walk)\b",
         r"\b(?:they|customers|theirs)\b[^.]{0,20}\b(?:won't|either|too|as well)\b",
         r"\bneither will\b",
+        r"\b(?:nobody|no one|no customer)\b[^.]{0,20}\b(?:wants?|needs?|will|would|buys?)\b",
         r"\bwon't either\b",
         r"\bwill too\b",
         r"\bthey'll (?:pass|hate|think|say no|walk)\b",
@@ -484,6 +495,24 @@ GUARD = _re(
     r"\?",
 )
 
+# The writer goes on to find out, test or weigh: the strongest sign that a statement which
+# starts like a bias (“it failed in Denver…”) is reasoning soundly (“…let's find out why”).
+STRONG_GUARD = _re(
+    r"\blet's (?:find out|ask|check|test|look|see|compare|try|understand|model|weigh|rule out"
+    r"|talk|get)\b",
+    r"\blet me (?:check|ask|find)\b",
+    r"\b(?:i'll|i will|i've|i have|we'll|gonna|going to|i'd like to|i want to) (?:ask|check"
+    r"|test|find out|confirm|look into|talk|call|meet|model|understand|hear)\b",
+    r"\basked (?:them|her|him|the|finance|deal desk|whether|what|how|if)\b",
+    r"\bbefore (?:we )?(?:decid|rul|drop|discount|call|reuse)\w*",
+    r"\bwhat (?:differed|was different|would it take|would have to be true)\b",
+    r"\bturns out\b",
+    r"\bworth (?:a )?(?:test|testing|trying|asking|proposing)\b",
+    r"\bcould (?:also|be)\b",
+    r"\bmight\b",
+    r"\bmaybe\b",
+)
+
 # A reason given for the contrast (“…but their budget cycle is quarterly, so…”) counts as
 # weighing the situation rather than waving it away.
 CONTRAST_REASON = _re(
@@ -508,6 +537,18 @@ def anchor_hits(text: str) -> dict[str, list[CueHit]]:
 
 def support_hit(text: str, bias: str) -> bool:
     return SUPPORTS[bias].search(text) is not None
+
+
+def sound_reasoning(text: str) -> bool:
+    return STRONG_GUARD.search(text) is not None
+
+
+def gated_biases(text: str, hits: dict[str, list[CueHit]] | None = None) -> set[str]:
+    """Biases whose cue counts: its anchor is there, and either the second half of the move
+    is too or the writer does not go on to find out, test or weigh."""
+    hits = anchor_hits(text) if hits is None else hits
+    sound = sound_reasoning(text)
+    return {b for b, found in hits.items() if found and (not sound or support_hit(text, b))}
 
 
 def guard_count(text: str) -> int:

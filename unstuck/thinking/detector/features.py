@@ -14,7 +14,7 @@ from unstuck.thinking.biases import BIAS_KEYS
 from unstuck.thinking.detector import cues
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
-CUE_FEATURES = 3 * len(BIAS_KEYS) + 3
+CUE_FEATURES = 3 * len(BIAS_KEYS) + 4
 
 
 @functools.cache
@@ -34,7 +34,8 @@ def embed(texts: list[str]) -> np.ndarray:
 
 
 def cue_features(text: str) -> np.ndarray:
-    """Per bias: anchor found, support found, both; then guards, a question, a contrast."""
+    """Per bias: anchor found, support found, both; then guards, a question, a contrast,
+    and whether the writer goes on to find out or test."""
     row = np.zeros(CUE_FEATURES, dtype=np.float32)
     hits = cues.anchor_hits(text)
     for i, bias in enumerate(BIAS_KEYS):
@@ -44,9 +45,10 @@ def cue_features(text: str) -> np.ndarray:
         row[3 * i + 1] = support
         row[3 * i + 2] = anchor and support
     guards = cues.guard_count(text)
-    row[-3] = min(guards, 3) / 3
-    row[-2] = "?" in text
-    row[-1] = re.search(r"\b(?:but|however|although|though)\b", text, re.I) is not None
+    row[-4] = min(guards, 3) / 3
+    row[-3] = "?" in text
+    row[-2] = re.search(r"\b(?:but|however|although|though)\b", text, re.I) is not None
+    row[-1] = cues.sound_reasoning(text)
     return row
 
 
