@@ -1,8 +1,10 @@
 """The bias detector: a linear classifier over static embeddings and cues, with cue evidence.
 
-A bias is flagged when the classifier's probability for it passes a threshold: a lower one
-when a cue for that bias is in the text (the cue is then the evidence), a higher one when not
-(the evidence is then the sentence that scores highest). Thresholds were chosen by
+A bias is flagged when the classifier's probability for it passes a threshold: the lowest when
+both halves of the biased move are in the text (“it failed there” … “so it will fail here”),
+a middle one for the first half alone (the cue is then the evidence), the highest with no cue
+(the evidence is then the sentence that scores highest). A cue does not count when the writer
+goes on to find out, test or weigh, unless the second half is there too. Thresholds were chosen by
 cross-validation on the training split only (scripts/train_bias_classifier.py).
 """
 
@@ -43,6 +45,7 @@ class Classifier:
     classes: tuple[str, ...]
     weights: np.ndarray  # (classes, features)
     bias: np.ndarray  # (classes,)
+    threshold_both: float
     threshold_cue: float
     threshold_no_cue: float
 
@@ -53,6 +56,7 @@ class Classifier:
             classes=tuple(str(c) for c in data["classes"]),
             weights=data["weights"].astype(np.float32),
             bias=data["intercept"].astype(np.float32),
+            threshold_both=float(data["threshold_both"]),
             threshold_cue=float(data["threshold_cue"]),
             threshold_no_cue=float(data["threshold_no_cue"]),
         )
@@ -120,7 +124,10 @@ def _flags_for(text: str, probs: np.ndarray, model: Classifier) -> list[BiasFlag
         index = model.classes.index(bias)
         p = float(probs[index])
         found = hits[bias] if bias in gated else []
-        if found and p >= model.threshold_cue:
+        threshold = model.threshold_cue
+        if found and cues.support_hit(text, bias):
+            threshold = model.threshold_both
+        if found and p >= threshold:
             hit = _strongest_hit(text, found)
             evidence = _evidence_around(text, hit.start, hit.end)
         elif not found and p >= model.threshold_no_cue:

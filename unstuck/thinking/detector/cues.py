@@ -12,6 +12,7 @@ The patterns describe how people write these moves in general, not the corpus's 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -65,6 +66,11 @@ _FAIL = (
     r"|scared off|stalled|lost|walked away|(?:still|they) walked(?! through| us)|didn't buy"
     r"|went nowhere|blew up|didn't change anything|never (?:sold|took off|landed|got traction)"
     r"|what happened (?:in|at|with|to)|(?:was|were) a (?:bust|non-starter|write-off)"
+    r"|laughed (?:out|at)|crashed|burned|fizzled|flatlined|went dark|dragged on|struck out"
+    r"|(?:neither|nobody|no one|none of them) (?:signed|bought|came|converted|bit|wanted)"
+    r"|got (?:zero|nothing|no (?:leads|takers|traction|response))|no takers|no uptake"
+    r"|ignored|turned (?:it )?down|passed on|declined|refused|(?:was|were) a mess"
+    r"|didn't (?:sign|go anywhere|get (?:anywhere|traction))|never signed"
     r"|could(?:n't| not) make (?:\w+ ){0,3}work)\b"
 )
 
@@ -101,6 +107,14 @@ ANCHORS: dict[str, re.Pattern[str]] = {
         r"\bthe way (?:it|things) (?:has|have) always\b",
         r"\bsame (?:as always|pitch as)\b",
         r"\bfor as long as (?:i|we|anyone) can remember\b",
+        r"\bsince the (?:\d0s|nineties|eighties|beginning)\b",
+        r"\blong[- ]standing\b",
+        r"\bfor (?:two|three|several|many) decades\b",
+        r"\b(?:has|have|had) always \w+",
+        r"\bwe(?:'ve| have)? never \w+ed\b",
+        r"\bas (?:usual|we always do)\b",
+        r"\bnot about to start\b",
+        r"\b(?:it's|it is) proven\b",
         r"\bbreak(?:s|ing)? with tradition\b",
         r"\bforever\b",
         r"\bthat's (?:what|how) we do\b",
@@ -141,6 +155,7 @@ ANCHORS: dict[str, re.Pattern[str]] = {
         r"\b(?:don't|do not) have the bandwidth\b",
         r"\bcan't (?:do|be done with|offer) (?:that|it|this)\b",
         r"\btake forever\b",
+        r"\btoo (?:much|many) (?:logistics|overhead|paperwork|admin|work|effort|hassle)\b",
         r"\bmess up\b",
         r"\bno way (?:legal|finance|procurement|the board|we|our)\b",
         r"\bnever (?:sign|signs|approve|approves) (?:off|that|it)\b",
@@ -159,6 +174,14 @@ ANCHORS: dict[str, re.Pattern[str]] = {
         r"\b(?:i'm )?not worried\b",
         r"\bnothing to (?:worry about|see)\b",
         r"\bno worries\b",
+        r"\bdon't worry\b",
+        r"\bnot reading (?:anything )?into\b",
+        r"\bclassic (?:stalling|procurement|negotiating|tactic)\b",
+        r"\bthey(?:'re| are) (?:buying|ours|in|all in|committed)\b",
+        r"\bi (?:still )?(?:believe|am convinced|'m convinced)\b",
+        r"\b(?:sponsor|champion|buyer|relationship) is (?:solid|strong|fine)\b",
+        r"\bnot changing the forecast\b",
+        r"\b(?:stays|stay) (?:at|in) commit\b",
         r"\bnot reading anything\b",
         r"\bstill (?:keen|on track|the favou?rite|winning|strong|ours)\b",
         r"\bstill \d+ ?%",
@@ -211,6 +234,9 @@ ANCHORS: dict[str, re.Pattern[str]] = {
         r"|the diagnosis|the explanation)\b",
         r"\ball there is to it\b",
         r"\bno need to (?:dig|look|investigate|check|ask|talk)\b",
+        r"\b(?:don't|do not) need to (?:dig|look|investigate|check|ask|talk)\b",
+        r"\bthe reason is (?:simple|clear|obvious)\b",
+        r"\b(?:100%|no doubt)\b",
         r"\b(?:not gonna|not going to|won't|no point) (?:bother )?(?:checking|asking"
         r"|investigating)\b",
         r"\bnothing (?:more|else) to (?:it|look at|find|investigate|dig)\b",
@@ -264,7 +290,10 @@ ANCHORS: dict[str, re.Pattern[str]] = {
         r"\bwhy would anyone\b",
         r"\bme, i'd\b",
         r"\b(?:buy|pay for) it myself\b",
-        r"\bi think [^.]{0,40}(?:childish|rip-off|overpriced|boring|pointless|a waste)\b",
+        r"\bi think [^.]{0,40}(?:childish|rip-off|overpriced|boring|pointless|a waste|unfair)\b",
+        r"\bi find [^.]{0,40}(?:pointless|useless|annoying|confusing|childish|boring|a waste)\b",
+        r"\bmyself\b",
+        r"\bi always resent\b",
     ),
 }
 
@@ -288,6 +317,9 @@ SUPPORTS: dict[str, re.Pattern[str]] = {
         r"\bnon-?starter\b",
         r"\bwhy would (?:they|it)\b",
         r"\bwhy would \w+ be (?:any )?different\b",
+        r"\b(?:don't|do not|can't) see it (?:landing|working|flying)\b",
+        r"\bwon't (?:offer|propose|pitch|try|suggest|run)\b",
+        r"\bother \w+s? will\b",
         r"\boff[- ]limits\b",
         r"\b(?:are|is) (?:all |basically )?the same\b",
         r"\bthey all\b",
@@ -334,6 +366,10 @@ SUPPORTS: dict[str, re.Pattern[str]] = {
         r"\bnever (?:have|will|needed)\b",
         r"\bno need\b",
         r"\bnothing to fix\b",
+        r"\bperiod\b",
+        r"\bnot on the table\b",
+        r"\bnot about to\b",
+        r"\brejected\b",
         r"\bbad precedent\b",
     ),
     Bias.PRACTICALITY: _re(
@@ -364,6 +400,9 @@ SUPPORTS: dict[str, re.Pattern[str]] = {
         r"\bshouldn't bother\b",
         r"\bno way\b",
         r"\bi won't\b",
+        r"\bi said no\b",
+        r"\bstruck it\b",
+        r"\bnot worth (?:it|offering|proposing|the)\b",
     ),
     Bias.CONFIRMATION: _re(
         r"\b(?:gone|went) quiet\b",
@@ -408,6 +447,14 @@ SUPPORTS: dict[str, re.Pattern[str]] = {
         r"\bnice to have\b",
         r"\bincumbent\b",
         r"\bwent badly\b",
+        r"\blukewarm\b",
+        r"\bextension\b",
+        r"\bquestioned\b",
+        r"\bstopped using\b",
+        r"\binterviewing\b",
+        r"\blower price\b",
+        r"\badoption\b",
+        r"\btermination\b",
     ),
     Bias.FIRST_CONCLUSION: _re(
         r"\bno need\b",
@@ -446,6 +493,8 @@ SUPPORTS: dict[str, re.Pattern[str]] = {
         r"\bpointless\b",
         r"\bno way (?:they|their)\b",
         r"\bthey won't\b",
+        r"\b(?:left|leaving|kept|keep) it out\b",
+        r"\bwon't sign up\b",
     ),
 }
 
@@ -528,6 +577,11 @@ class CueHit:
     end: int
 
 
+# One text is read by the features, the gate and the evidence: remember the last few.
+_cached = functools.lru_cache(maxsize=4096)
+
+
+@_cached
 def anchor_hits(text: str) -> dict[str, list[CueHit]]:
     return {
         bias: [CueHit(bias, m.start(), m.end()) for m in pattern.finditer(text)]
@@ -535,10 +589,12 @@ def anchor_hits(text: str) -> dict[str, list[CueHit]]:
     }
 
 
+@_cached
 def support_hit(text: str, bias: str) -> bool:
     return SUPPORTS[bias].search(text) is not None
 
 
+@_cached
 def sound_reasoning(text: str) -> bool:
     return STRONG_GUARD.search(text) is not None
 
