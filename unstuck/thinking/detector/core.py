@@ -97,6 +97,28 @@ def _evidence_around(text: str, start: int, end: int) -> str:
     return text[start:end]
 
 
+def _evidence_with_neighbour(text: str, hit: cues.CueHit) -> str:
+    """The cue's sentence, joined with the sentence next to it when that one holds the other
+    half of the move (“We've always sold annual contracts. No reason to change now.”)."""
+    spans = _sentences(text)
+    index = next((i for i, (s, e) in enumerate(spans) if s <= hit.start < e), None)
+    if index is None:
+        return _evidence_around(text, hit.start, hit.end)
+    start, end = spans[index]
+    for j in (index - 1, index + 1):
+        if 0 <= j < len(spans):
+            s, e = spans[j]
+            part = text[s:e]
+            if (cues.ANCHORS[hit.bias].search(part) or cues.support_hit(part, hit.bias)) and max(
+                e, end
+            ) - min(s, start) <= MAX_EVIDENCE:
+                start, end = min(s, start), max(e, end)
+                break
+    if end - start <= MAX_EVIDENCE:
+        return text[start:end].strip()
+    return _evidence_around(text, hit.start, hit.end)
+
+
 def _strongest_hit(text: str, found: list[cues.CueHit]) -> cues.CueHit:
     """The cue whose sentence also holds the second half of the move, else the first cue."""
     for hit in found:
@@ -129,7 +151,7 @@ def _flags_for(text: str, probs: np.ndarray, model: Classifier) -> list[BiasFlag
             threshold = model.threshold_both
         if found and p >= threshold:
             hit = _strongest_hit(text, found)
-            evidence = _evidence_around(text, hit.start, hit.end)
+            evidence = _evidence_with_neighbour(text, hit)
         elif not found and p >= model.threshold_no_cue:
             evidence = _best_sentence(text, index, model)
         else:

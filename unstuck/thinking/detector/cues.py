@@ -463,7 +463,7 @@ SUPPORTS: dict[str, re.Pattern[str]] = {
         r"\bcase closed\b",
         r"\bmoving on\b",
         r"\bmove on\b",
-        r"\bnext\b",
+        r"\bnext[.!]",
         r"\bdone\b",
         r"\bclos(?:ing|ed)\b",
         r"\bfinal\b",
