@@ -71,6 +71,8 @@ _FAIL = (
     r"|got (?:zero|nothing|no (?:leads|takers|traction|response))|no takers|no uptake"
     r"|ignored|turned (?:it )?down|passed on|declined|refused|(?:was|were) a mess"
     r"|didn't (?:sign|go anywhere|get (?:anywhere|traction))|never signed"
+    r"|learned the hard way|been tried|didn't take|(?:didn't|won't|doesn't) translate"
+    r"|remember what happened"
     r"|could(?:n't| not) make (?:\w+ ){0,3}work)\b"
 )
 
@@ -108,6 +110,14 @@ ANCHORS: dict[str, re.Pattern[str]] = {
         r"\bsame (?:as always|pitch as)\b",
         r"\bfor as long as (?:i|we|anyone) can remember\b",
         r"\bsince the (?:\d0s|nineties|eighties|beginning)\b",
+        r"\btried[- ]and[- ]true\b",
+        r"\bnot up for debate\b",
+        r"\b(?:don't|never|do not) deviate\b",
+        r"\bthe founders\b",
+        r"\brule ?book\b",
+        r"\bever done (?:it|things|a \w+ deal|one) differently\b",
+        r"\bnobody here has ever\b",
+        r"\bour standard\b",
         r"\blong[- ]standing\b",
         r"\bfor (?:two|three|several|many) decades\b",
         r"\b(?:has|have|had) always \w+",
@@ -294,6 +304,12 @@ ANCHORS: dict[str, re.Pattern[str]] = {
         r"\bi find [^.]{0,40}(?:pointless|useless|annoying|confusing|childish|boring|a waste)\b",
         r"\bmyself\b",
         r"\bi always resent\b",
+        r"\bi can't stand\b",
+        r"\bas a former (?:buyer|customer|cio|cfo)\b",
+        r"\bi'd be (?:furious|insulted|offended|irritated)\b",
+        r"\bnot something i'd (?:ever )?(?:buy|pay for|want)\b",
+        r"\bmy own team would(?:n't| never)\b",
+        r"\bi know i'd\b",
     ),
 }
 
@@ -320,6 +336,10 @@ SUPPORTS: dict[str, re.Pattern[str]] = {
         r"\b(?:don't|do not|can't) see it (?:landing|working|flying)\b",
         r"\bwon't (?:offer|propose|pitch|try|suggest|run)\b",
         r"\bother \w+s? will\b",
+        r"\bno different\b",
+        r"\bcross(?:ing|ed)? it off\b",
+        r"\bwon't (?:land|translate|work) (?:with|for|in) (?:anyone|any|them|this|here)\b",
+        r"\b(?:\w+ )?will say no (?:too|as well)\b",
         r"\boff[- ]limits\b",
         r"\b(?:are|is) (?:all |basically )?the same\b",
         r"\bthey all\b",
@@ -495,6 +515,9 @@ SUPPORTS: dict[str, re.Pattern[str]] = {
         r"\bthey won't\b",
         r"\b(?:left|leaving|kept|keep) it out\b",
         r"\bwon't sign up\b",
+        r"\bi bet (?:they|their|theirs)\b",
+        r"\bthey'll say no\b",
+        r"\bleaving it out\b",
     ),
 }
 
