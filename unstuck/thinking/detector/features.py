@@ -29,7 +29,16 @@ def embedding_model() -> Any:
 def embed(texts: list[str]) -> np.ndarray:
     if not texts:
         return np.zeros((0, 256), dtype=np.float32)
-    vectors = embedding_model().encode(texts, show_progress_bar=False)
+    model = embedding_model()
+    # encode() wraps this in batching and a progress bar, which cost more than the lookup
+    # itself for the one-statement calls of the gentle note; texts here are short (≤ 5,000
+    # characters), so no truncation is needed. model2vec is pinned in uv.lock.
+    batch = getattr(model, "_encode_batch", None)
+    vectors = (
+        batch(texts, normalize=model.normalize)
+        if batch is not None
+        else model.encode(texts, show_progress_bar=False)
+    )
     return np.asarray(vectors, dtype=np.float32)
 
 
