@@ -12,6 +12,11 @@ OWN_COMMANDS = [
     ("migrate", "Create or update the database tables."),
     ("workspace", "Create workspaces: workspace create --name NAME [--slug SLUG]."),
     ("user", "Add people: user add --workspace SLUG --email E --role ROLE [--team T]."),
+    (
+        "bias scan",
+        'Flag biases in JSON lines {"id": .., "text": ..} from stdin, one line out each.',
+    ),
+    ("bias check", 'Check one statement for the six biases: bias check "some text".'),
 ]
 
 HELP = """\
