@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "unstuck.core",
     "unstuck.deals",
+    "unstuck.imports",
     "unstuck.demo",
 ]
 

@@ -1,0 +1,188 @@
+"""An import plan: the sniffed files, the mapping that reads them, and the rows they yield.
+
+Salesforce, HubSpot and mapped CSV differ only in how their plan is built (readers/*.py);
+reading rows, joining companion files and handing rows to the loader is shared here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from unstuck.imports.loader import LoadOptions
+from unstuck.imports.mapping import Companion, Mapping
+from unstuck.imports.parsing import FileProblem, SniffedFile, file_sha256, iter_rows, sniff
+from unstuck.imports.records import AccountRow, DealRow, HistoryRow, Report
+
+
+def open_file(path: Path | str, *, role: str, name: str | None = None) -> SniffedFile:
+    sniffed = sniff(Path(path), name=name)
+    sniffed.sha256 = file_sha256(sniffed.path)
+    sniffed.notes.append(role)
+    return sniffed
+
+
+def _read_companion(
+    comp: Companion, sniffed: SniffedFile, report: Report
+) -> dict[str, dict[str, str]]:
+    needed = [comp.key, *comp.columns.values(), *comp.custom]
+    missing = [c for c in dict.fromkeys(needed) if c and c not in sniffed.headers]
+    if missing:
+        raise FileProblem(
+            f"{sniffed.name}: missing required column(s): {', '.join(missing)}. "
+            f"Headers found: {', '.join(sniffed.headers)}."
+        )
+    table: dict[str, dict[str, str]] = {}
+    for row in iter_rows(sniffed, report=report):
+        key = row.values.get(comp.key, "").strip()
+        if key:
+            table[key] = {k: v.strip() for k, v in row.values.items()}
+    return table
+
+
+def _int(text: str) -> int | None:
+    try:
+        return int(float(text.replace(",", ""))) if text else None
+    except ValueError:
+        return None
+
+
+@dataclass
+class ImportPlan:
+    kind: str  # salesforce / hubspot / csv
+    mapping: Mapping
+    deals: SniffedFile
+    history: SniffedFile | None = None
+    format_label: str = ""
+    companions: list[tuple[Companion, SniffedFile]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    accounts_from_names: bool = False
+    skip_deleted: bool = False
+    _accounts: list[AccountRow] = field(default_factory=list)
+    _owners: dict[str, tuple[str, str]] = field(default_factory=dict)
+    _enrich: list[tuple[Companion, dict[str, dict[str, str]]]] = field(default_factory=list)
+    _stage_history: list[HistoryRow] = field(default_factory=list)
+
+    @property
+    def files(self) -> list[SniffedFile]:
+        out = [self.deals]
+        if self.history:
+            out.append(self.history)
+        out += [f for _, f in self.companions]
+        return out
+
+    def check(self) -> None:
+        """Header checks for every file; raises FileProblem with one clear message."""
+        self.mapping.check_headers(self.deals.headers, file=self.deals.name)
+        if self.history is not None:
+            self.mapping.check_history_headers(self.history.headers, file=self.history.name)
+
+    def prepare(self, report: Report) -> None:
+        """Read the small companion files (accounts, owners, lookups) into memory."""
+        mapping = self.mapping
+        for comp, sniffed in self.companions:
+            table = _read_companion(comp, sniffed, report)
+            if comp is mapping.accounts:
+                cols = comp.columns
+                for key, row in table.items():
+                    self._accounts.append(
+                        AccountRow(
+                            external_id=key[:100],
+                            name=row.get(cols.get("name", comp.key), key)[:255],
+                            industry=row.get(cols.get("industry", ""), "")[:100],
+                            employees=_int(row.get(cols.get("employees", ""), "")),
+                            country=row.get(cols.get("country", ""), "")[:100],
+                            custom={c: row[c] for c in comp.custom if row.get(c)},
+                        )
+                    )
+            if comp is mapping.owners:
+                email_col, name_col = comp.columns.get("email", ""), comp.columns.get("name", "")
+                for key, row in table.items():
+                    self._owners[key] = (
+                        row.get(email_col, "").lower() if email_col else "",
+                        row.get(name_col, "") if name_col else key,
+                    )
+            if comp.custom and comp is not mapping.accounts:
+                self._enrich.append((comp, table))
+
+    def load_options(self, *, strict: bool, assign_owners: dict[str, str]) -> LoadOptions:
+        m = self.mapping
+        kinds = dict.fromkeys(m.won, "won") | dict.fromkeys(m.lost, "lost")
+        if m.won or m.lost:
+            kinds |= {s: "open" for s in m.stage_order if s not in kinds}
+        return LoadOptions(
+            source=m.source,
+            strict=strict,
+            on_conflict=m.on_conflict,
+            stage_order=m.stage_order,
+            stage_kinds=kinds,
+            accounts_from_names=self.accounts_from_names,
+            assign_owners=assign_owners,
+            id_label=m.columns.get("external_id", "id"),
+            deals_file=self.deals.name,
+            history_file=self.history.name if self.history else "history",
+        )
+
+    @property
+    def accounts(self) -> list[AccountRow]:
+        return self._accounts
+
+    def deal_rows(self, report: Report) -> Iterator[DealRow]:
+        mapping = self.mapping
+        owner_column = mapping.columns.get("owner", "")
+        unmatched: set[tuple[str, str]] = set()
+        for row in iter_rows(self.deals, report=report):
+            report.rows_read += 1
+            values = row.values
+            if self.skip_deleted and values.get("IsDeleted", "").strip().lower() in {"1", "true"}:
+                continue
+            custom: dict[str, str] = {}
+            for comp, table in self._enrich:
+                key = values.get(comp.join, "").strip()
+                key = comp.replace.get(key, key)
+                hit = table.get(key)
+                if hit is not None:
+                    custom.update({c: hit[c] for c in comp.custom if hit.get(c)})
+                elif key and (comp.path, key) not in unmatched:
+                    unmatched.add((comp.path, key))
+                    report.warning(
+                        file=self.deals.name,
+                        line=row.line,
+                        column=comp.join,
+                        value=key,
+                        reason=f"not found in {comp.path}; its attributes are left out",
+                    )
+            deal = mapping.deal_row(
+                row.line,
+                values,
+                file=self.deals.name,
+                report=report,
+                custom=custom,
+                history=self._stage_history,
+            )
+            if deal is None:
+                continue
+            if self._owners and owner_column:
+                raw_owner = values.get(owner_column, "").strip()
+                deal = deal._replace(owner=self._owners.get(raw_owner, ("", raw_owner)))
+            yield deal
+
+    def history_rows(self, report: Report) -> Iterator[HistoryRow]:
+        # Rows rebuilt from stage-date columns were gathered while the deals streamed.
+        yield from self._stage_history
+        self._stage_history = []
+        if self.history is None:
+            return
+        for row in iter_rows(self.history, report=report):
+            report.rows_read += 1
+            if self.skip_deleted and row.values.get("IsDeleted", "").strip().lower() in {
+                "1",
+                "true",
+            }:
+                continue
+            h = self.mapping.history_row(
+                row.line, row.values, file=self.history.name, report=report
+            )
+            if h is not None:
+                yield h
