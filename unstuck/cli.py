@@ -12,6 +12,11 @@ OWN_COMMANDS = [
     ("migrate", "Create or update the database tables."),
     ("workspace", "Create workspaces: workspace create --name NAME [--slug SLUG]."),
     ("user", "Add people: user add --workspace SLUG --email E --role ROLE [--team T]."),
+    (
+        "import",
+        "Import a CRM export: import salesforce|hubspot|csv --workspace SLUG … "
+        "[--skip-invalid]. Exit 2 when rows were rejected.",
+    ),
 ]
 
 HELP = """\

@@ -191,6 +191,15 @@ def iter_rows(sniffed: SniffedFile, *, report: Report) -> Iterator[Row]:
             if not seen_header:
                 seen_header = True
                 continue
+            if "\x00" in "".join(row):
+                report.problem(
+                    file=sniffed.name,
+                    line=reader.line_num,
+                    column="",
+                    value="",
+                    reason="the row contains NUL bytes: binary data, or a broken file",
+                )
+                continue
             if len(row) != width:
                 extra = row[width:]
                 if len(row) > width and not any(cell.strip() for cell in extra):
@@ -238,7 +247,8 @@ def parse_amount(raw: str, *, decimal_sep: str | None = None) -> Decimal | None:
             text = text.replace(",", "")
     elif "," in text:
         text = text.replace(",", "") if _THOUSANDS_COMMA.match(text) else text.replace(",", ".")
-    elif _THOUSANDS_DOT.match(text) and text.count(".") > 1:
+    elif _THOUSANDS_DOT.match(text):
+        # '48.000': amounts with three decimals are rarer than European thousands.
         text = text.replace(".", "")
     try:
         value = Decimal(text)

@@ -65,7 +65,7 @@ class Problem:
         where = f"{self.file}, line {self.line}" if self.line else self.file
         if self.column:
             where += f", column {self.column!r}"
-        value = f" {self.value!r}:" if self.value else ":"
+        value = f" {self.value!r}:" if self.value else ""
         return f"{where}:{value} {self.reason}"
 
 

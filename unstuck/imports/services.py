@@ -217,3 +217,47 @@ def import_run_execute(
         workspace_id = run.workspace_id
         transaction.on_commit(lambda: recompute_after_import.enqueue(workspace_id))
     return Outcome(run=run, result=result, report=report)
+
+
+def plan_for_run(run: ImportRun) -> ImportPlan:
+    """Rebuild a wizard run's plan from its stored files and mapping."""
+    from unstuck.imports.mapping import Mapping
+    from unstuck.imports.readers.crm import csv_plan, hubspot_plan, salesforce_plan
+
+    paths = {f["role"]: Path(f["path"]) for f in run.files if f.get("path")}
+    names = {f["role"]: f["name"] for f in run.files}
+    if "deals" not in paths:
+        raise UnstuckError("This import has no deals file.")
+    if run.kind == "salesforce":
+        names["opportunities"] = names["deals"]
+        return salesforce_plan(
+            opportunities=paths["deals"],
+            history=paths.get("history"),
+            accounts=paths.get("accounts"),
+            users=paths.get("users"),
+            names=names,
+        )
+    if run.kind == "hubspot":
+        return hubspot_plan(deals=paths["deals"], names=names)
+    return csv_plan(
+        mapping=Mapping.from_dict(run.mapping),
+        deals=paths["deals"],
+        history=paths.get("history"),
+        names=names,
+    )
+
+
+def import_run_execute_stored(*, run_id: int) -> Outcome | None:
+    """The wizard's background task: run a queued import once."""
+    run = ImportRun.objects.select_related("workspace").filter(pk=run_id).first()
+    if run is None or run.status != RunStatus.QUEUED:
+        return None
+    try:
+        plan = plan_for_run(run)
+    except (FileProblem, UnstuckError) as exc:
+        run.status = RunStatus.FAILED
+        run.message = str(exc)
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "message", "finished_at"])
+        return None
+    return import_run_execute(run=run, plan=plan)

@@ -132,7 +132,9 @@ class ImportPlan:
         mapping = self.mapping
         owner_column = mapping.columns.get("owner", "")
         unmatched: set[tuple[str, str]] = set()
+        rows = 0
         for row in iter_rows(self.deals, report=report):
+            rows += 1
             report.rows_read += 1
             values = row.values
             if self.skip_deleted and values.get("IsDeleted", "").strip().lower() in {"1", "true"}:
@@ -167,6 +169,8 @@ class ImportPlan:
                 raw_owner = values.get(owner_column, "").strip()
                 deal = deal._replace(owner=self._owners.get(raw_owner, ("", raw_owner)))
             yield deal
+        if rows == 0 and not report.errors:
+            raise FileProblem(f"{self.deals.name}: there are no data rows below the header.")
 
     def history_rows(self, report: Report) -> Iterator[HistoryRow]:
         # Rows rebuilt from stage-date columns were gathered while the deals streamed.
