@@ -8,9 +8,12 @@ completes it. Strict by default: any invalid row and nothing is written.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
+import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +41,16 @@ STAGING_TABLES = (
     "stg_final",
 )
 Progress = Callable[[int], None]
+
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def _timed(step: str) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    log.debug("import step %s: %.2fs", step, time.perf_counter() - started)
 
 
 class ImportRejected(Exception):
@@ -150,14 +163,18 @@ class Loader:
         """Stage, validate and upsert in one transaction; raise ImportRejected in strict mode."""
         try:
             with transaction.atomic():
-                self._stage_deals(deals)
-                self._stage_history(history)
-                self._check_history_ids()
-                self._merge_duplicates()
+                with _timed("stage deals"):
+                    self._stage_deals(deals)
+                with _timed("stage history"):
+                    self._stage_history(history)
+                with _timed("check"):
+                    self._check_history_ids()
+                    self._merge_duplicates()
                 if self.report.errors and self.options.strict:
                     raise ImportRejected
-                self._upsert_accounts(accounts)
-                self._ensure_stages()
+                with _timed("accounts and stages"):
+                    self._upsert_accounts(accounts)
+                    self._ensure_stages()
                 self._upsert()
                 self.result.written = True
         finally:
@@ -463,8 +480,16 @@ class Loader:
             if d.pg
             else (lambda t, c: f"CREATE INDEX {t}_{c.replace(', ', '_')} ON {t} ({c})")
         )
-        run = staging.execute
 
+        def run(sql: str, params: Any = ()) -> int:
+            with _timed(sql[:60]):
+                return staging.execute(sql, params)
+
+        if d.pg:
+            # Fresh statistics: after a big import the tables are far larger than the planner
+            # last saw, and a stale estimate turns these joins into nested loops.
+            for table in ("stg_stage", "deals_deal", "deals_account", "deals_stagechange"):
+                run(f"ANALYZE {table}")
         run(
             f"{temp('stg_deal_r')} AS "
             "SELECT s.line, s.external_id, s.name, s.owner_id, s.team_id, s.amount, s.currency, "
@@ -473,7 +498,7 @@ class Loader:
             "COALESCE(s.created_at, d.created_at) AS created0 "
             "FROM stg_deal s JOIN stg_stage m ON m.pipeline = s.pipeline AND m.stage = s.stage "
             "LEFT JOIN deals_account a ON a.workspace_id = %s AND a.source = %s "
-            "AND a.external_id = s.account_key AND s.account_key <> '' "
+            "AND a.external_id = s.account_key AND a.external_id <> '' AND s.account_key <> '' "
             "LEFT JOIN deals_deal d ON d.workspace_id = %s AND d.source = %s "
             "AND d.external_id = s.external_id",
             [ws, src, ws, src],
