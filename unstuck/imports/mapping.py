@@ -185,6 +185,7 @@ class Mapping:
             },
             "custom": {"columns": self.custom},
             "duplicates": {"on_conflict": self.on_conflict},
+            **({"history": self.history} if self.history else {}),
         }
 
     # --- checking headers -----------------------------------------------------------------

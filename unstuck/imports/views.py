@@ -97,6 +97,15 @@ def import_mapping(request: HttpRequest, membership: Membership, pk: int) -> Htt
         "decimal": mapping.get("amounts", {}).get("decimal", ""),
         "currency": mapping.get("amounts", {}).get("currency", ""),
         "on_conflict": mapping.get("duplicates", {}).get("on_conflict", "reject"),
+        "history_headers": next((f["headers"] for f in run.files if f["role"] == "history"), []),
+        "history_fields": {
+            "deal": "The deal's id",
+            "stage": "Stage",
+            "entered_at": "Date the stage was entered",
+            "amount": "Amount then",
+            "close_date": "Close date then",
+        },
+        "history_columns": mapping.get("history", {}),
     }
     return render(request, "imports/mapping.html", context, status=400 if error else 200)
 

@@ -45,6 +45,15 @@ SYNONYMS = {
 }
 
 
+HISTORY_SYNONYMS = {
+    "deal": SYNONYMS["external_id"] + ["opportunity", "deal"],
+    "stage": SYNONYMS["stage"] + ["to stage", "new stage"],
+    "entered_at": ["entered", "entered at", "date entered", "date", "changed at", "created date"],
+    "amount": SYNONYMS["amount"],
+    "close_date": SYNONYMS["close_date"],
+}
+
+
 def _norm(header: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", header.lower()).strip()
 
@@ -53,12 +62,14 @@ def headers_key(headers: list[str]) -> str:
     return hashlib.sha256("\x1f".join(sorted(headers)).encode()).hexdigest()
 
 
-def suggest_columns(headers: list[str]) -> dict[str, str]:
+def suggest_columns(
+    headers: list[str], synonyms: dict[str, list[str]] | None = None
+) -> dict[str, str]:
     """A first guess of field → column from the header names."""
     by_norm = {_norm(h): h for h in headers}
     taken: set[str] = set()
     out: dict[str, str] = {}
-    for fld, names in SYNONYMS.items():
+    for fld, names in (synonyms or SYNONYMS).items():
         hit = next((by_norm[n] for n in names if n in by_norm and by_norm[n] not in taken), None)
         if hit is None:
             close = difflib.get_close_matches(names[0], list(by_norm), n=1, cutoff=0.85)
@@ -136,6 +147,8 @@ def import_draft_create(
             if saved
             else {"source": "csv", "columns": suggest_columns(headers), "suggested": True}
         )
+        if "history" in sniffed and not run.mapping.get("history"):
+            run.mapping["history"] = suggest_columns(sniffed["history"].headers, HISTORY_SYNONYMS)
     run.save()
     return run
 
@@ -166,6 +179,14 @@ def mapping_from_form(run: ImportRun, data: Any) -> dict[str, Any]:
     }
     if decimal in {".", ","}:
         mapping["amounts"]["decimal"] = decimal
+    history_headers = next((f["headers"] for f in run.files if f["role"] == "history"), [])
+    history = {
+        f: data.get(f"hist_{f}", "")
+        for f in HISTORY_SYNONYMS
+        if data.get(f"hist_{f}", "") in history_headers
+    }
+    if history:
+        mapping["history"] = history
     return mapping
 
 
@@ -202,7 +223,7 @@ class Preview:
     stages: list[str] = field(default_factory=list)
 
 
-PREVIEW_FIELDS = ["external_id", "name", "stage", "amount", "close_date", "created_at", "owner"]
+PREVIEW_FIELDS = ["Id", "Name", "Stage", "Amount", "Close date", "Created", "Owner"]
 
 
 def import_preview(run: ImportRun, *, limit: int = 20) -> Preview:
