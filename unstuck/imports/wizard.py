@@ -179,7 +179,9 @@ def mapping_from_form(run: ImportRun, data: Any) -> dict[str, Any]:
     }
     if decimal in {".", ","}:
         mapping["amounts"]["decimal"] = decimal
-    history_headers = next((f["headers"] for f in run.files if f["role"] == "history"), [])
+    history_headers: list[str] = next(
+        (f["headers"] for f in run.files if f["role"] == "history"), []
+    )
     history = {
         f: data.get(f"hist_{f}", "")
         for f in HISTORY_SYNONYMS
