@@ -117,7 +117,7 @@ def run_import(folder: Path, env: dict[str, str], label: str) -> tuple[float, fl
             str(folder / "User.csv"),
             "--no-progress",
         ],
-        env={**os.environ, **env},
+        env={**os.environ, **env, "UNSTUCK_LOG_LEVEL": "DEBUG"},
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -128,6 +128,9 @@ def run_import(folder: Path, env: dict[str, str], label: str) -> tuple[float, fl
         print(proc.stdout[-3000:], proc.stderr[-3000:])
         raise SystemExit(f"{label}: the import failed ({proc.returncode})")
     summary = next((ln for ln in proc.stdout.splitlines() if ln.startswith("Imported")), "?")
+    steps = [ln for ln in proc.stderr.splitlines() if "import step" in ln]
+    slow = [ln.split("import step ", 1)[1] for ln in steps if float(ln.rsplit(" ", 1)[1][:-1]) >= 1]
+    summary += "".join(f"\n    {step}" for step in slow)
     # ru_maxrss is the largest child so far (KiB on Linux); report it only when it grew.
     return elapsed, max(peak, before) / 1024, summary
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import time
 from collections import Counter, defaultdict
@@ -229,7 +230,7 @@ class Loader:
                         hint,
                         row.last_activity_at,
                         row.next_step,
-                        row.custom,
+                        json.dumps(row.custom),
                         _row_hash(row.raw),
                     )
                 )
@@ -486,6 +487,9 @@ class Loader:
                 return staging.execute(sql, params)
 
         if d.pg:
+            # Check foreign keys statement by statement rather than queueing millions of
+            # deferred checks until COMMIT.
+            run("SET CONSTRAINTS ALL IMMEDIATE")
             # Fresh statistics: after a big import the tables are far larger than the planner
             # last saw, and a stale estimate turns these joins into nested loops.
             for table in ("stg_stage", "deals_deal", "deals_account", "deals_stagechange"):

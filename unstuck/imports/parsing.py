@@ -232,6 +232,8 @@ def parse_amount(raw: str, *, decimal_sep: str | None = None) -> Decimal | None:
     text = raw.strip()
     if not text:
         return None
+    if text.isdigit() and len(text) < 15:
+        return Decimal(text)
     negative = text.startswith("(") and text.endswith(")")
     text = _CURRENCY.sub("", text.strip("()"))
     if not text:
@@ -300,6 +302,22 @@ def parse_datetime(
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def fast_datetime(raw: str) -> datetime:
+    """ISO only, for the hot loop; raises ValueError for anything else (the caller then takes
+    the checked path)."""
+    value = datetime.fromisoformat(raw)
+    if not 1900 <= value.year <= 2200:
+        raise ValueError(raw)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def fast_date(raw: str) -> date:
+    value = date.fromisoformat(raw)
+    if not 1900 <= value.year <= 2200:
+        raise ValueError(raw)
+    return value
 
 
 def parse_date(raw: str, *, formats: tuple[str, ...] = (), dayfirst: bool = False) -> date | None:

@@ -139,9 +139,11 @@ class StagingWriter:
             self._copy = self._copy_cm.__enter__()
 
     def write(self, row: tuple[Any, ...]) -> None:
+        """Rows come as Python values, JSON already serialised."""
         self.count += 1
         if self._copy is not None:
-            self._copy.write_row(tuple(self.dialect.value(v) for v in row))
+            # psycopg adapts dates, datetimes and decimals itself.
+            self._copy.write_row(row)
             return
         self.buffer.append(tuple(self.dialect.value(v) for v in row))
         if len(self.buffer) >= BATCH:
