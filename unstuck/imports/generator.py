@@ -44,6 +44,9 @@ class ExportFiles:
     users: Path
     deals: int
     history_rows: int
+    contacts: Path | None = None
+    contact_roles: Path | None = None
+    tasks: Path | None = None
 
 
 def _iso(at: datetime) -> str:
@@ -62,6 +65,7 @@ def generate_salesforce_export(
     owners: int = 20,
     today: date = date(2025, 6, 30),
     owner_emails: list[tuple[str, str]] | None = None,
+    related: bool = False,
 ) -> ExportFiles:
     """Write the four CSVs into folder and return their paths.
 
@@ -159,4 +163,43 @@ def generate_salesforce_export(
                 ]
             )  # fmt: skip
     files.history_rows = hist_n
+    if related:
+        _write_related(folder, files, rng, deals=deals, accounts=n_accounts)
     return files
+
+
+def _write_related(
+    folder: Path, files: ExportFiles, rng: random.Random, *, deals: int, accounts: int
+) -> None:
+    """Two contacts per account, one or two contact roles and two tasks per deal."""
+    files.contacts = folder / "Contact.csv"
+    files.contact_roles = folder / "OpportunityContactRole.csv"
+    files.tasks = folder / "Task.csv"
+    roles = ["Economic Buyer", "Decision Maker", "Technical Buyer", "Influencer", "Other"]
+    with files.contacts.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\r\n")
+        w.writerow(["Id", "AccountId", "FirstName", "LastName", "Title", "Email", "Phone"])
+        for a in range(accounts):
+            for k in range(2):
+                n = a * 2 + k + 1
+                w.writerow(
+                    [sf_id("003", n), sf_id("001", a + 1), f"Pat{n}", "Müller" if k else "Lee",
+                     rng.choice(["CFO", "Head of IT", "Buyer"]), f"pat{n}@customer.example", ""]
+                )  # fmt: skip
+    with (
+        files.contact_roles.open("w", newline="", encoding="utf-8") as fr,
+        files.tasks.open("w", newline="", encoding="utf-8") as ft,
+    ):
+        wr, wt = csv.writer(fr, lineterminator="\r\n"), csv.writer(ft, lineterminator="\r\n")
+        wr.writerow(["Id", "OpportunityId", "ContactId", "Role", "IsPrimary"])
+        wt.writerow(["Id", "WhatId", "WhoId", "Subject", "ActivityDate", "Status", "TaskSubtype"])
+        for i in range(deals):
+            opp = sf_id("006", i + 1)
+            contact = sf_id("003", rng.randint(1, accounts * 2))
+            wr.writerow([sf_id("00K", i + 1), opp, contact, rng.choice(roles), "true"])
+            for t in range(2):
+                wt.writerow(
+                    [sf_id("00T", i * 2 + t + 1), opp, contact, rng.choice(["Call", "Demo"]),
+                     date(2025, 1, 1 + t + i % 20).isoformat(), "Completed",
+                     rng.choice(["Call", "Email", "Task"])]
+                )  # fmt: skip

@@ -70,6 +70,7 @@ class LoadResult:
     accounts_updated: int = 0
     stages_created: list[str] = field(default_factory=list)
     unknown_owners: dict[str, int] = field(default_factory=dict)
+    related: dict[str, int] = field(default_factory=dict)  # contacts, stakeholders, activities
     written: bool = False
 
     def as_dict(self) -> dict[str, Any]:
@@ -160,6 +161,7 @@ class Loader:
         deals: Iterable[DealRow],
         history: Iterable[HistoryRow] = (),
         accounts: Iterable[AccountRow] = (),
+        after: Callable[[], dict[str, int]] | None = None,
     ) -> LoadResult:
         """Stage, validate and upsert in one transaction; raise ImportRejected in strict mode."""
         try:
@@ -177,6 +179,11 @@ class Loader:
                     self._upsert_accounts(accounts)
                     self._ensure_stages()
                 self._upsert()
+                if after is not None:
+                    with _timed("related files"):
+                        self.result.related = after()
+                    if self.report.errors and self.options.strict:
+                        raise ImportRejected
                 self.result.written = True
         finally:
             # Temporary tables vanish with the connection; dropped now for the next import.

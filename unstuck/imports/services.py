@@ -176,6 +176,7 @@ def import_run_execute(
             deals=plan.deal_rows(report),
             history=plan.history_rows(report),
             accounts=plan.accounts,
+            after=(lambda: plan.load_related(run.workspace, report)) if plan.has_related else None,
         )
     except ImportRejected:
         status = RunStatus.REJECTED
@@ -188,6 +189,17 @@ def import_run_execute(
     except (FileProblem, UnstuckError) as exc:
         status = RunStatus.FAILED
         message = str(exc)
+    except Exception as exc:
+        # Nothing was written (one transaction); say so on the run if the database still
+        # answers, and let the error surface to the worker or terminal.
+        with contextlib.suppress(Exception):
+            ImportRun.objects.filter(pk=run.pk).update(
+                status=RunStatus.FAILED,
+                message=f"The import stopped ({exc.__class__.__name__}: {exc}); nothing was "
+                "written. Run it again.",
+                finished_at=timezone.now(),
+            )
+        raise
         report.problems.append(
             Problem(file=plan.deals.name, line=0, column="", value="", reason=message)
         )
@@ -205,6 +217,7 @@ def import_run_execute(
         "stages_created": result.stages_created,
         "accounts_created": result.accounts_created,
         "accounts_updated": result.accounts_updated,
+        "related": result.related,
         "errors": len(report.errors),
         "warnings": len(report.warnings),
     }

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from unstuck.core.models import Workspace
 from unstuck.imports.loader import LoadOptions
 from unstuck.imports.mapping import Companion, Mapping
 from unstuck.imports.parsing import FileProblem, SniffedFile, file_sha256, iter_rows, sniff
@@ -63,6 +64,9 @@ class ImportPlan:
     _owners: dict[str, tuple[str, str]] = field(default_factory=dict)
     _enrich: list[tuple[Companion, dict[str, dict[str, str]]]] = field(default_factory=list)
     _stage_history: list[HistoryRow] = field(default_factory=list)
+    contacts: SniffedFile | None = None
+    contact_roles: SniffedFile | None = None
+    activities: SniffedFile | None = None
 
     @property
     def files(self) -> list[SniffedFile]:
@@ -70,7 +74,35 @@ class ImportPlan:
         if self.history:
             out.append(self.history)
         out += [f for _, f in self.companions]
+        out += [f for f in (self.contacts, self.contact_roles, self.activities) if f]
         return out
+
+    def load_related(self, workspace: Workspace, report: Report) -> dict[str, int]:
+        """Contacts, contact roles and activities, once the deals are in."""
+        from unstuck.imports.related import load_activities, load_contacts
+
+        counts: dict[str, int] = {}
+        if self.contacts is not None:
+            counts |= load_contacts(
+                workspace=workspace,
+                source=self.mapping.source,
+                contacts=self.contacts,
+                roles=self.contact_roles,
+                report=report,
+            )
+        if self.activities is not None:
+            counts |= load_activities(
+                workspace=workspace,
+                source=self.mapping.source,
+                tasks=self.activities,
+                report=report,
+                set_last_activity="last_activity_at" not in self.mapping.columns,
+            )
+        return counts
+
+    @property
+    def has_related(self) -> bool:
+        return self.contacts is not None or self.activities is not None
 
     def check(self) -> None:
         """Header checks for every file; raises FileProblem with one clear message."""

@@ -73,9 +73,14 @@ def salesforce_plan(
     history: Path | None = None,
     accounts: Path | None = None,
     users: Path | None = None,
+    contacts: Path | None = None,
+    contact_roles: Path | None = None,
+    activities: Path | None = None,
     names: dict[str, str] | None = None,
 ) -> ImportPlan:
     names = names or {}
+    if contact_roles is not None and contacts is None:
+        raise UnstuckError("--contact-roles needs --contacts (the roles name contacts by Id).")
     deals = open_file(opportunities, role="opportunities", name=names.get("opportunities"))
     flavour = salesforce_flavour(deals.headers)
     if flavour is None:
@@ -141,7 +146,15 @@ def salesforce_plan(
         )
         sniffed = open_file(users, role="users", name=names.get("users"))
         plan.companions.append((mapping.owners, sniffed))
-    elif flavour == "api":
+    if contacts is not None:
+        plan.contacts = open_file(contacts, role="contacts", name=names.get("contacts"))
+    if contact_roles is not None:
+        plan.contact_roles = open_file(
+            contact_roles, role="contact_roles", name=names.get("contact_roles")
+        )
+    if activities is not None:
+        plan.activities = open_file(activities, role="activities", name=names.get("activities"))
+    if users is None and flavour == "api":
         plan.notes.append(
             "No User file given: owners are Salesforce ids and cannot be matched to members; "
             "give --users User.csv."

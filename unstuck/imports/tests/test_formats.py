@@ -11,7 +11,7 @@ from unstuck.core.testing import PersonasTestCase
 from unstuck.deals.models import Deal, StageChange
 from unstuck.imports.generator import generate_salesforce_export
 from unstuck.imports.mapping import Mapping
-from unstuck.imports.models import ImportProblem, RunStatus
+from unstuck.imports.models import ImportProblem, ImportRun, RunStatus
 from unstuck.imports.readers.crm import csv_plan, hubspot_plan, salesforce_plan
 from unstuck.imports.tests.helpers import EXAMPLES, TempDirMixin, run, stored
 
@@ -214,3 +214,64 @@ class MappedCsvTests(TempDirMixin, PersonasTestCase):
             problems[0].row, {"id": "1", "name": "A", "stage": "Open", "amount": "five"}
         )
         self.assertEqual(stored(self.workspace)[0], 3 + 1)  # the personas own three
+
+
+class InterruptedImportTests(TempDirMixin, PersonasTestCase):
+    def test_an_import_that_dies_half_way_leaves_nothing_and_a_rerun_completes_it(self) -> None:
+        from unittest import mock
+
+        from unstuck.imports import staging
+
+        files = generate_salesforce_export(self.tmp / "sf", deals=8)
+        plan = lambda: salesforce_plan(  # noqa: E731
+            opportunities=files.opportunities, history=files.history, users=files.users
+        )
+        before = stored(self.workspace)
+        real = staging.execute
+
+        def dies_after_the_deals(sql: str, params=()):
+            if sql.startswith("INSERT INTO deals_stagechange"):
+                raise ConnectionError("server closed the connection unexpectedly")
+            return real(sql, params)
+
+        with (
+            mock.patch.object(staging, "execute", dies_after_the_deals),
+            self.assertRaises(ConnectionError),
+        ):
+            run(self.workspace, plan())
+        self.assertEqual(stored(self.workspace), before)
+        failed = ImportRun.objects.latest("pk")
+        self.assertEqual(failed.status, RunStatus.FAILED)
+        self.assertIn("nothing was written", failed.message)
+        again = run(self.workspace, plan())
+        self.assertEqual(again.result.created, 8)
+        self.assertEqual(again.result.history_added, files.history_rows)
+
+
+class SalesforceRelatedFilesTests(TempDirMixin, PersonasTestCase):
+    def test_contacts_roles_and_tasks_come_in_once(self) -> None:
+        from unstuck.deals.models import Activity, Contact, Stakeholder
+
+        files = generate_salesforce_export(self.tmp / "sf", deals=10, related=True)
+        assert files.contacts and files.contact_roles and files.tasks
+
+        def plan():
+            return salesforce_plan(
+                opportunities=files.opportunities,
+                history=files.history,
+                accounts=files.accounts,
+                contacts=files.contacts,
+                contact_roles=files.contact_roles,
+                activities=files.tasks,
+            )
+
+        first = run(self.workspace, plan())
+        self.assertEqual(first.run.status, RunStatus.DONE, first.run.message)
+        self.assertEqual(first.result.related["activities"], 20)
+        self.assertEqual(Contact.objects.filter(source="salesforce").count(), 6)
+        self.assertEqual(Stakeholder.objects.filter(deal__source="salesforce").count(), 10)
+        self.assertEqual(Activity.objects.filter(deal__source="salesforce").count(), 20)
+        again = run(self.workspace, plan())
+        self.assertEqual(again.result.related, {"contacts": 0, "stakeholders": 0, "activities": 0})
+        self.assertEqual((again.result.created, again.result.updated), (0, 0))
+        self.assertEqual(Activity.objects.filter(deal__source="salesforce").count(), 20)

@@ -65,6 +65,9 @@ class Command(BaseCommand):
         sf.add_argument("--history", type=_path, metavar="OpportunityHistory.csv")
         sf.add_argument("--accounts", type=_path, metavar="Account.csv")
         sf.add_argument("--users", type=_path, metavar="User.csv")
+        sf.add_argument("--contacts", type=_path, metavar="Contact.csv")
+        sf.add_argument("--contact-roles", type=_path, metavar="OpportunityContactRole.csv")
+        sf.add_argument("--activities", type=_path, metavar="Task.csv")
         hs = sub.add_parser("hubspot", help="HubSpot deal export.")
         common(hs)
         hs.add_argument("--deals", required=True, type=_path, metavar="deals.csv")
@@ -133,6 +136,9 @@ class Command(BaseCommand):
                 history=options["history"],
                 accounts=options["accounts"],
                 users=options["users"],
+                contacts=options["contacts"],
+                contact_roles=options["contact_roles"],
+                activities=options["activities"],
             )
         if fmt == "hubspot":
             return hubspot_plan(deals=options["deals"])
@@ -172,7 +178,9 @@ class Command(BaseCommand):
                     f"{run.merged_duplicates} duplicate rows merged; "
                     f"{run.history_added} history rows added; "
                     f"{result.accounts_created} accounts created, "
-                    f"{result.accounts_updated} updated. (import {run.pk})"
+                    f"{result.accounts_updated} updated"
+                    + "".join(f"; {v} {k} added" for k, v in result.related.items())
+                    + f". (import {run.pk})"
                 )
             )
         else:
