@@ -1,4 +1,4 @@
-"""The one loader under every import: staged rows become deals and history, set-based.
+"""The one loader under every import: it stages, checks and hands over to upsert.py.
 
 Idempotent by (workspace, source, external id): a deal whose fields did not change is left
 alone, history rows already present (same deal, stage and time) are not added again. The whole
@@ -8,26 +8,26 @@ completes it. Strict by default: any invalid row and nothing is written.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
-import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
 
 from unstuck.core.models import Membership, Workspace
-from unstuck.deals.models import Account, Pipeline, Stage
+from unstuck.deals.models import Pipeline
 from unstuck.imports import staging
+from unstuck.imports.dimensions import ensure_stages, upsert_accounts
 from unstuck.imports.mapping import kind_from_name
 from unstuck.imports.parsing import at_midnight
 from unstuck.imports.records import AccountRow, DealRow, HistoryRow, Report
+from unstuck.imports.upsert import timed as _timed
+from unstuck.imports.upsert import upsert_staged
 
 DEFAULT_PIPELINE = "Sales pipeline"
 STAGING_TABLES = (
@@ -45,13 +45,6 @@ Progress = Callable[[int], None]
 
 
 log = logging.getLogger(__name__)
-
-
-@contextlib.contextmanager
-def _timed(step: str) -> Iterator[None]:
-    started = time.perf_counter()
-    yield
-    log.debug("import step %s: %.2fs", step, time.perf_counter() - started)
 
 
 class ImportRejected(Exception):
@@ -176,9 +169,25 @@ class Loader:
                 if self.report.errors and self.options.strict:
                     raise ImportRejected
                 with _timed("accounts and stages"):
-                    self._upsert_accounts(accounts)
-                    self._ensure_stages()
-                self._upsert()
+                    upsert_accounts(
+                        workspace=self.workspace,
+                        source=self.options.source,
+                        accounts=accounts,
+                        named=self.account_names,
+                        result=self.result,
+                    )
+                    ensure_stages(
+                        workspace=self.workspace,
+                        stage_order=self.options.stage_order,
+                        stage_kinds=self.options.stage_kinds,
+                        result=self.result,
+                    )
+                upsert_staged(
+                    workspace_id=self.workspace.pk,
+                    source=self.options.source,
+                    now=self.now,
+                    result=self.result,
+                )
                 if after is not None:
                     with _timed("related files"):
                         self.result.related = after()
@@ -352,284 +361,3 @@ class Loader:
         if drop_ids:
             marks = ", ".join(["%s"] * len(drop_ids))
             staging.execute(f"DELETE FROM stg_deal WHERE external_id IN ({marks})", drop_ids)
-
-    # --- accounts and stages ----------------------------------------------------------------
-    def _upsert_accounts(self, accounts: Iterable[AccountRow]) -> None:
-        rows: dict[str, AccountRow] = {}
-        for key, name in self.account_names.items():
-            rows[key] = AccountRow(key[:100], name[:255])
-        for a in accounts:
-            rows[a.external_id[:100]] = a
-        if not rows:
-            return
-        source = self.options.source
-        existing = {
-            a.external_id: a
-            for a in Account.objects.filter(workspace=self.workspace, source=source)
-        }
-        new, changed = [], []
-        for key, a in rows.items():
-            fields = {
-                "name": a.name[:255] or key,
-                "industry": a.industry[:100],
-                "employees": a.employees,
-                "country": a.country[:100],
-                "custom": a.custom,
-            }
-            found = existing.get(key)
-            if found is None:
-                new.append(
-                    Account(workspace=self.workspace, source=source, external_id=key, **fields)
-                )
-            elif any(getattr(found, f) != v for f, v in fields.items()):
-                for f, v in fields.items():
-                    setattr(found, f, v)
-                changed.append(found)
-        Account.objects.bulk_create(new, batch_size=2000)
-        Account.objects.bulk_update(
-            changed, ["name", "industry", "employees", "country", "custom"], batch_size=2000
-        )
-        self.result.accounts_created = len(new)
-        self.result.accounts_updated = len(changed)
-
-    def _ensure_stages(self) -> None:
-        """Create the pipelines and stages the data names and the workspace lacks."""
-        seen: dict[tuple[str, str], dict[str, Any]] = {}
-        for pipeline, stage, kind, count, prob, first in staging.fetchall(
-            "SELECT pipeline, stage, kind, COUNT(*), AVG(probability), MIN(line) "
-            "FROM stg_deal GROUP BY pipeline, stage, kind"
-        ):
-            entry = seen.setdefault(
-                (pipeline, stage), {"kinds": Counter(), "prob": prob, "first": first}
-            )
-            if kind:
-                entry["kinds"][kind] += count
-            entry["first"] = min(entry["first"], first)
-        for pipeline, stage, first in staging.fetchall(
-            "SELECT s.pipeline, h.stage, MIN(h.line) FROM stg_hist h "
-            "JOIN stg_deal s ON s.external_id = h.deal_ext GROUP BY s.pipeline, h.stage"
-        ):
-            seen.setdefault(
-                (pipeline, stage), {"kinds": Counter(), "prob": None, "first": 10**9 + first}
-            )
-        by_pipeline: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
-        for (pipeline, stage), info in seen.items():
-            by_pipeline[pipeline].append((stage, info))
-        order_hint = {name: i for i, name in enumerate(self.options.stage_order)}
-        mapping_rows: list[tuple[str, str, int, int, str]] = []
-        for pipeline_name, stages in by_pipeline.items():
-            pipeline, _ = Pipeline.objects.get_or_create(
-                workspace=self.workspace,
-                name=pipeline_name,
-                defaults={"is_default": not Pipeline.objects.filter(workspace=self.workspace)},
-            )
-            existing = {s.name: s for s in pipeline.stages.all()}
-            missing = []
-            for stage, info in stages:
-                if stage in existing:
-                    continue
-                kinds: Counter[str] = info["kinds"]
-                kind = (
-                    kinds.most_common(1)[0][0]
-                    if kinds
-                    else self.options.stage_kinds.get(stage) or kind_from_name(stage)
-                )
-                missing.append((stage, kind, info))
-            rank = {"open": 0, "won": 1, "lost": 2}
-            missing.sort(
-                key=lambda m: (
-                    order_hint.get(m[0], 10**6),
-                    rank[m[1]],
-                    m[2]["prob"] if m[2]["prob"] is not None else 101,
-                    m[2]["first"],
-                )
-            )
-            top = pipeline.stages.aggregate(top=Max("order"))["top"]
-            next_order = 0 if top is None else top + 1
-            for stage, kind, info in missing:
-                prob = info["prob"]
-                probability = (
-                    round(prob) if prob is not None else {"won": 100, "lost": 0}.get(kind, 0)
-                )
-                existing[stage] = Stage.objects.create(
-                    pipeline=pipeline,
-                    name=stage,
-                    order=next_order,
-                    kind=kind,
-                    probability=max(0, min(100, probability)),
-                )
-                next_order += 1
-                self.result.stages_created.append(f"{pipeline_name}: {stage} ({kind})")
-            for stage, _info in stages:
-                s = existing[stage]
-                mapping_rows.append((pipeline_name, stage, pipeline.pk, s.pk, s.kind))
-        staging.create(
-            "stg_stage",
-            [
-                ("pipeline", "text"),
-                ("stage", "text"),
-                ("pipeline_id", "bigint"),
-                ("stage_id", "bigint"),
-                ("kind", "text"),
-            ],
-            self.d,
-        )
-        with staging.connection.cursor() as cursor:
-            cursor.executemany("INSERT INTO stg_stage VALUES (%s, %s, %s, %s, %s)", mapping_rows)
-
-    # --- the set-based upsert ---------------------------------------------------------------
-    def _upsert(self) -> None:
-        d = self.d
-        ws, src = self.workspace.pk, self.options.source
-        now = d.value(self.now)
-        temp = d.temp
-        idx = (
-            (lambda t, c: f"CREATE INDEX ON {t} ({c})")
-            if d.pg
-            else (lambda t, c: f"CREATE INDEX {t}_{c.replace(', ', '_')} ON {t} ({c})")
-        )
-
-        def run(sql: str, params: Any = ()) -> int:
-            with _timed(sql[:60]):
-                return staging.execute(sql, params)
-
-        if d.pg:
-            # Check foreign keys statement by statement rather than queueing millions of
-            # deferred checks until COMMIT.
-            run("SET CONSTRAINTS ALL IMMEDIATE")
-            # Fresh statistics: after a big import the tables are far larger than the planner
-            # last saw, and a stale estimate turns these joins into nested loops.
-            for table in ("stg_stage", "deals_deal", "deals_account", "deals_stagechange"):
-                run(f"ANALYZE {table}")
-        run(
-            f"{temp('stg_deal_r')} AS "
-            "SELECT s.line, s.external_id, s.name, s.owner_id, s.team_id, s.amount, s.currency, "
-            "s.close_date, s.created_at, s.entered_hint, s.last_activity_at, s.next_step, "
-            "s.custom, m.pipeline_id, m.stage_id, m.kind, a.id AS account_id, d.id AS deal_id, "
-            "COALESCE(s.created_at, d.created_at) AS created0 "
-            "FROM stg_deal s JOIN stg_stage m ON m.pipeline = s.pipeline AND m.stage = s.stage "
-            "LEFT JOIN deals_account a ON a.workspace_id = %s AND a.source = %s "
-            "AND a.external_id = s.account_key AND a.external_id <> '' AND s.account_key <> '' "
-            "LEFT JOIN deals_deal d ON d.workspace_id = %s AND d.source = %s "
-            "AND d.external_id = s.external_id",
-            [ws, src, ws, src],
-        )
-        run(idx("stg_deal_r", "external_id"))
-        run(idx("stg_deal_r", "deal_id"))
-        # New history rows: resolved to stages, minus those already recorded.
-        run(
-            f"{temp('stg_hist_r')} AS "
-            "SELECT h.line, h.deal_ext, m.stage_id, h.changed_at, h.amount, h.close_date "
-            "FROM stg_hist h JOIN stg_deal_r r ON r.external_id = h.deal_ext "
-            "JOIN stg_stage m ON m.pipeline_id = r.pipeline_id AND m.stage = h.stage "
-            "WHERE r.deal_id IS NULL OR NOT EXISTS (SELECT 1 FROM deals_stagechange sc "
-            "WHERE sc.deal_id = r.deal_id AND sc.changed_at = h.changed_at "
-            "AND sc.to_stage_id = m.stage_id)"
-        )
-        existing_rows = (
-            "SELECT r.external_id AS deal_ext, sc.id AS sc_id, sc.to_stage_id AS stage_id, "
-            "sc.changed_at, sc.amount, sc.close_date, 0 AS is_new, sc.id AS ord, "
-            "sc.from_stage_id AS old_from "
-            "FROM deals_stagechange sc JOIN stg_deal_r r ON r.deal_id = sc.deal_id"
-        )
-        new_rows = (
-            f"SELECT deal_ext, {d.null('bigint')} AS sc_id, stage_id, changed_at, amount, "
-            f"close_date, 1 AS is_new, line AS ord, {d.null('bigint')} AS old_from "
-            "FROM stg_hist_r"
-        )
-        # Each deal's first and last step so far, to date a missing entry into its stage.
-        run(
-            f"{temp('stg_last')} AS SELECT deal_ext, first_at, changed_at AS last_at, "
-            "stage_id AS last_stage FROM (SELECT deal_ext, stage_id, changed_at, "
-            "MIN(changed_at) OVER (PARTITION BY deal_ext) AS first_at, "
-            "ROW_NUMBER() OVER (PARTITION BY deal_ext ORDER BY changed_at DESC, is_new DESC, "
-            f"ord DESC) AS rn FROM ({existing_rows} UNION ALL {new_rows}) u) x WHERE rn = 1"
-        )
-        run(idx("stg_last", "deal_ext"))
-        # Where the history does not end in the deal's current stage, add the step into it.
-        start = f"COALESCE(r.entered_hint, r.created0, {'%s'})"
-        sql = (
-            "INSERT INTO stg_hist_r (line, deal_ext, stage_id, changed_at, amount, close_date) "
-            f"SELECT 2147483647, r.external_id, r.stage_id, CASE WHEN l.deal_ext IS NULL "
-            f"THEN {d.greatest(start, 'COALESCE(r.created0, ' + start + ')')} "
-            f"ELSE {d.greatest('COALESCE(r.entered_hint, l.last_at)', 'l.last_at')} END, "
-            "r.amount, r.close_date FROM stg_deal_r r "
-            "LEFT JOIN stg_last l ON l.deal_ext = r.external_id "
-            "WHERE l.deal_ext IS NULL OR l.last_stage <> r.stage_id"
-        )
-        run(sql, [now] * sql.count("%s"))
-        run(
-            f"{temp('stg_seq')} AS SELECT deal_ext, sc_id, stage_id, changed_at, amount, "
-            "close_date, is_new, old_from, LAG(stage_id) OVER (PARTITION BY deal_ext "
-            f"ORDER BY changed_at, is_new, ord) AS prev FROM ({existing_rows} UNION ALL "
-            f"{new_rows}) u"
-        )
-        run(
-            f"{temp('stg_entered')} AS SELECT s.deal_ext, MAX(s.changed_at) AS entered, "
-            "MIN(s.changed_at) AS first_at FROM stg_seq s "
-            "JOIN stg_deal_r r ON r.external_id = s.deal_ext AND r.stage_id = s.stage_id "
-            "WHERE s.prev IS NULL OR s.prev <> s.stage_id GROUP BY s.deal_ext"
-        )
-        run(idx("stg_entered", "deal_ext"))
-        run(
-            f"{temp('stg_final')} AS SELECT r.*, "
-            "COALESCE(r.created0, l.first_at, e.first_at, %s) AS created_eff, "
-            "e.entered AS stage_entered_at, "
-            "CASE WHEN r.kind = 'open' THEN NULL ELSE e.entered END AS closed_at "
-            "FROM stg_deal_r r JOIN stg_entered e ON e.deal_ext = r.external_id "
-            "LEFT JOIN stg_last l ON l.deal_ext = r.external_id",
-            [now],
-        )
-        if d.pg:
-            run("ANALYZE stg_final")
-            run("ANALYZE stg_seq")
-        self.result.created = run(
-            "INSERT INTO deals_deal (workspace_id, name, account_id, owner_id, team_id, "
-            "pipeline_id, stage_id, status, amount, currency, close_date, created_at, closed_at, "
-            "stage_entered_at, last_activity_at, next_step, source, external_id, custom, "
-            "updated_at) SELECT %s, name, account_id, owner_id, team_id, pipeline_id, stage_id, "
-            "kind, COALESCE(amount, 0), currency, close_date, created_eff, closed_at, "
-            "stage_entered_at, last_activity_at, next_step, %s, external_id, custom, %s "
-            "FROM stg_final WHERE deal_id IS NULL",
-            [ws, src, now],
-        )
-        fields = {
-            "name": "f.name",
-            "account_id": "f.account_id",
-            "owner_id": "f.owner_id",
-            "team_id": "f.team_id",
-            "pipeline_id": "f.pipeline_id",
-            "stage_id": "f.stage_id",
-            "status": "f.kind",
-            "amount": "COALESCE(f.amount, 0)",
-            "currency": "f.currency",
-            "close_date": "f.close_date",
-            "created_at": "f.created_eff",
-            "closed_at": "f.closed_at",
-            "stage_entered_at": "f.stage_entered_at",
-            "last_activity_at": "f.last_activity_at",
-            "next_step": "f.next_step",
-            "custom": "f.custom",
-        }
-        changed = " OR ".join(d.distinct(f"d.{col}", expr) for col, expr in fields.items())
-        sets = ", ".join(f"{col} = {expr}" for col, expr in fields.items())
-        self.result.updated = run(
-            f"UPDATE deals_deal AS d SET {sets}, updated_at = %s FROM stg_final f "
-            f"WHERE d.id = f.deal_id AND ({changed})",
-            [now],
-        )
-        total = staging.fetchall("SELECT COUNT(*) FROM stg_final")[0][0]
-        self.result.unchanged = total - self.result.created - self.result.updated
-        self.result.history_added = run(
-            "INSERT INTO deals_stagechange (deal_id, from_stage_id, to_stage_id, changed_at, "
-            "amount, close_date, source) SELECT d.id, s.prev, s.stage_id, s.changed_at, "
-            "s.amount, s.close_date, %s FROM stg_seq s JOIN deals_deal d "
-            "ON d.workspace_id = %s AND d.source = %s AND d.external_id = s.deal_ext "
-            "WHERE s.is_new = 1",
-            [src, ws, src],
-        )
-        # A step added in the middle of known history changes what the next step came from.
-        run(
-            "UPDATE deals_stagechange AS sc SET from_stage_id = s.prev FROM stg_seq s "
-            f"WHERE s.is_new = 0 AND sc.id = s.sc_id AND {d.distinct('s.old_from', 's.prev')}"
-        )
