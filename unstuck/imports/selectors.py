@@ -22,6 +22,18 @@ def import_runs(membership: Membership) -> QuerySet[ImportRun]:
     )
 
 
+def assignable_members(membership: Membership) -> list[Membership]:
+    """Reps and managers a leader may give an unknown CRM owner's deals to."""
+    require_role(membership, Role.LEADER)
+    return list(
+        Membership.objects.filter(
+            workspace_id=membership.workspace_id, role__in=[Role.REP, Role.MANAGER]
+        )
+        .select_related("user", "team")
+        .order_by("user__name", "user__email")
+    )
+
+
 def run_problems(run: ImportRun, *, limit: int) -> list[ImportProblem]:
     return list(run.problems.order_by("severity", "file", "line", "pk")[:limit])
 

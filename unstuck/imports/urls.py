@@ -10,5 +10,6 @@ urlpatterns = [
     path("<int:pk>/mapping/", views.import_mapping, name="mapping"),
     path("<int:pk>/preview/", views.import_preview, name="preview"),
     path("<int:pk>/discard/", views.import_discard, name="discard"),
+    path("<int:pk>/repeat/", views.import_repeat, name="repeat"),
     path("<int:pk>/rejected.csv", views.import_rejected_csv, name="rejected-csv"),
 ]

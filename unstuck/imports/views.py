@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 
 from django import forms
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -138,6 +139,8 @@ def import_detail(request: HttpRequest, membership: Membership, pk: int) -> Http
         "run": run,
         "rows_done": progress_read(run),
         "problems": selectors.run_problems(run, limit=200),
+        "members": selectors.assignable_members(membership),
+        "can_repeat": run.is_finished and all(f.get("path") for f in run.files),
     }
     if request.htmx and not run.is_finished:  # type: ignore[attr-defined]
         return render(request, "imports/_partials/progress.html", context)
@@ -147,6 +150,28 @@ def import_detail(request: HttpRequest, membership: Membership, pk: int) -> Http
         response["HX-Refresh"] = "true"
         return response
     return render(request, "imports/detail.html", context)
+
+
+@workspace_view(Role.LEADER)
+@require_POST
+def import_repeat(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """Run a finished import again, with unknown CRM owners assigned to members."""
+    run = _run(membership, pk)
+    assign = {
+        key.removeprefix("owner:"): str(request.POST[key])
+        for key in request.POST
+        if key.startswith("owner:") and request.POST[key]
+    }
+    try:
+        again = wizard.import_run_repeat(
+            run=run,
+            by=request.user,  # type: ignore[arg-type]
+            assign_owners=assign,
+        )
+    except UnstuckError as exc:
+        messages.error(request, exc.message)
+        return redirect("imports:detail", slug=membership.workspace.slug, pk=run.pk)
+    return redirect("imports:detail", slug=membership.workspace.slug, pk=again.pk)
 
 
 class _Echo:

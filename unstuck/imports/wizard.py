@@ -295,3 +295,37 @@ def import_draft_discard(*, run: ImportRun) -> None:
         raise UnstuckError("Only an import that has not started can be discarded.")
     shutil.rmtree(Path(settings.MEDIA_ROOT) / run.file_dir, ignore_errors=True)
     run.delete()
+
+
+@transaction.atomic
+def import_run_repeat(
+    *, run: ImportRun, by: User, assign_owners: dict[str, str] | None = None
+) -> ImportRun:
+    """Run a finished wizard import again on the same stored files, e.g. with unknown owners
+    assigned to members; unchanged deals stay unchanged."""
+    from unstuck.imports.tasks import run_import
+
+    if not run.is_finished:
+        raise UnstuckError("This import has not finished yet.")
+    if not all(f.get("path") and Path(f["path"]).exists() for f in run.files):
+        raise UnstuckError("The files of this import are no longer stored; upload them again.")
+    members = {m.user.email.lower() for m in run.workspace.memberships.select_related("user")}
+    assign = {k: v for k, v in (assign_owners or {}).items() if v}
+    unknown = [email for email in assign.values() if email.lower() not in members]
+    if unknown:
+        raise UnstuckError(f"{', '.join(unknown)} is not a member of this workspace.")
+    again = ImportRun.objects.create(
+        workspace=run.workspace,
+        created_by=by,
+        via="web",
+        kind=run.kind,
+        status=RunStatus.QUEUED,
+        strict=run.strict,
+        format_label=run.format_label,
+        files=run.files,
+        mapping=run.mapping,
+        assign_owners={**run.assign_owners, **assign},
+        rows_total_estimate=run.rows_total_estimate,
+    )
+    transaction.on_commit(lambda: run_import.enqueue(again.pk))
+    return again

@@ -13,7 +13,7 @@ from unstuck.imports.services import import_run_execute_stored
 from unstuck.imports.tests.helpers import EXAMPLES, TempDirMixin
 
 
-class WizardTests(TempDirMixin, PersonasTestCase):
+class WizardBase(TempDirMixin, PersonasTestCase):
     def setUp(self) -> None:
         super().setUp()
         # Plain static storage: conftest's UNSTUCK_PLAIN_STATIC comes after settings are read.
@@ -39,6 +39,8 @@ class WizardTests(TempDirMixin, PersonasTestCase):
         self.assertEqual(response.status_code, 302, getattr(response, "content", b"")[:2000])
         return ImportRun.objects.latest("pk")
 
+
+class WizardTests(WizardBase):
     def test_a_leader_imports_a_hubspot_export_in_the_background(self) -> None:
         run = self.upload("deals.csv", (EXAMPLES / "hubspot" / "deals.csv").read_bytes())
         self.assertEqual(run.kind, "hubspot")
@@ -134,6 +136,8 @@ class WizardTests(TempDirMixin, PersonasTestCase):
                     self.assertEqual(self.client.get(url).status_code, 403)
             post = self.client.post(self.url("preview", pk=run.pk), {"mode": "strict"})
             self.assertEqual(post.status_code, 403)
+            repeat = self.client.post(self.url("repeat", pk=run.pk))
+            self.assertEqual(repeat.status_code, 403)
         self.sign_in(self.outsider)
         for url in urls:
             with self.subTest(user="outsider", url=url):
@@ -148,3 +152,33 @@ class WizardTests(TempDirMixin, PersonasTestCase):
         self.assertContains(self.client.get("/w/acme/deals/"), self.url("list"))
         self.sign_in(self.manager_a)
         self.assertNotContains(self.client.get("/w/acme/deals/"), self.url("list"))
+
+
+class OwnerAssignmentTests(WizardBase):
+    def test_unknown_owners_are_given_to_members_by_importing_again(self) -> None:
+        run = self.upload("deals.csv", (EXAMPLES / "hubspot" / "deals.csv").read_bytes())
+        with self.captureOnCommitCallbacks(execute=True):
+            self.client.post(self.url("preview", pk=run.pk), {"mode": "strict"})
+        import_run_execute_stored(run_id=run.pk)
+        page = self.client.get(self.url("detail", pk=run.pk))
+        self.assertContains(page, "Avery Stone — 3 deals")
+        response = self.client.post(
+            self.url("repeat", pk=run.pk), {"owner:Avery Stone": self.rep_a.email}
+        )
+        again = ImportRun.objects.latest("pk")
+        self.assertRedirects(response, self.url("detail", pk=again.pk))
+        import_run_execute_stored(run_id=again.pk)
+        again.refresh_from_db()
+        self.assertEqual((again.created, again.updated, again.unchanged), (0, 3, 2))
+        self.assertEqual(Deal.objects.filter(source="hubspot", owner=self.rep_a).count(), 3)
+        self.assertTrue(Deal.objects.filter(owner=self.rep_a, team=self.team_a).exists())
+
+    def test_assigning_to_someone_outside_the_workspace_is_refused(self) -> None:
+        run = self.upload("deals.csv", (EXAMPLES / "hubspot" / "deals.csv").read_bytes())
+        self.client.post(self.url("preview", pk=run.pk), {"mode": "strict"})
+        import_run_execute_stored(run_id=run.pk)
+        response = self.client.post(
+            self.url("repeat", pk=run.pk), {"owner:Avery Stone": self.outsider.email}, follow=True
+        )
+        self.assertContains(response, "is not a member of this workspace")
+        self.assertEqual(ImportRun.objects.count(), 1)
