@@ -11,22 +11,13 @@ import functools
 import re
 import tomllib
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from unstuck.core.errors import UnstuckError
 from unstuck.imports.parsing import (
     FileProblem,
-    ValueProblem,
-    fast_date,
-    fast_datetime,
-    parse_amount,
-    parse_bool,
-    parse_date,
-    parse_datetime,
 )
-from unstuck.imports.records import DealRow, HistoryRow, Report
 
 # field → what it means, in the order the wizard shows them
 DEAL_FIELDS = {
@@ -56,7 +47,7 @@ _LOST = re.compile(r"\b(closed[\s_-]*)?lost\b|^lost$|^loss$", re.I)
 
 
 @functools.lru_cache(maxsize=4096)
-def _person(owner: str) -> tuple[str, str]:
+def person_of(owner: str) -> tuple[str, str]:
     """(email, name) from "Jane Doe <jane@x.com>", "Jane Doe (jane@x.com)", an address or a name."""
     email = _EMAIL.search(owner)
     if email:
@@ -268,210 +259,3 @@ class Mapping:
         if self.won or self.lost:
             return "open"
         return ""
-
-    def deal_row(
-        self,
-        line: int,
-        row: dict[str, str],
-        *,
-        file: str,
-        report: Report,
-        custom: dict[str, Any] | None = None,
-        history: list[HistoryRow] | None = None,
-    ) -> DealRow | None:
-        """One row → a DealRow, or None with every problem of the row reported."""
-        bad = False
-
-        def problem(fld: str, value: str, reason: str) -> None:
-            nonlocal bad
-            bad = True
-            column = self.columns.get(fld, fld)
-            report.problem(file=file, line=line, column=column, value=value, reason=reason, row=row)
-
-        def dt(fld: str, raw: str | None = None) -> Any:
-            raw = self.value(fld, row) if raw is None else raw
-            try:
-                return parse_datetime(raw, formats=self.date_formats, dayfirst=self.dayfirst)
-            except ValueProblem as exc:
-                problem(fld, raw, str(exc))
-                return None
-
-        def day(fld: str) -> Any:
-            raw = self.value(fld, row)
-            try:
-                return parse_date(raw, formats=self.date_formats, dayfirst=self.dayfirst)
-            except ValueProblem as exc:
-                problem(fld, raw, str(exc))
-                return None
-
-        external_id = self.value("external_id", row)
-        if not external_id:
-            problem("external_id", "", "the id is empty")
-        elif len(external_id) > 100:
-            problem("external_id", external_id, "the id is longer than 100 characters")
-        raw_stage = self.value("stage", row)
-        stage = self.stage_name(raw_stage)
-        if not stage:
-            problem("stage", "", "the stage is empty")
-        elif self.strict_stages and stage not in self.stage_order:
-            problem(
-                "stage",
-                raw_stage,
-                f"unknown stage; the mapping knows {', '.join(self.stage_order)}",
-            )
-        elif len(stage) > 100:
-            problem("stage", raw_stage, "the stage name is longer than 100 characters")
-        kind = self.stage_kind(stage)
-        won_raw, closed_raw = self.value("is_won", row), self.value("is_closed", row)
-        if "is_closed" in self.columns or "is_won" in self.columns:
-            try:
-                won = parse_bool(won_raw) if won_raw else False
-                closed = parse_bool(closed_raw) if closed_raw else won
-                kind = ("won" if won else "lost") if closed else "open"
-            except ValueProblem as exc:
-                problem("is_won" if won_raw else "is_closed", won_raw or closed_raw, str(exc))
-        amount_raw = self.value("amount", row)
-        try:
-            amount = parse_amount(amount_raw, decimal_sep=self.decimal)
-        except ValueProblem as exc:
-            problem("amount", amount_raw, str(exc))
-            amount = None
-        probability = None
-        if prob_raw := self.value("probability", row).rstrip("%").strip():
-            try:
-                probability = round(float(prob_raw.replace(",", ".")))
-                if not 0 <= probability <= 100:
-                    raise ValueError
-            except ValueError:
-                problem("probability", prob_raw, "not a percentage between 0 and 100")
-                probability = None
-        currency = (self.value("currency", row) or self.currency).upper()
-        if currency and not re.fullmatch(r"[A-Z]{3}", currency):
-            problem("currency", currency, "not a three-letter currency code")
-        close_date = day("close_date")
-        created_at = dt("created_at")
-        entered = dt("stage_entered_at")
-        last_activity = dt("last_activity_at")
-        name = self.value("name", row) or external_id
-        deal_history: list[HistoryRow] = history if history is not None else []
-        deal_pipeline = self.value("pipeline", row) or self.pipeline
-        for stage_name, pipeline, column in self.stage_dates:
-            raw = row.get(column, "").strip()
-            if not raw or (pipeline and deal_pipeline and pipeline != deal_pipeline):
-                continue
-            at = dt(column, raw)
-            if at is None:
-                continue
-            # A won/lost date column only applies to deals that ended in that stage.
-            if self.stage_kind(stage_name) in {"won", "lost"} and stage_name != stage:
-                continue
-            deal_history.append(HistoryRow(line, external_id, stage_name, at, None, None))
-        if bad:
-            if external_id:
-                report.rejected_ids.add(external_id)
-            return None
-        deal_custom = {c: row[c].strip() for c in self.custom if row.get(c, "").strip()}
-        if custom:
-            deal_custom.update(custom)
-        person = _person(self.value("owner", row))
-        return DealRow(
-            line=line,
-            external_id=external_id,
-            name=name[:255],
-            account_key=self.value("account", row)[:100],
-            owner=person,
-            pipeline=(self.value("pipeline", row) or self.pipeline)[:100],
-            stage=stage,
-            kind=kind,
-            probability=probability,
-            amount=amount,
-            currency=currency,
-            close_date=close_date,
-            created_at=created_at,
-            stage_entered_hint=entered,
-            last_activity_at=last_activity,
-            next_step=self.value("next_step", row)[:500],
-            custom=deal_custom,
-            raw=row,
-        )
-
-    def history_row(
-        self, line: int, row: dict[str, str], *, file: str, report: Report
-    ) -> HistoryRow | None:
-        """One long-form history row; the common clean row takes a fast path (a history file
-        has five rows per deal, so this is the hot loop of a large import)."""
-        h = self.history
-        if not self.date_formats:
-            try:
-                deal = row[h["deal"]].strip()
-                raw_stage = row[h["stage"]].strip()
-                stage = self.stage_rename.get(raw_stage, raw_stage)
-                at = fast_datetime(row[h["entered_at"]])
-                raw_amount = row[h["amount"]].strip() if "amount" in h else ""
-                amount = Decimal(raw_amount) if raw_amount.isdigit() else None
-                raw_close = row[h["close_date"]].strip() if "close_date" in h else ""
-                close = fast_date(raw_close) if raw_close else None
-                if (
-                    deal
-                    and stage
-                    and len(stage) <= 100
-                    and (amount is not None or not raw_amount)
-                    and (not self.strict_stages or stage in self.stage_order)
-                ):
-                    return HistoryRow(line, deal, stage, at, amount, close)
-            except (KeyError, ValueError):
-                pass
-        return self._history_row_checked(line, row, file=file, report=report)
-
-    def _history_row_checked(
-        self, line: int, row: dict[str, str], *, file: str, report: Report
-    ) -> HistoryRow | None:
-        bad = False
-
-        def problem(fld: str, value: str, reason: str) -> None:
-            nonlocal bad
-            bad = True
-            report.problem(
-                file=file,
-                line=line,
-                column=self.history.get(fld, fld),
-                value=value,
-                reason=reason,
-                row=row,
-            )
-
-        def col(fld: str) -> str:
-            column = self.history.get(fld)
-            return row.get(column, "").strip() if column else ""
-
-        deal = col("deal")
-        if not deal:
-            problem("deal", "", "the deal id is empty")
-        stage = self.stage_name(col("stage"))
-        if not stage:
-            problem("stage", "", "the stage is empty")
-        elif self.strict_stages and stage not in self.stage_order:
-            problem("stage", col("stage"), "unknown stage")
-        at = None
-        try:
-            at = parse_datetime(
-                col("entered_at"), formats=self.date_formats, dayfirst=self.dayfirst
-            )
-            if at is None:
-                problem("entered_at", "", "the date is empty")
-        except ValueProblem as exc:
-            problem("entered_at", col("entered_at"), str(exc))
-        amount = close_date = None
-        try:
-            amount = parse_amount(col("amount"), decimal_sep=self.decimal)
-        except ValueProblem as exc:
-            problem("amount", col("amount"), str(exc))
-        try:
-            close_date = parse_date(
-                col("close_date"), formats=self.date_formats, dayfirst=self.dayfirst
-            )
-        except ValueProblem as exc:
-            problem("close_date", col("close_date"), str(exc))
-        if bad or at is None:
-            return None
-        return HistoryRow(line, deal, stage, at, amount, close_date)

@@ -24,6 +24,7 @@ from unstuck.imports.parsing import FileProblem, SniffedFile, iter_rows
 from unstuck.imports.readers.base import ImportPlan, open_file
 from unstuck.imports.readers.crm import salesforce_flavour
 from unstuck.imports.records import Report
+from unstuck.imports.rows import deal_row
 from unstuck.imports.services import plan_for_run
 
 ROLES = ("deals", "history", "accounts", "users")
@@ -242,7 +243,7 @@ def import_preview(run: ImportRun, *, limit: int = 20) -> Preview:
     try:
         for n, row in enumerate(iter_rows(plan.deals, report=report)):
             before = len(report.problems)
-            deal = plan.mapping.deal_row(row.line, row.values, file=plan.deals.name, report=report)
+            deal = deal_row(plan.mapping, row.line, row.values, file=plan.deals.name, report=report)
             if deal is not None:
                 stages.setdefault(deal.stage)
             if n >= limit:

@@ -15,6 +15,7 @@ from unstuck.imports.loader import LoadOptions
 from unstuck.imports.mapping import Companion, Mapping
 from unstuck.imports.parsing import FileProblem, SniffedFile, file_sha256, iter_rows, sniff
 from unstuck.imports.records import AccountRow, DealRow, HistoryRow, Report
+from unstuck.imports.rows import deal_row, history_row
 
 
 def open_file(path: Path | str, *, role: str, name: str | None = None) -> SniffedFile:
@@ -187,7 +188,8 @@ class ImportPlan:
                         value=key,
                         reason=f"not found in {comp.path}; its attributes are left out",
                     )
-            deal = mapping.deal_row(
+            deal = deal_row(
+                mapping,
                 row.line,
                 values,
                 file=self.deals.name,
@@ -217,8 +219,8 @@ class ImportPlan:
                 "true",
             }:
                 continue
-            h = self.mapping.history_row(
-                row.line, row.values, file=self.history.name, report=report
+            h = history_row(
+                self.mapping, row.line, row.values, file=self.history.name, report=report
             )
             if h is not None:
                 yield h
