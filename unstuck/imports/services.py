@@ -181,10 +181,10 @@ def import_run_execute(
     except ImportRejected:
         status = RunStatus.REJECTED
         n = report.rejected_count
+        how = "--skip-invalid" if run.via == "cli" else "“skipping invalid rows”"
         message = (
             f"{n} row{'s' if n != 1 else ''} {'are' if n != 1 else 'is'} invalid, so nothing "
-            "was written (strict mode). Fix them, or import with --skip-invalid to load the "
-            "valid rows."
+            f"was written (strict mode). Fix them, or import again {how} to load the valid rows."
         )
     except (FileProblem, UnstuckError) as exc:
         status = RunStatus.FAILED

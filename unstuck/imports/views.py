@@ -167,6 +167,7 @@ def import_repeat(request: HttpRequest, membership: Membership, pk: int) -> Http
             run=run,
             by=request.user,  # type: ignore[arg-type]
             assign_owners=assign,
+            strict=False if request.POST.get("mode") == "skip" else None,
         )
     except UnstuckError as exc:
         messages.error(request, exc.message)

@@ -300,7 +300,11 @@ def import_draft_discard(*, run: ImportRun) -> None:
 
 @transaction.atomic
 def import_run_repeat(
-    *, run: ImportRun, by: User, assign_owners: dict[str, str] | None = None
+    *,
+    run: ImportRun,
+    by: User,
+    assign_owners: dict[str, str] | None = None,
+    strict: bool | None = None,
 ) -> ImportRun:
     """Run a finished wizard import again on the same stored files, e.g. with unknown owners
     assigned to members; unchanged deals stay unchanged."""
@@ -321,7 +325,7 @@ def import_run_repeat(
         via="web",
         kind=run.kind,
         status=RunStatus.QUEUED,
-        strict=run.strict,
+        strict=run.strict if strict is None else strict,
         format_label=run.format_label,
         files=run.files,
         mapping=run.mapping,

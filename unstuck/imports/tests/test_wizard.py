@@ -182,3 +182,19 @@ class OwnerAssignmentTests(WizardBase):
         )
         self.assertContains(response, "is not a member of this workspace")
         self.assertEqual(ImportRun.objects.count(), 1)
+
+    def test_a_rejected_import_can_be_run_again_skipping_the_invalid_rows(self) -> None:
+        content = b"Deal ID,Stage,Value\nA1,Open,5\nA2,Open,lots\n"
+        run = self.upload("crm.csv", content)
+        self.client.post(self.url("mapping", pk=run.pk), {"col_external_id": "Deal ID",
+                         "col_stage": "Stage", "col_amount": "Value"})  # fmt: skip
+        self.client.post(self.url("preview", pk=run.pk), {"mode": "strict"})
+        import_run_execute_stored(run_id=run.pk)
+        page = self.client.get(self.url("detail", pk=run.pk))
+        self.assertContains(page, "1 row is invalid, so nothing was written")
+        self.assertEqual(Deal.objects.filter(source="csv").count(), 0)
+        self.client.post(self.url("repeat", pk=run.pk), {"mode": "skip"})
+        again = ImportRun.objects.latest("pk")
+        import_run_execute_stored(run_id=again.pk)
+        again.refresh_from_db()
+        self.assertEqual((again.strict, again.created, again.rejected), (False, 1, 1))
