@@ -40,6 +40,7 @@ STAGING_TABLES = (
     "stg_seq",
     "stg_entered",
     "stg_final",
+    "stg_account",
 )
 Progress = Callable[[int], None]
 
@@ -260,6 +261,7 @@ class Loader:
             staging.execute("CREATE INDEX ON stg_deal (external_id)")
         else:
             staging.execute("CREATE INDEX stg_deal_ext ON stg_deal (external_id)")
+        staging.execute("ANALYZE stg_deal")
 
     def _stage_history(self, history: Iterable[HistoryRow]) -> None:
         writer = staging.StagingWriter("stg_hist", staging.HISTORY_COLUMNS, self.d)
@@ -278,6 +280,11 @@ class Loader:
         except BaseException:
             writer.abort()
             raise
+        if self.d.pg:
+            staging.execute("CREATE INDEX ON stg_hist (deal_ext)")
+        else:
+            staging.execute("CREATE INDEX stg_hist_deal ON stg_hist (deal_ext)")
+        staging.execute("ANALYZE stg_hist")
 
     def _check_history_ids(self) -> None:
         """History rows must belong to a deal in the deals file."""

@@ -166,9 +166,9 @@ class StagingWriter:
             self._copy = None
             self._cursor.close()
         self.flush()
-        if self.dialect.pg:
-            # Autovacuum never analyses temporary tables; the planner needs the row counts.
-            execute(f"ANALYZE {self.table}")
+        # Neither autovacuum nor SQLite analyse temporary tables on their own, and without row
+        # counts both planners may loop over millions of staged rows per row.
+        execute(f"ANALYZE {self.table}")
 
     def abort(self) -> None:
         if self._copy is not None:

@@ -49,28 +49,39 @@ def upsert_staged(*, workspace_id: int, source: str, now: datetime, result: Load
             return staging.execute(sql, params)
 
     if d.pg:
-        # Check foreign keys statement by statement rather than queueing millions of
-        # deferred checks until COMMIT.
-        run("SET CONSTRAINTS ALL IMMEDIATE")
+        # Sorts and hashes for the window queries stay in memory (this transaction only).
+        run("SET LOCAL work_mem = '128MB'")
         # Fresh statistics: after a big import the tables are far larger than the planner
         # last saw, and a stale estimate turns these joins into nested loops.
         for table in ("stg_stage", "deals_deal", "deals_account", "deals_stagechange"):
             run(f"ANALYZE {table}")
+    else:
+        run("ANALYZE stg_stage")
+    # The accounts of this source by their CRM id. (Joined through a small table of their own:
+    # SQLite cannot use the partial unique index on deals_account for this join.)
+    staging.drop("stg_account")
+    run(
+        f"{temp('stg_account')} AS SELECT external_id AS account_key, id AS account_id "
+        "FROM deals_account WHERE workspace_id = %s AND source = %s AND external_id <> ''",
+        [ws, src],
+    )
+    run(idx("stg_account", "account_key"))
+    run("ANALYZE stg_account")
     run(
         f"{temp('stg_deal_r')} AS "
         "SELECT s.line, s.external_id, s.name, s.owner_id, s.team_id, s.amount, s.currency, "
         "s.close_date, s.created_at, s.entered_hint, s.last_activity_at, s.next_step, "
-        "s.custom, m.pipeline_id, m.stage_id, m.kind, a.id AS account_id, d.id AS deal_id, "
+        "s.custom, m.pipeline_id, m.stage_id, m.kind, a.account_id, d.id AS deal_id, "
         "COALESCE(s.created_at, d.created_at) AS created0 "
         "FROM stg_deal s JOIN stg_stage m ON m.pipeline = s.pipeline AND m.stage = s.stage "
-        "LEFT JOIN deals_account a ON a.workspace_id = %s AND a.source = %s "
-        "AND a.external_id = s.account_key AND a.external_id <> '' AND s.account_key <> '' "
+        "LEFT JOIN stg_account a ON a.account_key = s.account_key "
         "LEFT JOIN deals_deal d ON d.workspace_id = %s AND d.source = %s "
         "AND d.external_id = s.external_id",
-        [ws, src, ws, src],
+        [ws, src],
     )
     run(idx("stg_deal_r", "external_id"))
     run(idx("stg_deal_r", "deal_id"))
+    run("ANALYZE stg_deal_r")
     # New history rows: resolved to stages, minus those already recorded.
     run(
         f"{temp('stg_hist_r')} AS "
@@ -101,6 +112,7 @@ def upsert_staged(*, workspace_id: int, source: str, now: datetime, result: Load
         f"ord DESC) AS rn FROM ({existing_rows} UNION ALL {new_rows}) u) x WHERE rn = 1"
     )
     run(idx("stg_last", "deal_ext"))
+    run("ANALYZE stg_last")
     # Where the history does not end in the deal's current stage, add the step into it.
     start = f"COALESCE(r.entered_hint, r.created0, {'%s'})"
     sql = (
@@ -126,6 +138,7 @@ def upsert_staged(*, workspace_id: int, source: str, now: datetime, result: Load
         "WHERE s.prev IS NULL OR s.prev <> s.stage_id GROUP BY s.deal_ext"
     )
     run(idx("stg_entered", "deal_ext"))
+    run("ANALYZE stg_entered")
     run(
         f"{temp('stg_final')} AS SELECT r.*, "
         "COALESCE(r.created0, l.first_at, e.first_at, %s) AS created_eff, "
