@@ -17,6 +17,11 @@ OWN_COMMANDS = [
         'Flag biases in JSON lines {"id": .., "text": ..} from stdin, one line out each.',
     ),
     ("bias check", 'Check one statement for the six biases: bias check "some text".'),
+    (
+        "import",
+        "Import a CRM export: import salesforce|hubspot|csv --workspace SLUG … "
+        "[--skip-invalid]. Exit 2 when rows were rejected.",
+    ),
 ]
 
 HELP = """\
