@@ -12,6 +12,16 @@ OWN_COMMANDS = [
     ("migrate", "Create or update the database tables."),
     ("workspace", "Create workspaces: workspace create --name NAME [--slug SLUG]."),
     ("user", "Add people: user add --workspace SLUG --email E --role ROLE [--team T]."),
+    (
+        "bias scan",
+        'Flag biases in JSON lines {"id": .., "text": ..} from stdin, one line out each.',
+    ),
+    ("bias check", 'Check one statement for the six biases: bias check "some text".'),
+    (
+        "import",
+        "Import a CRM export: import salesforce|hubspot|csv --workspace SLUG … "
+        "[--skip-invalid]. Exit 2 when rows were rejected.",
+    ),
     ("diagnose", "Stuck deals with score and signals: diagnose [--as-of DATE] [--format json]."),
     ("investigate", "Recompute benchmarks, stall scores and the queue (nightly from cron)."),
     ("model", "Win-probability model: model train|evaluate --workspace SLUG."),

@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "unstuck.core",
     "unstuck.deals",
+    "unstuck.thinking",
+    "unstuck.imports",
     "unstuck.demo",
     "unstuck.investigate",
 ]

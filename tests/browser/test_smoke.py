@@ -54,7 +54,7 @@ def test_manager_signs_in_reads_pipeline_and_a_deal(
     page.get_by_label("Name").fill("Ana Ruiz")
     page.get_by_label("Title").fill("CFO")
     page.get_by_label("Role in the decision").select_option(label="Economic buyer")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator("#stakeholders")).to_contain_text("Ana Ruiz")
 
     page.set_viewport_size({"width": 390, "height": 844})

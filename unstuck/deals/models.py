@@ -132,15 +132,26 @@ class Deal(models.Model):
     objects = DealQuerySet.as_manager()
 
     class Meta:
-        ordering = ("-amount", "pk")
+        ordering = ("-amount", "-pk")
         constraints = [
             models.UniqueConstraint(
                 fields=["workspace", "source", "external_id"], name="deal_external_id_unique"
             )
         ]
+        # Each pipeline sort has an index that returns its first page without sorting the
+        # workspace; the trailing id makes ties stable and keeps it an index-only order.
         indexes = [
-            models.Index(fields=["workspace", "status", "amount"], name="deal_ws_status_amount"),
-            models.Index(fields=["workspace", "status", "close_date"], name="deal_ws_status_close"),
+            models.Index(
+                fields=["workspace", "status", "amount", "id"], name="deal_ws_status_amount"
+            ),
+            models.Index(fields=["workspace", "amount", "id"], name="deal_ws_amount"),
+            models.Index(
+                fields=["workspace", "status", "close_date", "id"], name="deal_ws_status_close"
+            ),
+            models.Index(
+                fields=["workspace", "status", "stage_entered_at", "id"],
+                name="deal_ws_status_entered",
+            ),
             models.Index(fields=["workspace", "team", "status"], name="deal_ws_team_status"),
             models.Index(fields=["workspace", "owner", "status"], name="deal_ws_owner_status"),
             models.Index(fields=["workspace", "stage"], name="deal_ws_stage"),

@@ -16,13 +16,13 @@ from unstuck.core.models import Membership, Role, Team, User
 from unstuck.deals.models import Deal, DealQuerySet, Stage, StageChange, StageKind
 
 SORTS: dict[str, tuple[str, ...]] = {
-    "amount": ("-amount", "pk"),
+    "amount": ("-amount", "-pk"),
     "close": ("close_date", "pk"),
-    "-close": ("-close_date", "pk"),
+    "-close": ("-close_date", "-pk"),
     "age": ("created_at", "pk"),
     "in-stage": ("stage_entered_at", "pk"),
     "name": ("name", "pk"),
-    "stage": ("stage__order", "-amount", "pk"),
+    "stage": ("stage__order", "-amount", "-pk"),
 }
 SORT_LABELS = {
     "amount": "Largest amount",

@@ -1,0 +1,109 @@
+"""Import runs (who imported which files when, and what came of it), their row problems, and
+column mappings saved by the wizard for next time."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from unstuck.core.models import Workspace
+
+
+class ImportKind(models.TextChoices):
+    SALESFORCE = "salesforce", "Salesforce"
+    HUBSPOT = "hubspot", "HubSpot"
+    CSV = "csv", "CSV with a mapping"
+
+
+class RunStatus(models.TextChoices):
+    DRAFT = "draft", "Being set up"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Imported"
+    REJECTED = "rejected", "Rejected: nothing written"
+    FAILED = "failed", "Failed: nothing written"
+
+
+class ImportRun(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="import_runs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    via = models.CharField(max_length=10, default="web", help_text="web or cli")
+    kind = models.CharField(max_length=10, choices=ImportKind.choices)
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.DRAFT)
+    strict = models.BooleanField(default=True, help_text="Any invalid row and nothing is written.")
+    format_label = models.CharField(max_length=200, blank=True)
+    files = models.JSONField(
+        default=list, help_text="[{role, name, sha256, size, encoding, delimiter, headers}]"
+    )
+    mapping = models.JSONField(default=dict, blank=True)
+    assign_owners = models.JSONField(default=dict, blank=True)
+    rows_total_estimate = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    merged_duplicates = models.PositiveIntegerField(default=0)
+    history_added = models.PositiveIntegerField(default=0)
+    rows_read = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(default=dict, blank=True, help_text="Notes, owners, stages.")
+    message = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-pk")
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="importrun_ws_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} import {self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {RunStatus.DONE, RunStatus.REJECTED, RunStatus.FAILED}
+
+    @property
+    def file_dir(self) -> str:
+        return f"imports/{self.workspace_id}/{self.pk}"
+
+
+class ImportProblem(models.Model):
+    """One problem on one row (or a whole file, line 0). Errors reject the row."""
+
+    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="problems")
+    severity = models.CharField(max_length=7, default="error")
+    file = models.CharField(max_length=255)
+    line = models.PositiveIntegerField(default=0)
+    column = models.CharField(max_length=255, blank=True)
+    value = models.CharField(max_length=200, blank=True)
+    reason = models.TextField()
+    row = models.JSONField(null=True, blank=True, help_text="The row as read, for the CSV.")
+
+    class Meta:
+        ordering = ("run", "file", "line", "pk")
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line} {self.reason}"
+
+
+class SavedMapping(models.Model):
+    """A column mapping the wizard remembers for files with the same headers."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=ImportKind.choices)
+    headers_key = models.CharField(max_length=64, help_text="sha256 of the sorted headers.")
+    mapping = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "kind", "headers_key"], name="saved_mapping_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} mapping {self.headers_key[:8]}"

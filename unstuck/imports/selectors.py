@@ -1,0 +1,70 @@
+"""Reads for the import pages: past runs, their problems, the rejected rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.db.models import QuerySet
+
+from unstuck.core.access import require_role
+from unstuck.core.models import Membership, Role
+from unstuck.imports.models import ImportProblem, ImportRun
+
+
+def import_runs(membership: Membership) -> QuerySet[ImportRun]:
+    """Imports are the leaders' business: the list is theirs alone."""
+    require_role(membership, Role.LEADER)
+    return (
+        ImportRun.objects.filter(workspace_id=membership.workspace_id)
+        .exclude(status="draft")
+        .select_related("created_by")
+    )
+
+
+def assignable_members(membership: Membership) -> list[Membership]:
+    """Reps and managers a leader may give an unknown CRM owner's deals to."""
+    require_role(membership, Role.LEADER)
+    return list(
+        Membership.objects.filter(
+            workspace_id=membership.workspace_id, role__in=[Role.REP, Role.MANAGER]
+        )
+        .select_related("user", "team")
+        .order_by("user__name", "user__email")
+    )
+
+
+def run_problems(run: ImportRun, *, limit: int) -> list[ImportProblem]:
+    return list(run.problems.order_by("severity", "file", "line", "pk")[:limit])
+
+
+def rejected_rows(
+    run: ImportRun,
+) -> tuple[list[str], Iterator[tuple[str, int, str, dict[str, Any]]]]:
+    """(the union of the rejected rows' columns, each rejected row once with its reasons)."""
+    errors = run.problems.filter(severity="error").order_by("file", "line", "pk")
+    headers: dict[str, None] = {}
+    for f in run.files:
+        if f.get("role") == "deals":
+            headers.update(dict.fromkeys(f.get("headers", [])))
+    for f in run.files:
+        if f.get("role") == "history":
+            headers.update(dict.fromkeys(f.get("headers", [])))
+
+    def rows() -> Iterator[tuple[str, int, str, dict[str, Any]]]:
+        current: tuple[str, int] | None = None
+        reasons: list[str] = []
+        row: dict[str, Any] = {}
+        for p in errors.iterator(chunk_size=2000):
+            key = (p.file, p.line)
+            if key != current and current is not None:
+                yield current[0], current[1], "; ".join(reasons), row
+                reasons, row = [], {}
+            current = key
+            label = f"{p.column}: " if p.column else ""
+            reasons.append(f"{label}{p.reason}" + (f" ({p.value!r})" if p.value else ""))
+            row = p.row or row
+        if current is not None:
+            yield current[0], current[1], "; ".join(reasons), row
+
+    return list(headers), rows()

@@ -1,0 +1,276 @@
+"""Running an import: record the run, read the files through their plan, load, report.
+
+The CLI and the wizard's background task both come through `import_run_execute`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from unstuck.core.errors import UnstuckError
+from unstuck.core.models import User, Workspace
+from unstuck.imports.loader import ImportRejected, Loader, LoadResult
+from unstuck.imports.models import ImportProblem, ImportRun, RunStatus
+from unstuck.imports.parsing import FileProblem
+from unstuck.imports.readers.base import ImportPlan
+from unstuck.imports.records import Problem, Report
+
+log = logging.getLogger(__name__)
+PROBLEM_BATCH = 5000
+
+
+@dataclass
+class Outcome:
+    run: ImportRun
+    result: LoadResult
+    report: Report
+
+    @property
+    def ok(self) -> bool:
+        return self.run.status == RunStatus.DONE
+
+    @property
+    def rows_rejected(self) -> bool:
+        return self.run.status != RunStatus.DONE or self.result.rejected > 0
+
+
+def _file_entries(plan: ImportPlan, *, stored: bool = False) -> list[dict[str, Any]]:
+    return [
+        {
+            "role": f.notes[0] if f.notes else "",
+            "name": f.name,
+            "sha256": f.sha256,
+            "size": f.size,
+            "encoding": f.encoding_label,
+            "delimiter": f.delimiter_label,
+            "headers": f.headers,
+            **({"path": str(f.path)} if stored else {}),
+        }
+        for f in plan.files
+    ]
+
+
+def _estimate_rows(plan: ImportPlan) -> int:
+    """Rows to expect from the file sizes and the header's width, for progress bars."""
+    total = 0
+    for f in [plan.deals, plan.history]:
+        if f is not None:
+            # A CRM row is usually 6-12 bytes per column; this errs towards more rows.
+            total += f.size // max(40, 8 * len(f.headers))
+    return total
+
+
+def import_run_start(
+    *,
+    workspace: Workspace,
+    by: User | None,
+    plan: ImportPlan,
+    strict: bool = True,
+    assign_owners: dict[str, str] | None = None,
+    via: str = "cli",
+) -> ImportRun:
+    return ImportRun.objects.create(
+        workspace=workspace,
+        created_by=by,
+        via=via,
+        kind=plan.kind,
+        status=RunStatus.QUEUED,
+        strict=strict,
+        format_label=plan.format_label,
+        files=_file_entries(plan, stored=via == "web"),
+        mapping=plan.mapping.to_dict(),
+        assign_owners=assign_owners or {},
+        rows_total_estimate=_estimate_rows(plan),
+    )
+
+
+def progress_path(run: ImportRun) -> Path:
+    return Path(settings.DATA_DIR) / "imports" / "progress" / f"{run.pk}.json"
+
+
+def progress_read(run: ImportRun) -> int:
+    """Rows read so far by a running import (kept in a file: the import's transaction hides
+    everything it writes to the database until it commits)."""
+    try:
+        return int(json.loads(progress_path(run).read_text())["rows"])
+    except (OSError, ValueError, KeyError):
+        return run.rows_read
+
+
+def _progress_writer(run: ImportRun) -> Callable[[int], None]:
+    path = progress_path(run)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    base = {"deals": 0}
+
+    def write(n: int) -> None:
+        # Deals stream first, then history; the count goes on across both.
+        base["deals"] = max(base["deals"], n)
+        with contextlib.suppress(OSError):
+            path.write_text(json.dumps({"rows": n}))
+
+    return write
+
+
+def _save_problems(run: ImportRun, report: Report) -> None:
+    batch: list[ImportProblem] = []
+    for p in report.problems:
+        batch.append(
+            ImportProblem(
+                run=run,
+                severity=p.severity,
+                file=p.file[:255],
+                line=p.line,
+                column=p.column[:255],
+                value=p.value[:200],
+                reason=p.reason,
+                row=p.row,
+            )
+        )
+        if len(batch) >= PROBLEM_BATCH:
+            ImportProblem.objects.bulk_create(batch)
+            batch = []
+    ImportProblem.objects.bulk_create(batch)
+
+
+def import_run_execute(
+    *,
+    run: ImportRun,
+    plan: ImportPlan,
+    progress: Callable[[int], None] | None = None,
+) -> Outcome:
+    """Read, validate and load; the run records the outcome whatever happens."""
+    report = Report()
+    result = LoadResult()
+    run.status = RunStatus.RUNNING
+    run.started_at = timezone.now()
+    run.save(update_fields=["status", "started_at"])
+    file_progress = _progress_writer(run)
+
+    def on_progress(n: int) -> None:
+        file_progress(n)
+        if progress is not None:
+            progress(n)
+
+    status = RunStatus.DONE
+    message = ""
+    try:
+        plan.check()
+        plan.prepare(report)
+        loader = Loader(
+            workspace=run.workspace,
+            options=plan.load_options(strict=run.strict, assign_owners=run.assign_owners),
+            report=report,
+            progress=on_progress,
+        )
+        result = loader.load(
+            deals=plan.deal_rows(report),
+            history=plan.history_rows(report),
+            accounts=plan.accounts,
+            after=(lambda: plan.load_related(run.workspace, report)) if plan.has_related else None,
+        )
+    except ImportRejected:
+        status = RunStatus.REJECTED
+        n = report.rejected_count
+        how = "--skip-invalid" if run.via == "cli" else "“skipping invalid rows”"
+        message = (
+            f"{n} row{'s' if n != 1 else ''} {'are' if n != 1 else 'is'} invalid, so nothing "
+            f"was written (strict mode). Fix them, or import again {how} to load the valid rows."
+        )
+    except (FileProblem, UnstuckError) as exc:
+        status = RunStatus.FAILED
+        message = str(exc)
+    except Exception as exc:
+        # Nothing was written (one transaction); say so on the run if the database still
+        # answers, and let the error surface to the worker or terminal.
+        with contextlib.suppress(Exception):
+            ImportRun.objects.filter(pk=run.pk).update(
+                status=RunStatus.FAILED,
+                message=f"The import stopped ({exc.__class__.__name__}: {exc}); nothing was "
+                "written. Run it again.",
+                finished_at=timezone.now(),
+            )
+        raise
+        report.problems.append(
+            Problem(file=plan.deals.name, line=0, column="", value="", reason=message)
+        )
+    result.rejected = report.rejected_count
+    run.status = status
+    run.message = message
+    run.finished_at = timezone.now()
+    run.rows_read = report.rows_read
+    for key in ("created", "updated", "unchanged", "merged_duplicates", "history_added"):
+        setattr(run, key, getattr(result, key) if status == RunStatus.DONE else 0)
+    run.rejected = result.rejected
+    run.summary = {
+        "notes": [*plan.notes, *report.notes],
+        "unknown_owners": result.unknown_owners,
+        "stages_created": result.stages_created,
+        "accounts_created": result.accounts_created,
+        "accounts_updated": result.accounts_updated,
+        "related": result.related,
+        "errors": len(report.errors),
+        "warnings": len(report.warnings),
+    }
+    run.save()
+    _save_problems(run, report)
+    progress_path(run).unlink(missing_ok=True)
+    if status == RunStatus.DONE and (result.created or result.updated or result.history_added):
+        from unstuck.imports.tasks import recompute_after_import
+
+        workspace_id = run.workspace_id
+        transaction.on_commit(lambda: recompute_after_import.enqueue(workspace_id))
+    return Outcome(run=run, result=result, report=report)
+
+
+def plan_for_run(run: ImportRun) -> ImportPlan:
+    """Rebuild a wizard run's plan from its stored files and mapping."""
+    from unstuck.imports.mapping import Mapping
+    from unstuck.imports.readers.crm import csv_plan, hubspot_plan, salesforce_plan
+
+    paths = {f["role"]: Path(f["path"]) for f in run.files if f.get("path")}
+    names = {f["role"]: f["name"] for f in run.files}
+    if "deals" not in paths:
+        raise UnstuckError("This import has no deals file.")
+    if run.kind == "salesforce":
+        names["opportunities"] = names["deals"]
+        return salesforce_plan(
+            opportunities=paths["deals"],
+            history=paths.get("history"),
+            accounts=paths.get("accounts"),
+            users=paths.get("users"),
+            names=names,
+        )
+    if run.kind == "hubspot":
+        return hubspot_plan(deals=paths["deals"], names=names)
+    return csv_plan(
+        mapping=Mapping.from_dict(run.mapping),
+        deals=paths["deals"],
+        history=paths.get("history"),
+        names=names,
+    )
+
+
+def import_run_execute_stored(*, run_id: int) -> Outcome | None:
+    """The wizard's background task: run a queued import once."""
+    run = ImportRun.objects.select_related("workspace").filter(pk=run_id).first()
+    if run is None or run.status != RunStatus.QUEUED:
+        return None
+    try:
+        plan = plan_for_run(run)
+    except (FileProblem, UnstuckError) as exc:
+        run.status = RunStatus.FAILED
+        run.message = str(exc)
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "message", "finished_at"])
+        return None
+    return import_run_execute(run=run, plan=plan)

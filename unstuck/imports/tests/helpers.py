@@ -1,0 +1,57 @@
+"""Helpers for import tests: write files of any encoding, run a plan, count what is stored."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from unstuck.core.models import Workspace
+from unstuck.deals.models import Account, Deal, StageChange
+from unstuck.imports.readers.base import ImportPlan
+from unstuck.imports.services import Outcome, import_run_execute, import_run_start
+
+REPO = Path(__file__).resolve().parents[3]
+EXAMPLES = REPO / "examples"
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def shared_data(*parts: str) -> Path:
+    """A file from ../shared/data; its absence is a broken checkout, so fail loudly."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        raise AssertionError(f"{path} is missing: the shared data sets live beside the repo.")
+    return path
+
+
+class TempDirMixin:
+    tmp: Path
+
+    def setUp(self) -> None:
+        super().setUp()  # type: ignore[misc]
+        self.tmp = Path(tempfile.mkdtemp(prefix="unstuck-imports-"))
+        self.addCleanup(shutil.rmtree, self.tmp, True)  # type: ignore[attr-defined]
+
+    def write(self, name: str, content: str | bytes, encoding: str = "utf-8") -> Path:
+        path = self.tmp / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            path.write_bytes(content.encode(encoding))
+        else:
+            path.write_bytes(content)
+        return path
+
+
+def run(workspace: Workspace, plan: ImportPlan, *, strict: bool = True, **kwargs: Any) -> Outcome:
+    run_ = import_run_start(workspace=workspace, by=None, plan=plan, strict=strict, **kwargs)
+    return import_run_execute(run=run_, plan=plan)
+
+
+def stored(workspace: Workspace) -> tuple[int, int, int]:
+    """(deals, stage changes, accounts) in the workspace: what an import may have written."""
+    return (
+        Deal.objects.filter(workspace=workspace).count(),
+        StageChange.objects.filter(deal__workspace=workspace).count(),
+        Account.objects.filter(workspace=workspace).count(),
+    )

@@ -1,0 +1,192 @@
+"""The web wizard, through the client: a leader's journey, and everyone else refused."""
+
+from __future__ import annotations
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
+from django.urls import reverse
+
+from unstuck.core.testing import PersonasTestCase
+from unstuck.deals.models import Deal
+from unstuck.imports.models import ImportRun, RunStatus, SavedMapping
+from unstuck.imports.services import import_run_execute_stored
+from unstuck.imports.tests.helpers import EXAMPLES, TempDirMixin
+
+
+class WizardBase(TempDirMixin, PersonasTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        media = override_settings(MEDIA_ROOT=self.tmp / "media", DATA_DIR=self.tmp)
+        media.enable()
+        self.addCleanup(media.disable)
+
+    def url(self, name: str, **kw: object) -> str:
+        return reverse(f"imports:{name}", kwargs={"slug": "acme", **kw})
+
+    def upload(self, name: str, content: bytes, kind: str = "auto") -> ImportRun:
+        self.sign_in(self.leader)
+        response = self.client.post(
+            self.url("new"), {"kind": kind, "deals": SimpleUploadedFile(name, content)}
+        )
+        self.assertEqual(response.status_code, 302, getattr(response, "content", b"")[:2000])
+        return ImportRun.objects.latest("pk")
+
+
+class WizardTests(WizardBase):
+    def test_a_leader_imports_a_hubspot_export_in_the_background(self) -> None:
+        run = self.upload("deals.csv", (EXAMPLES / "hubspot" / "deals.csv").read_bytes())
+        self.assertEqual(run.kind, "hubspot")
+        page = self.client.get(self.url("mapping", pk=run.pk))
+        self.assertContains(page, "UTF-8, comma-separated, 17 columns")
+        self.assertContains(page, run.files[0]["sha256"])
+        self.assertRedirects(
+            self.client.post(self.url("mapping", pk=run.pk)), self.url("preview", pk=run.pk)
+        )
+        preview = self.client.get(self.url("preview", pk=run.pk))
+        self.assertContains(preview, "Northwind — analytics platform")
+        self.assertContains(preview, "Closed Won")
+        with self.captureOnCommitCallbacks(execute=True):
+            response = self.client.post(self.url("preview", pk=run.pk), {"mode": "strict"})
+        self.assertRedirects(response, self.url("detail", pk=run.pk))
+        run.refresh_from_db()
+        self.assertEqual(run.status, RunStatus.QUEUED)
+        waiting = self.client.get(self.url("detail", pk=run.pk))
+        self.assertContains(waiting, "Waiting for the background worker")
+        import_run_execute_stored(run_id=run.pk)  # what the worker does
+        result = self.client.get(self.url("detail", pk=run.pk))
+        self.assertContains(result, "Imported")
+        self.assertEqual(ImportRun.objects.get(pk=run.pk).created, 5)
+        self.assertEqual(Deal.objects.filter(source="hubspot").count(), 5)
+        listing = self.client.get(self.url("list"))
+        self.assertContains(listing, "deals.csv")
+        self.assertContains(listing, run.files[0]["sha256"][:12])
+        api = self.client.get(f"/api/v1/workspaces/acme/imports/{run.pk}")
+        self.assertEqual(api.json()["created"], 5)
+        self.assertNotIn("path", api.json()["files"][0])
+
+    def test_a_csv_mapping_is_suggested_saved_and_offered_next_time(self) -> None:
+        content = b'Deal ID,Title,Stage,Value,Expected close\nA1,One,Open,"1,000",2025-07-01\n'
+        content += b"A2,Two,Won,2x,2025-07-02\nA3,Three,Won,300,2025-07-03\n"
+        run = self.upload("crm.csv", content)
+        self.assertEqual(run.kind, "csv")
+        self.assertEqual(
+            run.mapping["columns"],
+            {
+                "external_id": "Deal ID",
+                "name": "Title",
+                "stage": "Stage",
+                "amount": "Value",
+                "close_date": "Expected close",
+            },
+        )
+        form = {f"col_{k}": v for k, v in run.mapping["columns"].items()}
+        form.update(won="Won", source="mycrm", on_conflict="reject")
+        self.client.post(self.url("mapping", pk=run.pk), form)
+        self.assertEqual(SavedMapping.objects.get().mapping["stages"]["won"], ["Won"])
+        preview = self.client.get(self.url("preview", pk=run.pk))
+        self.assertContains(preview, "not an amount")
+        self.client.post(self.url("preview", pk=run.pk), {"mode": "skip"})
+        import_run_execute_stored(run_id=run.pk)
+        run.refresh_from_db()
+        self.assertEqual((run.status, run.created, run.rejected), ("done", 2, 1))
+        rejected = self.client.get(self.url("rejected-csv", pk=run.pk))
+        body = b"".join(rejected.streaming_content).decode("utf-8-sig")  # type: ignore[attr-defined]
+        self.assertEqual(
+            body.splitlines(),
+            [
+                "file,line,reason,Deal ID,Title,Stage,Value,Expected close",
+                "crm.csv,3,Value: not an amount ('2x'),A2,Two,Won,2x,2025-07-02",
+            ],
+        )
+        again = self.upload("crm-next-week.csv", content)
+        self.assertEqual(again.mapping["source"], "mycrm")
+
+    def test_a_file_that_is_not_a_csv_is_refused_at_upload(self) -> None:
+        self.sign_in(self.leader)
+        response = self.client.post(
+            self.url("new"),
+            {"kind": "auto", "deals": SimpleUploadedFile("x.csv", b"\x00\x01" * 99)},
+        )
+        self.assertContains(response, "is it a CSV?", status_code=400)
+        self.assertFalse(ImportRun.objects.exists())
+
+    def test_reps_managers_and_partners_are_refused_and_outsiders_see_nothing(self) -> None:
+        run = self.upload("deals.csv", (EXAMPLES / "hubspot" / "deals.csv").read_bytes())
+        urls = [
+            self.url("list"),
+            self.url("new"),
+            self.url("detail", pk=run.pk),
+            self.url("mapping", pk=run.pk),
+            self.url("preview", pk=run.pk),
+            self.url("rejected-csv", pk=run.pk),
+            f"/api/v1/workspaces/acme/imports/{run.pk}",
+        ]
+        for user in (self.rep_a, self.manager_a, self.partner):
+            self.sign_in(user)
+            for url in urls:
+                with self.subTest(user=user.email, url=url):
+                    self.assertEqual(self.client.get(url).status_code, 403)
+            post = self.client.post(self.url("preview", pk=run.pk), {"mode": "strict"})
+            self.assertEqual(post.status_code, 403)
+            repeat = self.client.post(self.url("repeat", pk=run.pk))
+            self.assertEqual(repeat.status_code, 403)
+        self.sign_in(self.outsider)
+        for url in urls:
+            with self.subTest(user="outsider", url=url):
+                self.assertEqual(self.client.get(url).status_code, 404)
+        self.client.logout()
+        self.assertEqual(self.client.get(self.url("list")).status_code, 302)
+        run.refresh_from_db()
+        self.assertEqual(run.status, RunStatus.DRAFT)
+
+    def test_the_nav_shows_imports_to_leaders_only(self) -> None:
+        self.sign_in(self.leader)
+        self.assertContains(self.client.get("/w/acme/deals/"), self.url("list"))
+        self.sign_in(self.manager_a)
+        self.assertNotContains(self.client.get("/w/acme/deals/"), self.url("list"))
+
+
+class OwnerAssignmentTests(WizardBase):
+    def test_unknown_owners_are_given_to_members_by_importing_again(self) -> None:
+        run = self.upload("deals.csv", (EXAMPLES / "hubspot" / "deals.csv").read_bytes())
+        with self.captureOnCommitCallbacks(execute=True):
+            self.client.post(self.url("preview", pk=run.pk), {"mode": "strict"})
+        import_run_execute_stored(run_id=run.pk)
+        page = self.client.get(self.url("detail", pk=run.pk))
+        self.assertContains(page, "Avery Stone — 3 deals")
+        response = self.client.post(
+            self.url("repeat", pk=run.pk), {"owner:Avery Stone": self.rep_a.email}
+        )
+        again = ImportRun.objects.latest("pk")
+        self.assertRedirects(response, self.url("detail", pk=again.pk))
+        import_run_execute_stored(run_id=again.pk)
+        again.refresh_from_db()
+        self.assertEqual((again.created, again.updated, again.unchanged), (0, 3, 2))
+        self.assertEqual(Deal.objects.filter(source="hubspot", owner=self.rep_a).count(), 3)
+        self.assertTrue(Deal.objects.filter(owner=self.rep_a, team=self.team_a).exists())
+
+    def test_assigning_to_someone_outside_the_workspace_is_refused(self) -> None:
+        run = self.upload("deals.csv", (EXAMPLES / "hubspot" / "deals.csv").read_bytes())
+        self.client.post(self.url("preview", pk=run.pk), {"mode": "strict"})
+        import_run_execute_stored(run_id=run.pk)
+        response = self.client.post(
+            self.url("repeat", pk=run.pk), {"owner:Avery Stone": self.outsider.email}, follow=True
+        )
+        self.assertContains(response, "is not a member of this workspace")
+        self.assertEqual(ImportRun.objects.count(), 1)
+
+    def test_a_rejected_import_can_be_run_again_skipping_the_invalid_rows(self) -> None:
+        content = b"Deal ID,Stage,Value\nA1,Open,5\nA2,Open,lots\n"
+        run = self.upload("crm.csv", content)
+        self.client.post(self.url("mapping", pk=run.pk), {"col_external_id": "Deal ID",
+                         "col_stage": "Stage", "col_amount": "Value"})  # fmt: skip
+        self.client.post(self.url("preview", pk=run.pk), {"mode": "strict"})
+        import_run_execute_stored(run_id=run.pk)
+        page = self.client.get(self.url("detail", pk=run.pk))
+        self.assertContains(page, "1 row is invalid, so nothing was written")
+        self.assertEqual(Deal.objects.filter(source="csv").count(), 0)
+        self.client.post(self.url("repeat", pk=run.pk), {"mode": "skip"})
+        again = ImportRun.objects.latest("pk")
+        import_run_execute_stored(run_id=again.pk)
+        again.refresh_from_db()
+        self.assertEqual((again.strict, again.created, again.rejected), (False, 1, 1))

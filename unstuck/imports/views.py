@@ -1,0 +1,212 @@
+"""The import wizard for leaders: upload, map, preview, run in the background, result."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from unstuck.core.decorators import workspace_view
+from unstuck.core.errors import UnstuckError
+from unstuck.core.models import Membership, Role
+from unstuck.imports import selectors, wizard
+from unstuck.imports.mapping import DEAL_FIELDS
+from unstuck.imports.models import ImportKind, ImportRun, RunStatus
+from unstuck.imports.services import progress_read
+
+KINDS = [("auto", "Detect it for me"), *ImportKind.choices]
+
+
+class UploadForm(forms.Form):
+    kind = forms.ChoiceField(choices=KINDS, initial="auto", label="Format")
+    deals = forms.FileField(label="Deals / opportunities (CSV)")
+    history = forms.FileField(
+        required=False, label="Stage history (optional)", help_text="OpportunityHistory.csv, or "
+        "a long-form file: deal id, stage, date entered."
+    )  # fmt: skip
+    accounts = forms.FileField(required=False, label="Accounts (Salesforce Account.csv)")
+    users = forms.FileField(required=False, label="Users (Salesforce User.csv)")
+
+
+def _run(membership: Membership, pk: int) -> ImportRun:
+    return get_object_or_404(ImportRun, pk=pk, workspace_id=membership.workspace_id)
+
+
+@workspace_view(Role.LEADER)
+def import_list(request: HttpRequest, membership: Membership) -> HttpResponse:
+    runs = selectors.import_runs(membership)
+    return render(request, "imports/list.html", {"runs": runs})
+
+
+@workspace_view(Role.LEADER)
+def import_new(request: HttpRequest, membership: Membership) -> HttpResponse:
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        uploads = {r: form.cleaned_data[r] for r in wizard.ROLES if form.cleaned_data.get(r)}
+        try:
+            run = wizard.import_draft_create(
+                workspace=membership.workspace,
+                by=request.user,  # type: ignore[arg-type]
+                kind=form.cleaned_data["kind"],
+                uploads=uploads,
+            )
+        except UnstuckError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            return redirect("imports:mapping", slug=membership.workspace.slug, pk=run.pk)
+    return render(request, "imports/new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@workspace_view(Role.LEADER)
+def import_mapping(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    run = _run(membership, pk)
+    if run.status != RunStatus.DRAFT:
+        return redirect("imports:detail", slug=membership.workspace.slug, pk=run.pk)
+    error = ""
+    if request.method == "POST":
+        try:
+            if run.kind == ImportKind.CSV:
+                wizard.import_draft_set_mapping(
+                    run=run, mapping=wizard.mapping_from_form(run, request.POST)
+                )
+        except UnstuckError as exc:
+            error = exc.message
+        else:
+            return redirect("imports:preview", slug=membership.workspace.slug, pk=run.pk)
+    mapping = run.mapping or {}
+    stages = mapping.get("stages", {})
+    context = {
+        "run": run,
+        "error": error,
+        "fields": DEAL_FIELDS,
+        "headers": run.files[0]["headers"] if run.files else [],
+        "columns": mapping.get("columns", {}),
+        "suggested": mapping.get("suggested", False),
+        "mapping": mapping,
+        "won": ", ".join(stages.get("won", [])),
+        "lost": ", ".join(stages.get("lost", [])),
+        "order": ", ".join(stages.get("order", [])),
+        "custom": mapping.get("custom", {}).get("columns", []),
+        "date_format": (mapping.get("dates", {}).get("formats") or [""])[0],
+        "dayfirst": mapping.get("dates", {}).get("dayfirst", False),
+        "decimal": mapping.get("amounts", {}).get("decimal", ""),
+        "currency": mapping.get("amounts", {}).get("currency", ""),
+        "on_conflict": mapping.get("duplicates", {}).get("on_conflict", "reject"),
+        "history_headers": next((f["headers"] for f in run.files if f["role"] == "history"), []),
+        "history_fields": {
+            "deal": "The deal's id",
+            "stage": "Stage",
+            "entered_at": "Date the stage was entered",
+            "amount": "Amount then",
+            "close_date": "Close date then",
+        },
+        "history_columns": mapping.get("history", {}),
+    }
+    return render(request, "imports/mapping.html", context, status=400 if error else 200)
+
+
+@workspace_view(Role.LEADER)
+def import_preview(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    run = _run(membership, pk)
+    if run.status != RunStatus.DRAFT:
+        return redirect("imports:detail", slug=membership.workspace.slug, pk=run.pk)
+    error = ""
+    if request.method == "POST":
+        try:
+            wizard.import_run_queue(run=run, strict=request.POST.get("mode") != "skip")
+        except UnstuckError as exc:
+            error = exc.message
+        else:
+            return redirect("imports:detail", slug=membership.workspace.slug, pk=run.pk)
+    preview = wizard.import_preview(run)
+    return render(
+        request,
+        "imports/preview.html",
+        {"run": run, "preview": preview, "error": error or preview.error},
+    )
+
+
+@workspace_view(Role.LEADER)
+def import_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    run = _run(membership, pk)
+    context = {
+        "run": run,
+        "rows_done": progress_read(run),
+        "problems": selectors.run_problems(run, limit=200),
+        "members": selectors.assignable_members(membership),
+        "can_repeat": run.is_finished and all(f.get("path") for f in run.files),
+    }
+    if request.htmx and not run.is_finished:  # type: ignore[attr-defined]
+        return render(request, "imports/_partials/progress.html", context)
+    if request.htmx:  # type: ignore[attr-defined]
+        # Finished while the page was polling: load the whole result page.
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    return render(request, "imports/detail.html", context)
+
+
+@workspace_view(Role.LEADER)
+@require_POST
+def import_repeat(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """Run a finished import again, with unknown CRM owners assigned to members."""
+    run = _run(membership, pk)
+    assign = {
+        key.removeprefix("owner:"): str(request.POST[key])
+        for key in request.POST
+        if key.startswith("owner:") and request.POST[key]
+    }
+    try:
+        again = wizard.import_run_repeat(
+            run=run,
+            by=request.user,  # type: ignore[arg-type]
+            assign_owners=assign,
+            strict=False if request.POST.get("mode") == "skip" else None,
+        )
+    except UnstuckError as exc:
+        messages.error(request, exc.message)
+        return redirect("imports:detail", slug=membership.workspace.slug, pk=run.pk)
+    return redirect("imports:detail", slug=membership.workspace.slug, pk=again.pk)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@workspace_view(Role.LEADER)
+def import_rejected_csv(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """The rejected rows as they were read, with the reasons, ready to fix and re-import."""
+    run = _run(membership, pk)
+    headers, rows = selectors.rejected_rows(run)
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        yield "\ufeff"  # so Excel opens the file as UTF-8
+        yield writer.writerow(["file", "line", "reason", *headers])
+        for file, line, reasons, row in rows:
+            yield writer.writerow([file, line, reasons, *(row.get(h, "") for h in headers)])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{run.pk}-rejected.csv"'
+    # Streamed: a million rejected rows must not be held in memory (the decorator's type
+    # says HttpResponse).
+    return response  # type: ignore[return-value]
+
+
+@workspace_view(Role.LEADER)
+@require_POST
+def import_discard(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    run = _run(membership, pk)
+    wizard.import_draft_discard(run=run)
+    return redirect("imports:list", slug=membership.workspace.slug)
+
+
+def _json(data: object) -> str:
+    return json.dumps(data, default=str)

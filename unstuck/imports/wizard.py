@@ -1,0 +1,336 @@
+"""The web import wizard's steps: upload and detect, map columns, preview, queue.
+
+Writes go through these services; the views only parse the request and check access.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+
+from unstuck.core.errors import UnstuckError
+from unstuck.core.models import User, Workspace
+from unstuck.imports.mapping import DEAL_FIELDS, Mapping
+from unstuck.imports.models import ImportKind, ImportRun, RunStatus, SavedMapping
+from unstuck.imports.parsing import FileProblem, SniffedFile, iter_rows
+from unstuck.imports.readers.base import ImportPlan, open_file
+from unstuck.imports.readers.crm import salesforce_flavour
+from unstuck.imports.records import Report
+from unstuck.imports.rows import deal_row
+from unstuck.imports.services import plan_for_run
+
+ROLES = ("deals", "history", "accounts", "users")
+MAX_UPLOAD = 2 * 1024 * 1024 * 1024
+SYNONYMS = {
+    "external_id": ["id", "deal id", "opportunity id", "record id", "opportunity number"],
+    "name": ["name", "deal name", "opportunity name", "title", "deal"],
+    "stage": ["stage", "deal stage", "stage name", "status", "opportunity result", "phase"],
+    "pipeline": ["pipeline"],
+    "amount": ["amount", "value", "deal value", "close value", "opportunity amount usd"],
+    "currency": ["currency", "currency code", "currency iso code"],
+    "close_date": ["close date", "expected close", "expected close date", "closing date"],
+    "created_at": ["created", "created date", "create date", "added", "created at"],
+    "owner": ["owner", "deal owner", "sales agent", "opportunity owner", "rep", "owner email"],
+    "account": ["account", "company", "organisation", "organization", "account name"],
+    "next_step": ["next step"],
+    "probability": ["probability", "probability (%)"],
+    "last_activity_at": ["last activity", "last activity date"],
+}
+
+
+HISTORY_SYNONYMS = {
+    "deal": SYNONYMS["external_id"] + ["opportunity", "deal"],
+    "stage": SYNONYMS["stage"] + ["to stage", "new stage"],
+    "entered_at": ["entered", "entered at", "date entered", "date", "changed at", "created date"],
+    "amount": SYNONYMS["amount"],
+    "close_date": SYNONYMS["close_date"],
+}
+
+
+def _norm(header: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", header.lower()).strip()
+
+
+def headers_key(headers: list[str]) -> str:
+    return hashlib.sha256("\x1f".join(sorted(headers)).encode()).hexdigest()
+
+
+def suggest_columns(
+    headers: list[str], synonyms: dict[str, list[str]] | None = None
+) -> dict[str, str]:
+    """A first guess of field → column from the header names."""
+    by_norm = {_norm(h): h for h in headers}
+    taken: set[str] = set()
+    out: dict[str, str] = {}
+    for fld, names in (synonyms or SYNONYMS).items():
+        hit = next((by_norm[n] for n in names if n in by_norm and by_norm[n] not in taken), None)
+        if hit is None:
+            close = difflib.get_close_matches(names[0], list(by_norm), n=1, cutoff=0.85)
+            hit = by_norm[close[0]] if close and by_norm[close[0]] not in taken else None
+        if hit is not None:
+            out[fld] = hit
+            taken.add(hit)
+    return out
+
+
+def detect_kind(headers: list[str]) -> str:
+    if salesforce_flavour(headers):
+        return ImportKind.SALESFORCE
+    if {"Record ID", "Deal Stage"} <= set(headers):
+        return ImportKind.HUBSPOT
+    return ImportKind.CSV
+
+
+def _store(upload: UploadedFile, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    name = Path(upload.name or "upload.csv").name
+    path = folder / re.sub(r"[^\w.-]+", "_", name)
+    with path.open("wb") as fh:
+        for chunk in upload.chunks():
+            fh.write(chunk)
+    return path
+
+
+@transaction.atomic
+def import_draft_create(
+    *, workspace: Workspace, by: User, kind: str, uploads: dict[str, UploadedFile]
+) -> ImportRun:
+    """Store the uploaded files, look at them, and start a draft run."""
+    if "deals" not in uploads:
+        raise UnstuckError("Choose the file with the deals (opportunities).", field="deals")
+    for upload in uploads.values():
+        if upload.size and upload.size > MAX_UPLOAD:
+            raise UnstuckError(f"{upload.name} is larger than 2 GB.")
+    run = ImportRun.objects.create(
+        workspace=workspace, created_by=by, via="web", kind=ImportKind.CSV
+    )
+    folder = Path(settings.MEDIA_ROOT) / run.file_dir
+    files: list[dict[str, Any]] = []
+    sniffed: dict[str, SniffedFile] = {}
+    for role in ROLES:
+        if role not in uploads:
+            continue
+        path = _store(uploads[role], folder)
+        try:
+            sniffed[role] = open_file(path, role=role, name=Path(uploads[role].name or "").name)
+        except FileProblem as exc:
+            raise UnstuckError(str(exc), field=role) from None
+        f = sniffed[role]
+        files.append(
+            {
+                "role": role,
+                "name": f.name,
+                "path": str(path),
+                "sha256": f.sha256,
+                "size": f.size,
+                "encoding": f.encoding_label,
+                "delimiter": f.delimiter_label,
+                "headers": f.headers,
+            }
+        )
+    run.files = files
+    run.kind = detect_kind(sniffed["deals"].headers) if kind == "auto" else kind
+    if run.kind == ImportKind.CSV:
+        headers = sniffed["deals"].headers
+        saved = SavedMapping.objects.filter(
+            workspace=workspace, kind=run.kind, headers_key=headers_key(headers)
+        ).first()
+        run.mapping = (
+            saved.mapping
+            if saved
+            else {"source": "csv", "columns": suggest_columns(headers), "suggested": True}
+        )
+        if "history" in sniffed and not run.mapping.get("history"):
+            run.mapping["history"] = suggest_columns(sniffed["history"].headers, HISTORY_SYNONYMS)
+    run.save()
+    return run
+
+
+def mapping_from_form(run: ImportRun, data: Any) -> dict[str, Any]:
+    """Read the mapping step's fields into the TOML-shaped mapping."""
+    headers = run.files[0]["headers"]
+
+    def listed(name: str) -> list[str]:
+        return [v.strip() for v in data.get(name, "").split(",") if v.strip()]
+
+    columns = {f: data.get(f"col_{f}", "") for f in DEAL_FIELDS if data.get(f"col_{f}", "")}
+    columns = {f: c for f, c in columns.items() if c in headers}
+    date_format = data.get("date_format", "").strip()
+    decimal = data.get("decimal", "")
+    mapping: dict[str, Any] = {
+        "source": (data.get("source", "") or "csv").strip()[:30],
+        "pipeline": data.get("pipeline", "").strip(),
+        "columns": columns,
+        "stages": {"won": listed("won"), "lost": listed("lost"), "order": listed("order")},
+        "dates": {
+            "formats": [date_format] if date_format else [],
+            "dayfirst": data.get("dayfirst") == "on",
+        },
+        "amounts": {"currency": data.get("currency", "").strip().upper()},
+        "custom": {"columns": [c for c in data.getlist("custom") if c in headers]},
+        "duplicates": {"on_conflict": data.get("on_conflict", "reject")},
+    }
+    if decimal in {".", ","}:
+        mapping["amounts"]["decimal"] = decimal
+    history_headers: list[str] = next(
+        (f["headers"] for f in run.files if f["role"] == "history"), []
+    )
+    history = {
+        f: data.get(f"hist_{f}", "")
+        for f in HISTORY_SYNONYMS
+        if data.get(f"hist_{f}", "") in history_headers
+    }
+    if history:
+        mapping["history"] = history
+    return mapping
+
+
+@transaction.atomic
+def import_draft_set_mapping(*, run: ImportRun, mapping: dict[str, Any]) -> ImportRun:
+    """Check and keep the mapping, and remember it for files with the same headers."""
+    if run.status != RunStatus.DRAFT:
+        raise UnstuckError("This import has already started; its mapping is fixed.")
+    Mapping.from_dict(mapping, where="The mapping")  # raises a readable error
+    run.mapping = mapping
+    run.save(update_fields=["mapping"])
+    SavedMapping.objects.update_or_create(
+        workspace_id=run.workspace_id,
+        kind=run.kind,
+        headers_key=headers_key(run.files[0]["headers"]),
+        defaults={"mapping": mapping},
+    )
+    return run
+
+
+@dataclass
+class PreviewRow:
+    line: int
+    values: dict[str, Any]
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Preview:
+    plan: ImportPlan | None
+    rows: list[PreviewRow]
+    error: str = ""
+    fields: list[str] = field(default_factory=list)
+    stages: list[str] = field(default_factory=list)
+
+
+PREVIEW_FIELDS = ["Id", "Name", "Stage", "Amount", "Close date", "Created", "Owner"]
+
+
+def import_preview(run: ImportRun, *, limit: int = 20) -> Preview:
+    """The first rows as the import will read them, each with its problems."""
+    try:
+        plan = plan_for_run(run)
+        plan.check()
+        report = Report()
+        plan.prepare(report)
+    except (FileProblem, UnstuckError) as exc:
+        return Preview(plan=None, rows=[], error=str(exc))
+    rows: list[PreviewRow] = []
+    stages: dict[str, None] = {}
+    try:
+        for n, row in enumerate(iter_rows(plan.deals, report=report)):
+            before = len(report.problems)
+            deal = deal_row(plan.mapping, row.line, row.values, file=plan.deals.name, report=report)
+            if deal is not None:
+                stages.setdefault(deal.stage)
+            if n >= limit:
+                if n >= 2000:
+                    break
+                continue
+            values: dict[str, Any] = {}
+            if deal is not None:
+                values = {
+                    "external_id": deal.external_id,
+                    "name": deal.name,
+                    "stage": deal.stage + (f" ({deal.kind})" if deal.kind else ""),
+                    "amount": deal.amount,
+                    "close_date": deal.close_date,
+                    "created_at": deal.created_at,
+                    "owner": deal.owner[1] or deal.owner[0],
+                }
+            problems = [
+                f"{p.column}: {p.value!r} {p.reason}" if p.column else p.reason
+                for p in report.problems[before:]
+            ]
+            rows.append(PreviewRow(row.line, values, problems))
+    except FileProblem as exc:
+        return Preview(plan=plan, rows=rows, error=str(exc), fields=PREVIEW_FIELDS)
+    return Preview(plan=plan, rows=rows, fields=PREVIEW_FIELDS, stages=list(stages)[:50])
+
+
+@transaction.atomic
+def import_run_queue(*, run: ImportRun, strict: bool) -> ImportRun:
+    """Hand a draft to the background worker."""
+    from unstuck.imports.tasks import run_import
+
+    if run.status != RunStatus.DRAFT:
+        raise UnstuckError("This import was already started.")
+    plan = plan_for_run(run)
+    run.strict = strict
+    run.status = RunStatus.QUEUED
+    run.format_label = plan.format_label
+    run.save(update_fields=["strict", "status", "format_label"])
+    run_id = run.pk
+    transaction.on_commit(lambda: run_import.enqueue(run_id))
+    return run
+
+
+def import_draft_discard(*, run: ImportRun) -> None:
+    """Drop a draft and its uploaded files; started imports stay on record."""
+    import shutil
+
+    if run.status != RunStatus.DRAFT:
+        raise UnstuckError("Only an import that has not started can be discarded.")
+    shutil.rmtree(Path(settings.MEDIA_ROOT) / run.file_dir, ignore_errors=True)
+    run.delete()
+
+
+@transaction.atomic
+def import_run_repeat(
+    *,
+    run: ImportRun,
+    by: User,
+    assign_owners: dict[str, str] | None = None,
+    strict: bool | None = None,
+) -> ImportRun:
+    """Run a finished wizard import again on the same stored files, e.g. with unknown owners
+    assigned to members; unchanged deals stay unchanged."""
+    from unstuck.imports.tasks import run_import
+
+    if not run.is_finished:
+        raise UnstuckError("This import has not finished yet.")
+    if not all(f.get("path") and Path(f["path"]).exists() for f in run.files):
+        raise UnstuckError("The files of this import are no longer stored; upload them again.")
+    members = {m.user.email.lower() for m in run.workspace.memberships.select_related("user")}
+    assign = {k: v for k, v in (assign_owners or {}).items() if v}
+    unknown = [email for email in assign.values() if email.lower() not in members]
+    if unknown:
+        raise UnstuckError(f"{', '.join(unknown)} is not a member of this workspace.")
+    again = ImportRun.objects.create(
+        workspace=run.workspace,
+        created_by=by,
+        via="web",
+        kind=run.kind,
+        status=RunStatus.QUEUED,
+        strict=run.strict if strict is None else strict,
+        format_label=run.format_label,
+        files=run.files,
+        mapping=run.mapping,
+        assign_owners={**run.assign_owners, **assign},
+        rows_total_estimate=run.rows_total_estimate,
+    )
+    transaction.on_commit(lambda: run_import.enqueue(again.pk))
+    return again
