@@ -13,7 +13,10 @@ def run_import(run_id: int) -> None:
 
 
 @task()
-def recompute_after_import(workspace_id: int) -> None:
-    from unstuck.core.hooks import workspace_data_changed
+def recompute_after_import(workspace_id: int) -> dict[str, object]:
+    """New history changes the stage benchmarks, every deal's signals and the win model."""
+    from unstuck.core.models import Workspace
+    from unstuck.investigate.services import assessments_recompute
 
-    workspace_data_changed(workspace_id)
+    result = assessments_recompute(workspace=Workspace.objects.get(pk=workspace_id), retrain=True)
+    return {"assessed": result.assessed, "model": str(result.model_kind)}

@@ -67,3 +67,17 @@ class ImportCommandTests(TempDirMixin, PersonasTestCase):
         with self.assertRaisesMessage(CommandError, "No workspace 'nope'"):
             call_command("import", "hubspot", "--workspace", "nope", "--deals",
                          str(EXAMPLES / "hubspot" / "deals.csv"))  # fmt: skip
+
+
+class RecomputeAfterImportTests(PersonasTestCase):
+    def test_the_task_scores_the_imported_deals(self) -> None:
+        from unstuck.imports.tasks import recompute_after_import
+        from unstuck.investigate.models import DealAssessment
+
+        self.assertFalse(DealAssessment.objects.exists())
+        result = recompute_after_import.call(self.workspace.pk)
+        self.assertEqual(result["assessed"], 3)
+        self.assertEqual(
+            set(DealAssessment.objects.values_list("deal_id", flat=True)),
+            {self.deal_a.pk, self.deal_a2.pk, self.deal_b.pk},
+        )
