@@ -10,6 +10,7 @@ from unstuck.core.api import router as core_router
 from unstuck.core.auth import SessionAuth, TokenAuth
 from unstuck.core.errors import UnstuckError
 from unstuck.deals.api import router as deals_router
+from unstuck.investigate.api import router as investigate_router
 
 api = NinjaAPI(
     title="Unstuck API",
@@ -39,3 +40,4 @@ def domain_error(request: HttpRequest, exc: UnstuckError) -> HttpResponse:
 
 api.add_router("/", core_router)
 api.add_router("/workspaces", deals_router)
+api.add_router("/workspaces", investigate_router)

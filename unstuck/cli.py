@@ -12,6 +12,9 @@ OWN_COMMANDS = [
     ("migrate", "Create or update the database tables."),
     ("workspace", "Create workspaces: workspace create --name NAME [--slug SLUG]."),
     ("user", "Add people: user add --workspace SLUG --email E --role ROLE [--team T]."),
+    ("diagnose", "Stuck deals with score and signals: diagnose [--as-of DATE] [--format json]."),
+    ("investigate", "Recompute benchmarks, stall scores and the queue (nightly from cron)."),
+    ("model", "Win-probability model: model train|evaluate --workspace SLUG."),
 ]
 
 HELP = """\

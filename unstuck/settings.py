@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "unstuck.core",
     "unstuck.deals",
     "unstuck.demo",
+    "unstuck.investigate",
 ]
 
 MIDDLEWARE = [

@@ -5,5 +5,6 @@ from unstuck.api import api
 urlpatterns = [
     path("", include("unstuck.core.urls")),
     path("w/<slug:slug>/deals/", include("unstuck.deals.urls")),
+    path("w/<slug:slug>/investigate/", include("unstuck.investigate.urls")),
     path("api/v1/", api.urls),
 ]

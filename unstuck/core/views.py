@@ -31,13 +31,16 @@ def healthz(request: HttpRequest) -> HttpResponse:
 def home(request: AppRequest) -> HttpResponse:
     memberships = list(Membership.objects.filter(user=request.user).select_related("workspace"))
     if len(memberships) == 1:
-        return redirect("deals:pipeline", slug=memberships[0].workspace.slug)
+        return redirect("workspace-home", slug=memberships[0].workspace.slug)
     return render(request, "core/workspaces.html", {"memberships": memberships})
 
 
 @workspace_view()
 def workspace_home(request: AppRequest, membership: Membership) -> HttpResponse:
-    """Each role's landing page inside a workspace."""
+    """Each role's landing page inside a workspace: managers and leaders start on the
+    innovation queue."""
+    if membership.role in {"manager", "leader"}:
+        return redirect("investigate:queue", slug=membership.workspace.slug)
     return redirect("deals:pipeline", slug=membership.workspace.slug)
 
 

@@ -31,6 +31,7 @@ from unstuck.deals.models import (
     Stakeholder,
 )
 from unstuck.demo import vocabulary as vocab
+from unstuck.demo.investigation import add_investigations
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "demo"
@@ -85,6 +86,7 @@ class Plan:
     next_step: str
     custom: dict[str, str]
     last_touch: datetime  # no activity after this
+    closed_pattern: str = ""  # how a closed deal went wrong before it closed, if it did
 
 
 def _at(day: date, rng: random.Random) -> datetime:
@@ -222,10 +224,26 @@ class DemoBuilder:
         for s in range(1, current + 1):
             when = when + timedelta(days=durations[s - 1])
             steps.append((s, when, amount, close))
+        closed_pattern = ""
         if fate != "open":
             when = when + timedelta(days=durations[current])
+            # Stalls precede losses: most lost deals went quiet, slipped, shrank or hung on
+            # one thread before they closed; a few won deals did too.
+            if rng.random() < (0.6 if fate == "lost" else 0.12):
+                closed_pattern = rng.choice(
+                    ["gone_quiet", "slipping", "shrinking", "single_threaded"]
+                )
+            entered = steps[-1][1]
+            if closed_pattern == "slipping":
+                for k in range(rng.randint(2, 3)):
+                    at = entered + (when - entered) * (k + 1) / 4
+                    close = max(close, at.date()) + timedelta(days=rng.randint(21, 45))
+                    steps.append((current, at, amount, close))
+            elif closed_pattern == "shrinking":
+                cut = (amount * Decimal(rng.choice(["0.6", "0.7", "0.75"]))).quantize(Decimal("1"))
+                steps.append((current, entered + (when - entered) * 0.6, cut, close))
             end = 5 if fate == "won" else 6
-            steps.append((end, when, amount, when.date()))
+            steps.append((end, when, steps[-1][2], when.date()))
         else:
             self._shape_open(pattern, steps, current)
         custom = {
@@ -239,6 +257,8 @@ class DemoBuilder:
         }
         final = steps[-1]
         last_touch = final[1] if fate != "open" else self.now - timedelta(days=rng.uniform(0, 6))
+        if closed_pattern == "gone_quiet":
+            last_touch = final[1] - timedelta(days=rng.uniform(20, 50))
         if pattern == "gone_quiet":
             last_touch = self.now - timedelta(days=rng.uniform(24, 60))
         next_step = (
@@ -256,6 +276,7 @@ class DemoBuilder:
             next_step=next_step,
             custom=custom,
             last_touch=max(last_touch, created),
+            closed_pattern=closed_pattern,
         )
 
     def _shape_open(
@@ -372,7 +393,8 @@ class DemoBuilder:
         rng = self.rng
         if not pool:
             return []
-        if p.pattern == "single_threaded":
+        single = "single_threaded" in {p.pattern, p.closed_pattern}
+        if single:
             size = 1
         else:
             size = min(len(pool), rng.choices([1, 2, 3, 4, 5], weights=[10, 22, 30, 24, 14])[0])
@@ -390,7 +412,7 @@ class DemoBuilder:
         out = []
         for k, contact in enumerate(chosen):
             role = roles[k] if k < len(roles) else "influencer"
-            if p.pattern == "single_threaded":
+            if single:
                 role = rng.choice(["champion", "user", "technical_evaluator"])
             if role == "economic_buyer" and rng.random() < 0.25:
                 role = "influencer"  # many committees never get an economic buyer named
@@ -518,4 +540,5 @@ def generate_demo(
         bar.update(size)
     bar.close()
     DealPartner.objects.bulk_create(DealPartner(deal=d, user=partner) for d in invited)
+    add_investigations(workspace=workspace, seed=seed, today=builder.today)
     return result

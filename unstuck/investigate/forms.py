@@ -1,0 +1,70 @@
+"""Forms of the investigation card; the services validate again."""
+
+from __future__ import annotations
+
+from django import forms
+
+from unstuck.investigate.models import Factor, FeedbackKind, ObstacleKind, StepStatus
+
+
+class StakeholderViewForm(forms.Form):
+    stakeholder = forms.IntegerField(widget=forms.HiddenInput)
+    financial_concerns = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Financial concerns"
+    )
+    factors = forms.MultipleChoiceField(
+        choices=Factor.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Factors they weigh",
+    )
+
+
+class DecisionStepForm(forms.Form):
+    name = forms.CharField(max_length=200, label="Step")
+    owner = forms.CharField(max_length=200, required=False, label="Owner at the customer")
+    status = forms.ChoiceField(choices=StepStatus.choices, initial=StepStatus.TODO)
+
+
+class StepStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=StepStatus.choices)
+
+
+class ObstacleForm(forms.Form):
+    kind = forms.ChoiceField(choices=ObstacleKind.choices, label="Type")
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    evidence = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What the customer said or did.",
+    )
+    stakeholder = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+
+    def __init__(self, *args: object, stakeholders: list[tuple[int, str]] = (), **kwargs: object):  # type: ignore[assignment]
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["stakeholder"].choices = [("", "—"), *stakeholders]  # type: ignore[attr-defined]
+
+
+class PainForm(forms.Form):
+    pain = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="The customer's pain"
+    )
+    resolution = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="How we could resolve it"
+    )
+
+
+class FeedbackForm(forms.Form):
+    kind = forms.ChoiceField(choices=FeedbackKind.choices)
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class RequestForm(forms.Form):
+    question = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), label="What should the rep find out?"
+    )
+    due_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Due")
+
+
+class AnswerForm(forms.Form):
+    answer = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))

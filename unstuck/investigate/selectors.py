@@ -1,0 +1,243 @@
+"""Reads of Investigate: the innovation queue, a deal's investigation and its checklist,
+and the diagnosis rows of the CLI and API. Fixed number of queries per page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+from django.db.models import Q
+from django.utils import timezone
+
+from unstuck.core.access import deals_visible_to
+from unstuck.core.models import Membership
+from unstuck.deals.models import BuyingRole, Deal, Stakeholder
+from unstuck.investigate.models import (
+    DealAssessment,
+    DecisionStep,
+    FeedbackKind,
+    InvestigationRequest,
+    ObstacleStatus,
+    StepStatus,
+)
+from unstuck.investigate.signals import STALL_WARNING, describe, signal_rows
+
+
+def queue_page(membership: Membership, page_number: Any, *, stuck_only: bool = True) -> Page:
+    """Open deals the member may see, best payoff of a manager's effort first."""
+    qs = (
+        DealAssessment.objects.filter(
+            workspace_id=membership.workspace_id,
+            deal__in=deals_visible_to(membership).open(),
+        )
+        .select_related("deal", "deal__account", "deal__owner", "deal__stage")
+        .order_by("-payoff", "-stall_score", "deal_id")
+    )
+    if stuck_only:
+        qs = qs.filter(stall_score__gte=STALL_WARNING)
+    paginator = Paginator(qs, settings.UNSTUCK_PAGE_SIZE)
+    page = paginator.get_page(page_number)
+    deal_ids = [a.deal_id for a in page.object_list]
+    open_requests: dict[int, int] = {}
+    for deal_id in InvestigationRequest.objects.filter(
+        deal_id__in=deal_ids, answered_at__isnull=True
+    ).values_list("deal_id", flat=True):
+        open_requests[deal_id] = open_requests.get(deal_id, 0) + 1
+    for assessment in page.object_list:
+        assessment.open_requests = open_requests.get(assessment.deal_id, 0)
+    return page
+
+
+@dataclass
+class QueueSummary:
+    stuck: int
+    open_deals: int
+    value_at_stake: float
+    computed_at: datetime | None
+
+
+def queue_summary(membership: Membership) -> QueueSummary:
+    from django.db.models import Count, Max, Sum
+
+    visible = DealAssessment.objects.filter(
+        workspace_id=membership.workspace_id, deal__in=deals_visible_to(membership).open()
+    )
+    agg = visible.aggregate(
+        n=Count("pk"),
+        stuck=Count("pk", filter=Q(stall_score__gte=STALL_WARNING)),
+        payoff=Sum("payoff", filter=Q(stall_score__gte=STALL_WARNING)),
+        at=Max("computed_at"),
+    )
+    return QueueSummary(
+        stuck=agg["stuck"] or 0,
+        open_deals=agg["n"] or 0,
+        value_at_stake=float(agg["payoff"] or 0),
+        computed_at=agg["at"],
+    )
+
+
+def overdue_requests(membership: Membership) -> list[InvestigationRequest]:
+    """Unanswered requests past their due date on deals the member may see."""
+    return list(
+        InvestigationRequest.objects.filter(
+            deal__in=deals_visible_to(membership),
+            answered_at__isnull=True,
+            due_date__lt=timezone.localdate(),
+        )
+        .select_related("deal", "assignee")
+        .order_by("due_date", "pk")[:20]
+    )
+
+
+# --- the investigation on one deal ------------------------------------------------------
+
+
+@dataclass
+class ChecklistItem:
+    label: str
+    done: bool
+    hint: str
+
+
+@dataclass
+class Investigation:
+    deal: Deal
+    stakeholders: list[Stakeholder]
+    steps: list[DecisionStep]
+    obstacles: list[Any]
+    pain: Any
+    feedback: list[Any]
+    requests: list[InvestigationRequest]
+    checklist: list[ChecklistItem] = field(default_factory=list)
+
+    @property
+    def completeness(self) -> int:
+        if not self.checklist:
+            return 0
+        return round(100 * sum(i.done for i in self.checklist) / len(self.checklist))
+
+    @property
+    def stuck_step(self) -> DecisionStep | None:
+        return next((s for s in self.steps if s.status == StepStatus.STUCK), None)
+
+
+def _view(s: Stakeholder) -> Any:
+    return getattr(s, "view", None)
+
+
+def checklist_for(inv: Investigation) -> list[ChecklistItem]:
+    """Completeness computed from the investigation data; never ticked by hand."""
+    people = inv.stakeholders
+    deciders = [
+        s for s in people if s.buying_role in {BuyingRole.ECONOMIC_BUYER, BuyingRole.DECISION_MAKER}
+    ]
+    with_concerns = [s for s in people if _view(s) and _view(s).financial_concerns]
+    with_factors = [s for s in people if _view(s) and _view(s).factors]
+    key_people = deciders or [s for s in people if s.influence == 3] or people
+    working = {f.kind for f in inv.feedback}
+    return [
+        ChecklistItem(
+            "Who is involved",
+            len(people) >= 2 and bool(deciders),
+            "At least two people mapped, one of them the economic buyer or decision maker.",
+        ),
+        ChecklistItem(
+            "Their financial concerns",
+            bool(with_concerns) and all(_view(s) and _view(s).financial_concerns for s in deciders),
+            "Financial concerns recorded for the economic buyer and decision makers.",
+        ),
+        ChecklistItem(
+            "The factors they weigh",
+            bool(with_factors) and all(_view(s) and _view(s).factors for s in key_people),
+            "Factors recorded for each key person.",
+        ),
+        ChecklistItem(
+            "The decision process",
+            len(inv.steps) >= 2,
+            "At least two steps of the customer's decision process, with owners.",
+        ),
+        ChecklistItem(
+            "Where it is stuck",
+            inv.stuck_step is not None
+            or any(o.status == ObstacleStatus.OPEN for o in inv.obstacles),
+            "A step marked as bogged down, or an open obstacle.",
+        ),
+        ChecklistItem(
+            "The pain and its resolution",
+            bool(inv.pain and inv.pain.pain and inv.pain.resolution),
+            "The customer's pain and how we could resolve it.",
+        ),
+        ChecklistItem(
+            "What's working and what isn't",
+            {FeedbackKind.WORKING, FeedbackKind.NOT_WORKING} <= working,
+            "At least one note of each in the feedback log.",
+        ),
+    ]
+
+
+def deal_investigation(deal: Deal) -> Investigation:
+    """Everything on the deal's investigation card, in a fixed number of queries."""
+    from unstuck.investigate.models import CustomerPain
+
+    stakeholders = list(
+        deal.stakeholders.select_related("contact", "view").order_by("-influence", "pk")
+    )
+    inv = Investigation(
+        deal=deal,
+        stakeholders=stakeholders,
+        steps=list(deal.decision_steps.all()),
+        obstacles=list(deal.obstacles.select_related("stakeholder__contact")),
+        pain=CustomerPain.objects.filter(deal=deal).first(),
+        feedback=list(deal.feedback.select_related("author")[:30]),
+        requests=list(
+            deal.investigation_requests.select_related("asked_by", "assignee").order_by(
+                "-answered_at", "due_date", "pk"
+            )
+        ),
+    )
+    inv.checklist = checklist_for(inv)
+    return inv
+
+
+def deal_stall(deal: Deal) -> dict[str, Any] | None:
+    """Live score and signals of one open deal, plus its stored win probability."""
+    if not deal.is_open:
+        return None
+    rows = signal_rows(deal.workspace, deals=Deal.objects.filter(pk=deal.pk))
+    if not rows:
+        return None
+    row = rows[0]
+    row["signals"] = describe(row)
+    row["assessment"] = DealAssessment.objects.filter(deal=deal).first()
+    return row
+
+
+def diagnosis(
+    membership: Membership | None,
+    workspace: Any,
+    *,
+    as_of: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Open deals (as of a moment) with stall score and signals, worst first."""
+    deals = deals_visible_to(membership) if membership is not None else None
+    rows = signal_rows(workspace, as_of=as_of, deals=deals)
+    out = []
+    for row in rows:
+        signals = describe(row)
+        out.append(
+            {
+                "deal_id": row["deal_id"],
+                "external_id": row["external_id"],
+                "name": row["name"],
+                "stage": row["stage_name"],
+                "days_in_stage": round(float(row["days_in_stage"] or 0), 1),
+                "amount": float(row["amount_now"] or 0),
+                "stall_score": row["stall_score"],
+                "signals": [s.as_dict() for s in signals],
+            }
+        )
+    out.sort(key=lambda r: (-r["stall_score"], -r["amount"], r["deal_id"]))
+    return out

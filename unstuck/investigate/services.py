@@ -1,0 +1,250 @@
+"""Writes of Investigate: recomputing benchmarks and assessments, and the investigation a
+manager runs with the rep (committee views, decision steps, obstacles, pain, feedback,
+requests)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from unstuck.core.errors import NotAllowed, UnstuckError
+from unstuck.core.models import Membership, Role, User, Workspace
+from unstuck.core.services import _clean
+from unstuck.deals.models import Deal, Stakeholder
+from unstuck.investigate import winmodel
+from unstuck.investigate.benchmarks import benchmarks_recompute
+from unstuck.investigate.models import (
+    CustomerPain,
+    DealAssessment,
+    DecisionStep,
+    Factor,
+    FeedbackEntry,
+    InvestigationRequest,
+    Obstacle,
+    StakeholderView,
+    StepStatus,
+)
+from unstuck.investigate.signals import describe, signal_rows
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RecomputeResult:
+    benchmarks: int
+    assessed: int
+    model_kind: str
+
+
+def assessments_recompute(*, workspace: Workspace, retrain: bool = False) -> RecomputeResult:
+    """Recompute benchmarks, then score every open deal and store its assessment.
+
+    The win model is trained when missing (or when asked); the nightly run retrains it."""
+    benchmarks = benchmarks_recompute(workspace=workspace)
+    fitted = None if retrain else winmodel.load(workspace)
+    if fitted is None:
+        winmodel.win_model_train(workspace=workspace)
+        fitted = winmodel.load(workspace)
+    assert fitted is not None
+    rows = signal_rows(workspace)
+    customs = winmodel._customs([r["deal_id"] for r in rows])
+    predictions = winmodel.predict(fitted, rows, customs)
+    now = timezone.now()
+    assessments = []
+    for row, prediction in zip(rows, predictions, strict=True):
+        uplift = max(0.0, prediction.comparable - prediction.probability)
+        value = float(row["amount_now"] or 0)
+        assessments.append(
+            DealAssessment(
+                deal_id=row["deal_id"],
+                workspace=workspace,
+                stall_score=row["stall_score"],
+                signals=[s.as_dict() for s in describe(row)],
+                win_probability=round(prediction.probability, 4),
+                comparable_probability=round(prediction.comparable, 4),
+                payoff=round(value * uplift, 2),
+                factors=prediction.factors,
+                computed_at=now,
+            )
+        )
+    with transaction.atomic():
+        DealAssessment.objects.filter(workspace=workspace).delete()
+        DealAssessment.objects.bulk_create(assessments, batch_size=2000)
+    return RecomputeResult(
+        benchmarks=len(benchmarks), assessed=len(assessments), model_kind=fitted.kind
+    )
+
+
+def assessments_schedule(*, workspace: Workspace) -> bool:
+    """Queue a recomputation for the worker unless one was queued in the last five minutes
+    (a fresh workspace or a finished import shows its queue without waiting for the night)."""
+    from django.core.cache import cache
+
+    from unstuck.investigate.tasks import recompute_workspace
+
+    if not cache.add(f"investigate:recompute-queued:{workspace.pk}", 1, timeout=300):
+        return False
+    recompute_workspace.enqueue(workspace.pk)
+    return True
+
+
+# --- the investigation ------------------------------------------------------------------
+
+
+def stakeholder_view_update(
+    *, stakeholder: Stakeholder, financial_concerns: str, factors: list[str]
+) -> StakeholderView:
+    unknown = set(factors) - set(Factor.values)
+    if unknown:
+        raise UnstuckError(f"Unknown factors: {', '.join(sorted(unknown))}.", field="factors")
+    view, _ = StakeholderView.objects.get_or_create(stakeholder=stakeholder)
+    view.financial_concerns = financial_concerns.strip()
+    view.factors = [f for f in Factor.values if f in factors]
+    _clean(view)
+    view.save()
+    return view
+
+
+def decision_step_add(
+    *, deal: Deal, name: str, owner: str = "", status: str = StepStatus.TODO, notes: str = ""
+) -> DecisionStep:
+    last = deal.decision_steps.order_by("-order").values_list("order", flat=True).first()
+    step = DecisionStep(
+        deal=deal,
+        order=(last or 0) + 1,
+        name=name.strip(),
+        owner=owner.strip(),
+        status=status,
+        notes=notes.strip(),
+    )
+    _clean(step)
+    with transaction.atomic():
+        if status == StepStatus.STUCK:
+            # One step is where the deal is bogged down; marking another moves the mark.
+            deal.decision_steps.filter(status=StepStatus.STUCK).update(
+                status=StepStatus.IN_PROGRESS
+            )
+        step.save()
+    return step
+
+
+def decision_step_set_status(*, step: DecisionStep, status: str) -> DecisionStep:
+    if status not in StepStatus.values:
+        raise UnstuckError("Unknown step status.", field="status")
+    with transaction.atomic():
+        if status == StepStatus.STUCK:
+            DecisionStep.objects.filter(deal_id=step.deal_id, status=StepStatus.STUCK).exclude(
+                pk=step.pk
+            ).update(status=StepStatus.IN_PROGRESS)
+        step.status = status
+        _clean(step)
+        step.save(update_fields=["status"])
+    return step
+
+
+def obstacle_add(
+    *,
+    deal: Deal,
+    kind: str,
+    description: str,
+    evidence: str = "",
+    stakeholder: Stakeholder | None = None,
+    by: User | None = None,
+) -> Obstacle:
+    if stakeholder is not None and stakeholder.deal_id != deal.pk:
+        raise UnstuckError("That stakeholder is not on this deal.", field="stakeholder")
+    obstacle = Obstacle(
+        deal=deal,
+        kind=kind,
+        description=description.strip(),
+        evidence=evidence.strip(),
+        stakeholder=stakeholder,
+        created_by=by,
+    )
+    _clean(obstacle)
+    obstacle.save()
+    return obstacle
+
+
+def obstacle_set_status(*, obstacle: Obstacle, status: str) -> Obstacle:
+    obstacle.status = status
+    _clean(obstacle)
+    obstacle.save(update_fields=["status"])
+    return obstacle
+
+
+def pain_update(*, deal: Deal, pain: str, resolution: str) -> CustomerPain:
+    record, _ = CustomerPain.objects.get_or_create(deal=deal)
+    record.pain = pain.strip()
+    record.resolution = resolution.strip()
+    _clean(record)
+    record.save()
+    return record
+
+
+def feedback_add(*, deal: Deal, kind: str, text: str, by: User | None) -> FeedbackEntry:
+    entry = FeedbackEntry(deal=deal, kind=kind, text=text.strip(), author=by)
+    _clean(entry)
+    entry.save()
+    return entry
+
+
+def _request_url(deal: Deal) -> str:
+    base = getattr(settings, "UNSTUCK_BASE_URL", "").rstrip("/")
+    return f"{base}/w/{deal.workspace.slug}/deals/{deal.pk}/#investigation"
+
+
+def request_create(
+    *, membership: Membership, deal: Deal, question: str, due_date: date
+) -> InvestigationRequest:
+    """A manager (or leader) of the deal asks its rep to find something out by a date."""
+    from unstuck.core.access import can_edit_deal
+
+    if membership.role not in {Role.MANAGER, Role.LEADER} or not can_edit_deal(membership, deal):
+        raise NotAllowed("Only the deal's manager can ask the rep for facts.")
+    if deal.owner_id is None:
+        raise UnstuckError("The deal has no owner to ask.")
+    if due_date < timezone.localdate():
+        raise UnstuckError("The due date is in the past.", field="due_date")
+    request = InvestigationRequest(
+        deal=deal,
+        asked_by=membership.user,
+        assignee_id=deal.owner_id,
+        question=question.strip(),
+        due_date=due_date,
+    )
+    _clean(request)
+    request.save()
+    assert deal.owner is not None
+    send_mail(
+        subject=f"[Unstuck] {membership.user.display_name} asks about {deal.name}",
+        message=(
+            f"{membership.user.display_name} asks you to find out, by {due_date:%A %b %d}:\n\n"
+            f"{request.question}\n\nAnswer it on the deal: {_request_url(deal)}\n"
+        ),
+        from_email=None,
+        recipient_list=[deal.owner.email],
+        fail_silently=True,
+    )
+    return request
+
+
+def request_answer(
+    *, membership: Membership, request: InvestigationRequest, answer: str
+) -> InvestigationRequest:
+    """The rep asked (or the asker) records the answer."""
+    if membership.user_id not in {request.assignee_id, request.asked_by_id}:
+        raise NotAllowed("Only the rep it was asked of can answer this request.")
+    if not answer.strip():
+        raise UnstuckError("Write the answer.", field="answer")
+    request.answer = answer.strip()
+    request.answered_at = timezone.now()
+    _clean(request)
+    request.save(update_fields=["answer", "answered_at"])
+    return request

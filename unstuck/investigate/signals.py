@@ -1,0 +1,393 @@
+"""Stall signals for open deals, computed set-based in one SQL statement over the history
+known at a moment (`as_of`), each with its evidence; and the 0-100 stall score.
+
+The score combines the signals like independent risks ("noisy-or"):
+    score = 100 * (1 - product of (1 - weight_i))   over the signals that fire,
+so each extra signal adds less than the one before and the score never passes 100.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from unstuck.core.models import Workspace
+from unstuck.investigate.benchmarks import no_activity_threshold, stall_settings_for
+from unstuck.investigate.models import StageBenchmark
+from unstuck.investigate.sql import (
+    as_date,
+    as_timestamp,
+    between_fraction,
+    days_between,
+    days_between_dates,
+    fetch_dicts,
+    timestamp_param,
+)
+
+# code: (weight in the score, short label)
+SIGNALS: dict[str, tuple[float, str]] = {
+    "stage_stalled": (0.35, "Stalled in stage"),
+    "stage_slow": (0.15, "Slow in stage"),
+    "no_activity": (0.30, "No activity"),
+    "close_date_past": (0.20, "Close date passed"),
+    "slipping": (0.20, "Close date slipping"),
+    "amount_decreased": (0.15, "Amount cut"),
+    "moved_back": (0.15, "Moved backwards"),
+    "single_threaded": (0.15, "Single-threaded"),
+    "no_economic_buyer": (0.10, "No economic buyer"),
+    "no_next_step": (0.10, "No next step"),
+    "champion_quiet": (0.15, "Champion gone quiet"),
+}
+STALL_WARNING = 40  # a score at or above this puts a deal among the stuck ones
+
+
+@dataclass
+class Signal:
+    code: str
+    label: str
+    severity: str  # "warn" or "bad"
+    text: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def _snapshot_open(*, id_filter: str, now_mode: bool) -> str:
+    ts = as_timestamp()
+    status = "AND d.status = 'open'" if now_mode else ""
+    return f"""
+SELECT d.id AS deal_id, {ts} AS as_of FROM deals_deal d
+WHERE d.workspace_id = %s AND d.created_at <= {ts}
+  AND (d.closed_at IS NULL OR d.closed_at > {ts}) {status} {id_filter}
+"""
+
+
+def _snapshot_closed() -> str:
+    """Each closed deal seen once at a point of its open life (40 to 95 % of the way through,
+    fixed per deal), so the win model learns only from what was known while it was open.
+    Deals without a close time are seen at their creation."""
+    fraction = "(0.4 + ((d.id * 7919) %% 56) / 100.0)"
+    return f"""
+SELECT d.id AS deal_id,
+  CASE WHEN d.closed_at > d.created_at
+       THEN {between_fraction("d.created_at", "d.closed_at", fraction)}
+       ELSE d.created_at END AS as_of
+FROM deals_deal d
+WHERE d.workspace_id = %s AND d.status <> 'open'
+"""
+
+
+def _query(snapshot_sql: str) -> str:
+    since = days_between
+    close_now = "CASE WHEN h.deal_id IS NULL THEN d.close_date ELSE h.close_last END"
+    w = "PARTITION BY sc.deal_id ORDER BY sc.changed_at, sc.id"
+    flags = {
+        "stage_stalled": "b.p90_days IS NOT NULL AND days_in_stage > b.p90_days",
+        "stage_slow": "b.p75_days IS NOT NULL AND days_in_stage > b.p75_days "
+        "AND NOT (b.p90_days IS NOT NULL AND days_in_stage > b.p90_days)",
+        "no_activity": "days_silent >= %(no_activity_days)s + 1",
+        "close_date_past": f"close_now IS NOT NULL AND close_now < {as_date('as_of')}",
+        "slipping": "pushes >= %(slip_count)s",
+        "amount_decreased": "amount_now < amount_peak",
+        "moved_back": "moved_back_at IS NOT NULL",
+        "single_threaded": "%(has_committees)s = 1 AND n_sh <= %(single_threaded_max)s",
+        "no_economic_buyer": "%(has_committees)s = 1 AND n_eb = 0 "
+        "AND stage_order >= %(eb_from_stage)s",
+        "no_next_step": "%(now_mode)s = 1 AND next_step = ''",
+        "champion_quiet": "champion_name IS NOT NULL AND (champion_days IS NULL "
+        "OR champion_days >= %(champion_quiet_days)s + 1)",
+    }
+    flag_cols = ",\n  ".join(
+        f"CASE WHEN {cond} THEN 1 ELSE 0 END AS f_{code}" for code, cond in flags.items()
+    )
+    score = " * ".join(f"(1 - {SIGNALS[code][0]} * f_{code})" for code in flags)
+    return f"""
+WITH snap AS ({snapshot_sql}),
+hist AS (
+  SELECT sc.deal_id, sc.to_stage_id, sc.changed_at, sc.amount, sc.close_date,
+         st.kind, st."order" AS ord,
+         LAG(sc.to_stage_id) OVER ({w}) AS prev_stage,
+         LAG(st."order") OVER ({w}) AS prev_ord,
+         LAG(sc.close_date) OVER ({w}) AS prev_close,
+         ROW_NUMBER() OVER ({w}) AS rn_asc,
+         ROW_NUMBER() OVER (PARTITION BY sc.deal_id ORDER BY sc.changed_at DESC, sc.id DESC)
+           AS rn_desc
+  FROM deals_stagechange sc
+  JOIN snap ON snap.deal_id = sc.deal_id
+  JOIN deals_stage st ON st.id = sc.to_stage_id
+  WHERE sc.changed_at <= snap.as_of
+),
+hagg AS (
+  SELECT deal_id,
+    MAX(CASE WHEN rn_desc = 1 THEN to_stage_id END) AS stage_id,
+    MAX(CASE WHEN rn_desc = 1 THEN amount END) AS amount_last,
+    MAX(amount) AS amount_peak,
+    MAX(CASE WHEN rn_desc = 1 THEN close_date END) AS close_last,
+    MAX(CASE WHEN rn_asc = 1 THEN close_date END) AS close_first,
+    MAX(CASE WHEN prev_stage IS NULL OR prev_stage <> to_stage_id THEN changed_at END)
+      AS entered_at,
+    SUM(CASE WHEN prev_close IS NOT NULL AND close_date > prev_close THEN 1 ELSE 0 END)
+      AS pushes,
+    MAX(CASE WHEN prev_ord IS NOT NULL AND ord < prev_ord AND kind = 'open'
+        THEN changed_at END) AS moved_back_at,
+    SUM(CASE WHEN prev_stage IS NULL OR prev_stage <> to_stage_id THEN 1 ELSE 0 END) AS moves
+  FROM hist GROUP BY deal_id
+),
+act AS (
+  SELECT a.deal_id, COUNT(*) AS n_act, MAX(a.occurred_at) AS last_act,
+         SUM(CASE WHEN {since("a.occurred_at", "snap.as_of")} <= 30 THEN 1 ELSE 0 END)
+           AS n_act_30,
+         SUM(CASE WHEN a.direction = 'inbound' THEN 1 ELSE 0 END) AS n_inbound
+  FROM deals_activity a JOIN snap ON snap.deal_id = a.deal_id
+  WHERE a.occurred_at <= snap.as_of
+  GROUP BY a.deal_id
+),
+sh AS (
+  SELECT s.deal_id, COUNT(*) AS n_sh,
+         SUM(CASE WHEN s.buying_role = 'economic_buyer' THEN 1 ELSE 0 END) AS n_eb,
+         SUM(CASE WHEN s.stance IN ('supporter') THEN 1 ELSE 0 END) AS n_supporters,
+         MIN(c.name) AS any_name,
+         MIN(CASE WHEN s.buying_role = 'champion' THEN c.name END) AS champion_name,
+         MIN(CASE WHEN s.buying_role = 'champion' THEN s.contact_id END) AS champion_contact
+  FROM deals_stakeholder s JOIN snap ON snap.deal_id = s.deal_id
+  JOIN deals_contact c ON c.id = s.contact_id
+  WHERE s.created_at <= snap.as_of
+  GROUP BY s.deal_id
+),
+champ AS (
+  SELECT a.deal_id, MAX(a.occurred_at) AS champion_last
+  FROM deals_activity a JOIN snap ON snap.deal_id = a.deal_id
+  JOIN sh ON sh.deal_id = a.deal_id AND sh.champion_contact = a.contact_id
+  WHERE a.occurred_at <= snap.as_of
+  GROUP BY a.deal_id
+),
+base AS (
+  SELECT d.id AS deal_id, d.external_id, d.name, d.owner_id, d.team_id, d.currency,
+    d.status AS status_now, snap.as_of,
+    COALESCE(h.stage_id, d.stage_id) AS stage_id,
+    st.name AS stage_name, st."order" AS stage_order, st.kind AS stage_kind,
+    COALESCE(h.entered_at, d.stage_entered_at) AS entered_at,
+    {since("COALESCE(h.entered_at, d.stage_entered_at)", "snap.as_of")} AS days_in_stage,
+    {since("d.created_at", "snap.as_of")} AS age_days,
+    COALESCE(h.amount_last, d.amount) AS amount_now,
+    COALESCE(h.amount_peak, d.amount) AS amount_peak,
+    {close_now} AS close_now,
+    h.close_first, COALESCE(h.pushes, 0) AS pushes, h.moved_back_at,
+    COALESCE(h.moves, 0) AS moves,
+    COALESCE(act.n_act, 0) AS n_act, COALESCE(act.n_act_30, 0) AS n_act_30,
+    COALESCE(act.n_inbound, 0) AS n_inbound, act.last_act,
+    {since("COALESCE(act.last_act, d.created_at)", "snap.as_of")} AS days_silent,
+    COALESCE(sh.n_sh, 0) AS n_sh, COALESCE(sh.n_eb, 0) AS n_eb,
+    COALESCE(sh.n_supporters, 0) AS n_supporters, sh.any_name, sh.champion_name,
+    {since("champ.champion_last", "snap.as_of")} AS champion_days,
+    {days_between_dates(as_date("snap.as_of"), close_now)} AS days_to_close,
+    d.next_step
+  FROM snap
+  JOIN deals_deal d ON d.id = snap.deal_id
+  LEFT JOIN hagg h ON h.deal_id = d.id
+  LEFT JOIN act ON act.deal_id = d.id
+  LEFT JOIN sh ON sh.deal_id = d.id
+  LEFT JOIN champ ON champ.deal_id = d.id
+  JOIN deals_stage st ON st.id = COALESCE(h.stage_id, d.stage_id)
+),
+flagged AS (
+  SELECT base.*, b.p50_days, b.p75_days, b.p90_days, b.conversion,
+  {flag_cols}
+  FROM base
+  LEFT JOIN investigate_stagebenchmark b
+    ON b.workspace_id = %(workspace_id)s AND b.stage_id = base.stage_id
+  WHERE base.stage_kind = %(stage_kind)s OR %(stage_kind)s = 'any'
+)
+SELECT flagged.*, ROUND(100 * (1 - {score})) AS stall_score FROM flagged
+"""
+
+
+def _render(sql: str, named: dict[str, Any]) -> tuple[str, list[Any]]:
+    """Turn the %(name)s placeholders into positional ones (both backends accept %s)."""
+    params: list[Any] = []
+
+    class Collect(dict[str, Any]):
+        def __missing__(self, key: str) -> str:
+            raise KeyError(key)
+
+        def __getitem__(self, key: str) -> str:
+            params.append(named[key])
+            return "%s"
+
+    return sql.replace("%s", "%%s") % Collect(), params
+
+
+def signal_rows(
+    workspace: Workspace,
+    *,
+    as_of: datetime | None = None,
+    deals: QuerySet[Any] | None = None,
+    closed_snapshots: bool = False,
+) -> list[dict[str, Any]]:
+    """One row per deal open at `as_of` (default: now) with its facts, flags and score.
+
+    `deals` narrows to a queryset (e.g. what a member may see); `closed_snapshots` instead
+    returns each closed deal as it looked partway through its life (for the win model).
+    """
+    now_mode = as_of is None
+    moment = as_of or timezone.now()
+    stall = stall_settings_for(workspace)
+    workspace_row = StageBenchmark.objects.filter(workspace=workspace, stage=None).first()
+    id_filter, id_params = "", []
+    if deals is not None:
+        inner, inner_params = deals.values("pk").query.sql_with_params()
+        id_filter, id_params = f"AND d.id IN ({inner})", list(inner_params)
+    if closed_snapshots:
+        snapshot = _snapshot_closed()
+        snap_params: list[Any] = [workspace.pk]
+    else:
+        snapshot = _snapshot_open(id_filter=id_filter, now_mode=now_mode)
+        ts = timestamp_param(moment)
+        snap_params = [ts, workspace.pk, ts, ts, *id_params]
+    has_committees = (
+        1 if workspace.deals.filter(stakeholders__isnull=False).values("pk")[:1].exists() else 0
+    )
+    sql, params = _render(
+        _query("__SNAPSHOT__"),
+        {
+            "no_activity_days": no_activity_threshold(stall, workspace_row),
+            "slip_count": stall.slip_count,
+            "has_committees": has_committees,
+            "single_threaded_max": stall.single_threaded_max,
+            "eb_from_stage": stall.economic_buyer_from_stage,
+            "now_mode": 1 if now_mode else 0,
+            "champion_quiet_days": stall.champion_quiet_days,
+            "workspace_id": workspace.pk,
+            "stage_kind": "any" if closed_snapshots else "open",
+        },
+    )
+    before, after = sql.split("__SNAPSHOT__")
+    rows = fetch_dicts(before + snapshot + after, [*snap_params, *params])
+    thresholds = {
+        "no_activity_days": no_activity_threshold(stall, workspace_row),
+        "slip_count": stall.slip_count,
+        "champion_quiet_days": stall.champion_quiet_days,
+    }
+    for row in rows:
+        row["stall_score"] = int(row["stall_score"] or 0)
+        row["thresholds"] = thresholds
+    return rows
+
+
+def _day(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return f"{value:%b} {value.day}, {value.year}"
+
+
+def _money(value: Any, currency: str) -> str:
+    amount = float(Decimal(str(value)))
+    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency, "")
+    return f"{symbol}{amount:,.0f}" if symbol else f"{amount:,.0f} {currency}"
+
+
+def describe(row: dict[str, Any]) -> list[Signal]:
+    """The signals that fire for one row, each in plain words with its evidence."""
+    out: list[Signal] = []
+    t = row["thresholds"]
+    days = round(row["days_in_stage"] or 0)
+    stage = row["stage_name"]
+
+    def add(code: str, severity: str, text: str) -> None:
+        out.append(Signal(code, SIGNALS[code][1], severity, text))
+
+    if row["f_stage_stalled"]:
+        add(
+            "stage_stalled",
+            "bad",
+            f"{days} days in {stage}; 90 % of won deals left it within "
+            f"{round(row['p90_days'])} days (median {round(row['p50_days'] or 0)}).",
+        )
+    if row["f_stage_slow"]:
+        add(
+            "stage_slow",
+            "warn",
+            f"{days} days in {stage}; 75 % of won deals left it within "
+            f"{round(row['p75_days'])} days.",
+        )
+    if row["f_no_activity"]:
+        last = row["last_act"]
+        add(
+            "no_activity",
+            "bad",
+            f"No activity for {int(row['days_silent'])} days"
+            + (f" (last on {_day(last)})" if last else " — none recorded since it was created")
+            + f"; the team usually goes no longer than {t['no_activity_days']} days.",
+        )
+    if row["f_close_date_past"]:
+        add("close_date_past", "bad", f"The close date {_day(row['close_now'])} has passed.")
+    if row["f_slipping"]:
+        add(
+            "slipping",
+            "warn",
+            f"Close date pushed out {row['pushes']} times (first {_day(row['close_first'])}, "
+            f"now {_day(row['close_now'])}).",
+        )
+    if row["f_amount_decreased"]:
+        add(
+            "amount_decreased",
+            "warn",
+            f"Amount cut from {_money(row['amount_peak'], row['currency'])} to "
+            f"{_money(row['amount_now'], row['currency'])}.",
+        )
+    if row["f_moved_back"]:
+        add(
+            "moved_back",
+            "warn",
+            f"Moved back to an earlier stage on {_day(row['moved_back_at'])}.",
+        )
+    if row["f_single_threaded"]:
+        text = (
+            f"Only {row['any_name']} is on the buying committee."
+            if row["n_sh"] == 1
+            else "No one is mapped on the buying committee."
+        )
+        add("single_threaded", "warn", text)
+    if row["f_no_economic_buyer"]:
+        add(
+            "no_economic_buyer",
+            "warn",
+            f"In {stage} and no economic buyer among the {row['n_sh']} people mapped."
+            if row["n_sh"] > 1
+            else f"In {stage} and no economic buyer identified.",
+        )
+    if row["f_no_next_step"]:
+        add("no_next_step", "warn", "No next step is set.")
+    if row["f_champion_quiet"]:
+        days_quiet = row["champion_days"]
+        add(
+            "champion_quiet",
+            "bad",
+            f"Champion {row['champion_name']} "
+            + (
+                f"last heard from {int(days_quiet)} days ago"
+                if days_quiet is not None
+                else "has no recorded contact"
+            )
+            + f" (more than {t['champion_quiet_days']} days).",
+        )
+    return out
+
+
+def signals_for_deal(workspace: Workspace, deal_pk: int) -> dict[str, Any] | None:
+    """The live row and signals of one open deal (None when the deal is not open)."""
+    from unstuck.deals.models import Deal
+
+    rows = signal_rows(workspace, deals=Deal.objects.filter(pk=deal_pk))
+    if not rows:
+        return None
+    row = rows[0]
+    row["signals"] = describe(row)
+    return row

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from unstuck.deals.models import Deal
+from unstuck.investigate.models import DealAssessment, InvestigationRequest
+from unstuck.investigate.services import assessments_recompute
+from unstuck.investigate.tests.helpers import InvestigateCase, ago
+
+
+class QueueTests(InvestigateCase):
+    stuck_a: Deal
+    stuck_b: Deal
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        cls.stuck_a = cls.make_deal(owner=cls.rep_a, created_at=ago(60), name="Stuck A")
+        cls.stuck_b = cls.make_deal(owner=cls.rep_b, created_at=ago(60), name="Stuck B")
+        assessments_recompute(workspace=cls.workspace)
+
+    def url(self, **query: str) -> str:
+        base = reverse("investigate:queue", kwargs={"slug": "acme"})
+        return base + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+
+    def test_managers_land_on_the_queue(self) -> None:
+        self.sign_in(self.manager_a)
+        response = self.client.get(reverse("workspace-home", kwargs={"slug": "acme"}))
+        self.assertRedirects(response, self.url())
+
+    def test_reps_land_on_the_pipeline_and_are_refused_the_queue(self) -> None:
+        self.sign_in(self.rep_a)
+        response = self.client.get(reverse("workspace-home", kwargs={"slug": "acme"}))
+        self.assertRedirects(response, reverse("deals:pipeline", kwargs={"slug": "acme"}))
+        self.assertEqual(self.client.get(self.url()).status_code, 403)
+
+    def test_outsiders_get_404(self) -> None:
+        self.sign_in(self.outsider)
+        self.assertEqual(self.client.get(self.url()).status_code, 404)
+
+    def test_queue_lists_stuck_deals_of_the_managers_teams_with_reasons(self) -> None:
+        self.sign_in(self.manager_a)
+        response = self.client.get(self.url())
+        self.assertContains(response, "Stuck A")
+        self.assertContains(response, "in Qualification; 90 % of won deals left it")
+        self.assertNotContains(response, "Stuck B")  # team B is not hers
+
+    def test_queue_is_ranked_by_payoff(self) -> None:
+        DealAssessment.objects.filter(deal=self.stuck_a).update(payoff=10, stall_score=80)
+        DealAssessment.objects.filter(deal=self.deal_a).update(payoff=500, stall_score=45)
+        self.sign_in(self.manager_a)
+        page = self.client.get(self.url()).context["page"]
+        self.assertEqual(
+            [a.deal_id for a in page.object_list][:2], [self.deal_a.pk, self.stuck_a.pk]
+        )
+
+    def test_overdue_requests_show_on_the_queue(self) -> None:
+        InvestigationRequest.objects.create(
+            deal=self.stuck_a,
+            asked_by=self.manager_a,
+            assignee=self.rep_a,
+            question="Who signs above $250k?",
+            due_date=timezone.localdate() - timedelta(days=2),
+        )
+        self.sign_in(self.manager_a)
+        response = self.client.get(self.url())
+        self.assertContains(response, "Overdue requests")
+        self.assertContains(response, "Who signs above $250k?")
+
+    def test_queue_runs_a_fixed_number_of_queries_whatever_the_page_holds(self) -> None:
+        self.sign_in(self.leader)
+        with CaptureQueriesContext(connection) as few:
+            self.client.get(self.url(show="all"))
+        for i in range(15):
+            self.make_deal(owner=self.rep_a, created_at=ago(40 + i))
+        assessments_recompute(workspace=self.workspace)
+        with CaptureQueriesContext(connection) as many:
+            response = self.client.get(self.url(show="all"))
+        self.assertGreater(len(response.context["page"].object_list), 15)
+        self.assertEqual(len(few), len(many))
+
+    def test_deal_page_says_why_the_deal_is_flagged(self) -> None:
+        self.sign_in(self.manager_a)
+        url = reverse("deals:detail", kwargs={"slug": "acme", "pk": self.stuck_a.pk})
+        response = self.client.get(url)
+        self.assertContains(response, "Why this deal is flagged")
+        self.assertContains(response, "60 days in Qualification")
+
+    def test_deal_page_runs_a_fixed_number_of_queries(self) -> None:
+        self.sign_in(self.manager_a)
+        url = reverse("deals:detail", kwargs={"slug": "acme", "pk": self.stuck_a.pk})
+        with CaptureQueriesContext(connection) as before:
+            self.client.get(url)
+        self.committee(self.stuck_a, "champion", "economic_buyer", "user", "legal")
+        for _ in range(5):
+            self.touch(self.stuck_a, 3)
+        with CaptureQueriesContext(connection) as after:
+            self.client.get(url)
+        self.assertEqual(len(before), len(after))

@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from unstuck.deals.models import Stage
+from unstuck.investigate.benchmarks import benchmarks_recompute
+from unstuck.investigate.models import StageBenchmark, StallSettings
+from unstuck.investigate.signals import signal_rows, signals_for_deal
+from unstuck.investigate.tests.helpers import InvestigateCase, ago
+
+
+def known(value: float | None) -> float:
+    assert value is not None
+    return value
+
+
+class BenchmarkTests(InvestigateCase):
+    def test_won_deals_time_in_stage_sets_the_percentiles(self) -> None:
+        benchmarks_recompute(workspace=self.workspace)
+        row = StageBenchmark.objects.get(workspace=self.workspace, stage=self.stages[1])
+        self.assertEqual(row.won_deals, 12)
+        self.assertAlmostEqual(known(row.p50_days), 10, places=3)
+        self.assertAlmostEqual(known(row.p90_days), 10, places=3)
+        self.assertAlmostEqual(known(row.activity_gap_p50_days), 5, places=3)
+
+    def test_a_stage_with_few_won_deals_is_shrunk_toward_the_workspace(self) -> None:
+        review = Stage.objects.create(pipeline=self.pipeline, name="Security review", order=9)
+        for _ in range(2):  # two won deals that spent 40 days in a rarely used stage
+            deal = self.make_deal(owner=self.rep_b, created_at=ago(150))
+            self.move(deal, review, ago(100))
+            self.move(deal, self.stages[4], ago(60))
+            deal.status, deal.closed_at = "won", ago(60)
+            deal.save()
+        benchmarks_recompute(workspace=self.workspace)
+        rare = StageBenchmark.objects.get(workspace=self.workspace, stage=review)
+        pooled = StageBenchmark.objects.get(workspace=self.workspace, stage=None)
+        self.assertEqual(rare.won_deals, 2)
+        self.assertAlmostEqual(known(rare.raw_p90_days), 40, places=3)
+        # (2 * 40 + 20 * pooled) / 22: mostly the workspace's figure.
+        self.assertAlmostEqual(
+            known(rare.p90_days), (2 * 40 + 20 * known(pooled.p90_days)) / 22, places=3
+        )
+        self.assertLess(known(rare.p90_days), 15)
+
+    def test_conversion_counts_deals_that_went_on_to_a_later_stage(self) -> None:
+        lost = self.make_deal(owner=self.rep_b, created_at=ago(100))
+        self.move(lost, self.stages[5], ago(90))
+        lost.status, lost.closed_at = "lost", ago(90)
+        lost.save()
+        StallSettings.objects.create(workspace=self.workspace, shrinkage_strength=0)
+        benchmarks_recompute(workspace=self.workspace)
+        qualification = StageBenchmark.objects.get(workspace=self.workspace, stage=self.stages[0])
+        self.assertEqual(qualification.entered, 13)
+        self.assertAlmostEqual(known(qualification.conversion), 12 / 13)
+
+
+class SignalTests(InvestigateCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        benchmarks_recompute(workspace=cls.workspace)
+
+    def signals(self, deal) -> dict[str, str]:
+        row = signals_for_deal(self.workspace, deal.pk)
+        assert row is not None
+        return {s.code: s.text for s in row["signals"]}
+
+    def healthy(self, **extra):
+        extra.setdefault("created_at", ago(5))
+        extra.setdefault("close_date", timezone.localdate() + timedelta(days=30))
+        deal = self.make_deal(owner=self.rep_a, next_step="Demo on Tuesday", **extra)
+        self.committee(deal, "champion", "economic_buyer", "user")
+        champion = deal.stakeholders.get(buying_role="champion")
+        self.touch(deal, 1, contact=champion.contact)
+        return deal
+
+    def test_a_healthy_deal_has_no_signals_and_score_zero(self) -> None:
+        deal = self.healthy()
+        row = signals_for_deal(self.workspace, deal.pk)
+        assert row is not None
+        self.assertEqual(row["signals"], [])
+        self.assertEqual(row["stall_score"], 0)
+
+    def test_time_in_stage_past_the_won_p90_is_stalled_with_evidence(self) -> None:
+        deal = self.healthy(created_at=ago(30))
+        self.move(deal, self.stages[1], ago(25))
+        texts = self.signals(deal)
+        self.assertIn("stage_stalled", texts)
+        self.assertIn("25 days in Discovery", texts["stage_stalled"])
+        self.assertIn("within 10 days", texts["stage_stalled"])
+
+    def test_silence_beyond_the_team_cadence_is_flagged(self) -> None:
+        deal = self.make_deal(owner=self.rep_a, created_at=ago(9), next_step="x")
+        self.touch(deal, 8)
+        texts = self.signals(deal)
+        self.assertIn("no_activity", texts)
+        self.assertIn("No activity for 8 days", texts["no_activity"])
+        StallSettings.objects.filter(workspace=self.workspace).update(no_activity_days=10)
+        self.assertNotIn("no_activity", self.signals(deal))
+
+    def test_close_date_pushed_twice_in_the_same_stage_is_slipping(self) -> None:
+        today = timezone.localdate()
+        deal = self.healthy(close_date=today + timedelta(days=10))
+        StageChange_rows = [today + timedelta(days=40), today + timedelta(days=80)]
+        for n, day in enumerate(StageChange_rows):
+            self.move(deal, self.stages[0], ago(3 - n), close_date=day)
+        texts = self.signals(deal)
+        self.assertIn("slipping", texts)
+        self.assertIn("pushed out 2 times", texts["slipping"])
+
+    def test_a_past_close_date_amount_cut_and_step_back_are_flagged(self) -> None:
+        today = timezone.localdate()
+        deal = self.healthy(close_date=today - timedelta(days=3))
+        self.move(deal, self.stages[2], ago(4))
+        self.move(deal, self.stages[1], ago(2), amount=Decimal("30000"))
+        texts = self.signals(deal)
+        self.assertIn("close_date_past", texts)
+        self.assertIn("amount_decreased", texts)
+        self.assertIn("$50,000 to $30,000", texts["amount_decreased"])
+        self.assertIn("moved_back", texts)
+
+    def test_committee_gaps_are_flagged(self) -> None:
+        deal = self.make_deal(owner=self.rep_a, created_at=ago(5), stage=self.stages[1])
+        self.committee(deal, "champion")
+        self.touch(deal, 1)
+        texts = self.signals(deal)
+        self.assertIn("single_threaded", texts)
+        self.assertIn("no_economic_buyer", texts)
+        self.assertIn("no_next_step", texts)
+        self.assertIn("champion_quiet", texts)
+        self.assertIn("no recorded contact", texts["champion_quiet"])
+
+    def test_score_grows_with_signals_and_stays_within_100(self) -> None:
+        few = self.healthy(created_at=ago(30))
+        self.move(few, self.stages[1], ago(25))
+        many = self.make_deal(
+            owner=self.rep_a, created_at=ago(90), close_date=timezone.localdate() - timedelta(5)
+        )
+        self.committee(many, "champion")
+        self.move(many, self.stages[2], ago(60), amount=Decimal("90000"))
+        self.move(many, self.stages[1], ago(50), amount=Decimal("10000"))
+        rows = {r["deal_id"]: r["stall_score"] for r in signal_rows(self.workspace)}
+        self.assertLess(0, rows[few.pk])
+        self.assertLess(rows[few.pk], rows[many.pk])
+        self.assertLessEqual(rows[many.pk], 100)
+
+    def test_as_of_answers_from_the_history_known_then(self) -> None:
+        deal = self.make_deal(owner=self.rep_a, created_at=ago(60))
+        self.move(deal, self.stages[1], ago(40))
+        self.move(deal, self.stages[4], ago(10))
+        deal.status, deal.stage, deal.closed_at = "won", self.stages[4], ago(10)
+        deal.save()
+        later = self.make_deal(owner=self.rep_a, created_at=ago(5))
+        then = {r["deal_id"]: r for r in signal_rows(self.workspace, as_of=ago(20))}
+        self.assertIn(deal.pk, then)
+        self.assertNotIn(later.pk, then)
+        self.assertEqual(then[deal.pk]["stage_name"], "Discovery")
+        self.assertAlmostEqual(float(then[deal.pk]["days_in_stage"]), 20, places=2)
+        now = {r["deal_id"] for r in signal_rows(self.workspace)}
+        self.assertNotIn(deal.pk, now)
+        self.assertIn(later.pk, now)
+
+    def test_signals_for_a_closed_deal_are_none(self) -> None:
+        won = self.workspace.deals.filter(status="won").first()
+        assert won is not None
+        self.assertIsNone(signals_for_deal(self.workspace, won.pk))

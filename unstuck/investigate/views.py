@@ -1,0 +1,204 @@
+"""Pages of Investigate: the innovation queue (a manager's home) and the investigation
+actions posted from the deal page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from unstuck.core.access import get_deal_for
+from unstuck.core.decorators import workspace_view
+from unstuck.core.errors import UnstuckError
+from unstuck.core.models import Membership, Role
+from unstuck.deals.models import Deal
+from unstuck.investigate import forms, selectors, services
+from unstuck.investigate.models import DecisionStep, InvestigationRequest, Obstacle
+
+
+@workspace_view(Role.MANAGER, Role.LEADER)
+def queue(request: HttpRequest, membership: Membership) -> HttpResponse:
+    show_all = request.GET.get("show") == "all"
+    page = selectors.queue_page(membership, request.GET.get("page"), stuck_only=not show_all)
+    summary = selectors.queue_summary(membership)
+    if summary.computed_at is None:
+        services.assessments_schedule(workspace=membership.workspace)
+    context = {
+        "page": page,
+        "show_all": show_all,
+        "summary": summary,
+        "overdue": selectors.overdue_requests(membership),
+    }
+    return render(request, "investigate/queue.html", context)
+
+
+def _back(membership: Membership, deal: Deal) -> HttpResponse:
+    return redirect(
+        f"/w/{membership.workspace.slug}/deals/{deal.pk}/#investigation"  # deals:detail + anchor
+    )
+
+
+def _act(
+    request: HttpRequest,
+    membership: Membership,
+    pk: int,
+    form_class: Callable[..., Form],
+    action: Callable[[Deal, dict[str, Any]], object],
+    done: str,
+) -> HttpResponse:
+    deal = get_deal_for(membership, pk, write=True)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        errors = "; ".join(f"{k}: {' '.join(str(m) for m in v)}" for k, v in form.errors.items())
+        messages.error(request, f"Not saved — {errors}")
+        return _back(membership, deal)
+    try:
+        action(deal, form.cleaned_data)
+    except UnstuckError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
+    return _back(membership, deal)
+
+
+@workspace_view()
+@require_POST
+def stakeholder_view(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    def action(deal: Deal, data: dict[str, Any]) -> object:
+        stakeholder = get_object_or_404(deal.stakeholders, pk=data["stakeholder"])
+        return services.stakeholder_view_update(
+            stakeholder=stakeholder,
+            financial_concerns=data["financial_concerns"],
+            factors=data["factors"],
+        )
+
+    return _act(request, membership, pk, forms.StakeholderViewForm, action, "Committee updated.")
+
+
+@workspace_view()
+@require_POST
+def step_add(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    return _act(
+        request,
+        membership,
+        pk,
+        forms.DecisionStepForm,
+        lambda deal, data: services.decision_step_add(deal=deal, **data),
+        "Step added to the decision process.",
+    )
+
+
+@workspace_view()
+@require_POST
+def step_status(
+    request: HttpRequest, membership: Membership, pk: int, step_pk: int
+) -> HttpResponse:
+    def action(deal: Deal, data: dict[str, Any]) -> object:
+        step = get_object_or_404(DecisionStep, pk=step_pk, deal=deal)
+        return services.decision_step_set_status(step=step, status=data["status"])
+
+    return _act(request, membership, pk, forms.StepStatusForm, action, "Step updated.")
+
+
+@workspace_view()
+@require_POST
+def obstacle_add(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    def form_class(data: Any) -> Form:
+        deal = get_deal_for(membership, pk)
+        choices = [(s.pk, str(s.contact)) for s in deal.stakeholders.select_related("contact")]
+        return forms.ObstacleForm(data, stakeholders=choices)
+
+    def action(deal: Deal, data: dict[str, Any]) -> object:
+        stakeholder = deal.stakeholders.filter(pk=data["stakeholder"]).first()
+        return services.obstacle_add(
+            deal=deal,
+            kind=data["kind"],
+            description=data["description"],
+            evidence=data["evidence"],
+            stakeholder=stakeholder if data["stakeholder"] else None,
+            by=request.user,  # type: ignore[arg-type]
+        )
+
+    return _act(request, membership, pk, form_class, action, "Obstacle logged.")
+
+
+@workspace_view()
+@require_POST
+def obstacle_resolve(
+    request: HttpRequest, membership: Membership, pk: int, obstacle_pk: int
+) -> HttpResponse:
+    deal = get_deal_for(membership, pk, write=True)
+    obstacle = get_object_or_404(Obstacle, pk=obstacle_pk, deal=deal)
+    services.obstacle_set_status(obstacle=obstacle, status="resolved")
+    messages.success(request, "Obstacle marked resolved.")
+    return _back(membership, deal)
+
+
+@workspace_view()
+@require_POST
+def pain_update(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    return _act(
+        request,
+        membership,
+        pk,
+        forms.PainForm,
+        lambda deal, data: services.pain_update(deal=deal, **data),
+        "Pain and resolution saved.",
+    )
+
+
+@workspace_view()
+@require_POST
+def feedback_add(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    return _act(
+        request,
+        membership,
+        pk,
+        forms.FeedbackForm,
+        lambda deal, data: services.feedback_add(deal=deal, by=request.user, **data),  # type: ignore[arg-type]
+        "Feedback logged.",
+    )
+
+
+@workspace_view(Role.MANAGER, Role.LEADER)
+@require_POST
+def request_create(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    return _act(
+        request,
+        membership,
+        pk,
+        forms.RequestForm,
+        lambda deal, data: services.request_create(membership=membership, deal=deal, **data),
+        "Request sent to the rep.",
+    )
+
+
+@workspace_view()
+@require_POST
+def request_answer(
+    request: HttpRequest, membership: Membership, pk: int, request_pk: int
+) -> HttpResponse:
+    # Reading the deal is enough: the service checks that this person was asked.
+    deal = get_deal_for(membership, pk)
+    item = get_object_or_404(InvestigationRequest, pk=request_pk, deal=deal)
+    form = forms.AnswerForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Write the answer.")
+        return _back(membership, deal)
+    try:
+        services.request_answer(
+            membership=membership, request=item, answer=form.cleaned_data["answer"]
+        )
+    except UnstuckError as exc:
+        if exc.status_code == 403:
+            raise PermissionDenied(exc.message) from exc
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Answer recorded.")
+    return _back(membership, deal)
