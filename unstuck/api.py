@@ -11,6 +11,7 @@ from unstuck.core.auth import SessionAuth, TokenAuth
 from unstuck.core.errors import UnstuckError
 from unstuck.deals.api import router as deals_router
 from unstuck.investigate.api import router as investigate_router
+from unstuck.thinking.api import router as thinking_router
 
 api = NinjaAPI(
     title="Unstuck API",
@@ -41,3 +42,4 @@ def domain_error(request: HttpRequest, exc: UnstuckError) -> HttpResponse:
 api.add_router("/", core_router)
 api.add_router("/workspaces", deals_router)
 api.add_router("/workspaces", investigate_router)
+api.add_router("/workspaces/{slug}/thinking", thinking_router)

@@ -15,6 +15,11 @@ OWN_COMMANDS = [
     ("diagnose", "Stuck deals with score and signals: diagnose [--as-of DATE] [--format json]."),
     ("investigate", "Recompute benchmarks, stall scores and the queue (nightly from cron)."),
     ("model", "Win-probability model: model train|evaluate --workspace SLUG."),
+    (
+        "bias scan",
+        'Flag biases in JSON lines {"id": .., "text": ..} from stdin, one line out each.',
+    ),
+    ("bias check", 'Check one statement for the six biases: bias check "some text".'),
 ]
 
 HELP = """\

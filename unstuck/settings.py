@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "unstuck.core",
     "unstuck.deals",
+    "unstuck.thinking",
     "unstuck.demo",
     "unstuck.investigate",
 ]

@@ -6,5 +6,6 @@ urlpatterns = [
     path("", include("unstuck.core.urls")),
     path("w/<slug:slug>/deals/", include("unstuck.deals.urls")),
     path("w/<slug:slug>/investigate/", include("unstuck.investigate.urls")),
+    path("w/<slug:slug>/thinking/", include("unstuck.thinking.urls")),
     path("api/v1/", api.urls),
 ]

@@ -1,0 +1,186 @@
+"""API: check a text for biases, list and dismiss flags, read and edit the question bank,
+and read training progress."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Path, Query, Router, Schema, Status
+
+from unstuck.core.access import get_deal_for, membership_for
+from unstuck.core.errors import UnstuckError
+from unstuck.core.models import Role
+from unstuck.thinking import detector, selectors, services
+from unstuck.thinking.access import get_flag_for, get_question_for
+from unstuck.thinking.models import PerspectiveQuestion
+
+router = Router(tags=["thinking"])
+
+
+class CheckIn(Schema):
+    text: str
+    context: str = Field("", description="Where the text was written, e.g. deal_note.")
+    situation: str | None = Field(
+        None, description="rejecting, evaluating, diagnosing or reading_signals."
+    )
+    deal_id: int | None = None
+    draft_key: str = Field("", description="Re-check one draft without new rows per bias.")
+    store: bool = Field(True, description="false: only detect, store nothing.")
+
+
+class FlagOut(Schema):
+    id: int | None = None
+    bias: str
+    confidence: float
+    evidence: str
+    explanation: str
+    questions: list[str]
+    status: str = "open"
+
+
+class FlagDetailOut(FlagOut):
+    text: str
+    context: str
+    deal_id: int | None
+    author: str | None = Field(None, alias="author.email")
+    dismiss_reason: str
+    dismissed_at: datetime | None
+    created_at: datetime
+
+
+class CheckOut(Schema):
+    biases: list[FlagOut]
+
+
+class FlagFilterIn(Schema):
+    status: str | None = None
+    bias: str | None = None
+    deal_id: int | None = None
+    limit: int = Field(100, ge=1, le=500)
+
+
+class DismissIn(Schema):
+    reason: str
+
+
+class QuestionOut(Schema):
+    id: int | None
+    text: str
+    perspective: str
+    biases: list[str]
+    situations: list[str]
+    is_active: bool
+
+
+class QuestionIn(Schema):
+    text: str
+    perspective: str
+    biases: list[str]
+    situations: list[str] | None = None
+
+
+class QuestionPatch(Schema):
+    text: str | None = None
+    perspective: str | None = None
+    biases: list[str] | None = None
+    situations: list[str] | None = None
+    is_active: bool | None = None
+
+
+class BiasProgressOut(Schema):
+    bias: str
+    lesson_done: bool
+    answered: int
+    correct: int
+    total: int
+
+
+class ProgressOut(Schema):
+    email: str = Field(..., alias="user.email")
+    lessons_done: int
+    lessons_total: int
+    correct: int
+    answered: int
+    quiz_total: int
+    percent: int
+    per_bias: list[BiasProgressOut]
+
+
+@router.post("/check", response=CheckOut)
+def check(request: HttpRequest, slug: Path[str], payload: CheckIn) -> dict[str, Any]:
+    """Flag likely biases in a text, each with evidence, an explanation and questions."""
+    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    if not payload.store:
+        if len(payload.text) > services.MAX_TEXT:
+            raise UnstuckError(f"Check at most {services.MAX_TEXT} characters at a time.")
+        return {"biases": [f.as_dict() for f in detector.detect(payload.text)]}
+    deal = get_deal_for(membership, payload.deal_id) if payload.deal_id else None
+    flags = services.text_check(
+        workspace=membership.workspace,
+        author=request.user,  # type: ignore[arg-type]
+        text=payload.text,
+        deal=deal,
+        context=payload.context,
+        situation=payload.situation,
+        draft_key=payload.draft_key,
+    )
+    return {"biases": flags}
+
+
+@router.get("/flags", response=list[FlagDetailOut])
+def flag_list(request: HttpRequest, slug: Path[str], filters: Query[FlagFilterIn]) -> list[Any]:
+    """Flags you may see: yours; a manager's teams' and deals'; a leader's whole workspace."""
+    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    qs = selectors.flags_visible_to(membership).select_related("author")
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.bias:
+        qs = qs.filter(bias=filters.bias)
+    if filters.deal_id:
+        qs = qs.filter(deal_id=filters.deal_id)
+    return list(qs[: filters.limit])
+
+
+@router.post("/flags/{flag_id}/dismiss", response=FlagDetailOut)
+def flag_dismiss(request: HttpRequest, slug: Path[str], flag_id: int, payload: DismissIn) -> Any:
+    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    flag = get_flag_for(membership, flag_id, write=True)
+    return services.flag_dismiss(flag=flag, by=request.user, reason=payload.reason)  # type: ignore[arg-type]
+
+
+@router.get("/questions", response=list[QuestionOut])
+def question_list(
+    request: HttpRequest, slug: Path[str], bias: str | None = None, situation: str | None = None
+) -> list[PerspectiveQuestion]:
+    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    services.question_bank_ensure(workspace=membership.workspace)
+    return selectors.questions_for(workspace=membership.workspace, bias=bias, situation=situation)
+
+
+@router.post("/questions", response={201: QuestionOut})
+def question_add(request: HttpRequest, slug: Path[str], payload: QuestionIn) -> Status:
+    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    return Status(201, services.question_add(membership=membership, **payload.dict()))
+
+
+@router.patch("/questions/{question_id}", response=QuestionOut)
+def question_update(
+    request: HttpRequest, slug: Path[str], question_id: int, payload: QuestionPatch
+) -> PerspectiveQuestion:
+    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    question = get_question_for(membership, question_id)
+    return services.question_update(
+        membership=membership, question=question, **payload.dict(exclude_unset=True)
+    )
+
+
+@router.get("/training/progress", response=list[ProgressOut])
+def training_progress(request: HttpRequest, slug: Path[str]) -> list[Any]:
+    """Your own progress; a leader also gets every manager's."""
+    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    mine = selectors.training_progress(workspace=membership.workspace, user=request.user)  # type: ignore[arg-type]
+    if membership.role != Role.LEADER:
+        return [mine]
+    return [mine, *selectors.team_training_progress(membership)]

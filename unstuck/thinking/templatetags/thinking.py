@@ -1,0 +1,54 @@
+"""`{% gentle_note %}`: put the bias note beside any textarea, in any app.
+
+    {% load thinking %}
+    <textarea id="id_reason" name="reason"></textarea>
+    {% gentle_note field_id="id_reason" field_name="reason" about="session_option"
+                   situation="rejecting" deal=deal %}
+
+Place it inside the textarea's form: it adds a hidden `draft_key` input, and a service that
+saves the text can pass that key to `services.flags_attach` to tie the flags to what was saved.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from django import template
+from django.urls import reverse
+
+from unstuck.thinking.biases import bias_name as _bias_name
+
+register = template.Library()
+
+
+@register.inclusion_tag("thinking/_partials/gentle_note_slot.html", takes_context=True)
+def gentle_note(
+    context: template.Context,
+    field_id: str,
+    field_name: str,
+    about: str = "",
+    situation: str = "",
+    deal: Any = None,
+) -> dict[str, Any]:
+    workspace = context.get("workspace")
+    draft = secrets.token_urlsafe(12)
+    values = {
+        "field": field_name,
+        "context": about,
+        "situation": situation,
+        "draft_key": draft,
+        "deal": getattr(deal, "pk", "") or "",
+    }
+    return {
+        "draft_key": draft,
+        "field_id": field_id,
+        "url": reverse("thinking:check", kwargs={"slug": workspace.slug}) if workspace else "",
+        "vals": json.dumps(values),
+    }
+
+
+@register.filter
+def bias_name(key: str) -> str:
+    return _bias_name(key)

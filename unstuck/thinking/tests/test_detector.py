@@ -1,0 +1,139 @@
+"""The detector as a pure function, and the `unstuck bias` command's contract."""
+
+from __future__ import annotations
+
+import io
+import json
+from unittest import mock
+
+from django.core.management import call_command
+from django.test import SimpleTestCase
+
+from unstuck.thinking.biases import BIAS_KEYS
+from unstuck.thinking.detector import detect, detect_many, predict_label
+from unstuck.thinking.detector.features import embedding_model
+from unstuck.thinking.question_bank import DEFAULT_QUESTIONS
+
+DENVER = "Flopped in Denver, it will flop in Dallas."
+SOUND = (
+    "We tried a pilot there; adoption stalled at 20%, so let's find out what differed "
+    "before deciding."
+)
+
+
+class DetectorTests(SimpleTestCase):
+    def test_it_flags_exportability_with_evidence_explanation_and_questions(self) -> None:
+        flags = detect(DENVER)
+        self.assertEqual([f.bias for f in flags], ["exportability"])
+        flag = flags[0]
+        self.assertIn("Denver", flag.evidence)
+        self.assertTrue(0.5 <= flag.confidence <= 1.0)
+        self.assertIn("failed somewhere else", flag.explanation)
+        self.assertTrue(1 <= len(flag.questions) <= 3)
+        bank = {q.text for q in DEFAULT_QUESTIONS}
+        self.assertTrue(set(flag.questions) <= bank)
+
+    def test_it_stays_quiet_on_sound_reasoning_that_mentions_the_past(self) -> None:
+        self.assertEqual(detect(SOUND), [])
+
+    def test_it_stays_quiet_on_plain_notes_and_empty_text(self) -> None:
+        self.assertEqual(detect("Sent the revised proposal to procurement on Tuesday."), [])
+        self.assertEqual(detect(""), [])
+        self.assertEqual(detect("   "), [])
+
+    def test_it_recognises_each_bias_in_a_plain_example(self) -> None:
+        examples = {
+            "practicality": "Paying on outcomes is a nice theory but totally unrealistic. Drop it.",
+            "confirmation": "They stopped replying after the demo but I'm sure they're still keen.",
+            "legacy": "We've always sold three-year terms; no reason to change for this one.",
+            "first_conclusion": "It's obviously the price. No need to dig any further.",
+            "personal": "I'd never pay for a premium tier myself, so they won't either.",
+        }
+        for bias, text in examples.items():
+            with self.subTest(bias=bias):
+                self.assertEqual(predict_label(detect(text)), bias)
+
+    def test_batch_keeps_order_and_matches_single_calls(self) -> None:
+        texts = [SOUND, DENVER, "", DENVER]
+        batched = detect_many(texts)
+        self.assertEqual(
+            [predict_label(f) for f in batched], ["none", "exportability", "none", "exportability"]
+        )
+        self.assertEqual(batched[1], detect(DENVER))
+
+    def test_the_model_is_loaded_once_per_process(self) -> None:
+        self.assertIs(embedding_model(), embedding_model())
+
+    def test_evidence_of_a_long_text_is_the_sentence_with_the_cue(self) -> None:
+        text = (
+            "Met the ops team on Monday and walked through the rollout plan in detail. "
+            "The discount structure backfired with the credit union, so it will backfire "
+            "with this one too. Next call is on Friday."
+        )
+        flags = detect(text)
+        self.assertEqual(flags[0].bias, "exportability")
+        self.assertIn("backfired", flags[0].evidence)
+        self.assertNotIn("Friday", flags[0].evidence)
+
+    def test_every_bias_has_questions(self) -> None:
+        from unstuck.thinking.question_bank import default_questions_for
+
+        for bias in BIAS_KEYS:
+            self.assertGreaterEqual(len(default_questions_for(bias)), 2, bias)
+
+
+class BiasCommandTests(SimpleTestCase):
+    def scan(self, stdin: str) -> list[dict[str, object]]:
+        out = io.StringIO()
+        with (
+            mock.patch("sys.stdin", io.StringIO(stdin)),
+            mock.patch("sys.stdout", out),
+        ):
+            call_command("bias", "scan", stderr=io.StringIO())
+        return [json.loads(line) for line in out.getvalue().splitlines()]
+
+    def test_scan_writes_one_line_per_input_in_order(self) -> None:
+        stdin = (
+            json.dumps({"id": 1, "text": DENVER})
+            + "\n"
+            + json.dumps({"id": "b", "text": SOUND})
+            + "\n"
+        )
+        lines = self.scan(stdin)
+        self.assertEqual([line["id"] for line in lines], [1, "b"])
+        first = lines[0]["biases"]
+        assert isinstance(first, list)
+        self.assertEqual(first[0]["bias"], "exportability")
+        self.assertEqual(
+            set(first[0]), {"bias", "confidence", "evidence", "explanation", "questions"}
+        )
+        self.assertEqual(lines[1]["biases"], [])
+
+    def test_scan_reports_bad_lines_by_number_and_goes_on(self) -> None:
+        stdin = "\n".join(
+            [
+                json.dumps({"id": 1, "text": DENVER}),
+                "{not json",
+                json.dumps({"id": 3}),
+                json.dumps([1, 2]),
+                json.dumps({"id": 5, "text": 7}),
+                json.dumps({"id": 6, "text": SOUND}),
+            ]
+        )
+        lines = self.scan(stdin)
+        self.assertEqual(len(lines), 6)
+        self.assertEqual(lines[0]["id"], 1)
+        for number, line in zip([2, 3, 4, 5], lines[1:5], strict=True):
+            self.assertEqual(line["line"], number)
+            self.assertIn(f"line {number}", str(line["error"]))
+        self.assertEqual(lines[5], {"id": 6, "biases": []})
+
+    def test_check_explains_for_people(self) -> None:
+        out = io.StringIO()
+        call_command("bias", "check", DENVER, stdout=out)
+        text = out.getvalue()
+        self.assertIn("Exportability bias", text)
+        self.assertIn("Evidence:", text)
+        out = io.StringIO()
+        call_command("bias", "check", SOUND, stdout=out)
+        self.assertIn("No bias flagged", out.getvalue())

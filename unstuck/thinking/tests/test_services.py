@@ -1,0 +1,223 @@
+"""Storing flags and dismissals, the question bank, deal notes and training progress."""
+
+from __future__ import annotations
+
+from unstuck.core.errors import NotAllowed, UnstuckError
+from unstuck.core.models import Membership
+from unstuck.core.testing import PersonasTestCase
+from unstuck.deals.models import Activity, ActivityKind, Direction
+from unstuck.thinking import selectors, services
+from unstuck.thinking.models import BiasFlag, FlagStatus, PerspectiveQuestion, QuizAnswer
+from unstuck.thinking.question_bank import DEFAULT_QUESTIONS
+
+DENVER = "Flopped in Denver, it will flop in Dallas."
+SOUND = "Sent the revised proposal to procurement on Tuesday."
+
+
+class FlagServiceTests(PersonasTestCase):
+    def test_text_check_stores_each_flag_with_what_it_was_about(self) -> None:
+        flags = services.text_check(
+            workspace=self.workspace,
+            author=self.rep_a,
+            text=DENVER,
+            deal=self.deal_a,
+            context="deal_note",
+        )
+        self.assertEqual([f.bias for f in flags], ["exportability"])
+        stored = BiasFlag.objects.get()
+        self.assertEqual(stored.deal, self.deal_a)
+        self.assertEqual(stored.context, "deal_note")
+        self.assertEqual(stored.author, self.rep_a)
+        self.assertEqual(stored.status, FlagStatus.OPEN)
+        self.assertTrue(stored.questions)
+        self.assertIn("Denver", stored.evidence)
+
+    def test_sound_text_stores_nothing(self) -> None:
+        self.assertEqual(
+            services.text_check(workspace=self.workspace, author=self.rep_a, text=SOUND), []
+        )
+        self.assertFalse(BiasFlag.objects.exists())
+
+    def test_a_draft_keeps_one_row_per_bias_and_marks_it_rewritten(self) -> None:
+        for text in (DENVER, DENVER + " Really.", DENVER):
+            services.text_check(
+                workspace=self.workspace, author=self.rep_a, text=text, draft_key="draft-one"
+            )
+        self.assertEqual(BiasFlag.objects.count(), 1)
+        services.text_check(
+            workspace=self.workspace,
+            author=self.rep_a,
+            text="Denver stalled without an admin; Dallas has two, so let's test it there.",
+            draft_key="draft-one",
+        )
+        flag = BiasFlag.objects.get()
+        self.assertEqual(flag.status, FlagStatus.REVISED)
+
+    def test_dismissing_needs_a_reason_and_keeps_it(self) -> None:
+        (flag,) = services.text_check(workspace=self.workspace, author=self.rep_a, text=DENVER)
+        with self.assertRaises(UnstuckError):
+            services.flag_dismiss(flag=flag, by=self.rep_a, reason="  ")
+        services.flag_dismiss(flag=flag, by=self.rep_a, reason="Same buyer, same budget")
+        flag.refresh_from_db()
+        self.assertEqual(flag.status, FlagStatus.DISMISSED)
+        self.assertEqual(flag.dismiss_reason, "Same buyer, same budget")
+        self.assertEqual(flag.dismissed_by, self.rep_a)
+
+    def test_a_dismissed_flag_stays_dismissed_while_the_draft_is_edited(self) -> None:
+        (flag,) = services.text_check(
+            workspace=self.workspace, author=self.rep_a, text=DENVER, draft_key="draft-two"
+        )
+        services.flag_dismiss(flag=flag, by=self.rep_a, reason="Checked")
+        services.text_check(
+            workspace=self.workspace,
+            author=self.rep_a,
+            text=DENVER + " Yes.",
+            draft_key="draft-two",
+        )
+        flag.refresh_from_db()
+        self.assertEqual(flag.status, FlagStatus.DISMISSED)
+
+    def test_deal_note_logs_an_internal_note_and_ties_its_flags_to_it(self) -> None:
+        services.text_check(
+            workspace=self.workspace, author=self.rep_a, text=DENVER, draft_key="draft-3"
+        )
+        note = services.deal_note_add(
+            deal=self.deal_a, by=self.rep_a, summary=DENVER, draft_key="draft-3"
+        )
+        self.assertEqual(note.kind, ActivityKind.NOTE)
+        self.assertEqual(note.direction, Direction.INTERNAL)
+        flag = BiasFlag.objects.get()
+        self.assertEqual(flag.subject, note)
+        self.assertEqual(Activity.objects.filter(deal=self.deal_a).count(), 1)
+
+    def test_deal_note_without_the_live_check_is_still_checked(self) -> None:
+        note = services.deal_note_add(deal=self.deal_a, by=self.rep_a, summary=DENVER)
+        self.assertEqual(BiasFlag.objects.get().subject, note)
+
+    def test_text_check_refuses_a_deal_of_another_workspace(self) -> None:
+        with self.assertRaises(UnstuckError):
+            services.text_check(
+                workspace=self.workspace, author=self.rep_a, text=DENVER, deal=self.other_deal
+            )
+
+
+class QuestionBankTests(PersonasTestCase):
+    def test_a_workspace_gets_the_default_bank_once(self) -> None:
+        self.assertEqual(
+            services.question_bank_ensure(workspace=self.workspace), len(DEFAULT_QUESTIONS)
+        )
+        self.assertEqual(services.question_bank_ensure(workspace=self.workspace), 0)
+
+    def test_leaders_add_and_archive_questions_and_the_detector_serves_them(self) -> None:
+        leader = Membership.objects.get(user=self.leader, workspace=self.workspace)
+        question = services.question_add(
+            membership=leader,
+            text="What would our biggest reference customer say about this?",
+            perspective="opening",
+            biases=["exportability"],
+            situations=["rejecting", "diagnosing"],
+        )
+        served = selectors.questions_for(workspace=self.workspace, bias="exportability")
+        self.assertIn(question, served)
+        services.question_update(membership=leader, question=question, is_active=False)
+        served = selectors.questions_for(workspace=self.workspace, bias="exportability")
+        self.assertNotIn(question, served)
+        # The archive is kept; the bank is not re-seeded over the leader's edits.
+        self.assertEqual(services.question_bank_ensure(workspace=self.workspace), 0)
+
+    def test_managers_may_not_edit_the_bank(self) -> None:
+        manager = Membership.objects.get(user=self.manager_a, workspace=self.workspace)
+        with self.assertRaises(NotAllowed):
+            services.question_add(
+                membership=manager, text="Why?", perspective="opening", biases=["legacy"]
+            )
+
+    def test_a_question_needs_known_tags(self) -> None:
+        leader = Membership.objects.get(user=self.leader, workspace=self.workspace)
+        with self.assertRaises(UnstuckError):
+            services.question_add(
+                membership=leader, text="Why?", perspective="opening", biases=["optimism"]
+            )
+        with self.assertRaises(UnstuckError):
+            services.question_add(membership=leader, text="Why?", perspective="opening", biases=[])
+
+    def test_questions_for_prefers_the_situation_and_varies_perspective(self) -> None:
+        services.question_bank_ensure(workspace=self.workspace)
+        chosen = selectors.questions_for(
+            workspace=self.workspace, bias="first_conclusion", situation="diagnosing", limit=3
+        )
+        self.assertEqual(len(chosen), 3)
+        self.assertEqual(chosen[0].perspective, "opening")
+        self.assertEqual(len({q.perspective for q in chosen}), 3)
+        self.assertTrue(all("first_conclusion" in q.biases for q in chosen))
+        # Without a workspace: the built-in bank, for the sessions and the CLI.
+        builtin = selectors.questions_for(bias="legacy", limit=2)
+        self.assertEqual(len(builtin), 2)
+        self.assertFalse(
+            PerspectiveQuestion.objects.filter(pk__in=[q.pk for q in builtin if q.pk]).exists()
+        )
+
+
+class TrainingTests(PersonasTestCase):
+    def test_progress_counts_lessons_and_each_items_latest_answer(self) -> None:
+        services.lesson_complete(workspace=self.workspace, user=self.manager_a, bias="legacy")
+        services.lesson_complete(workspace=self.workspace, user=self.manager_a, bias="legacy")
+        services.quiz_answer(
+            workspace=self.workspace, user=self.manager_a, item_key="q-legacy-1", chosen="personal"
+        )
+        services.quiz_answer(
+            workspace=self.workspace, user=self.manager_a, item_key="q-legacy-1", chosen="legacy"
+        )
+        progress = selectors.training_progress(workspace=self.workspace, user=self.manager_a)
+        self.assertEqual(progress.lessons_done, 1)
+        self.assertEqual((progress.answered, progress.correct), (1, 1))
+        legacy = next(b for b in progress.per_bias if b.bias == "legacy")
+        self.assertTrue(legacy.lesson_done)
+        self.assertEqual(legacy.correct, 1)
+        self.assertEqual(QuizAnswer.objects.count(), 2)  # every attempt is kept
+
+    def test_a_wrong_answer_is_recorded_as_wrong(self) -> None:
+        answer = services.quiz_answer(
+            workspace=self.workspace,
+            user=self.manager_a,
+            item_key="q-first-2",
+            chosen="first_conclusion",
+        )
+        self.assertFalse(answer.is_correct)
+        self.assertEqual(answer.expected, "none")
+
+    def test_unknown_items_and_choices_are_refused(self) -> None:
+        with self.assertRaises(UnstuckError):
+            services.quiz_answer(
+                workspace=self.workspace, user=self.manager_a, item_key="q-x", chosen="none"
+            )
+        with self.assertRaises(UnstuckError):
+            services.quiz_answer(
+                workspace=self.workspace, user=self.manager_a, item_key="q-legacy-1", chosen="greed"
+            )
+
+    def test_the_next_quiz_item_skips_those_answered_right(self) -> None:
+        first = selectors.quiz_next_item(workspace=self.workspace, user=self.manager_a)
+        assert first is not None
+        from unstuck.thinking.training import QUIZ_BY_KEY
+
+        services.quiz_answer(
+            workspace=self.workspace,
+            user=self.manager_a,
+            item_key=first,
+            chosen=QUIZ_BY_KEY[first].answer,
+        )
+        self.assertNotEqual(
+            selectors.quiz_next_item(workspace=self.workspace, user=self.manager_a), first
+        )
+
+    def test_a_leader_sees_every_managers_progress_a_manager_only_their_own(self) -> None:
+        leader = Membership.objects.get(user=self.leader, workspace=self.workspace)
+        manager = Membership.objects.get(user=self.manager_a, workspace=self.workspace)
+        self.assertEqual(
+            {p.user for p in selectors.team_training_progress(leader)},
+            {self.manager_a, self.manager_b},
+        )
+        self.assertEqual(
+            [p.user for p in selectors.team_training_progress(manager)], [self.manager_a]
+        )

@@ -1,0 +1,314 @@
+"""Web pages for thinking: the gentle note, flags and their patterns, the question bank,
+the deal-page note and the training."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from unstuck.core.access import get_deal_for
+from unstuck.core.decorators import workspace_view
+from unstuck.core.errors import UnstuckError
+from unstuck.core.models import Membership, Role
+from unstuck.thinking import selectors, services
+from unstuck.thinking.access import get_flag_for, get_question_for
+from unstuck.thinking.biases import BIAS_KEYS, CATALOGUE, NONE, Bias
+from unstuck.thinking.forms import CheckForm, DismissForm, NoteForm, QuestionForm
+from unstuck.thinking.models import FlagStatus
+from unstuck.thinking.question_bank import Perspective, Situation
+from unstuck.thinking.training import LESSONS, QUIZ, QUIZ_BY_KEY
+
+# The gentle note ---------------------------------------------------------------------------
+
+
+@workspace_view()
+@require_POST
+def check(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Check the text beside which the note sits; answer with the note (empty when sound)."""
+    form = CheckForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse(status=400)
+    data = form.cleaned_data
+    text = request.POST.get(data["field"] or "text", "")
+    deal = get_deal_for(membership, data["deal"]) if data["deal"] else None
+    flags = []
+    if text.strip():
+        try:
+            flags = services.text_check(
+                workspace=membership.workspace,
+                author=request.user,  # type: ignore[arg-type]
+                text=text,
+                deal=deal,
+                context=data["context"],
+                situation=data["situation"] or None,
+                draft_key=data["draft_key"],
+            )
+        except UnstuckError as exc:
+            return render(request, "thinking/_partials/gentle_note.html", {"error": exc.message})
+    shown = [f for f in flags if f.status == FlagStatus.OPEN]
+    return render(request, "thinking/_partials/gentle_note.html", {"flags": shown})
+
+
+@workspace_view()
+@require_POST
+def flag_dismiss(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    flag = get_flag_for(membership, pk, write=True)
+    form = DismissForm(request.POST)
+    error = None
+    if form.is_valid():
+        try:
+            services.flag_dismiss(
+                flag=flag,
+                by=request.user,  # type: ignore[arg-type]
+                reason=form.cleaned_data["reason"],
+            )
+        except UnstuckError as exc:
+            error = exc.message
+    else:
+        error = "Say in a few words why this note doesn't apply."
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(
+            request,
+            "thinking/_partials/gentle_flag.html",
+            {"flag": flag, "error": error},
+            status=400 if error else 200,
+        )
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, "Flag set aside; your reason is kept with it.")
+    return redirect("thinking:flags", slug=membership.workspace.slug)
+
+
+# Flags and patterns ------------------------------------------------------------------------
+
+PERIODS = {"30": 30, "90": 90, "365": 365, "all": None}
+
+
+@workspace_view()
+def flags(request: HttpRequest, membership: Membership) -> HttpResponse:
+    period = request.GET.get("period", "90")
+    days = PERIODS.get(period, 90)
+    since = timezone.now() - timedelta(days=days) if days else None
+    visible = selectors.flags_visible_to(membership)
+    bias = request.GET.get("bias", "")
+    listed = visible.filter(created_at__gte=since) if since else visible
+    if bias in BIAS_KEYS:
+        listed = listed.filter(bias=bias)
+    context = {
+        "patterns": selectors.flag_patterns(visible, since),
+        "recent": listed.select_related("author", "deal", "dismissed_by")[:100],
+        "period": period,
+        "periods": [("30", "30 days"), ("90", "90 days"), ("365", "A year"), ("all", "All")],
+        "bias": bias,
+        "biases": Bias.choices,
+    }
+    return render(request, "thinking/flags.html", context)
+
+
+# The question bank -------------------------------------------------------------------------
+
+
+@workspace_view()
+@require_http_methods(["GET", "POST"])
+def questions(request: HttpRequest, membership: Membership) -> HttpResponse:
+    services.question_bank_ensure(workspace=membership.workspace)
+    form = QuestionForm(request.POST or None, initial={"situations": Situation.values})
+    if request.method == "POST":
+        if membership.role != Role.LEADER:
+            return HttpResponse("Only leaders edit the question bank.", status=403)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.question_add(
+                    membership=membership,
+                    text=data["text"],
+                    perspective=data["perspective"],
+                    biases=data["biases"],
+                    situations=data["situations"],
+                )
+            except UnstuckError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                messages.success(request, "Question added to the bank.")
+                return redirect("thinking:questions", slug=membership.workspace.slug)
+    bias = request.GET.get("bias") or None
+    situation = request.GET.get("situation") or None
+    shown = selectors.questions_for(workspace=membership.workspace, bias=bias, situation=situation)
+    if situation:
+        shown = [q for q in shown if situation in q.situations]
+    archived = []
+    if membership.role == Role.LEADER:
+        archived = list(membership.workspace.perspective_questions.filter(is_active=False))
+    context = {
+        "questions": shown,
+        "archived": archived,
+        "form": form,
+        "bias": bias or "",
+        "situation": situation or "",
+        "biases": Bias.choices,
+        "situations": Situation.choices,
+        "perspectives": dict(Perspective.choices),
+        "situation_names": dict(Situation.choices),
+        "can_edit": membership.role == Role.LEADER,
+    }
+    return render(request, "thinking/questions.html", context, status=400 if form.errors else 200)
+
+
+@workspace_view(Role.LEADER)
+@require_http_methods(["GET", "POST"])
+def question_edit(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    question = get_question_for(membership, pk)
+    initial = {
+        "text": question.text,
+        "perspective": question.perspective,
+        "biases": question.biases,
+        "situations": question.situations,
+        "is_active": question.is_active,
+    }
+    form = QuestionForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.question_update(membership=membership, question=question, **data)
+        except UnstuckError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, "Question saved.")
+            return redirect("thinking:questions", slug=membership.workspace.slug)
+    return render(
+        request,
+        "thinking/question_edit.html",
+        {"form": form, "question": question},
+        status=400 if form.errors else 200,
+    )
+
+
+# A note on a deal, written with the gentle note beside it ----------------------------------
+
+
+@workspace_view()
+@require_POST
+def deal_note(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    deal = get_deal_for(membership, pk, write=True)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.deal_note_add(
+                deal=deal,
+                by=request.user,  # type: ignore[arg-type]
+                summary=form.cleaned_data["summary"],
+                draft_key=form.cleaned_data["draft_key"],
+            )
+        except UnstuckError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Note saved.")
+    else:
+        messages.error(request, "Write the note first.")
+    return redirect("deals:detail", slug=membership.workspace.slug, pk=deal.pk)
+
+
+# Training ----------------------------------------------------------------------------------
+
+
+@workspace_view()
+def training(request: HttpRequest, membership: Membership) -> HttpResponse:
+    progress = selectors.training_progress(workspace=membership.workspace, user=request.user)  # type: ignore[arg-type]
+    team = selectors.team_training_progress(membership) if membership.is_leader else []
+    context = {
+        "progress": progress,
+        "rows": list(zip([LESSONS[k] for k in BIAS_KEYS], progress.per_bias, strict=True)),
+        "team": team,
+    }
+    return render(request, "thinking/training.html", context)
+
+
+@workspace_view()
+@require_http_methods(["GET", "POST"])
+def lesson(request: HttpRequest, membership: Membership, bias: str) -> HttpResponse:
+    if bias not in LESSONS:
+        raise Http404("No such lesson.")
+    if request.method == "POST":
+        services.lesson_complete(
+            workspace=membership.workspace,
+            user=request.user,  # type: ignore[arg-type]
+            bias=bias,
+        )
+        messages.success(request, f"Lesson on {CATALOGUE[bias].name} bias marked as read.")
+        return redirect("thinking:quiz", slug=membership.workspace.slug)
+    keys = list(BIAS_KEYS)
+    index = keys.index(bias)
+    context = {
+        "lesson": LESSONS[bias],
+        "info": CATALOGUE[bias],
+        "questions": selectors.questions_for(workspace=membership.workspace, bias=bias, limit=3),
+        "next_bias": keys[index + 1] if index + 1 < len(keys) else None,
+        "done": selectors.training_progress(
+            workspace=membership.workspace,
+            user=request.user,  # type: ignore[arg-type]
+        )
+        .per_bias[index]
+        .lesson_done,
+    }
+    return render(request, "thinking/lesson.html", context)
+
+
+CHOICES = [(k, CATALOGUE[k].name) for k in BIAS_KEYS] + [(NONE, "No bias")]
+
+
+@workspace_view()
+@require_http_methods(["GET", "POST"])
+def quiz(request: HttpRequest, membership: Membership) -> HttpResponse:
+    user = request.user
+    if request.method == "POST":
+        item_key = request.POST.get("item", "")
+        try:
+            answer = services.quiz_answer(
+                workspace=membership.workspace,
+                user=user,  # type: ignore[arg-type]
+                item_key=item_key,
+                chosen=request.POST.get("chosen", ""),
+            )
+        except UnstuckError as exc:
+            return HttpResponse(exc.message, status=400)
+        item = QUIZ_BY_KEY[item_key]
+        context = {
+            "item": item,
+            "answer": answer,
+            "expected_name": dict(CHOICES)[item.answer],
+            "chosen_name": dict(CHOICES)[answer.chosen],
+            "next_key": selectors.quiz_next_item(
+                workspace=membership.workspace,
+                user=user,  # type: ignore[arg-type]
+                after=item_key,
+            ),
+        }
+        template = "thinking/_partials/quiz_result.html"
+        if not request.htmx:  # type: ignore[attr-defined]
+            context["progress"] = selectors.training_progress(
+                workspace=membership.workspace,
+                user=user,  # type: ignore[arg-type]
+            )
+            template = "thinking/quiz.html"
+        return render(request, template, context)
+    key = request.GET.get("item") or selectors.quiz_next_item(
+        workspace=membership.workspace,
+        user=user,  # type: ignore[arg-type]
+    )
+    item = QUIZ_BY_KEY.get(key or "") or QUIZ[0]
+    progress = selectors.training_progress(workspace=membership.workspace, user=user)  # type: ignore[arg-type]
+    context = {
+        "item": item,
+        "all_done": key is None and not request.GET.get("item"),
+        "choices": CHOICES,
+        "progress": progress,
+        "position": QUIZ.index(item) + 1,
+        "count": len(QUIZ),
+    }
+    return render(request, "thinking/quiz.html", context)
