@@ -20,6 +20,10 @@ OWN_COMMANDS = [
         'Flag biases in JSON lines {"id": .., "text": ..} from stdin, one line out each.',
     ),
     ("bias check", 'Check one statement for the six biases: bias check "some text".'),
+    (
+        "options suggest",
+        "Options for a stuck deal: options suggest --workspace SLUG --deal ID [--format json].",
+    ),
 ]
 
 HELP = """\

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "unstuck.thinking",
     "unstuck.demo",
     "unstuck.investigate",
+    "unstuck.cocreate",
 ]
 
 MIDDLEWARE = [
