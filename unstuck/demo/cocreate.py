@@ -13,10 +13,11 @@ from unstuck.cocreate import services
 from unstuck.cocreate.generator import suggest_for
 from unstuck.cocreate.models import ActionItem, Comment, Option, Session
 from unstuck.core.models import Membership, Role, Team, Workspace
-from unstuck.deals.models import BuyingRole, Deal, Stakeholder
+from unstuck.deals.models import BuyingRole, Deal, Stage, Stakeholder
+from unstuck.deals.services import deal_move_to_stage
 from unstuck.investigate.models import CustomerPain, Obstacle, StakeholderView
 
-MAX_DEALS = 12
+MAX_DEALS = 24
 
 OBSTACLES = [
     ("budget", "No budget left this fiscal year", "CFO: 'Come back when the new budget opens.'"),
@@ -165,6 +166,15 @@ def _finished_session(deal: Deal, manager: Membership, rep: Membership, now: dat
         outcome="moved",
         note="The controller signed off the pilot; the deal moved to the next step.",
     )
+    # The loop closed for real: the deal moved a stage after the decision.
+    following = (
+        Stage.objects.filter(pipeline_id=deal.pipeline_id, order__gt=deal.stage.order, kind="open")
+        .order_by("order")
+        .first()
+    )
+    if following is not None:
+        moved_at = max(now - timedelta(days=8), deal.stage_entered_at + timedelta(hours=1))
+        deal_move_to_stage(deal=deal, stage=following, by=rep.user, at=moved_at, source="demo")
     # Date the story: the session ran three weeks ago, the outcome came last week.
     started = now - timedelta(days=21)
     Session.objects.filter(pk=session.pk).update(
