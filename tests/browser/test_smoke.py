@@ -27,7 +27,8 @@ def test_manager_signs_in_reads_pipeline_and_a_deal(
     base = str(live_server)
     page.set_viewport_size({"width": 1280, "height": 900})
     sign_in(page, base, "manager@demo.example")
-
+    # Managers land on the innovation queue; the pipeline is one click away.
+    page.get_by_role("link", name="Pipeline", exact=True).click()
     expect(page.get_by_role("heading", name="Pipeline")).to_be_visible()
     rows = page.locator("table.deals tbody tr")
     expect(rows.first).to_be_visible()
@@ -43,7 +44,7 @@ def test_manager_signs_in_reads_pipeline_and_a_deal(
 
     page.locator("table.deals a.deal-name").first.click()
     expect(page.get_by_role("heading", name="Stage timeline")).to_be_visible()
-    expect(page.get_by_role("heading", name="Buying committee")).to_be_visible()
+    expect(page.get_by_role("heading", name="Buying committee", exact=True)).to_be_visible()
     page.screenshot(path=screenshot_dir / "deal-1280.png", full_page=True)
 
     # Add a stakeholder through the inline htmx form.
@@ -51,7 +52,7 @@ def test_manager_signs_in_reads_pipeline_and_a_deal(
     page.get_by_label("Name").fill("Ana Ruiz")
     page.get_by_label("Title").fill("CFO")
     page.get_by_label("Role in the decision").select_option(label="Economic buyer")
-    page.get_by_role("button", name="Save").click()
+    page.locator("#stakeholder-form").get_by_role("button", name="Save").click()
     expect(page.locator("#stakeholders")).to_contain_text("Ana Ruiz")
 
     page.set_viewport_size({"width": 390, "height": 844})
