@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Avg, Count, Prefetch
+from django.db.models import Avg, Count, F, Prefetch
 
 from unstuck.cocreate import guardrails
 from unstuck.cocreate.access import can_lead, can_take_part
@@ -25,6 +25,7 @@ from unstuck.cocreate.models import (
 )
 from unstuck.cocreate.services import settings_for
 from unstuck.core.models import Membership, Role
+from unstuck.deals.models import StageChange
 from unstuck.thinking.models import BiasFlag, FlagStatus
 from unstuck.thinking.question_bank import Situation
 from unstuck.thinking.selectors import questions_for
@@ -169,8 +170,9 @@ def open_suggestions(session: Session) -> list[Suggestion]:
 
 
 def deal_sessions(deal_id: int) -> list[Session]:
-    """A deal's sessions, newest first, with what was chosen: the deal page's history."""
-    return list(
+    """A deal's sessions, newest first, with what was chosen and how the deal moved after each
+    decision (its stage changes since): the deal page's history, closing the loop."""
+    sessions: list[Session] = list(
         Session.objects.filter(deal_id=deal_id)
         .select_related("started_by", "decided_by")
         .prefetch_related(
@@ -178,6 +180,21 @@ def deal_sessions(deal_id: int) -> list[Session]:
         )
         .annotate(n_options=Count("options", distinct=True))
     )
+    decided = [s.decided_at for s in sessions if s.decided_at]
+    moves = (
+        list(
+            StageChange.objects.filter(deal_id=deal_id, changed_at__gte=min(decided))
+            .exclude(from_stage=F("to_stage"))
+            .select_related("to_stage")
+            .order_by("changed_at", "pk")
+        )
+        if decided
+        else []
+    )
+    for s in sessions:
+        after = s.decided_at
+        s.moves_since = [m for m in moves if after and m.changed_at >= after]  # type: ignore[attr-defined]
+    return sessions
 
 
 def pending_approvals(membership: Membership) -> list[ApprovalRequest]:

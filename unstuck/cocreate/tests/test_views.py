@@ -159,6 +159,17 @@ class SessionPageTests(CocreateTestCase):
         deal_page = self.client.get(f"/w/acme/deals/{self.deal_a.pk}/")
         self.assertContains(deal_page, "Co-creation")
         self.assertContains(deal_page, options[0].title)
+        self.assertContains(deal_page, "no stage move yet")
+        # Later the deal moves and the manager records the outcome: the loop closes.
+        from unstuck.deals.services import deal_move_to_stage
+
+        self.deal_a.refresh_from_db()
+        deal_move_to_stage(deal=self.deal_a, stage=self.stages[4], by=self.rep_a)
+        self.client.post(self.url(session, "outcome/"), {"outcome": "won", "note": "Signed."})
+        deal_page = self.client.get(f"/w/acme/deals/{self.deal_a.pk}/")
+        self.assertContains(deal_page, "Since the decision")
+        self.assertContains(deal_page, "Closed won")
+        self.assertContains(deal_page, "Outcome: Signed.")
 
     def test_leaders_approve_beyond_the_guardrails_and_managers_cannot(self) -> None:
         session = self.start()

@@ -82,7 +82,9 @@ def _run(
             response = HttpResponse(status=204)
             response["HX-Refresh"] = "true"
             return response
-        context = _session_context(request, membership, session)
+        context = _session_context(
+            request, membership, session, suggestions=partial == "suggestions"
+        )
         response = render(request, f"cocreate/_partials/{partial}.html", context)
         return trigger_client_event(response, "options-changed")
     messages.success(request, done)
@@ -146,7 +148,7 @@ def session_start(request: AppRequest, membership: Membership, deal_pk: int) -> 
 
 
 def _session_context(
-    request: AppRequest, membership: Membership, session: Session
+    request: AppRequest, membership: Membership, session: Session, *, suggestions: bool = True
 ) -> dict[str, Any]:
     record = selectors.session_record(membership, session)
     context: dict[str, Any] = {
@@ -159,7 +161,7 @@ def _session_context(
         "clauses": Clause.choices,
         "payment_choices": PaymentTerms.choices,
     }
-    if session.phase == Phase.DIVERGE and record.may_take_part:
+    if suggestions and session.phase == Phase.DIVERGE and record.may_take_part:
         context["suggestions"] = selectors.open_suggestions(session)
     if record.may_lead:
         people = Membership.objects.filter(workspace_id=session.workspace_id).select_related("user")
@@ -189,7 +191,7 @@ def session_detail(request: AppRequest, membership: Membership, pk: int) -> Http
 def session_live(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     """The part of the session that refreshes itself: options, scores and comments."""
     session = get_session_for(membership, pk)
-    context = _session_context(request, membership, session)
+    context = _session_context(request, membership, session, suggestions=False)
     return render(request, "cocreate/_partials/live.html", context)
 
 
