@@ -10,9 +10,14 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Status
 
 from unstuck.cocreate import selectors, services
-from unstuck.cocreate.access import get_approval_for, get_session_for, sessions_visible_to
+from unstuck.cocreate.access import (
+    get_approval_for,
+    get_lever_for,
+    get_session_for,
+    sessions_visible_to,
+)
 from unstuck.cocreate.generator import suggest_for
-from unstuck.cocreate.models import ApprovalRequest, Lever, Option, Session
+from unstuck.cocreate.models import ApprovalRequest, CocreateSettings, Lever, Option, Session
 from unstuck.cocreate.schemas import (
     ActionItemIn,
     ActionItemOut,
@@ -23,7 +28,10 @@ from unstuck.cocreate.schemas import (
     CommentIn,
     CommentOut,
     DecideIn,
+    GuardrailsIO,
+    LeverIn,
     LeverOut,
+    LeverPatch,
     OptionIn,
     OptionOut,
     OutcomeIn,
@@ -352,3 +360,35 @@ def lever_list(request: HttpRequest, slug: str) -> list[Lever]:
     require_role(membership, Role.MANAGER, Role.LEADER)
     services.levers_ensure(workspace=membership.workspace)
     return list(Lever.objects.filter(workspace=membership.workspace))
+
+
+@router.post("/{slug}/cocreate/levers", response={201: LeverOut})
+def lever_add(request: HttpRequest, slug: str, payload: LeverIn) -> Status[Lever]:
+    """Leaders add a lever to the workspace's catalogue."""
+    membership = _member(request, slug)
+    require_role(membership, Role.LEADER)
+    return Status(201, services.lever_save(membership=membership, **payload.dict()))
+
+
+@router.patch("/{slug}/cocreate/levers/{lever_id}", response=LeverOut)
+def lever_update(request: HttpRequest, slug: str, lever_id: int, payload: LeverPatch) -> Lever:
+    membership = _member(request, slug)
+    lever = get_lever_for(membership, lever_id, write=True)
+    return services.lever_save(
+        membership=membership, lever=lever, **payload.dict(exclude_unset=True)
+    )
+
+
+@router.get("/{slug}/cocreate/guardrails", response=GuardrailsIO)
+def guardrails_read(request: HttpRequest, slug: str) -> CocreateSettings:
+    """What a manager may offer alone (managers and leaders)."""
+    membership = _member(request, slug)
+    require_role(membership, Role.MANAGER, Role.LEADER)
+    return services.settings_for(membership.workspace)
+
+
+@router.put("/{slug}/cocreate/guardrails", response=GuardrailsIO)
+def guardrails_update(request: HttpRequest, slug: str, payload: GuardrailsIO) -> CocreateSettings:
+    membership = _member(request, slug)
+    require_role(membership, Role.LEADER)
+    return services.settings_update(membership=membership, **payload.dict())

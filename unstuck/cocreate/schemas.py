@@ -186,3 +186,43 @@ class LeverOut(Schema):
     phases: list[str]
     factors: list[str]
     is_active: bool
+
+
+class GuardrailsIO(Schema):
+    min_options: int
+    max_discount_pct: Decimal
+    max_term_months: int
+    payment_terms: list[str]
+    clauses: list[str]
+
+
+class LeverIn(Schema):
+    family: str
+    name: str
+    template: str
+    obstacle_kinds: list[str] = []
+    phases: list[str] = []
+    factors: list[str] = []
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+    discount_pct: Decimal | None = None
+    term_months: int | None = None
+    payment_terms: str = ""
+    clauses: list[str] = []
+    is_active: bool = True
+
+
+class LeverPatch(Schema):
+    family: str | None = None
+    name: str | None = None
+    template: str | None = None
+    obstacle_kinds: list[str] | None = None
+    phases: list[str] | None = None
+    factors: list[str] | None = None
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+    discount_pct: Decimal | None = None
+    term_months: int | None = None
+    payment_terms: str | None = None
+    clauses: list[str] | None = None
+    is_active: bool | None = None

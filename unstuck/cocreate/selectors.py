@@ -83,7 +83,7 @@ def session_record(membership: Membership, session: Session) -> SessionRecord:
     """The session as this person sees it, in a fixed number of queries."""
     rules = settings_for(session.deal.workspace)
     options = list(
-        session.options.select_related("author").prefetch_related(
+        session.options.select_related("author", "lever").prefetch_related(
             Prefetch("approvals", queryset=ApprovalRequest.objects.select_related("decided_by"))
         )
     )

@@ -96,3 +96,41 @@ class CocreateApiTests(CocreateTestCase):
                 self.assertEqual(
                     self.post(f"/sessions/{session.pk}/options", {"title": "x"}).status_code, 404
                 )
+
+
+class LeverAndGuardrailApiTests(CocreateTestCase):
+    def test_leaders_add_and_edit_levers_and_others_are_refused(self) -> None:
+        lever = {"family": "risk", "name": "Uptime warranty", "template": "Offer {account} it."}
+        self.sign_in(self.manager_a)
+        self.assertEqual(
+            self.client.post(f"{API}/levers", lever, content_type="application/json").status_code,
+            403,
+        )
+        self.sign_in(self.leader)
+        added = self.client.post(f"{API}/levers", lever, content_type="application/json")
+        self.assertEqual(added.status_code, 201, added.content)
+        lid = added.json()["id"]
+        patched = self.client.patch(
+            f"{API}/levers/{lid}", {"is_active": False}, content_type="application/json"
+        )
+        self.assertFalse(patched.json()["is_active"])
+        self.sign_in(self.outsider)
+        self.assertEqual(self.client.get(f"{API}/levers").status_code, 404)
+
+    def test_leaders_set_guardrails_managers_read_them(self) -> None:
+        rules = {
+            "min_options": 6,
+            "max_discount_pct": "12",
+            "max_term_months": 24,
+            "payment_terms": ["net_30"],
+            "clauses": [],
+        }
+        self.sign_in(self.manager_a)
+        self.assertEqual(self.client.get(f"{API}/guardrails").json()["min_options"], 8)
+        put = self.client.put(f"{API}/guardrails", rules, content_type="application/json")
+        self.assertEqual(put.status_code, 403)
+        self.sign_in(self.leader)
+        put = self.client.put(f"{API}/guardrails", rules, content_type="application/json")
+        self.assertEqual(put.json()["max_term_months"], 24)
+        self.sign_in(self.rep_a)
+        self.assertEqual(self.client.get(f"{API}/guardrails").status_code, 403)

@@ -236,3 +236,26 @@ class LeverAndGuardrailPageTests(CocreateTestCase):
         rules = services.settings_for(self.workspace)
         self.assertEqual((rules.min_options, rules.max_term_months), (10, 24))
         self.assertEqual(rules.clauses, ["exit_right"])
+
+
+class SessionPageQueryTests(CocreateTestCase):
+    def test_the_live_record_costs_the_same_queries_for_more_options(self) -> None:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        session = self.start()
+        manager = self.m(self.manager_a)
+        for key in ("lever:phased-rollout", "lever:paid-pilot"):
+            services.suggestion_accept(membership=manager, session=session, key=key)
+        self.sign_in(self.rep_a)
+        url = f"/w/acme/cocreate/sessions/{session.pk}/live/"
+        self.client.get(url)
+        with CaptureQueriesContext(connection) as few:
+            self.client.get(url)
+        for key in ("lever:exit-right", "lever:quick-win", "lever:mutual-plan"):
+            services.suggestion_accept(membership=manager, session=session, key=key)
+        self.fill(session, 5, who=self.rep_a)
+        services.session_comment(membership=manager, session=session, text="Build on the pilot.")
+        with CaptureQueriesContext(connection) as many:
+            self.client.get(url)
+        self.assertEqual(len(many), len(few))
