@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
+from unstuck.cocreate.api import router as cocreate_router
 from unstuck.core.api import router as core_router
 from unstuck.core.auth import SessionAuth, TokenAuth
 from unstuck.core.errors import UnstuckError
@@ -45,3 +46,4 @@ api.add_router("/workspaces", deals_router)
 api.add_router("/workspaces", investigate_router)
 api.add_router("/workspaces/{slug}/thinking", thinking_router)
 api.add_router("/workspaces", imports_router)
+api.add_router("/workspaces", cocreate_router)

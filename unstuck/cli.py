@@ -25,6 +25,10 @@ OWN_COMMANDS = [
     ("diagnose", "Stuck deals with score and signals: diagnose [--as-of DATE] [--format json]."),
     ("investigate", "Recompute benchmarks, stall scores and the queue (nightly from cron)."),
     ("model", "Win-probability model: model train|evaluate --workspace SLUG."),
+    (
+        "options suggest",
+        "Options for a stuck deal: options suggest --workspace SLUG --deal ID [--format json].",
+    ),
 ]
 
 HELP = """\

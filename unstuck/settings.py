@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "unstuck.imports",
     "unstuck.demo",
     "unstuck.investigate",
+    "unstuck.cocreate",
 ]
 
 MIDDLEWARE = [

@@ -8,5 +8,6 @@ urlpatterns = [
     path("w/<slug:slug>/thinking/", include("unstuck.thinking.urls")),
     path("w/<slug:slug>/imports/", include("unstuck.imports.urls")),
     path("w/<slug:slug>/investigate/", include("unstuck.investigate.urls")),
+    path("w/<slug:slug>/cocreate/", include("unstuck.cocreate.urls")),
     path("api/v1/", api.urls),
 ]

@@ -46,7 +46,7 @@ def test_manager_signs_in_reads_pipeline_and_a_deal(
 
     page.locator("table.deals a.deal-name").first.click()
     expect(page.get_by_role("heading", name="Stage timeline")).to_be_visible()
-    expect(page.get_by_role("heading", name="Buying committee")).to_be_visible()
+    expect(page.get_by_role("heading", name="Buying committee", exact=True)).to_be_visible()
     page.screenshot(path=screenshot_dir / "deal-1280.png", full_page=True)
 
     # Add a stakeholder through the inline htmx form.

@@ -31,6 +31,7 @@ from unstuck.deals.models import (
     Stakeholder,
 )
 from unstuck.demo import vocabulary as vocab
+from unstuck.demo.cocreate import add_cocreate
 from unstuck.demo.investigation import add_investigations
 
 DEMO_SLUG = "demo"
@@ -541,4 +542,5 @@ def generate_demo(
     bar.close()
     DealPartner.objects.bulk_create(DealPartner(deal=d, user=partner) for d in invited)
     add_investigations(workspace=workspace, seed=seed, today=builder.today)
+    add_cocreate(workspace=workspace, seed=seed, today=builder.today)
     return result

@@ -1,0 +1,210 @@
+"""Reads of co-creation: a session's record as one person sees it (options with their scores,
+terms and guardrail state, comments with the held ones, flags and questions), the
+suggestions still open in a session, and a deal's sessions for its history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Avg, Count, F, Prefetch
+
+from unstuck.cocreate import guardrails
+from unstuck.cocreate.access import can_lead, can_take_part
+from unstuck.cocreate.generator import Suggestion, suggest_for
+from unstuck.cocreate.models import (
+    ApprovalRequest,
+    ApprovalStatus,
+    Comment,
+    Option,
+    Phase,
+    Score,
+    Session,
+    SuggestionAction,
+    SuggestionFeedback,
+)
+from unstuck.cocreate.services import settings_for
+from unstuck.core.models import Membership, Role
+from unstuck.deals.models import StageChange
+from unstuck.thinking.models import BiasFlag, FlagStatus
+from unstuck.thinking.question_bank import Situation
+from unstuck.thinking.selectors import questions_for
+
+DIMENSIONS = ("value", "risk", "feasibility", "payoff")
+
+
+@dataclass
+class OptionRow:
+    option: Option
+    breaches: list[str]
+    approved: bool
+    pending: bool
+    approvals: list[ApprovalRequest]
+    averages: dict[str, float | None]
+    scorers: int
+    mine: Score | None
+    comments: list[Comment] = field(default_factory=list)
+
+    @property
+    def total(self) -> float:
+        values = [v for v in self.averages.values() if v is not None]
+        return round(sum(values), 1) if values else 0.0
+
+    @property
+    def mine_values(self) -> dict[str, int]:
+        return {d: getattr(self.mine, d) if self.mine else 3 for d in DIMENSIONS}
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.breaches) and not self.approved
+
+
+@dataclass
+class SessionRecord:
+    session: Session
+    rows: list[OptionRow]
+    general_comments: list[Comment]
+    held_count: int
+    min_options: int
+    participants: list[Any]
+    flags: list[BiasFlag]
+    questions: list[Any]
+    may_lead: bool
+    may_take_part: bool
+    action_items: list[Any]
+    unscored: int
+
+    @property
+    def options_needed(self) -> int:
+        return max(0, self.min_options - len(self.rows))
+
+
+def session_record(membership: Membership, session: Session) -> SessionRecord:
+    """The session as this person sees it, in a fixed number of queries."""
+    rules = settings_for(session.deal.workspace)
+    options = list(
+        session.options.select_related("author", "lever").prefetch_related(
+            Prefetch("approvals", queryset=ApprovalRequest.objects.select_related("decided_by"))
+        )
+    )
+    averages = {
+        r["option_id"]: r
+        for r in Score.objects.filter(option__session=session)
+        .values("option_id")
+        .annotate(
+            n=Count("pk"),
+            **{f"avg_{d}": Avg(d) for d in DIMENSIONS},
+        )
+    }
+    mine = {
+        s.option_id: s for s in Score.objects.filter(option__session=session, user=membership.user)
+    }
+    comments = list(session.comments.select_related("author"))
+    by_option: dict[int | None, list[Comment]] = {}
+    for c in comments:
+        by_option.setdefault(c.option_id, []).append(c)
+    rows = []
+    for o in options:
+        approvals = list(o.approvals.all())
+        breaches = guardrails.option_breaches(o, rules)
+        terms = guardrails.option_terms(o)
+        agg = averages.get(o.pk, {})
+        rows.append(
+            OptionRow(
+                option=o,
+                breaches=breaches,
+                approved=bool(breaches) and guardrails.approval_covers(o, approvals),
+                pending=any(
+                    a.status == ApprovalStatus.PENDING and a.terms == terms for a in approvals
+                ),
+                approvals=approvals,
+                averages={
+                    d: round(agg[f"avg_{d}"], 1) if agg.get(f"avg_{d}") is not None else None
+                    for d in DIMENSIONS
+                },
+                scorers=agg.get("n", 0),
+                mine=mine.get(o.pk),
+                comments=by_option.get(o.pk, []),
+            )
+        )
+    if session.phase != Phase.DIVERGE:
+        rows.sort(key=lambda r: (-r.option.is_chosen, -r.total, r.option.pk))
+    situation = Situation.EVALUATING if session.phase != Phase.DIVERGE else Situation.REJECTING
+    flags = list(
+        BiasFlag.objects.filter(
+            deal_id=session.deal_id,
+            context__startswith="session_",
+            created_at__gte=session.created_at,
+            status=FlagStatus.OPEN,
+        ).select_related("author")[:8]
+    )
+    participants = [session.deal.owner] if session.deal.owner else []
+    participants += [p.user for p in session.participants.select_related("user")]
+    return SessionRecord(
+        session=session,
+        rows=rows,
+        general_comments=by_option.get(None, []),
+        held_count=sum(1 for c in comments if c.held and c.released_at is None),
+        min_options=rules.min_options,
+        participants=participants,
+        flags=flags,
+        questions=questions_for(workspace=session.deal.workspace, situation=situation, limit=4),
+        may_lead=can_lead(membership, session),
+        may_take_part=can_take_part(membership, session),
+        action_items=list(session.action_items.select_related("owner")),
+        unscored=sum(1 for r in rows if r.mine is None),
+    )
+
+
+def open_suggestions(session: Session) -> list[Suggestion]:
+    """The generator's suggestions not yet added or ignored in this session."""
+    used = set(session.options.exclude(suggestion_key="").values_list("suggestion_key", flat=True))
+    used |= set(
+        SuggestionFeedback.objects.filter(
+            session=session, action=SuggestionAction.IGNORED
+        ).values_list("key", flat=True)
+    )
+    return [
+        s for s in suggest_for(session.deal, outcome=session.ideal_outcome) if s.key not in used
+    ]
+
+
+def deal_sessions(deal_id: int) -> list[Session]:
+    """A deal's sessions, newest first, with what was chosen and how the deal moved after each
+    decision (its stage changes since): the deal page's history, closing the loop."""
+    sessions: list[Session] = list(
+        Session.objects.filter(deal_id=deal_id)
+        .select_related("started_by", "decided_by")
+        .prefetch_related(
+            Prefetch("options", queryset=Option.objects.filter(is_chosen=True), to_attr="chosen")
+        )
+        .annotate(n_options=Count("options", distinct=True))
+    )
+    decided = [s.decided_at for s in sessions if s.decided_at]
+    moves = (
+        list(
+            StageChange.objects.filter(deal_id=deal_id, changed_at__gte=min(decided))
+            .exclude(from_stage=F("to_stage"))
+            .select_related("to_stage")
+            .order_by("changed_at", "pk")
+        )
+        if decided
+        else []
+    )
+    for s in sessions:
+        after = s.decided_at
+        s.moves_since = [m for m in moves if after and m.changed_at >= after]  # type: ignore[attr-defined]
+    return sessions
+
+
+def pending_approvals(membership: Membership) -> list[ApprovalRequest]:
+    qs = ApprovalRequest.objects.filter(workspace_id=membership.workspace_id).select_related(
+        "option__session__deal", "requested_by", "decided_by"
+    )
+    if membership.role != Role.LEADER:
+        from unstuck.cocreate.access import sessions_visible_to
+
+        qs = qs.filter(option__session__in=sessions_visible_to(membership))
+    rows = list(qs.order_by("-created_at", "-pk")[:100])
+    rows.sort(key=lambda a: a.status != ApprovalStatus.PENDING)  # stable: waiting ones first
+    return rows

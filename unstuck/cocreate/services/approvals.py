@@ -1,0 +1,61 @@
+"""Approvals beyond the guardrails: a manager asks, a leader answers with a reason; the
+rows are the audit trail."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from unstuck.cocreate import guardrails
+from unstuck.cocreate.models import (
+    ApprovalRequest,
+    ApprovalStatus,
+    Option,
+)
+from unstuck.cocreate.services._common import _require_lead
+from unstuck.cocreate.services.levers import settings_for
+from unstuck.core.errors import Conflict, NotAllowed, UnstuckError
+from unstuck.core.models import Membership, Role
+from unstuck.core.services import _clean
+
+
+def approval_request(*, membership: Membership, option: Option, note: str = "") -> ApprovalRequest:
+    """The manager asks a leader to allow an option beyond the guardrails."""
+    session = option.session
+    _require_lead(membership, session)
+    rules = settings_for(session.deal.workspace)
+    found = guardrails.option_breaches(option, rules)
+    if not found:
+        raise Conflict("This option is within the guardrails; no approval is needed.")
+    terms = guardrails.option_terms(option)
+    if option.approvals.filter(status=ApprovalStatus.PENDING, terms=terms).exists():
+        raise Conflict("An approval for these terms is already waiting for a leader.")
+    request = ApprovalRequest(
+        option=option,
+        workspace_id=session.workspace_id,
+        requested_by=membership.user,
+        breaches=found,
+        terms=terms,
+        note=note.strip(),
+    )
+    _clean(request)
+    request.save()
+    return request
+
+
+def approval_decide(
+    *, membership: Membership, approval: ApprovalRequest, approve: bool, reason: str
+) -> ApprovalRequest:
+    """A leader approves or declines, with a reason that stays in the record."""
+    if membership.role != Role.LEADER or membership.workspace_id != approval.workspace_id:
+        raise NotAllowed("Only leaders approve options beyond the guardrails.")
+    if approval.status != ApprovalStatus.PENDING:
+        raise Conflict(f"This request was already {approval.get_status_display().lower()}.")
+    if not reason.strip():
+        raise UnstuckError("Give the manager a reason.", field="reason")
+    approval.status = ApprovalStatus.APPROVED if approve else ApprovalStatus.DECLINED
+    approval.reason = reason.strip()
+    approval.decided_by = membership.user
+    approval.decided_at = timezone.now()
+    _clean(approval)
+    approval.save()
+    return approval

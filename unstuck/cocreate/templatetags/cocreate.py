@@ -1,0 +1,52 @@
+"""Template helpers of co-creation: term labels, and a deal's sessions for its history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from unstuck.cocreate.models import Clause, PaymentTerms
+
+register = template.Library()
+
+CLAUSES = dict(Clause.choices)
+PAYMENT_TERMS = dict(PaymentTerms.choices)
+
+
+@register.filter
+def clause_label(key: str) -> str:
+    return CLAUSES.get(key, key)
+
+
+@register.filter
+def payment_label(key: str) -> str:
+    return PAYMENT_TERMS.get(key, key)
+
+
+@register.filter
+def item(mapping: dict[str, Any], key: str) -> Any:
+    return mapping.get(key)
+
+
+@register.simple_tag(takes_context=True)
+def deal_sessions(context: template.Context, deal: Any) -> list[Any]:
+    """The sessions on this deal that the viewer may see (for the deal's history)."""
+    from unstuck.cocreate.access import sessions_visible_to
+    from unstuck.cocreate.selectors import deal_sessions as sessions_of
+
+    membership = context.get("membership")
+    if membership is None:
+        return []
+    visible = set(
+        sessions_visible_to(membership).filter(deal_id=deal.pk).values_list("pk", flat=True)
+    )
+    return [s for s in sessions_of(deal.pk) if s.pk in visible]
+
+
+@register.simple_tag(takes_context=True)
+def may_start_session(context: template.Context, deal: Any) -> bool:
+    from unstuck.cocreate.access import can_start_session
+
+    membership = context.get("membership")
+    return membership is not None and deal.is_open and can_start_session(membership, deal)

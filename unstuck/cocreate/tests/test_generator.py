@@ -1,0 +1,111 @@
+"""The option generator: many distinct proposals that fit the deal, fast, learning from use."""
+
+from __future__ import annotations
+
+import json
+import time
+from io import StringIO
+
+from django.core.management import call_command
+
+from unstuck.cocreate import services
+from unstuck.cocreate.catalogue import DEFAULT_LEVERS
+from unstuck.cocreate.generator import PerspectiveProvider, Suggestion, suggest_for
+from unstuck.cocreate.models import Lever, LeverFamily
+from unstuck.cocreate.tests.helpers import CocreateTestCase
+
+
+class GeneratorTests(CocreateTestCase):
+    def test_the_catalogue_has_thirty_levers_in_six_families(self) -> None:
+        self.assertGreaterEqual(len(DEFAULT_LEVERS), 30)
+        self.assertEqual({d.family for d in DEFAULT_LEVERS}, set(LeverFamily.values))
+        self.assertEqual(len({d.key for d in DEFAULT_LEVERS}), len(DEFAULT_LEVERS))
+
+    def test_levers_are_seeded_once_per_workspace(self) -> None:
+        self.assertEqual(services.levers_ensure(workspace=self.workspace), len(DEFAULT_LEVERS))
+        self.assertEqual(services.levers_ensure(workspace=self.workspace), 0)
+
+    def test_it_offers_at_least_twelve_distinct_proposals_that_say_why(self) -> None:
+        found = suggest_for(self.deal_a)
+        self.assertGreaterEqual(len(found), 12)
+        self.assertEqual(len({s.key for s in found}), len(found))
+        self.assertEqual(len({s.text for s in found[:12]}), 12)
+        for s in found:
+            self.assertTrue(s.why, s.key)
+            self.assertNotIn("{", s.text, s.key)
+
+    def test_the_best_proposals_answer_the_deals_obstacles_with_its_facts(self) -> None:
+        top = suggest_for(self.deal_a)[:8]
+        for s in top:
+            self.assertTrue(any("budget" in w or "competitor" in w for w in s.why), (s.key, s.why))
+        texts = " ".join(s.text for s in suggest_for(self.deal_a))
+        self.assertIn("Account", texts)  # the account's own name
+        self.assertIn("$120,000", texts)
+        self.assertIn("Ana Ruiz", texts)  # the economic buyer
+
+    def test_a_lever_outside_its_deal_size_is_not_offered(self) -> None:
+        self.deal_a.amount = 10_000
+        self.deal_a.save()
+        keys = {s.key for s in suggest_for(self.deal_a)}
+        self.assertNotIn("lever:vendor-financing", keys)  # from 75,000
+
+    def test_it_answers_well_under_three_hundred_milliseconds(self) -> None:
+        suggest_for(self.deal_a)  # seeds the levers
+        started = time.perf_counter()
+        suggest_for(self.deal_a)
+        self.assertLess(time.perf_counter() - started, 0.3)
+
+    def test_what_the_team_ignores_sinks_and_what_it_chooses_rises(self) -> None:
+        before = [s.key for s in suggest_for(self.deal_a)]
+        top, low = before[0], before[10]
+        from unstuck.cocreate.models import SuggestionFeedback
+
+        for _ in range(4):
+            SuggestionFeedback.objects.create(workspace=self.workspace, key=top, action="ignored")
+            SuggestionFeedback.objects.create(workspace=self.workspace, key=low, action="chosen")
+        after = [s.key for s in suggest_for(self.deal_a)]
+        self.assertGreater(after.index(top), 0)
+        self.assertLess(after.index(low), 10)
+
+    def test_a_leaders_new_lever_is_offered_and_an_inactive_one_is_not(self) -> None:
+        services.lever_save(
+            membership=self.m(self.leader),
+            name="Swap seats for outcomes",
+            family="commercial",
+            template="Offer {account} outcome credits.",
+            obstacle_kinds=["budget"],
+        )
+        lever = Lever.objects.get(workspace=self.workspace, key="paid-pilot")
+        services.lever_save(membership=self.m(self.leader), lever=lever, is_active=False)
+        keys = {s.key for s in suggest_for(self.deal_a)}
+        self.assertIn("lever:swap-seats-for-outcomes", keys)
+        self.assertNotIn("lever:paid-pilot", keys)
+
+    def test_another_provider_plugs_in_through_the_seam(self) -> None:
+        class Playbook:
+            name = "playbook"
+
+            def suggest(self, facts: object, workspace_id: int) -> list[Suggestion]:
+                return [Suggestion("playbook:1", "playbook", "Tactic", "Did it", ["won"], 99)]
+
+        found = suggest_for(self.deal_a, providers=[PerspectiveProvider(), Playbook()])
+        self.assertEqual(found[0].key, "playbook:1")
+
+    def test_the_cli_prints_json_suggestions(self) -> None:
+        out = StringIO()
+        call_command(
+            "options",
+            "suggest",
+            "--workspace",
+            "acme",
+            "--deal",
+            self.deal_a.external_id,
+            "--format",
+            "json",
+            stdout=out,
+            stderr=StringIO(),
+        )
+        payload = json.loads(out.getvalue())
+        self.assertEqual(payload["deal"]["id"], self.deal_a.pk)
+        self.assertGreaterEqual(len(payload["suggestions"]), 12)
+        self.assertIn("why", payload["suggestions"][0])
