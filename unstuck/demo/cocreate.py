@@ -96,7 +96,9 @@ def _finished_session(deal: Deal, manager: Membership, rep: Membership, now: dat
     session = services.session_start(
         membership=manager,
         deal=deal,
-        ideal_outcome=outcome.resolution if outcome else "A result the customer can measure.",
+        # The investigation may have found the pain but not yet how we would resolve it.
+        ideal_outcome=(outcome.resolution if outcome else "").strip()
+        or "A result the customer can measure, agreed with their CFO.",
         obstacles=list(deal.obstacles.all()),
     )
     suggestions = suggest_for(deal, outcome=session.ideal_outcome)
