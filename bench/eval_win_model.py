@@ -6,10 +6,8 @@ stage-only baseline beside it, on a workspace's closed deals.
     UNSTUCK_DATA_DIR=./unstuck-data uv run python bench/eval_win_model.py --workspace ibm
     # self-contained: a generated demo workspace in a throwaway database
     uv run python bench/eval_win_model.py --demo 3000
-    # provisional, until the shipped IBM mapping is merged: load the CSV directly (every
-    # column but the outcome as a custom attribute, the amount as the amount)
-    uv run python bench/eval_win_model.py \
-        --ibm-direct /work/shared/data/ibm-sales-win-loss/WA_Fn-UseC_-Sales-Win-Loss.csv
+    # the IBM data set imported through examples/mappings/ibm-sales-win-loss.toml
+    uv run python bench/eval_win_model.py --ibm [PATH]
 
 Targets for the IBM data set (issue 4): AUC >= 0.83, ECE <= 0.03.
 """
@@ -21,65 +19,47 @@ import os
 import tempfile
 import time
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+IBM_CSV = os.path.join(
+    os.path.dirname(REPO), "shared", "data", "ibm-sales-win-loss", "WA_Fn-UseC_-Sales-Win-Loss.csv"
+)
+IBM_MAPPING = os.path.join(REPO, "examples", "mappings", "ibm-sales-win-loss.toml")
 
-def load_ibm(path: str) -> object:
-    """Each row a closed deal with no stage history and no dates; the outcome becomes the
-    deal's status and the other columns its custom attributes."""
-    import csv
-    from datetime import UTC, datetime
-    from decimal import Decimal
+
+def import_ibm(path: str) -> object:
+    """The IBM data set through the shipped mapping, exactly as a team would import it (the
+    columns measured at close are left out there, so they cannot leak the outcome)."""
+    from django.core.management import call_command
 
     from unstuck.core.models import Workspace
-    from unstuck.deals.models import Deal, Pipeline, Stage
 
-    ws = Workspace.objects.create(name="IBM sales win/loss", slug="ibm")
-    pipeline = Pipeline.objects.create(workspace=ws, name="Sales", is_default=True)
-    won = Stage.objects.create(pipeline=pipeline, name="Won", order=0, kind="won")
-    lost = Stage.objects.create(pipeline=pipeline, name="Loss", order=1, kind="lost")
-    created = datetime(2015, 1, 1, tzinfo=UTC)
-    deals = []
-    with open(path, newline="", encoding="utf-8") as f:
-        for n, row in enumerate(csv.DictReader(f)):
-            result = row.pop("Opportunity Result")
-            number = row.pop("Opportunity Number")
-            custom: dict[str, object] = {}
-            for key, value in row.items():
-                try:
-                    custom[key] = float(value)
-                except ValueError:
-                    custom[key] = value
-            deals.append(
-                Deal(
-                    workspace=ws,
-                    name=f"Opportunity {number}",
-                    pipeline=pipeline,
-                    stage=won if result == "Won" else lost,
-                    status="won" if result == "Won" else "lost",
-                    amount=Decimal(row["Opportunity Amount USD"]),
-                    created_at=created,
-                    stage_entered_at=created,
-                    source="ibm",
-                    external_id=f"{number}-{n}",
-                    custom=custom,
-                )
-            )
-    Deal.objects.bulk_create(deals, batch_size=5000)
-    return ws
+    call_command("workspace", "create", "--name", "IBM sales win/loss", "--slug", "ibm")
+    try:
+        call_command("import", "csv", "--workspace", "ibm", "--mapping", IBM_MAPPING, path)
+    except SystemExit as exit_:  # exit 2 reports rejected rows; the rest is imported
+        if exit_.code not in (0, 2, None):
+            raise
+    return Workspace.objects.get(slug="ibm")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workspace", help="Slug of an existing workspace.")
     parser.add_argument("--demo", type=int, help="Generate a demo workspace with this many deals.")
-    parser.add_argument("--ibm-direct", help="Path of the IBM CSV, loaded without the importer.")
+    parser.add_argument(
+        "--ibm",
+        nargs="?",
+        const=IBM_CSV,
+        help="Import the IBM CSV (default: ../shared/data/…) through the shipped mapping.",
+    )
     parser.add_argument(
         "--holdout", action="store_true", help="Time-ordered holdout instead of 5 folds."
     )
     args = parser.parse_args()
-    if not args.workspace and not args.demo and not args.ibm_direct:
-        parser.error("give --workspace SLUG, --demo N or --ibm-direct PATH")
+    if not args.workspace and not args.demo and not args.ibm:
+        parser.error("give --workspace SLUG, --demo N or --ibm [PATH]")
     os.environ.setdefault("UNSTUCK_SECRET_KEY", "bench")
-    if args.demo or args.ibm_direct:
+    if args.demo or args.ibm:
         os.environ["UNSTUCK_DATA_DIR"] = tempfile.mkdtemp(prefix="unstuck-evalwin-")
         os.environ.pop("DATABASE_URL", None)
     os.environ["DJANGO_SETTINGS_MODULE"] = "unstuck.settings"
@@ -91,9 +71,9 @@ def main() -> None:
     from unstuck.core.models import Workspace
     from unstuck.investigate.evaluation import win_model_evaluate
 
-    if args.ibm_direct:
+    if args.ibm:
         call_command("migrate", verbosity=0)
-        workspace = load_ibm(args.ibm_direct)
+        workspace = import_ibm(args.ibm)
     elif args.demo:
         call_command("migrate", verbosity=0)
         from datetime import date

@@ -210,10 +210,15 @@ def _boosting(n: int) -> Any:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     def make(spec: FeatureSpec) -> Any:
+        # Capacity grows with the data: early stopping on a held-out tenth picks the number of
+        # trees, so a small workspace gets a few shallow ones and a large one up to 500.
         base = HistGradientBoostingClassifier(
-            max_iter=200,
+            max_iter=500,
             learning_rate=0.06,
-            max_leaf_nodes=15,
+            max_leaf_nodes=31,
+            early_stopping=True,
+            validation_fraction=0.1,
+            n_iter_no_change=20,
             min_samples_leaf=20,
             l2_regularization=1.0,
             categorical_features=np.array(spec.categorical_mask, dtype=bool),
