@@ -20,6 +20,7 @@ from django.db.models import Count, Q
 
 from unstuck.cocreate.models import Lever, SuggestionAction, SuggestionFeedback
 from unstuck.cocreate.perspectives import PERSPECTIVE_PROMPTS
+from unstuck.core.templatetags.unstuck import format_money
 from unstuck.deals.models import BuyingRole, Deal, Stage, StageKind
 from unstuck.investigate.models import (
     CustomerPain,
@@ -133,8 +134,7 @@ class _Blank(dict[str, str]):
 
 
 def _money(amount: Decimal, currency: str) -> str:
-    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency, currency + " ")
-    return f"{symbol}{amount:,.0f}"
+    return format_money(amount, currency, compact=False)
 
 
 def _short(text: str, limit: int = 90) -> str:

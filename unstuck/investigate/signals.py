@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from unstuck.core.models import Workspace
+from unstuck.core.templatetags.unstuck import format_money
 from unstuck.investigate.benchmarks import no_activity_threshold, stall_settings_for
 from unstuck.investigate.models import StageBenchmark
 from unstuck.investigate.sql import (
@@ -306,9 +307,7 @@ def _day(value: Any) -> str:
 
 
 def _money(value: Any, currency: str) -> str:
-    amount = float(Decimal(str(value)))
-    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency, "")
-    return f"{symbol}{amount:,.0f}" if symbol else f"{amount:,.0f} {currency}"
+    return format_money(Decimal(str(value)), currency, compact=False)
 
 
 def describe(row: dict[str, Any]) -> list[Signal]:

@@ -9,13 +9,14 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from unstuck.core.access import get_deal_for
 from unstuck.core.decorators import workspace_view
 from unstuck.core.errors import UnstuckError
+from unstuck.core.http import AppRequest
 from unstuck.core.models import Membership, Role
 from unstuck.deals.models import Deal
 from unstuck.investigate import forms, selectors, services
@@ -23,7 +24,7 @@ from unstuck.investigate.models import DecisionStep, InvestigationRequest, Obsta
 
 
 @workspace_view(Role.MANAGER, Role.LEADER)
-def queue(request: HttpRequest, membership: Membership) -> HttpResponse:
+def queue(request: AppRequest, membership: Membership) -> HttpResponse:
     show_all = request.GET.get("show") == "all"
     page = selectors.queue_page(membership, request.GET.get("page"), stuck_only=not show_all)
     summary = selectors.queue_summary(membership)
@@ -39,7 +40,7 @@ def queue(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 
 @workspace_view()
-def stall_settings(request: HttpRequest, membership: Membership) -> HttpResponse:
+def stall_settings(request: AppRequest, membership: Membership) -> HttpResponse:
     """Everyone may read the thresholds behind the flags; leaders change them."""
     from unstuck.investigate.benchmarks import stall_settings_for
     from unstuck.investigate.models import StageBenchmark
@@ -71,7 +72,7 @@ def _back(membership: Membership, deal: Deal) -> HttpResponse:
 
 
 def _act(
-    request: HttpRequest,
+    request: AppRequest,
     membership: Membership,
     pk: int,
     form_class: Callable[..., Form],
@@ -95,7 +96,7 @@ def _act(
 
 @workspace_view()
 @require_POST
-def stakeholder_view(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+def stakeholder_view(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     def action(deal: Deal, data: dict[str, Any]) -> object:
         stakeholder = get_object_or_404(deal.stakeholders, pk=data["stakeholder"])
         return services.stakeholder_view_update(
@@ -109,7 +110,7 @@ def stakeholder_view(request: HttpRequest, membership: Membership, pk: int) -> H
 
 @workspace_view()
 @require_POST
-def step_add(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+def step_add(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     return _act(
         request,
         membership,
@@ -122,9 +123,7 @@ def step_add(request: HttpRequest, membership: Membership, pk: int) -> HttpRespo
 
 @workspace_view()
 @require_POST
-def step_status(
-    request: HttpRequest, membership: Membership, pk: int, step_pk: int
-) -> HttpResponse:
+def step_status(request: AppRequest, membership: Membership, pk: int, step_pk: int) -> HttpResponse:
     def action(deal: Deal, data: dict[str, Any]) -> object:
         step = get_object_or_404(DecisionStep, pk=step_pk, deal=deal)
         return services.decision_step_set_status(step=step, status=data["status"])
@@ -134,7 +133,7 @@ def step_status(
 
 @workspace_view()
 @require_POST
-def obstacle_add(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+def obstacle_add(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     def form_class(data: Any) -> Form:
         deal = get_deal_for(membership, pk)
         choices = [(s.pk, str(s.contact)) for s in deal.stakeholders.select_related("contact")]
@@ -148,7 +147,7 @@ def obstacle_add(request: HttpRequest, membership: Membership, pk: int) -> HttpR
             description=data["description"],
             evidence=data["evidence"],
             stakeholder=stakeholder if data["stakeholder"] else None,
-            by=request.user,  # type: ignore[arg-type]
+            by=request.user,
         )
 
     return _act(request, membership, pk, form_class, action, "Obstacle logged.")
@@ -157,7 +156,7 @@ def obstacle_add(request: HttpRequest, membership: Membership, pk: int) -> HttpR
 @workspace_view()
 @require_POST
 def obstacle_resolve(
-    request: HttpRequest, membership: Membership, pk: int, obstacle_pk: int
+    request: AppRequest, membership: Membership, pk: int, obstacle_pk: int
 ) -> HttpResponse:
     deal = get_deal_for(membership, pk, write=True)
     obstacle = get_object_or_404(Obstacle, pk=obstacle_pk, deal=deal)
@@ -168,7 +167,7 @@ def obstacle_resolve(
 
 @workspace_view()
 @require_POST
-def pain_update(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+def pain_update(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     return _act(
         request,
         membership,
@@ -181,20 +180,20 @@ def pain_update(request: HttpRequest, membership: Membership, pk: int) -> HttpRe
 
 @workspace_view()
 @require_POST
-def feedback_add(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+def feedback_add(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     return _act(
         request,
         membership,
         pk,
         forms.FeedbackForm,
-        lambda deal, data: services.feedback_add(deal=deal, by=request.user, **data),  # type: ignore[arg-type]
+        lambda deal, data: services.feedback_add(deal=deal, by=request.user, **data),
         "Feedback logged.",
     )
 
 
 @workspace_view(Role.MANAGER, Role.LEADER)
 @require_POST
-def request_create(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+def request_create(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     return _act(
         request,
         membership,
@@ -208,7 +207,7 @@ def request_create(request: HttpRequest, membership: Membership, pk: int) -> Htt
 @workspace_view()
 @require_POST
 def request_answer(
-    request: HttpRequest, membership: Membership, pk: int, request_pk: int
+    request: AppRequest, membership: Membership, pk: int, request_pk: int
 ) -> HttpResponse:
     # Reading the deal is enough: the service checks that this person was asked.
     deal = get_deal_for(membership, pk)

@@ -13,15 +13,25 @@ register = template.Library()
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "AUD": "A$", "CAD": "C$"}
 
 
-@register.filter
-def money(amount: Decimal | float | int | None, currency: str = "USD") -> str:
-    """$48,500 — whole units; compact ($1.2M) past a million."""
+def format_money(
+    amount: Decimal | float | int | None, currency: str = "USD", *, compact: bool = True
+) -> str:
+    """$48,500 in whole units; compact ($1.2M) past a million unless told otherwise.
+
+    The one formatter for amounts, in pages and in generated sentences alike.
+    """
     if amount is None:
         return "—"
     value = float(amount)
     symbol = SYMBOLS.get(currency or "USD")
-    text = f"{value / 1000000:,.1f}M" if abs(value) >= 1000000 else f"{value:,.0f}"
+    big = compact and abs(value) >= 1_000_000
+    text = f"{value / 1_000_000:,.1f}M" if big else f"{value:,.0f}"
     return f"{symbol}{text}" if symbol else f"{text} {currency}"
+
+
+@register.filter
+def money(amount: Decimal | float | int | None, currency: str = "USD") -> str:
+    return format_money(amount, currency)
 
 
 @register.filter
