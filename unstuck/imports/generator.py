@@ -130,7 +130,7 @@ def generate_salesforce_export(
                 if s:
                     at = min(end, at + timedelta(minutes=rng.randint(60 * 24, 60 * 24 * 30)))
                 rows.append((at, stage, amount, close, prob))
-                if s in (1, 2, 3) and rng.random() < 0.5:
+                if s in (1, 2, 3) and rng.random() < 0.6:
                     # An amount and close-date change without a stage move.
                     at = min(end, at + timedelta(minutes=rng.randint(60, 60 * 24 * 5)))
                     amount = max(500, amount + rng.randint(-20, 20) * 500)
