@@ -93,7 +93,12 @@ class DealQuerySet(models.QuerySet["Deal"]):
 
 
 class Deal(models.Model):
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="deals")
+    # Foreign keys the composite indexes below already lead with, or that only a rare delete of
+    # a user, team, pipeline or stage looks up, carry no index of their own: every index costs
+    # each import and stage move a write (see docs/imports.md, "Large imports").
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="deals", db_index=False
+    )
     name = models.CharField(max_length=255)
     account = models.ForeignKey(
         Account, on_delete=models.SET_NULL, null=True, blank=True, related_name="deals"
@@ -104,12 +109,20 @@ class Deal(models.Model):
         null=True,
         blank=True,
         related_name="owned_deals",
+        db_index=False,
     )
     team = models.ForeignKey(
-        "core.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="deals"
+        "core.Team",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deals",
+        db_index=False,
     )
-    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="deals")
-    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="deals")
+    pipeline = models.ForeignKey(
+        Pipeline, on_delete=models.PROTECT, related_name="deals", db_index=False
+    )
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="deals", db_index=False)
     status = models.CharField(
         max_length=4,
         choices=StageKind.choices,
@@ -168,16 +181,25 @@ class Deal(models.Model):
 class StageChange(models.Model):
     """One step of a deal's history: the stage it moved to, and its amount and close date then."""
 
-    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="stage_changes")
-    from_stage = models.ForeignKey(
-        Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    # History is the largest table and is written in bulk by imports: one index, (deal, time),
+    # serves every read; the stage and author keys are only looked up by rare deletes.
+    deal = models.ForeignKey(
+        Deal, on_delete=models.CASCADE, related_name="stage_changes", db_index=False
     )
-    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    from_stage = models.ForeignKey(
+        Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+", db_index=False)
     changed_at = models.DateTimeField()
     amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
     close_date = models.DateField(null=True, blank=True)
     changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     source = models.CharField(max_length=30, default="manual")
 

@@ -35,10 +35,8 @@ STAGING_TABLES = (
     "stg_hist",
     "stg_stage",
     "stg_deal_r",
-    "stg_hist_r",
-    "stg_last",
     "stg_seq",
-    "stg_entered",
+    "stg_sum",
     "stg_final",
     "stg_account",
 )

@@ -1,0 +1,106 @@
+"""Bulk mode for large imports on PostgreSQL, the way pg_restore and pgloader load data.
+
+When an import brings at least as many rows as a table already holds, the table's secondary
+indexes are dropped before the load and rebuilt after it (one sort each instead of millions
+of random inserts), and, where the database role may set `session_replication_role`, the
+row-by-row foreign-key triggers are skipped: the loader's own joins produced every key, and
+the rows those keys point to are locked against deletion first, as the triggers would have.
+All of it happens inside the import's transaction, so a failure or a kill undoes it too.
+
+While the load runs, the rebuilt tables are locked: pages that read deals wait until the
+import commits. Small imports into a large workspace never take this path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+
+from django.db import DatabaseError, transaction
+
+from unstuck.imports import staging
+
+log = logging.getLogger("unstuck.imports.loader")
+
+# Below this many rows the ordinary path is fast enough and holds no table locks.
+BULK_ROWS = 50_000
+
+
+def _estimated_rows(table: str) -> int:
+    # The planner's estimate is enough to tell "nearly empty" from "large" and costs nothing.
+    return int(
+        staging.fetchall(
+            "SELECT GREATEST(reltuples, 0) FROM pg_class WHERE oid = %s::regclass", [table]
+        )[0][0]
+    )
+
+
+def _secondary_indexes(table: str) -> list[tuple[str, str]]:
+    """(name, CREATE INDEX statement) of the indexes no constraint owns (not primary, not
+    unique): those only speed reads, so they can be rebuilt after the load."""
+    return [
+        (name, definition)
+        for name, definition in staging.fetchall(
+            "SELECT quote_ident(i.relname), pg_get_indexdef(x.indexrelid) "
+            "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+            "WHERE x.indrelid = %s::regclass AND NOT x.indisprimary AND NOT x.indisunique "
+            "ORDER BY i.relname",
+            [table],
+        )
+    ]
+
+
+def _skip_fk_triggers() -> bool:
+    """Turn off trigger firing for this transaction if the role may; False if it may not."""
+    try:
+        with transaction.atomic():
+            staging.execute("SET LOCAL session_replication_role = replica")
+    except DatabaseError:
+        return False
+    return True
+
+
+def plan(rows: dict[str, int]) -> list[str]:
+    """The tables that take bulk mode: PostgreSQL, and at least as many new rows as held."""
+    if not staging.is_postgres():
+        return []
+    return [t for t, n in rows.items() if n >= BULK_ROWS and n >= _estimated_rows(t)]
+
+
+@contextlib.contextmanager
+def load(rows: dict[str, int], *, lock_referenced: Callable[[], None]) -> Iterator[list[str]]:
+    """Around the final writes of an import: rows says how many rows each table will get.
+
+    lock_referenced locks (FOR KEY SHARE) every row the new rows point to; it runs only when
+    foreign-key triggers are skipped, since the triggers would otherwise take those locks.
+    """
+    tables = plan(rows)
+    if not tables:
+        yield tables
+        return
+    triggers_off = _skip_fk_triggers()
+    if triggers_off:
+        lock_referenced()
+    saved: list[str] = []
+    for table in tables:
+        for name, definition in _secondary_indexes(table):
+            staging.execute(f"DROP INDEX {name}")
+            saved.append(definition)
+    log.debug(
+        "bulk mode on %s: %d indexes to rebuild, foreign-key triggers %s",
+        ", ".join(tables),
+        len(saved),
+        "skipped" if triggers_off else "kept",
+    )
+    yield tables
+    if triggers_off:
+        staging.execute("SET LOCAL session_replication_role = origin")
+    else:
+        # Deferred key checks still pending on these tables would block CREATE INDEX.
+        staging.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    staging.execute("SET LOCAL maintenance_work_mem = '512MB'")
+    for definition in saved:
+        staging.execute(definition)
+    for table in tables:
+        staging.execute(f"ANALYZE {table}")
