@@ -96,9 +96,9 @@ def load(rows: dict[str, int], *, lock_referenced: Callable[[], None]) -> Iterat
     yield tables
     if triggers_off:
         staging.execute("SET LOCAL session_replication_role = origin")
-    else:
-        # Deferred key checks still pending on these tables would block CREATE INDEX.
-        staging.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    # Deferred key checks still pending on these tables (from the load when triggers ran, or
+    # from earlier writes in the same transaction) would block CREATE INDEX: run them now.
+    staging.execute("SET CONSTRAINTS ALL IMMEDIATE")
     staging.execute("SET LOCAL maintenance_work_mem = '512MB'")
     for definition in saved:
         staging.execute(definition)

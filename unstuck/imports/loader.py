@@ -21,7 +21,8 @@ from django.db import transaction
 
 from unstuck.core.models import Membership, Workspace
 from unstuck.deals.models import Pipeline
-from unstuck.imports import staging
+from unstuck.imports import copy_stage, staging
+from unstuck.imports.copy_stage import CopySource
 from unstuck.imports.dimensions import ensure_stages, upsert_accounts
 from unstuck.imports.mapping import kind_from_name
 from unstuck.imports.parsing import at_midnight
@@ -63,6 +64,7 @@ class LoadResult:
     stages_created: list[str] = field(default_factory=list)
     unknown_owners: dict[str, int] = field(default_factory=dict)
     related: dict[str, int] = field(default_factory=dict)  # contacts, stakeholders, activities
+    staged_by: str = ""  # "copy" when PostgreSQL read the files itself, else "rows"
     written: bool = False
 
     def as_dict(self) -> dict[str, Any]:
@@ -145,6 +147,8 @@ class Loader:
         self.result = LoadResult()
         default = Pipeline.objects.filter(workspace=workspace).order_by("-is_default").first()
         self.default_pipeline = default.name if default else DEFAULT_PIPELINE
+        self.owners = OwnerDirectory(workspace, options.assign_owners)
+        self.account_names: dict[str, str] = {}
 
     # --- the whole import -------------------------------------------------------------------
     def load(
@@ -154,14 +158,23 @@ class Loader:
         history: Iterable[HistoryRow] = (),
         accounts: Iterable[AccountRow] = (),
         after: Callable[[], dict[str, int]] | None = None,
+        copy_from: CopySource | None = None,
     ) -> LoadResult:
-        """Stage, validate and upsert in one transaction; raise ImportRejected in strict mode."""
+        """Stage, validate and upsert in one transaction; raise ImportRejected in strict mode.
+
+        copy_from, when given, lets PostgreSQL read the files itself (copy_stage.py); the
+        rows in deals and history are read only if it hands the files back.
+        """
         try:
             with transaction.atomic():
-                with _timed("stage deals"):
-                    self._stage_deals(deals)
-                with _timed("stage history"):
-                    self._stage_history(history)
+                with _timed("stage by COPY"):
+                    copied = copy_from is not None and copy_stage.stage(self, copy_from)
+                self.result.staged_by = "copy" if copied else "rows"
+                if not copied:
+                    with _timed("stage deals"):
+                        self._stage_deals(deals)
+                    with _timed("stage history"):
+                        self._stage_history(history)
                 with _timed("check"):
                     self._check_history_ids()
                     self._merge_duplicates()
@@ -201,10 +214,8 @@ class Loader:
 
     # --- staging ----------------------------------------------------------------------------
     def _stage_deals(self, deals: Iterable[DealRow]) -> None:
-        owners = OwnerDirectory(self.workspace, self.options.assign_owners)
-        self.owners = owners
+        owners = self.owners
         writer = staging.StagingWriter("stg_deal", staging.DEAL_COLUMNS, self.d)
-        self.account_names: dict[str, str] = {}
         strict_failed = False
         n = 0
         try:

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from unstuck.core.errors import UnstuckError
 from unstuck.core.models import User, Workspace
+from unstuck.imports.copy_stage import copy_source
 from unstuck.imports.loader import ImportRejected, Loader, LoadResult
 from unstuck.imports.models import ImportProblem, ImportRun, RunStatus
 from unstuck.imports.parsing import FileProblem
@@ -177,6 +178,7 @@ def import_run_execute(
             history=plan.history_rows(report),
             accounts=plan.accounts,
             after=(lambda: plan.load_related(run.workspace, report)) if plan.has_related else None,
+            copy_from=copy_source(plan),
         )
     except ImportRejected:
         status = RunStatus.REJECTED

@@ -1,0 +1,382 @@
+"""Staging by COPY on PostgreSQL: the database itself parses machine-written exports.
+
+A Salesforce Data Export or a mapped CSV with ISO dates and plain numbers is streamed as it
+is into a typed table (COPY checks every date, number and true/false as it reads), then
+turned into the loader's staging rows in SQL: trimmed, renamed, owners matched, kinds set.
+That skips the Python row loop, the slow part of a million-row import.
+
+The Python path stays the reference: any file this path does not cover (another encoding,
+mapping date formats, templates, stage-date columns), any row COPY cannot read, and any row
+a check below would reject goes back to it, inside a savepoint, so nothing staged here
+survives. The Python path then reports every problem by row and column.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from django.db import DatabaseError, connection, transaction
+
+from unstuck.imports import staging
+from unstuck.imports.mapping import Mapping, kind_from_name, person_of
+from unstuck.imports.parsing import SniffedFile
+
+if TYPE_CHECKING:
+    from unstuck.imports.loader import Loader
+    from unstuck.imports.readers.base import ImportPlan
+
+log = logging.getLogger("unstuck.imports.loader")
+
+ENCODINGS = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "cp1252": "WIN1252"}
+DEAL_TYPES = {
+    "amount": "numeric",
+    "probability": "numeric",
+    "close_date": "date",
+    "created_at": "timestamptz",
+    "stage_entered_at": "timestamptz",
+    "last_activity_at": "timestamptz",
+    "is_won": "boolean",
+    "is_closed": "boolean",
+}
+HISTORY_TYPES = {"entered_at": "timestamptz", "amount": "numeric", "close_date": "date"}
+BLOCK = 1 << 20
+WS = "E' \\t\\r\\n'"  # what Python's str.strip() removes from a CSV cell, near enough
+
+
+class Fallback(Exception):
+    """This file takes the Python path; the message says why (logged, not shown)."""
+
+
+@dataclass
+class CopySource:
+    """What the COPY path needs from an import plan."""
+
+    mapping: Mapping
+    deals: SniffedFile
+    history: SniffedFile | None
+    skip_deleted: bool
+    owners: dict[str, tuple[str, str]]  # owner column value → (email, name), from a users file
+    accounts_from_names: bool
+
+
+def copy_source(plan: ImportPlan) -> CopySource | None:
+    """The plan's files as a CopySource, or None when this path cannot read them."""
+    if not staging.is_postgres():
+        return None
+    m = plan.mapping
+    if m.date_formats or m.dayfirst or m.decimal not in (None, ".") or m.stage_dates:
+        return None
+    if plan._enrich:
+        return None
+    files = [plan.deals] + ([plan.history] if plan.history else [])
+    for f in files:
+        if f.encoding not in ENCODINGS or not _header_first(f):
+            return None
+    if any(s and s not in plan.deals.headers for s in m.columns.values()):
+        return None  # "{template}" columns are composed in Python
+    if plan.history and any(c not in plan.history.headers for c in m.history.values() if c):
+        return None
+    return CopySource(
+        mapping=m,
+        deals=plan.deals,
+        history=plan.history,
+        skip_deleted=plan.skip_deleted,
+        owners=dict(plan._owners),
+        accounts_from_names=plan.accounts_from_names,
+    )
+
+
+def _header_first(f: SniffedFile) -> bool:
+    """COPY skips exactly one line as the header; the sniffed header must be that line."""
+    with f.path.open(encoding=f.encoding, newline="") as fh:
+        first = fh.readline()
+    try:
+        row = next(csv.reader([first], delimiter=f.delimiter))
+    except (csv.Error, StopIteration):
+        return False
+    return [c.strip().lstrip("\ufeff") for c in row] == f.headers
+
+
+# --- COPY ------------------------------------------------------------------------------------
+
+
+def _copy_file(
+    f: SniffedFile, table: str, types: dict[str, str], progress: Callable[[int], None]
+) -> tuple[int, list[str]]:
+    """COPY the file into a new temp table with one column per header (c0, c1, …) plus line,
+    the record's number; returns the number of records and the columns kept as text."""
+    cols = [f"c{i}" for i in range(len(f.headers))]
+    typed = {i: types[h] for i, h in enumerate(f.headers) if h in types}
+    staging.drop(table)
+    staging.execute(
+        f"CREATE TEMP TABLE {table} (line bigint GENERATED ALWAYS AS IDENTITY, "
+        + ", ".join(f"{c} {typed.get(i, 'text')}" for i, c in enumerate(cols))
+        + ")"
+    )
+    options = [
+        "FORMAT csv",
+        "HEADER true",
+        f"DELIMITER '{f.delimiter}'",
+        f"ENCODING '{ENCODINGS[f.encoding]}'",
+    ]
+    if typed:
+        # A quoted empty cell ("") is no value, as an unquoted one is.
+        options.append(f"FORCE_NULL ({', '.join(cols[i] for i in typed)})")
+    rows = 0
+    with connection.cursor() as cursor, f.path.open("rb") as fh:
+        if f.encoding == "utf-8-sig":
+            fh.read(3)
+        copy_sql = f"COPY {table} ({', '.join(cols)}) FROM STDIN WITH ({', '.join(options)})"
+        with cursor.cursor.copy(copy_sql) as copy:
+            while block := fh.read(BLOCK):
+                copy.write(block)
+                rows += block.count(b"\n")
+                progress(rows)
+    staging.execute(f"ANALYZE {table}")
+    count = int(staging.fetchall(f"SELECT COUNT(*) FROM {table}")[0][0])
+    return count, [c for i, c in enumerate(cols) if i not in typed]
+
+
+def _col(f: SniffedFile, header: str) -> str:
+    return f"c{f.headers.index(header)}"
+
+
+class _Columns:
+    """SQL for a mapped field of one raw table: trimmed text, or the typed value."""
+
+    def __init__(self, f: SniffedFile, spec: dict[str, str], types: dict[str, str]) -> None:
+        self.f, self.spec, self.types = f, spec, types
+
+    def has(self, fld: str) -> bool:
+        return bool(self.spec.get(fld))
+
+    def raw(self, fld: str) -> str:
+        return f"r.{_col(self.f, self.spec[fld])}"
+
+    def text(self, fld: str) -> str:
+        """Trimmed text, '' when the field is unmapped or empty."""
+        if not self.has(fld):
+            return "''"
+        return f"COALESCE(btrim({self.raw(fld)}, {WS}), '')"
+
+    def typed(self, fld: str) -> str:
+        return self.raw(fld) if self.has(fld) else "NULL"
+
+
+def _line(table: str, text_cols: list[str]) -> str:
+    """The physical line where each record ends, as the Python reader reports it: the header
+    is line 1, and a cell with line breaks pushes later rows down."""
+    has_break = " OR ".join(f"strpos({c}, E'\\n') > 0" for c in text_cols)
+    if (
+        not text_cols
+        or not staging.fetchall(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {has_break})")[0][0]
+    ):
+        return "r.line + 1"
+    counted = " + ".join(
+        f"COALESCE(length({c}) - length(replace({c}, E'\\n', '')), 0)" for c in text_cols
+    )
+    return f"r.line + 1 + SUM({counted}) OVER (ORDER BY r.line)"
+
+
+# --- deals -----------------------------------------------------------------------------------
+
+
+def _values_table(
+    name: str, columns: list[tuple[str, str]], rows: Iterable[tuple[Any, ...]]
+) -> None:
+    staging.create(name, columns, staging.Dialect())
+    rows = list(rows)
+    if rows:
+        marks = ", ".join(["%s"] * len(columns))
+        with connection.cursor() as cursor:
+            cursor.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)
+    staging.execute(f"ANALYZE {name}")
+
+
+def _stage_deals(loader: Loader, src: CopySource) -> None:
+    m, f = src.mapping, src.deals
+    count, text_cols = _copy_file(f, "raw_deal", _types(m.columns, DEAL_TYPES), loader.progress)
+    if count == 0:
+        raise Fallback("no data rows")
+    loader.report.rows_read += count
+    c = _Columns(f, m.columns, DEAL_TYPES)
+    keep = "TRUE"
+    if src.skip_deleted and "IsDeleted" in f.headers:
+        deleted = _col(f, "IsDeleted")
+        keep = f"lower(btrim(COALESCE(r.{deleted}, ''), {WS})) NOT IN ('1', 'true')"
+    # Stage names after renaming, with the kind each one implies.
+    rename = m.stage_rename
+    stages = staging.fetchall(f"SELECT DISTINCT {c.text('stage')} FROM raw_deal r WHERE {keep}")
+    stage_rows = []
+    for (raw,) in stages:
+        stage = rename.get(raw, raw)
+        kind = m.stage_kind(stage)
+        if not stage or len(stage) > 100 or (m.strict_stages and stage not in m.stage_order):
+            raise Fallback(f"stage {raw!r} is not valid")
+        known = kind or loader.options.stage_kinds.get(stage, "")
+        stage_rows.append((raw, stage, known, kind_from_name(stage)))
+    _values_table(
+        "cp_stage",
+        [("raw", "text"), ("stage", "text"), ("known", "text"), ("guess", "text")],
+        stage_rows,
+    )
+    # Owners: each distinct owner value matched once, by email, then name.
+    owner_rows = []
+    unknown: Counter[str] = Counter()
+    owner_expr = c.text("owner")
+    for raw, n in staging.fetchall(
+        f"SELECT {owner_expr}, COUNT(*) FROM raw_deal r WHERE {keep} GROUP BY 1"
+    ):
+        person = src.owners.get(raw, ("", raw)) if src.owners else person_of(raw)
+        user_id, team_id = loader.owners.resolve(person)
+        if user_id is None and (person[1] or person[0]):
+            unknown[person[1] or person[0]] += n
+        owner_rows.append((raw, user_id, team_id))
+    _values_table(
+        "cp_owner", [("raw", "text"), ("owner_id", "bigint"), ("team_id", "bigint")], owner_rows
+    )
+    loader.result.unknown_owners = dict(unknown.most_common())
+
+    ext = c.text("external_id")
+    checks = [
+        f"{ext} = ''",
+        f"length({ext}) > 100",
+    ]
+    if c.has("probability"):
+        checks.append(f"NOT ({c.typed('probability')} BETWEEN 0 AND 100)")
+    if c.has("currency"):
+        checks.append(f"upper({c.text('currency')}) !~ '^([A-Z]{{3}})?$'")
+    if c.has("amount"):
+        checks.append(f"abs({c.typed('amount')}) >= 1e14")
+    bad = staging.fetchall(
+        f"SELECT r.line FROM raw_deal r WHERE {keep} AND ({' OR '.join(checks)}) LIMIT 1"
+    )
+    if bad:
+        raise Fallback(f"record {bad[0][0]} needs a closer look")
+
+    if "is_closed" in m.columns or "is_won" in m.columns:
+        won = f"COALESCE({c.typed('is_won')}, FALSE)"
+        closed = f"COALESCE({c.typed('is_closed')}, {won})"
+        kind = f"CASE WHEN {closed} THEN CASE WHEN {won} THEN 'won' ELSE 'lost' END ELSE 'open' END"
+    else:
+        kind = "s.known"
+    closed_kind = f"COALESCE(NULLIF({kind}, ''), s.guess)"
+    hint = c.typed("stage_entered_at")
+    if c.has("close_date"):
+        hint = (
+            f"COALESCE({hint}, CASE WHEN {closed_kind} <> 'open' "
+            f"THEN {c.typed('close_date')}::timestamp AT TIME ZONE 'UTC' END)"
+        )
+    custom_pairs = ", ".join(
+        f"'{h.replace(chr(39), chr(39) * 2)}', NULLIF(btrim(r.{_col(f, h)}, {WS}), '')"
+        for h in m.custom
+    )
+    custom = f"jsonb_strip_nulls(jsonb_build_object({custom_pairs}))" if m.custom else "'{}'"
+    pipeline = f"NULLIF({c.text('pipeline')}, '')" if c.has("pipeline") else "NULL"
+    default_pipeline = (m.pipeline or "")[:100] or loader.default_pipeline
+    currency = f"upper({c.text('currency')})" if c.has("currency") else "''"
+    default_currency = m.currency.upper() or loader.workspace.default_currency
+    staging.create("stg_deal", staging.DEAL_COLUMNS, staging.Dialect())
+    names = ", ".join(name for name, _ in staging.DEAL_COLUMNS)
+    sql = (
+        f"INSERT INTO stg_deal ({names}) SELECT {_line('raw_deal', text_cols)}, {ext}, "
+        f"left(COALESCE(NULLIF({c.text('name')}, ''), {ext}), 255), "
+        f"left({c.text('account')}, 100), o.owner_id, o.team_id, "
+        f"left(COALESCE({pipeline}, %s), 100), s.stage, {kind}, "
+        f"round({c.typed('probability')}), {c.typed('amount')}, "
+        f"COALESCE(NULLIF({currency}, ''), %s), {c.typed('close_date')}, "
+        f"{c.typed('created_at')}, {hint}, {c.typed('last_activity_at')}, "
+        f"left({c.text('next_step')}, 500), {custom}, NULL "
+        "FROM raw_deal r JOIN cp_stage s ON s.raw = "
+        f"{c.text('stage')} JOIN cp_owner o ON o.raw = {owner_expr} WHERE {keep}"
+    )
+    staging.execute(sql, [default_pipeline, default_currency])
+    staging.execute("CREATE INDEX ON stg_deal (external_id)")
+    staging.execute("ANALYZE stg_deal")
+    if src.accounts_from_names:
+        for (key,) in staging.fetchall(
+            "SELECT DISTINCT account_key FROM stg_deal WHERE account_key <> ''"
+        ):
+            loader.account_names.setdefault(key, key)
+
+
+def _types(spec: dict[str, str], types: dict[str, str]) -> dict[str, str]:
+    """Header → SQL type for the typed fields; a header two fields read as different types
+    stays text, which sends the file to the Python path."""
+    out: dict[str, str] = {}
+    for fld, header in spec.items():
+        if header and fld in types:
+            if out.get(header, types[fld]) != types[fld]:
+                raise Fallback(f"column {header} is read as two types")
+            out[header] = types[fld]
+    return out
+
+
+# --- history ---------------------------------------------------------------------------------
+
+
+def _stage_history(loader: Loader, src: CopySource) -> None:
+    staging.create("stg_hist", staging.HISTORY_COLUMNS, staging.Dialect())
+    if src.history is None:
+        return
+    m, f = src.mapping, src.history
+    count, text_cols = _copy_file(f, "raw_hist", _types(m.history, HISTORY_TYPES), loader.progress)
+    loader.report.rows_read += count
+    c = _Columns(f, m.history, HISTORY_TYPES)
+    keep = "TRUE"
+    if src.skip_deleted and "IsDeleted" in f.headers:
+        keep = f"lower(btrim(COALESCE(r.{_col(f, 'IsDeleted')}, ''), {WS})) NOT IN ('1', 'true')"
+    rename = m.stage_rename
+    stage_rows = []
+    for (raw,) in staging.fetchall(f"SELECT DISTINCT {c.text('stage')} FROM raw_hist r"):
+        stage = rename.get(raw, raw)
+        if not stage or len(stage) > 100 or (m.strict_stages and stage not in m.stage_order):
+            raise Fallback(f"history stage {raw!r} is not valid")
+        stage_rows.append((raw, stage))
+    _values_table("cp_hstage", [("raw", "text"), ("stage", "text")], stage_rows)
+    deal = c.text("deal")
+    bad = staging.fetchall(
+        f"SELECT r.line FROM raw_hist r WHERE {keep} AND ({deal} = '' "
+        f"OR {c.typed('entered_at')} IS NULL) LIMIT 1"
+    )
+    if bad:
+        raise Fallback(f"history record {bad[0][0]} needs a closer look")
+    names = ", ".join(name for name, _ in staging.HISTORY_COLUMNS)
+    staging.execute(
+        f"INSERT INTO stg_hist ({names}) SELECT {_line('raw_hist', text_cols)}, {deal}, s.stage, "
+        f"{c.typed('entered_at')}, {c.typed('amount')}, {c.typed('close_date')} "
+        f"FROM raw_hist r JOIN cp_hstage s ON s.raw = {c.text('stage')} WHERE {keep}"
+    )
+    staging.execute("CREATE INDEX ON stg_hist (deal_ext)")
+    staging.execute("ANALYZE stg_hist")
+
+
+# --- entry point -----------------------------------------------------------------------------
+
+TABLES = ("raw_deal", "raw_hist", "cp_stage", "cp_hstage", "cp_owner")
+
+
+def stage(loader: Loader, src: CopySource) -> bool:
+    """Fill stg_deal and stg_hist by COPY; False (with nothing staged) when the Python path
+    must read these files instead."""
+    rows_before = loader.report.rows_read
+    try:
+        with transaction.atomic():
+            _stage_deals(loader, src)
+            _stage_history(loader, src)
+    except (Fallback, DatabaseError, psycopg.Error) as exc:
+        # psycopg's own errors come from COPY, which runs on the raw cursor.
+        log.info("import: reading the files row by row (%s)", str(exc).splitlines()[0])
+        loader.report.rows_read = rows_before
+        loader.result.unknown_owners = {}
+        loader.account_names.clear()
+        return False
+    finally:
+        staging.drop(*TABLES)
+    return True
