@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from django.db import DatabaseError, transaction
 
 from unstuck.imports import staging
+from unstuck.imports.staging import timed
 
 log = logging.getLogger("unstuck.imports.loader")
 
@@ -101,6 +102,7 @@ def load(rows: dict[str, int], *, lock_referenced: Callable[[], None]) -> Iterat
     staging.execute("SET CONSTRAINTS ALL IMMEDIATE")
     staging.execute("SET LOCAL maintenance_work_mem = '512MB'")
     for definition in saved:
-        staging.execute(definition)
+        with timed(definition.split(" USING ")[0]):
+            staging.execute(definition)
     for table in tables:
         staging.execute(f"ANALYZE {table}")

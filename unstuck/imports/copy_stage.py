@@ -25,7 +25,8 @@ from django.db import DatabaseError, connection, transaction
 
 from unstuck.imports import staging
 from unstuck.imports.mapping import Mapping, kind_from_name, person_of
-from unstuck.imports.parsing import SniffedFile
+from unstuck.imports.parsing import FIELD_LIMIT, SniffedFile
+from unstuck.imports.staging import timed
 
 if TYPE_CHECKING:
     from unstuck.imports.loader import Loader
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("unstuck.imports.loader")
 
 ENCODINGS = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "cp1252": "WIN1252"}
+# The fields this path turns from text into typed values.
 DEAL_TYPES = {
     "amount": "numeric",
     "probability": "numeric",
@@ -106,17 +108,15 @@ def _header_first(f: SniffedFile) -> bool:
 # --- COPY ------------------------------------------------------------------------------------
 
 
-def _copy_file(
-    f: SniffedFile, table: str, types: dict[str, str], progress: Callable[[int], None]
-) -> tuple[int, list[str]]:
-    """COPY the file into a new temp table with one column per header (c0, c1, …) plus line,
-    the record's number; returns the number of records and the columns kept as text."""
+def _copy_file(f: SniffedFile, table: str, progress: Callable[[int], None]) -> tuple[int, str]:
+    """COPY the file as text into a new temp table with one column per header (c0, c1, …)
+    plus line, the record's number; returns the number of records and the SQL for each
+    record's physical line."""
     cols = [f"c{i}" for i in range(len(f.headers))]
-    typed = {i: types[h] for i, h in enumerate(f.headers) if h in types}
     staging.drop(table)
     staging.execute(
         f"CREATE TEMP TABLE {table} (line bigint GENERATED ALWAYS AS IDENTITY, "
-        + ", ".join(f"{c} {typed.get(i, 'text')}" for i, c in enumerate(cols))
+        + ", ".join(f"{c} text" for c in cols)
         + ")"
     )
     options = [
@@ -125,30 +125,53 @@ def _copy_file(
         f"DELIMITER '{f.delimiter}'",
         f"ENCODING '{ENCODINGS[f.encoding]}'",
     ]
-    if typed:
-        # A quoted empty cell ("") is no value, as an unquoted one is.
-        options.append(f"FORCE_NULL ({', '.join(cols[i] for i in typed)})")
     rows = 0
+    last = b""
+    since_break = 0  # bytes since the last line break
     with connection.cursor() as cursor, f.path.open("rb") as fh:
         if f.encoding == "utf-8-sig":
             fh.read(3)
         copy_sql = f"COPY {table} ({', '.join(cols)}) FROM STDIN WITH ({', '.join(options)})"
-        with cursor.cursor.copy(copy_sql) as copy:
+        with timed(f"COPY {f.name}"), cursor.cursor.copy(copy_sql) as copy:
             while block := fh.read(BLOCK):
+                first = block.find(b"\n")
+                since_break += len(block) if first < 0 else first
+                if since_break > FIELD_LIMIT:
+                    # The row path refuses fields this long, with a message; COPY would not.
+                    raise Fallback("a line longer than the field limit")
+                if first >= 0:
+                    since_break = len(block) - block.rfind(b"\n") - 1
                 copy.write(block)
                 rows += block.count(b"\n")
+                last = block[-1:]
                 progress(rows)
     staging.execute(f"ANALYZE {table}")
     count = int(staging.fetchall(f"SELECT COUNT(*) FROM {table}")[0][0])
-    return count, [c for i, c in enumerate(cols) if i not in typed]
+    lines = rows + (1 if last not in (b"\n", b"") else 0)
+    if lines == count + 1:
+        # One line per record (COPY refuses blank lines): the header is line 1.
+        return count, "r.line + 1"
+    return count, _line_counting_breaks(cols)
 
 
 def _col(f: SniffedFile, header: str) -> str:
     return f"c{f.headers.index(header)}"
 
 
+# What this path reads: ISO dates and datetimes, plain unsigned numbers, and the true/false
+# words the row path knows. PostgreSQL would accept more ('tomorrow', '1e5', 'NaN', 'tr'); the
+# row path decides those, so anything else goes back to it.
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+ISO_DATETIME = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
+PLAIN_NUMBER = r"^\d{1,14}(\.\d{1,6})?$"
+TRUE = ("true", "1", "yes", "y", "t", "x", "won")
+FALSE = ("false", "0", "no", "n", "f")
+PATTERNS = {"date": ISO_DATE, "timestamptz": ISO_DATETIME, "numeric": PLAIN_NUMBER}
+
+
 class _Columns:
-    """SQL for a mapped field of one raw table: trimmed text, or the typed value."""
+    """SQL for a mapped field of one raw table: its trimmed text, a check that the text is
+    of the form this path reads, and the typed value."""
 
     def __init__(self, f: SniffedFile, spec: dict[str, str], types: dict[str, str]) -> None:
         self.f, self.spec, self.types = f, spec, types
@@ -165,23 +188,39 @@ class _Columns:
             return "''"
         return f"COALESCE(btrim({self.raw(fld)}, {WS}), '')"
 
+    def unreadable(self, fld: str) -> str | None:
+        """SQL true where the field holds text this path does not read; None if unmapped."""
+        if not self.has(fld) or fld not in self.types:
+            return None
+        text = self.text(fld)
+        kind = self.types[fld]
+        if kind == "boolean":
+            words = ", ".join(f"'{w}'" for w in (*TRUE, *FALSE))
+            return f"({text} <> '' AND lower({text}) NOT IN ({words}))"
+        return f"({text} <> '' AND {text} !~ '{PATTERNS[kind]}')"
+
     def typed(self, fld: str) -> str:
-        return self.raw(fld) if self.has(fld) else "NULL"
+        if not self.has(fld):
+            return "NULL"
+        text = self.text(fld)
+        kind = self.types[fld]
+        if kind == "boolean":
+            words = ", ".join(f"'{w}'" for w in TRUE)
+            return f"CASE WHEN {text} = '' THEN NULL ELSE lower({text}) IN ({words}) END"
+        return f"CAST(NULLIF({text}, '') AS {kind})"
 
 
-def _line(table: str, text_cols: list[str]) -> str:
-    """The physical line where each record ends, as the Python reader reports it: the header
-    is line 1, and a cell with line breaks pushes later rows down."""
-    has_break = " OR ".join(f"strpos({c}, E'\\n') > 0" for c in text_cols)
-    if (
-        not text_cols
-        or not staging.fetchall(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {has_break})")[0][0]
-    ):
-        return "r.line + 1"
+def _unreadable(c: _Columns) -> list[str]:
+    return [cond for fld in c.types if (cond := c.unreadable(fld))]
+
+
+def _line_counting_breaks(text_cols: list[str]) -> str:
+    """The physical line where each record ends, as the Python reader reports it, when some
+    cells hold line breaks and push later rows down."""
     counted = " + ".join(
-        f"COALESCE(length({c}) - length(replace({c}, E'\\n', '')), 0)" for c in text_cols
+        f"COALESCE(length(r.{c}) - length(replace(r.{c}, E'\\n', '')), 0)" for c in text_cols
     )
-    return f"r.line + 1 + SUM({counted}) OVER (ORDER BY r.line)"
+    return f"r.line + 1 + SUM({counted or '0'}) OVER (ORDER BY r.line)"
 
 
 # --- deals -----------------------------------------------------------------------------------
@@ -201,7 +240,7 @@ def _values_table(
 
 def _stage_deals(loader: Loader, src: CopySource) -> None:
     m, f = src.mapping, src.deals
-    count, text_cols = _copy_file(f, "raw_deal", _types(m.columns, DEAL_TYPES), loader.progress)
+    count, line = _copy_file(f, "raw_deal", loader.progress)
     if count == 0:
         raise Fallback("no data rows")
     loader.report.rows_read += count
@@ -244,16 +283,11 @@ def _stage_deals(loader: Loader, src: CopySource) -> None:
     loader.result.unknown_owners = dict(unknown.most_common())
 
     ext = c.text("external_id")
-    checks = [
-        f"{ext} = ''",
-        f"length({ext}) > 100",
-    ]
+    checks = [f"{ext} = ''", f"length({ext}) > 100", *_unreadable(c)]
     if c.has("probability"):
         checks.append(f"NOT ({c.typed('probability')} BETWEEN 0 AND 100)")
     if c.has("currency"):
         checks.append(f"upper({c.text('currency')}) !~ '^([A-Z]{{3}})?$'")
-    if c.has("amount"):
-        checks.append(f"abs({c.typed('amount')}) >= 1e14")
     bad = staging.fetchall(
         f"SELECT r.line FROM raw_deal r WHERE {keep} AND ({' OR '.join(checks)}) LIMIT 1"
     )
@@ -285,14 +319,14 @@ def _stage_deals(loader: Loader, src: CopySource) -> None:
     staging.create("stg_deal", staging.DEAL_COLUMNS, staging.Dialect())
     names = ", ".join(name for name, _ in staging.DEAL_COLUMNS)
     sql = (
-        f"INSERT INTO stg_deal ({names}) SELECT {_line('raw_deal', text_cols)}, {ext}, "
+        f"INSERT INTO stg_deal ({names}) SELECT {line}, {ext}, "
         f"left(COALESCE(NULLIF({c.text('name')}, ''), {ext}), 255), "
         f"left({c.text('account')}, 100), o.owner_id, o.team_id, "
         f"left(COALESCE({pipeline}, %s), 100), s.stage, {kind}, "
         f"round({c.typed('probability')}), {c.typed('amount')}, "
         f"COALESCE(NULLIF({currency}, ''), %s), {c.typed('close_date')}, "
         f"{c.typed('created_at')}, {hint}, {c.typed('last_activity_at')}, "
-        f"left({c.text('next_step')}, 500), {custom}, NULL "
+        f"left({c.text('next_step')}, 500), {custom} "
         "FROM raw_deal r JOIN cp_stage s ON s.raw = "
         f"{c.text('stage')} JOIN cp_owner o ON o.raw = {owner_expr} WHERE {keep}"
     )
@@ -306,27 +340,15 @@ def _stage_deals(loader: Loader, src: CopySource) -> None:
             loader.account_names.setdefault(key, key)
 
 
-def _types(spec: dict[str, str], types: dict[str, str]) -> dict[str, str]:
-    """Header → SQL type for the typed fields; a header two fields read as different types
-    stays text, which sends the file to the Python path."""
-    out: dict[str, str] = {}
-    for fld, header in spec.items():
-        if header and fld in types:
-            if out.get(header, types[fld]) != types[fld]:
-                raise Fallback(f"column {header} is read as two types")
-            out[header] = types[fld]
-    return out
-
-
 # --- history ---------------------------------------------------------------------------------
 
 
 def _stage_history(loader: Loader, src: CopySource) -> None:
-    staging.create("stg_hist", staging.HISTORY_COLUMNS, staging.Dialect())
     if src.history is None:
+        staging.create("stg_hist", staging.HISTORY_COLUMNS, staging.Dialect())
         return
     m, f = src.mapping, src.history
-    count, text_cols = _copy_file(f, "raw_hist", _types(m.history, HISTORY_TYPES), loader.progress)
+    count, line = _copy_file(f, "raw_hist", loader.progress)
     loader.report.rows_read += count
     c = _Columns(f, m.history, HISTORY_TYPES)
     keep = "TRUE"
@@ -341,24 +363,25 @@ def _stage_history(loader: Loader, src: CopySource) -> None:
         stage_rows.append((raw, stage))
     _values_table("cp_hstage", [("raw", "text"), ("stage", "text")], stage_rows)
     deal = c.text("deal")
+    checks = [f"{deal} = ''", f"{c.text('entered_at')} = ''", *_unreadable(c)]
     bad = staging.fetchall(
-        f"SELECT r.line FROM raw_hist r WHERE {keep} AND ({deal} = '' "
-        f"OR {c.typed('entered_at')} IS NULL) LIMIT 1"
+        f"SELECT r.line FROM raw_hist r WHERE {keep} AND ({' OR '.join(checks)}) LIMIT 1"
     )
     if bad:
         raise Fallback(f"history record {bad[0][0]} needs a closer look")
     names = ", ".join(name for name, _ in staging.HISTORY_COLUMNS)
+    staging.create("stg_hist", staging.HISTORY_COLUMNS, staging.Dialect())
     staging.execute(
-        f"INSERT INTO stg_hist ({names}) SELECT {_line('raw_hist', text_cols)}, {deal}, s.stage, "
+        f"INSERT INTO stg_hist ({names}) SELECT {line}, {deal}, s.stage, "
         f"{c.typed('entered_at')}, {c.typed('amount')}, {c.typed('close_date')} "
         f"FROM raw_hist r JOIN cp_hstage s ON s.raw = {c.text('stage')} WHERE {keep}"
     )
-    staging.execute("CREATE INDEX ON stg_hist (deal_ext)")
     staging.execute("ANALYZE stg_hist")
 
 
 # --- entry point -----------------------------------------------------------------------------
 
+# Dropped with the loader's staging tables when the import ends (stg_hist reads raw_hist).
 TABLES = ("raw_deal", "raw_hist", "cp_stage", "cp_hstage", "cp_owner")
 
 
@@ -371,12 +394,11 @@ def stage(loader: Loader, src: CopySource) -> bool:
             _stage_deals(loader, src)
             _stage_history(loader, src)
     except (Fallback, DatabaseError, psycopg.Error) as exc:
+        # The savepoint's rollback took every table this path made with it.
         # psycopg's own errors come from COPY, which runs on the raw cursor.
         log.info("import: reading the files row by row (%s)", str(exc).splitlines()[0])
         loader.report.rows_read = rows_before
         loader.result.unknown_owners = {}
         loader.account_names.clear()
         return False
-    finally:
-        staging.drop(*TABLES)
     return True

@@ -8,7 +8,6 @@ completes it. Strict by default: any invalid row and nothing is written.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections import Counter, defaultdict
@@ -27,7 +26,7 @@ from unstuck.imports.dimensions import ensure_stages, upsert_accounts
 from unstuck.imports.mapping import kind_from_name
 from unstuck.imports.parsing import at_midnight
 from unstuck.imports.records import AccountRow, DealRow, HistoryRow, Report
-from unstuck.imports.upsert import timed as _timed
+from unstuck.imports.staging import timed as _timed
 from unstuck.imports.upsert import upsert_staged
 
 DEFAULT_PIPELINE = "Sales pipeline"
@@ -124,10 +123,6 @@ class OwnerDirectory:
             self.unknown[label] += 1
 
 
-def _row_hash(row: dict[str, str]) -> str:
-    return hashlib.md5("\x1f".join(row.values()).encode(), usedforsecurity=False).hexdigest()
-
-
 class Loader:
     def __init__(
         self,
@@ -208,7 +203,7 @@ class Loader:
                 self.result.written = True
         finally:
             # Temporary tables vanish with the connection; dropped now for the next import.
-            staging.drop(*STAGING_TABLES)
+            staging.drop(*STAGING_TABLES, *copy_stage.TABLES)
         self.result.rejected = self.report.rejected_count
         return self.result
 
@@ -257,7 +252,6 @@ class Loader:
                         row.last_activity_at,
                         row.next_step,
                         json.dumps(row.custom),
-                        _row_hash(row.raw),
                     )
                 )
             writer.close()
@@ -317,8 +311,8 @@ class Loader:
     def _merge_duplicates(self) -> None:
         """Identical rows with one id merge silently (counted); conflicting ones are reported."""
         dups = staging.fetchall(
-            "SELECT external_id, COUNT(*), COUNT(DISTINCT row_hash), MIN(line), MAX(line) "
-            "FROM stg_deal GROUP BY external_id HAVING COUNT(*) > 1 ORDER BY MIN(line)"
+            f"SELECT external_id, COUNT(*), COUNT(DISTINCT {self.d.row_key()}), MIN(line), "
+            "MAX(line) FROM stg_deal GROUP BY external_id HAVING COUNT(*) > 1 ORDER BY MIN(line)"
         )
         if not dups:
             return

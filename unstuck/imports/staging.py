@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Sequence
+import logging
+import time
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -16,6 +18,16 @@ from typing import Any
 from django.db import connection
 
 BATCH = 5000
+log = logging.getLogger("unstuck.imports.loader")
+
+
+@contextlib.contextmanager
+def timed(step: str) -> Iterator[None]:
+    """Log how long an import step took (DEBUG; the import benchmark prints the slow ones)."""
+    started = time.perf_counter()
+    yield
+    log.debug("import step %s: %.2fs", step, time.perf_counter() - started)
+
 
 DEAL_COLUMNS = [
     ("line", "integer"),
@@ -36,7 +48,6 @@ DEAL_COLUMNS = [
     ("last_activity_at", "ts"),
     ("next_step", "text"),
     ("custom", "json"),
-    ("row_hash", "text"),
 ]
 HISTORY_COLUMNS = [
     ("line", "integer"),
@@ -72,6 +83,14 @@ class Dialect:
         if self.pg:
             return f"GREATEST({a}, {b})"
         return f"MAX(COALESCE({a}, {b}), COALESCE({b}, {a}))"
+
+    def row_key(self) -> str:
+        """A staged deal's values as one text, to tell identical repeats of an id from
+        conflicting ones (the line is left out: it always differs)."""
+        cols = [c for c, _ in DEAL_COLUMNS if c != "line"]
+        if self.pg:
+            return f"ROW({', '.join(cols)})::text"
+        return " || char(31) || ".join(f"COALESCE(CAST({c} AS TEXT), char(30))" for c in cols)
 
     def null(self, typ: str) -> str:
         return f"CAST(NULL AS {self.type(typ)})"
@@ -110,8 +129,18 @@ def fetchall(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
 
 
 def drop(*names: str) -> None:
+    """Drop staging tables or views (the COPY path stages history as a view)."""
     for name in names:
-        execute(f"DROP TABLE IF EXISTS {name}")
+        if is_postgres():
+            kind = fetchall(
+                "SELECT relkind FROM pg_class WHERE relname = %s AND relpersistence = 't' "
+                "AND pg_table_is_visible(oid)",
+                [name],
+            )
+            if kind:
+                execute(f"DROP {'VIEW' if kind[0][0] == 'v' else 'TABLE'} {name} CASCADE")
+        else:
+            execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def create(name: str, columns: list[tuple[str, str]], dialect: Dialect) -> None:

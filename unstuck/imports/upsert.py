@@ -13,26 +13,17 @@ import is most of the table.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import time
-from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from unstuck.imports import bulk, staging
+from unstuck.imports.staging import timed
 
 if TYPE_CHECKING:
     from unstuck.imports.loader import LoadResult
 
 log = logging.getLogger("unstuck.imports.loader")
-
-
-@contextlib.contextmanager
-def timed(step: str) -> Iterator[None]:
-    started = time.perf_counter()
-    yield
-    log.debug("import step %s: %.2fs", step, time.perf_counter() - started)
 
 
 def upsert_staged(*, workspace_id: int, source: str, now: datetime, result: LoadResult) -> None:
@@ -56,6 +47,8 @@ def upsert_staged(*, workspace_id: int, source: str, now: datetime, result: Load
         # Sorts and hashes for the window queries stay in memory (this transaction only).
         run("SET LOCAL work_mem = '256MB'")
         if staged >= bulk.BULK_ROWS:
+            # A million deals' history sorts in memory, not in temp files.
+            run("SET LOCAL work_mem = '1GB'")
             # Expressions over staged text (trimmed ids, stage names) get default selectivity
             # estimates; at this size a mistaken nested loop costs minutes, a hash join seconds.
             run("SET LOCAL enable_nestloop = off")
