@@ -3,6 +3,8 @@ column mappings saved by the wizard for next time."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -23,6 +25,19 @@ class RunStatus(models.TextChoices):
     DONE = "done", "Imported"
     REJECTED = "rejected", "Rejected: nothing written"
     FAILED = "failed", "Failed: nothing written"
+
+
+FILE_ROLES = {
+    "deals": "Deals",
+    "opportunities": "Opportunities",
+    "history": "Stage history",
+    "accounts": "Accounts",
+    "users": "Users",
+    "contacts": "Contacts",
+    "contact_roles": "Contact roles",
+    "activities": "Activities",
+    "companion": "Companion file",
+}
 
 
 class ImportRun(models.Model):
@@ -64,6 +79,11 @@ class ImportRun(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in {RunStatus.DONE, RunStatus.REJECTED, RunStatus.FAILED}
+
+    @property
+    def files_shown(self) -> list[dict[str, Any]]:
+        """The files with a readable role, for the pages."""
+        return [{**f, "role_label": FILE_ROLES.get(f["role"], f["role"])} for f in self.files]
 
     @property
     def file_dir(self) -> str:

@@ -248,6 +248,9 @@ def plan_for_run(run: ImportRun) -> ImportPlan:
             history=paths.get("history"),
             accounts=paths.get("accounts"),
             users=paths.get("users"),
+            contacts=paths.get("contacts"),
+            contact_roles=paths.get("contact_roles"),
+            activities=paths.get("activities"),
             names=names,
         )
     if run.kind == "hubspot":

@@ -32,6 +32,18 @@ class UploadForm(forms.Form):
     )  # fmt: skip
     accounts = forms.FileField(required=False, label="Accounts (Salesforce Account.csv)")
     users = forms.FileField(required=False, label="Users (Salesforce User.csv)")
+    contacts = forms.FileField(
+        required=False, label="Contacts (Salesforce Contact.csv)",
+        help_text="With contact roles, the buying committee comes in as stakeholders.",
+    )  # fmt: skip
+    contact_roles = forms.FileField(
+        required=False, label="Contact roles (Salesforce OpportunityContactRole.csv)",
+        help_text="Needs the contacts file: the roles name contacts by their Id.",
+    )  # fmt: skip
+    activities = forms.FileField(
+        required=False, label="Activities (Salesforce Task.csv)",
+        help_text="Tasks and calls, kept as each deal's activities.",
+    )  # fmt: skip
 
 
 def _run(membership: Membership, pk: int) -> ImportRun:

@@ -27,7 +27,9 @@ from unstuck.imports.records import Report
 from unstuck.imports.rows import deal_row
 from unstuck.imports.services import plan_for_run
 
-ROLES = ("deals", "history", "accounts", "users")
+ROLES = ("deals", "history", "accounts", "users", "contacts", "contact_roles", "activities")
+# Contacts, their roles on deals and tasks only have a reader for Salesforce's objects.
+SALESFORCE_ONLY = ("contacts", "contact_roles", "activities")
 MAX_UPLOAD = 2 * 1024 * 1024 * 1024
 SYNONYMS = {
     "external_id": ["id", "deal id", "opportunity id", "record id", "opportunity number"],
@@ -106,6 +108,11 @@ def import_draft_create(
     """Store the uploaded files, look at them, and start a draft run."""
     if "deals" not in uploads:
         raise UnstuckError("Choose the file with the deals (opportunities).", field="deals")
+    if "contact_roles" in uploads and "contacts" not in uploads:
+        raise UnstuckError(
+            "Contact roles name contacts by their Id: add the contacts file (Contact.csv) too.",
+            field="contact_roles",
+        )
     for upload in uploads.values():
         if upload.size and upload.size > MAX_UPLOAD:
             raise UnstuckError(f"{upload.name} is larger than 2 GB.")
@@ -138,6 +145,13 @@ def import_draft_create(
         )
     run.files = files
     run.kind = detect_kind(sniffed["deals"].headers) if kind == "auto" else kind
+    extra = [role for role in SALESFORCE_ONLY if role in sniffed]
+    if extra and run.kind != ImportKind.SALESFORCE:
+        raise UnstuckError(
+            "Contacts, contact roles and activities can only come with a Salesforce export; "
+            f"{sniffed['deals'].name} reads as {ImportKind(run.kind).label}.",
+            field=extra[0],
+        )
     if run.kind == ImportKind.CSV:
         headers = sniffed["deals"].headers
         saved = SavedMapping.objects.filter(
