@@ -22,6 +22,11 @@ OWN_COMMANDS = [
         "Import a CRM export: import salesforce|hubspot|csv --workspace SLUG … "
         "[--skip-invalid]. Exit 2 when rows were rejected.",
     ),
+    (
+        "imports cleanup",
+        "Delete stored upload files of imports finished over 30 days ago: "
+        "imports cleanup [--older-than DAYS] [--dry-run].",
+    ),
     ("diagnose", "Stuck deals with score and signals: diagnose [--as-of DATE] [--format json]."),
     ("investigate", "Recompute benchmarks, stall scores and the queue (nightly from cron)."),
     ("model", "Win-probability model: model train|evaluate --workspace SLUG."),

@@ -3,6 +3,9 @@ column mappings saved by the wizard for next time."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -23,6 +26,20 @@ class RunStatus(models.TextChoices):
     DONE = "done", "Imported"
     REJECTED = "rejected", "Rejected: nothing written"
     FAILED = "failed", "Failed: nothing written"
+    INTERRUPTED = "interrupted", "Interrupted: nothing written"
+
+
+FILE_ROLES = {
+    "deals": "Deals",
+    "opportunities": "Opportunities",
+    "history": "Stage history",
+    "accounts": "Accounts",
+    "users": "Users",
+    "contacts": "Contacts",
+    "contact_roles": "Contact roles",
+    "activities": "Activities",
+    "companion": "Companion file",
+}
 
 
 class ImportRun(models.Model):
@@ -33,7 +50,7 @@ class ImportRun(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     via = models.CharField(max_length=10, default="web", help_text="web or cli")
     kind = models.CharField(max_length=10, choices=ImportKind.choices)
-    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.DRAFT)
+    status = models.CharField(max_length=12, choices=RunStatus.choices, default=RunStatus.DRAFT)
     strict = models.BooleanField(default=True, help_text="Any invalid row and nothing is written.")
     format_label = models.CharField(max_length=200, blank=True)
     files = models.JSONField(
@@ -53,6 +70,10 @@ class ImportRun(models.Model):
     message = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    worker_host = models.CharField(
+        max_length=255, blank=True, help_text="The machine whose process runs the import."
+    )
+    worker_pid = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ("-created_at", "-pk")
@@ -63,7 +84,24 @@ class ImportRun(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in {RunStatus.DONE, RunStatus.REJECTED, RunStatus.FAILED}
+        return self.status in {
+            RunStatus.DONE,
+            RunStatus.REJECTED,
+            RunStatus.FAILED,
+            RunStatus.INTERRUPTED,
+        }
+
+    @property
+    def files_shown(self) -> list[dict[str, Any]]:
+        """The files with a readable role, for the pages."""
+        return [{**f, "role_label": FILE_ROLES.get(f["role"], f["role"])} for f in self.files]
+
+    @property
+    def files_stored(self) -> bool:
+        """Whether the uploaded files are still on disk to run the import again."""
+        return bool(self.files) and all(
+            f.get("path") and Path(f["path"]).exists() for f in self.files
+        )
 
     @property
     def file_dir(self) -> str:

@@ -8,8 +8,13 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
+import socket
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +33,9 @@ from unstuck.imports.records import Problem, Report
 
 log = logging.getLogger(__name__)
 PROBLEM_BATCH = 5000
+HEARTBEAT_EVERY = 30  # seconds
+# Well above HEARTBEAT_EVERY, so a busy disk or a paused virtual machine is not taken for death.
+STALE_AFTER = timedelta(minutes=10)
 
 
 @dataclass
@@ -108,18 +116,125 @@ def progress_read(run: ImportRun) -> int:
         return run.rows_read
 
 
-def _progress_writer(run: ImportRun) -> Callable[[int], None]:
-    path = progress_path(run)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    base = {"deals": 0}
+def _progress_state(run: ImportRun) -> dict[str, Any] | None:
+    try:
+        state = json.loads(progress_path(run).read_text())
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) else None
 
-    def write(n: int) -> None:
-        # Deals stream first, then history; the count goes on across both.
-        base["deals"] = max(base["deals"], n)
-        with contextlib.suppress(OSError):
-            path.write_text(json.dumps({"rows": n}))
 
-    return write
+def _process_gone(state: dict[str, Any]) -> bool:
+    """Whether the process that wrote the progress file is gone; only answerable on its own
+    host (and process namespace), and only on POSIX, where signal 0 checks without killing."""
+    pid = state.get("pid")
+    if os.name != "posix" or not isinstance(pid, int) or pid <= 0:
+        return False
+    if state.get("host") != socket.gethostname() or state.get("pidns") != _pid_namespace():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, under another user
+        return False
+    return False
+
+
+def _is_interrupted(run: ImportRun, now: float) -> bool:
+    state = _progress_state(run)
+    if state is not None and _process_gone(state):
+        return True
+    last = state.get("heartbeat") if state is not None else None
+    if not isinstance(last, (int, float)):
+        # No file yet (or no longer): the run's start is the last sign of life.
+        last = (run.started_at or run.created_at).timestamp()
+    return now - last > STALE_AFTER.total_seconds()
+
+
+def import_runs_mark_interrupted(*, workspace: Workspace | None = None) -> list[ImportRun]:
+    """Mark running imports whose process died (killed, rebooted, out of memory) as interrupted,
+    so they do not show as running forever. Their transaction never committed: nothing was
+    written."""
+    runs = ImportRun.objects.filter(status=RunStatus.RUNNING)
+    if workspace is not None:
+        runs = runs.filter(workspace=workspace)
+    now = time.time()
+    marked: list[ImportRun] = []
+    for run in runs:
+        if not _is_interrupted(run, now):
+            continue
+        where = f" (process {run.worker_pid} on {run.worker_host})" if run.worker_host else ""
+        run.status = RunStatus.INTERRUPTED
+        run.finished_at = timezone.now()
+        run.message = (
+            f"This import was interrupted: the process running it{where} stopped before it "
+            "finished, so nothing was written. Run it again."
+        )
+        # Only if it is still running: it may have finished since it was read.
+        if ImportRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+            status=run.status, finished_at=run.finished_at, message=run.message
+        ):
+            progress_path(run).unlink(missing_ok=True)
+            log.warning("Import %s marked interrupted%s", run.pk, where)
+            marked.append(run)
+    return marked
+
+
+def _pid_namespace() -> str:
+    # Containers on one machine can share a host name but not their process ids.
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
+
+
+class _ProgressFile:
+    """The progress file of a running import: rows read, and a heartbeat that a thread renews
+    even while the loader is busy between progress calls, so a silent file means a dead process.
+
+    The run's row cannot carry the heartbeat: the import's transaction holds it until the end.
+    """
+
+    def __init__(self, run: ImportRun) -> None:
+        self.path = progress_path(run)
+        self.state: dict[str, Any] = {
+            "rows": 0,
+            "host": run.worker_host,
+            "pid": run.worker_pid,
+            "pidns": _pid_namespace(),
+        }
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._beat, name=f"import-{run.pk}-heartbeat", daemon=True
+        )
+
+    def __enter__(self) -> _ProgressFile:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.write()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.path.unlink(missing_ok=True)
+
+    def write(self, rows: int | None = None) -> None:
+        with self._lock:
+            if rows is not None:
+                self.state["rows"] = rows
+            self.state["heartbeat"] = time.time()
+            # Replaced whole, so a reader never sees half a file.
+            tmp = self.path.with_suffix(".tmp")
+            with contextlib.suppress(OSError):
+                tmp.write_text(json.dumps(self.state))
+                os.replace(tmp, self.path)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_EVERY):
+            self.write()
 
 
 def _save_problems(run: ImportRun, report: Report) -> None:
@@ -150,15 +265,27 @@ def import_run_execute(
     progress: Callable[[int], None] | None = None,
 ) -> Outcome:
     """Read, validate and load; the run records the outcome whatever happens."""
-    report = Report()
-    result = LoadResult()
     run.status = RunStatus.RUNNING
     run.started_at = timezone.now()
-    run.save(update_fields=["status", "started_at"])
-    file_progress = _progress_writer(run)
+    run.worker_host = socket.gethostname()[:255]
+    run.worker_pid = os.getpid()
+    run.save(update_fields=["status", "started_at", "worker_host", "worker_pid"])
+    with _ProgressFile(run) as progress_file:
+        return _execute(run=run, plan=plan, progress_file=progress_file, progress=progress)
+
+
+def _execute(
+    *,
+    run: ImportRun,
+    plan: ImportPlan,
+    progress_file: _ProgressFile,
+    progress: Callable[[int], None] | None,
+) -> Outcome:
+    report = Report()
+    result = LoadResult()
 
     def on_progress(n: int) -> None:
-        file_progress(n)
+        progress_file.write(n)
         if progress is not None:
             progress(n)
 
@@ -225,7 +352,6 @@ def import_run_execute(
     }
     run.save()
     _save_problems(run, report)
-    progress_path(run).unlink(missing_ok=True)
     if status == RunStatus.DONE and (result.created or result.updated or result.history_added):
         from unstuck.imports.tasks import recompute_after_import
 
@@ -250,6 +376,9 @@ def plan_for_run(run: ImportRun) -> ImportPlan:
             history=paths.get("history"),
             accounts=paths.get("accounts"),
             users=paths.get("users"),
+            contacts=paths.get("contacts"),
+            contact_roles=paths.get("contact_roles"),
+            activities=paths.get("activities"),
             names=names,
         )
     if run.kind == "hubspot":

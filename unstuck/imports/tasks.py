@@ -7,8 +7,10 @@ from django_tasks import task
 
 @task()
 def run_import(run_id: int) -> None:
-    from unstuck.imports.services import import_run_execute_stored
+    from unstuck.imports.services import import_run_execute_stored, import_runs_mark_interrupted
 
+    # A worker starting up is often one that replaced a killed one: settle what that one left.
+    import_runs_mark_interrupted()
     import_run_execute_stored(run_id=run_id)
 
 

@@ -18,7 +18,7 @@ from unstuck.core.models import Membership, Role
 from unstuck.imports import selectors, wizard
 from unstuck.imports.mapping import DEAL_FIELDS
 from unstuck.imports.models import ImportKind, ImportRun, RunStatus
-from unstuck.imports.services import progress_read
+from unstuck.imports.services import import_runs_mark_interrupted, progress_read
 
 KINDS = [("auto", "Detect it for me"), *ImportKind.choices]
 
@@ -32,6 +32,18 @@ class UploadForm(forms.Form):
     )  # fmt: skip
     accounts = forms.FileField(required=False, label="Accounts (Salesforce Account.csv)")
     users = forms.FileField(required=False, label="Users (Salesforce User.csv)")
+    contacts = forms.FileField(
+        required=False, label="Contacts (Salesforce Contact.csv)",
+        help_text="With contact roles, the buying committee comes in as stakeholders.",
+    )  # fmt: skip
+    contact_roles = forms.FileField(
+        required=False, label="Contact roles (Salesforce OpportunityContactRole.csv)",
+        help_text="Needs the contacts file: the roles name contacts by their Id.",
+    )  # fmt: skip
+    activities = forms.FileField(
+        required=False, label="Activities (Salesforce Task.csv)",
+        help_text="Tasks and calls, kept as each deal's activities.",
+    )  # fmt: skip
 
 
 def _run(membership: Membership, pk: int) -> ImportRun:
@@ -40,6 +52,7 @@ def _run(membership: Membership, pk: int) -> ImportRun:
 
 @workspace_view(Role.LEADER)
 def import_list(request: HttpRequest, membership: Membership) -> HttpResponse:
+    import_runs_mark_interrupted(workspace=membership.workspace)
     runs = selectors.import_runs(membership)
     return render(request, "imports/list.html", {"runs": runs})
 
@@ -135,12 +148,15 @@ def import_preview(request: HttpRequest, membership: Membership, pk: int) -> Htt
 @workspace_view(Role.LEADER)
 def import_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     run = _run(membership, pk)
+    if run.status == RunStatus.RUNNING:
+        import_runs_mark_interrupted(workspace=membership.workspace)
+        run.refresh_from_db()
     context = {
         "run": run,
         "rows_done": progress_read(run),
         "problems": selectors.run_problems(run, limit=200),
         "members": selectors.assignable_members(membership),
-        "can_repeat": run.is_finished and all(f.get("path") for f in run.files),
+        "can_repeat": run.is_finished and run.files_stored,
     }
     if request.htmx and not run.is_finished:  # type: ignore[attr-defined]
         return render(request, "imports/_partials/progress.html", context)

@@ -5,16 +5,20 @@ Writes go through these services; the views only parse the request and check acc
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import re
+import shutil
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.utils import timezone
 
 from unstuck.core.errors import UnstuckError
 from unstuck.core.models import User, Workspace
@@ -27,7 +31,9 @@ from unstuck.imports.records import Report
 from unstuck.imports.rows import deal_row
 from unstuck.imports.services import plan_for_run
 
-ROLES = ("deals", "history", "accounts", "users")
+ROLES = ("deals", "history", "accounts", "users", "contacts", "contact_roles", "activities")
+# Contacts, their roles on deals and tasks only have a reader for Salesforce's objects.
+SALESFORCE_ONLY = ("contacts", "contact_roles", "activities")
 MAX_UPLOAD = 2 * 1024 * 1024 * 1024
 SYNONYMS = {
     "external_id": ["id", "deal id", "opportunity id", "record id", "opportunity number"],
@@ -106,6 +112,11 @@ def import_draft_create(
     """Store the uploaded files, look at them, and start a draft run."""
     if "deals" not in uploads:
         raise UnstuckError("Choose the file with the deals (opportunities).", field="deals")
+    if "contact_roles" in uploads and "contacts" not in uploads:
+        raise UnstuckError(
+            "Contact roles name contacts by their Id: add the contacts file (Contact.csv) too.",
+            field="contact_roles",
+        )
     for upload in uploads.values():
         if upload.size and upload.size > MAX_UPLOAD:
             raise UnstuckError(f"{upload.name} is larger than 2 GB.")
@@ -113,6 +124,18 @@ def import_draft_create(
         workspace=workspace, created_by=by, via="web", kind=ImportKind.CSV
     )
     folder = Path(settings.MEDIA_ROOT) / run.file_dir
+    try:
+        return _draft_detect(run=run, folder=folder, kind=kind, uploads=uploads)
+    except BaseException:
+        # The run's row goes with the rolled-back transaction; the files it stored must too.
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _draft_detect(
+    *, run: ImportRun, folder: Path, kind: str, uploads: dict[str, UploadedFile]
+) -> ImportRun:
+    workspace = run.workspace
     files: list[dict[str, Any]] = []
     sniffed: dict[str, SniffedFile] = {}
     for role in ROLES:
@@ -138,6 +161,13 @@ def import_draft_create(
         )
     run.files = files
     run.kind = detect_kind(sniffed["deals"].headers) if kind == "auto" else kind
+    extra = [role for role in SALESFORCE_ONLY if role in sniffed]
+    if extra and run.kind != ImportKind.SALESFORCE:
+        raise UnstuckError(
+            "Contacts, contact roles and activities can only come with a Salesforce export; "
+            f"{sniffed['deals'].name} reads as {ImportKind(run.kind).label}.",
+            field=extra[0],
+        )
     if run.kind == ImportKind.CSV:
         headers = sniffed["deals"].headers
         saved = SavedMapping.objects.filter(
@@ -288,14 +318,15 @@ def import_run_queue(*, run: ImportRun, strict: bool) -> ImportRun:
     return run
 
 
+@transaction.atomic
 def import_draft_discard(*, run: ImportRun) -> None:
     """Drop a draft and its uploaded files; started imports stay on record."""
-    import shutil
-
     if run.status != RunStatus.DRAFT:
         raise UnstuckError("Only an import that has not started can be discarded.")
-    shutil.rmtree(Path(settings.MEDIA_ROOT) / run.file_dir, ignore_errors=True)
+    folder = Path(settings.MEDIA_ROOT) / run.file_dir
     run.delete()
+    # Once the deletion is certain: a draft that stays must keep its files.
+    transaction.on_commit(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
 @transaction.atomic
@@ -334,3 +365,72 @@ def import_run_repeat(
     )
     transaction.on_commit(lambda: run_import.enqueue(again.pk))
     return again
+
+
+@dataclass
+class RemovedFolder:
+    path: Path
+    size: int
+    reason: str
+
+
+# An upload's folder is written before its run commits; an hour covers the slowest upload.
+ORPHAN_GRACE = timedelta(hours=1)
+
+
+def _folder_size(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+def import_files_cleanup(*, older_than: timedelta, dry_run: bool = False) -> list[RemovedFolder]:
+    """Delete stored uploads that no import needs: those last used by an import that finished
+    (or a draft left) longer than older_than ago, and folders that no import refers to."""
+    root = Path(settings.MEDIA_ROOT) / "imports"
+    if not root.is_dir():
+        return []
+    now = timezone.now()
+    # A folder is in use until the last import that reads it has finished: "Run again" points
+    # the new run at the first one's files.
+    last_use: dict[Path, tuple[datetime, list[ImportRun]]] = {}
+    for run in ImportRun.objects.order_by("pk").iterator():
+        if run.status == RunStatus.DRAFT:
+            when = run.created_at
+        elif run.is_finished:
+            when = run.finished_at or run.created_at
+        else:
+            when = now  # queued or running
+        folders = {Path(run.file_dir).relative_to("imports")}
+        for f in run.files:
+            with contextlib.suppress(KeyError, ValueError):
+                folders.add(Path(f["path"]).parent.relative_to(root))
+        for rel in folders:
+            seen, runs = last_use.get(rel, (when, []))
+            last_use[rel] = (max(seen, when), [*runs, run])
+    removed: list[RemovedFolder] = []
+    for folder in sorted(p for p in root.glob("*/*") if p.is_dir()):
+        use = last_use.get(folder.relative_to(root))
+        if use is None:
+            modified = datetime.fromtimestamp(folder.stat().st_mtime, tz=UTC)
+            if now - modified < ORPHAN_GRACE:
+                continue
+            reason = "no import refers to it"
+        elif now - use[0] > older_than:
+            reason = ", ".join(
+                f"import {r.pk} {r.get_status_display().split(':')[0].lower()} "
+                f"{(r.finished_at or r.created_at):%Y-%m-%d}"
+                for r in use[1]
+            )
+        else:
+            continue
+        removed.append(RemovedFolder(path=folder, size=_folder_size(folder), reason=reason))
+        if dry_run:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        # A draft without its files cannot go on; finished runs stay on record.
+        drafts = [r.pk for r in (use[1] if use else []) if r.status == RunStatus.DRAFT]
+        ImportRun.objects.filter(pk__in=drafts, status=RunStatus.DRAFT).delete()
+    if not dry_run:
+        for ws_folder in root.iterdir():
+            with contextlib.suppress(OSError):
+                ws_folder.rmdir()  # only succeeds when empty
+    return removed

@@ -7,7 +7,8 @@ from django.test import override_settings
 from django.urls import reverse
 
 from unstuck.core.testing import PersonasTestCase
-from unstuck.deals.models import Deal
+from unstuck.deals.models import Activity, Contact, Deal, Stakeholder
+from unstuck.imports.generator import generate_salesforce_export
 from unstuck.imports.models import ImportRun, RunStatus, SavedMapping
 from unstuck.imports.services import import_run_execute_stored
 from unstuck.imports.tests.helpers import EXAMPLES, TempDirMixin
@@ -190,3 +191,78 @@ class OwnerAssignmentTests(WizardBase):
         import_run_execute_stored(run_id=again.pk)
         again.refresh_from_db()
         self.assertEqual((again.strict, again.created, again.rejected), (False, 1, 1))
+
+
+class SalesforceRelatedUploadTests(WizardBase):
+    """Contacts, contact roles and tasks through the wizard, as `unstuck import salesforce`
+    takes them with --contacts --contact-roles --activities."""
+
+    def export_uploads(self, *roles: str) -> dict[str, SimpleUploadedFile]:
+        files = generate_salesforce_export(self.tmp / "sf", deals=10, related=True)
+        paths = {
+            "deals": files.opportunities,
+            "history": files.history,
+            "accounts": files.accounts,
+            "users": files.users,
+            "contacts": files.contacts,
+            "contact_roles": files.contact_roles,
+            "activities": files.tasks,
+        }
+        return {
+            role: SimpleUploadedFile(path.name, path.read_bytes())
+            for role, path in paths.items()
+            if path is not None and (not roles or role in roles)
+        }
+
+    def test_a_leader_brings_in_stakeholders_and_activities(self) -> None:
+        self.sign_in(self.leader)
+        response = self.client.post(self.url("new"), {"kind": "auto", **self.export_uploads()})
+        self.assertEqual(response.status_code, 302, response.content[:2000])
+        run = ImportRun.objects.latest("pk")
+        self.assertEqual(run.kind, "salesforce")
+        stored = {f["role"]: f for f in run.files}
+        self.assertEqual(
+            {r: stored[r]["name"] for r in ("contacts", "contact_roles", "activities")},
+            {
+                "contacts": "Contact.csv",
+                "contact_roles": "OpportunityContactRole.csv",
+                "activities": "Task.csv",
+            },
+        )
+        with self.captureOnCommitCallbacks(execute=True):
+            self.client.post(self.url("preview", pk=run.pk), {"mode": "strict"})
+        import_run_execute_stored(run_id=run.pk)  # what the worker does
+        run.refresh_from_db()
+        self.assertEqual(run.status, RunStatus.DONE, run.message)
+        self.assertEqual(run.summary["related"]["stakeholders"], 10)
+        self.assertEqual(Contact.objects.filter(source="salesforce").count(), 6)
+        self.assertEqual(Stakeholder.objects.filter(deal__source="salesforce").count(), 10)
+        self.assertEqual(Activity.objects.filter(deal__source="salesforce").count(), 20)
+        page = self.client.get(self.url("detail", pk=run.pk))
+        self.assertContains(page, "Contact roles")
+        for role in ("contacts", "contact_roles", "activities"):
+            self.assertContains(page, stored[role]["name"])
+            self.assertContains(page, stored[role]["sha256"])
+
+    def test_contact_roles_without_contacts_is_a_form_error(self) -> None:
+        self.sign_in(self.leader)
+        uploads = self.export_uploads("deals", "contact_roles")
+        response = self.client.post(self.url("new"), {"kind": "auto", **uploads})
+        self.assertContains(response, "add the contacts file (Contact.csv) too", status_code=400)
+        self.assertFalse(ImportRun.objects.exists())
+
+    def test_related_files_need_a_salesforce_export(self) -> None:
+        self.sign_in(self.leader)
+        uploads = self.export_uploads("activities")
+        hubspot = (EXAMPLES / "hubspot" / "deals.csv").read_bytes()
+        uploads["deals"] = SimpleUploadedFile("deals.csv", hubspot)
+        response = self.client.post(self.url("new"), {"kind": "auto", **uploads})
+        self.assertContains(response, "can only come with a Salesforce export", status_code=400)
+        self.assertFalse(ImportRun.objects.exists())
+
+    def test_a_rep_is_refused(self) -> None:
+        self.sign_in(self.rep_a)
+        response = self.client.post(self.url("new"), {"kind": "auto", **self.export_uploads()})
+        self.assertEqual(response.status_code, 403)
+        self.assertFalse(ImportRun.objects.exists())
+        self.assertFalse(Stakeholder.objects.filter(deal__source="salesforce").exists())

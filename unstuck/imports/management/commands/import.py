@@ -16,7 +16,11 @@ from unstuck.imports.models import RunStatus
 from unstuck.imports.parsing import FileProblem
 from unstuck.imports.readers.base import ImportPlan
 from unstuck.imports.readers.crm import csv_plan, describe, hubspot_plan, salesforce_plan
-from unstuck.imports.services import import_run_execute, import_run_start
+from unstuck.imports.services import (
+    import_run_execute,
+    import_run_start,
+    import_runs_mark_interrupted,
+)
 
 EXIT_REJECTED = 2  # some rows were rejected (with --skip-invalid) or the import was refused
 EXIT_FAILED = 1
@@ -81,6 +85,8 @@ class Command(BaseCommand):
         workspace = Workspace.objects.filter(slug=options["workspace"]).first()
         if workspace is None:
             raise CommandError(f"No workspace '{options['workspace']}'.")
+        for stale in import_runs_mark_interrupted(workspace=workspace):
+            self.stderr.write(f"Note: import {stale.pk} was interrupted earlier. {stale.message}")
         assign: dict[str, str] = {}
         for item in options["assign_owner"]:
             owner, sep, email = item.rpartition("=")
