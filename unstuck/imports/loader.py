@@ -312,7 +312,8 @@ class Loader:
         """Identical rows with one id merge silently (counted); conflicting ones are reported."""
         dups = staging.fetchall(
             f"SELECT external_id, COUNT(*), COUNT(DISTINCT {self.d.row_key()}), MIN(line), "
-            "MAX(line) FROM stg_deal GROUP BY external_id HAVING COUNT(*) > 1 ORDER BY MIN(line)"
+            "MAX(line) FROM stg_deal WHERE external_id IN (SELECT external_id FROM stg_deal "
+            "GROUP BY external_id HAVING COUNT(*) > 1) GROUP BY external_id ORDER BY MIN(line)"
         )
         if not dups:
             return

@@ -29,7 +29,7 @@ from unstuck.imports.loader import ImportRejected, Loader, LoadResult
 from unstuck.imports.models import ImportProblem, ImportRun, RunStatus
 from unstuck.imports.parsing import FileProblem
 from unstuck.imports.readers.base import ImportPlan
-from unstuck.imports.records import Problem, Report
+from unstuck.imports.records import Report
 
 log = logging.getLogger(__name__)
 PROBLEM_BATCH = 5000
@@ -329,9 +329,6 @@ def _execute(
                 finished_at=timezone.now(),
             )
         raise
-        report.problems.append(
-            Problem(file=plan.deals.name, line=0, column="", value="", reason=message)
-        )
     result.rejected = report.rejected_count
     run.status = status
     run.message = message

@@ -177,6 +177,14 @@ class InterruptedPagesTests(InterruptedBase):
         self.assertContains(page, "This import was interrupted")
         self.assertContains(page, "Run the same <code>unstuck import …</code> command again")
 
+    def test_the_api_status_reports_a_dead_run_as_interrupted(self) -> None:
+        killed = self.running(pid=dead_pid(), beat_ago=1)
+        self.sign_in(self.leader)
+        body = self.client.get(f"/api/v1/workspaces/{self.workspace.slug}/imports/{killed.pk}")
+        self.assertEqual(body.status_code, 200)
+        self.assertEqual(body.json()["status"], RunStatus.INTERRUPTED)
+        self.assertIn("nothing was written", body.json()["message"])
+
     def test_a_rep_is_refused_and_changes_nothing(self) -> None:
         killed = self.running(pid=dead_pid(), beat_ago=1)
         self.sign_in(self.rep_a)
