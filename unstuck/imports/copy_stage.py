@@ -1,9 +1,9 @@
 """Staging by COPY on PostgreSQL: the database itself parses machine-written exports.
 
 A Salesforce Data Export or a mapped CSV with ISO dates and plain numbers is streamed as it
-is into a typed table (COPY checks every date, number and true/false as it reads), then
-turned into the loader's staging rows in SQL: trimmed, renamed, owners matched, kinds set.
-That skips the Python row loop, the slow part of a million-row import.
+is into a text table, then turned into the loader's staging rows in SQL: trimmed, checked,
+cast, stages renamed, owners matched, kinds set. That skips the Python row loop, the slow
+part of a million-row import.
 
 The Python path stays the reference: any file this path does not cover (another encoding,
 mapping date formats, templates, stage-date columns), any row COPY cannot read, and any row
