@@ -175,7 +175,7 @@ class Loader:
                     self._merge_duplicates()
                 if self.report.errors and self.options.strict:
                     raise ImportRejected
-                with _timed("accounts and stages"):
+                with _timed("accounts"):
                     upsert_accounts(
                         workspace=self.workspace,
                         source=self.options.source,
@@ -183,6 +183,7 @@ class Loader:
                         named=self.account_names,
                         result=self.result,
                     )
+                with _timed("stages"):
                     ensure_stages(
                         workspace=self.workspace,
                         stage_order=self.options.stage_order,
