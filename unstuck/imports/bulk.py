@@ -38,10 +38,11 @@ def _estimated_rows(table: str) -> int:
 
 
 def _secondary_indexes(table: str) -> list[tuple[str, str]]:
-    """(name, CREATE INDEX statement) of the indexes no constraint owns (not primary, not
-    unique): those only speed reads, so they can be rebuilt after the load."""
-    return [
-        (name, definition)
+    """(DROP statement, CREATE statement) for the indexes that only speed reads (not primary,
+    not unique), and for the primary key too when no foreign key points at the table: all of
+    them can be rebuilt after the load, each with one sort."""
+    out = [
+        (f"DROP INDEX {name}", definition)
         for name, definition in staging.fetchall(
             "SELECT quote_ident(i.relname), pg_get_indexdef(x.indexrelid) "
             "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
@@ -50,6 +51,19 @@ def _secondary_indexes(table: str) -> list[tuple[str, str]]:
             [table],
         )
     ]
+    for name, definition in staging.fetchall(
+        "SELECT quote_ident(c.conname), pg_get_constraintdef(c.oid) FROM pg_constraint c "
+        "WHERE c.conrelid = %s::regclass AND c.contype = 'p' AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.confrelid = c.conrelid)",
+        [table],
+    ):
+        out.append(
+            (
+                f"ALTER TABLE {table} DROP CONSTRAINT {name}",
+                f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}",
+            )
+        )
+    return out
 
 
 def _skip_fk_triggers() -> bool:
@@ -80,14 +94,17 @@ def load(rows: dict[str, int], *, lock_referenced: Callable[[], None]) -> Iterat
     if not tables:
         yield tables
         return
+    # Key checks still pending from earlier writes in this transaction would block the
+    # ALTER TABLE and CREATE INDEX below: run them now (cheap: a few rows at most).
+    staging.execute("SET CONSTRAINTS ALL IMMEDIATE")
     triggers_off = _skip_fk_triggers()
     if triggers_off:
         lock_referenced()
     saved: list[str] = []
     for table in tables:
-        for name, definition in _secondary_indexes(table):
-            staging.execute(f"DROP INDEX {name}")
-            saved.append(definition)
+        for drop, create in _secondary_indexes(table):
+            staging.execute(drop)
+            saved.append(create)
     log.debug(
         "bulk mode on %s: %d indexes to rebuild, foreign-key triggers %s",
         ", ".join(tables),
@@ -97,9 +114,6 @@ def load(rows: dict[str, int], *, lock_referenced: Callable[[], None]) -> Iterat
     yield tables
     if triggers_off:
         staging.execute("SET LOCAL session_replication_role = origin")
-    # Deferred key checks still pending on these tables (from the load when triggers ran, or
-    # from earlier writes in the same transaction) would block CREATE INDEX: run them now.
-    staging.execute("SET CONSTRAINTS ALL IMMEDIATE")
     staging.execute("SET LOCAL maintenance_work_mem = '512MB'")
     for definition in saved:
         with timed(definition.split(" USING ")[0]):

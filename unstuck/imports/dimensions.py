@@ -68,8 +68,12 @@ def ensure_stages(
     stage_order: list[str],
     stage_kinds: dict[str, str],
     result: LoadResult,
+    orphan_history: bool = True,
 ) -> None:
-    """Create the pipelines and stages the data names and the workspace lacks."""
+    """Create the pipelines and stages the data names and the workspace lacks.
+
+    orphan_history says whether some history rows name no staged deal (then each row's
+    pipeline must come from its deal)."""
     seen: dict[tuple[str, str], dict[str, Any]] = {}
     for pipeline, stage, kind, count, prob, first in staging.fetchall(
         "SELECT pipeline, stage, kind, COUNT(*), AVG(probability), MIN(line) "
@@ -81,10 +85,19 @@ def ensure_stages(
         if kind:
             entry["kinds"][kind] += count
         entry["first"] = min(entry["first"], first)
-    for pipeline, stage, first in staging.fetchall(
-        "SELECT s.pipeline, h.stage, MIN(h.line) FROM stg_hist h "
-        "JOIN stg_deal s ON s.external_id = h.deal_ext GROUP BY s.pipeline, h.stage"
-    ):
+    pipelines = {pipeline for pipeline, _ in seen}
+    if len(pipelines) == 1 and not orphan_history:
+        # Every history row belongs to a deal of the one pipeline: no need to join millions
+        # of history rows to their deals to learn which pipeline their stages are in.
+        history_stages = staging.fetchall(
+            "SELECT %s, stage, MIN(line) FROM stg_hist GROUP BY stage", [next(iter(pipelines))]
+        )
+    else:
+        history_stages = staging.fetchall(
+            "SELECT s.pipeline, h.stage, MIN(h.line) FROM stg_hist h "
+            "JOIN stg_deal s ON s.external_id = h.deal_ext GROUP BY s.pipeline, h.stage"
+        )
+    for pipeline, stage, first in history_stages:
         seen.setdefault(
             (pipeline, stage), {"kinds": Counter(), "prob": None, "first": 10**9 + first}
         )

@@ -143,6 +143,7 @@ class Loader:
         default = Pipeline.objects.filter(workspace=workspace).order_by("-is_default").first()
         self.default_pipeline = default.name if default else DEFAULT_PIPELINE
         self.owners = OwnerDirectory(workspace, options.assign_owners)
+        self.orphan_history = True  # until the check has looked
         self.account_names: dict[str, str] = {}
 
     # --- the whole import -------------------------------------------------------------------
@@ -189,6 +190,7 @@ class Loader:
                         stage_order=self.options.stage_order,
                         stage_kinds=self.options.stage_kinds,
                         result=self.result,
+                        orphan_history=self.orphan_history,
                     )
                 upsert_staged(
                     workspace_id=self.workspace.pk,
@@ -298,6 +300,7 @@ class Loader:
             "WHERE NOT EXISTS (SELECT 1 FROM stg_deal s WHERE s.external_id = h.deal_ext) "
             "ORDER BY h.line"
         )
+        self.orphan_history = bool(orphans)
         for line, deal_ext in orphans:
             if deal_ext in rejected_ids:
                 continue
@@ -371,5 +374,6 @@ class Loader:
             f"(SELECT {keep} FROM stg_deal GROUP BY external_id HAVING COUNT(*) > 1)"
         )
         if drop_ids:
+            self.orphan_history = True  # the history of the dropped ids names no deal now
             marks = ", ".join(["%s"] * len(drop_ids))
             staging.execute(f"DELETE FROM stg_deal WHERE external_id IN ({marks})", drop_ids)
