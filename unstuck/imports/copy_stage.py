@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import csv
 import logging
+import secrets
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -384,13 +386,13 @@ def _stage_deals(loader: Loader, src: CopySource) -> None:
 # --- history ---------------------------------------------------------------------------------
 
 
-def _stage_history(loader: Loader, src: CopySource) -> None:
-    if src.history is None:
-        staging.create("stg_hist", staging.HISTORY_COLUMNS, staging.Dialect())
-        return
+def _stage_history(src: CopySource, shared: str) -> int:
+    """COPY the history file and stage it, checked and typed, into the table named shared
+    (a regular unlogged table: this runs on a connection of its own, beside the deals);
+    returns the number of records read."""
+    assert src.history is not None
     m, f = src.mapping, src.history
-    count, line = _copy_file(f, "raw_hist", loader.progress)
-    loader.report.rows_read += count
+    count, line = _copy_file(f, "raw_hist", lambda n: None)
     c = _Columns(f, m.history, HISTORY_TYPES)
     keep = _keep(f, src.skip_deleted)
     rename = m.stage_rename
@@ -403,15 +405,54 @@ def _stage_history(loader: Loader, src: CopySource) -> None:
     _values_table("cp_hstage", [("raw", "text"), ("stage", "text")], stage_rows)
     deal = c.text("deal")
     checks = [f"{deal} = ''", f"COALESCE({c.raw('entered_at')}, '') = ''", *_unreadable(c)]
+    d = staging.Dialect()
+    cols = ", ".join(f"{name} {d.type(t)}" for name, t in staging.HISTORY_COLUMNS)
+    _run(f"CREATE UNLOGGED TABLE {shared} ({cols})")
     names = ", ".join(name for name, _ in staging.HISTORY_COLUMNS)
-    staging.create("stg_hist", staging.HISTORY_COLUMNS, staging.Dialect())
     _run(
-        f"INSERT INTO stg_hist ({names}) SELECT {_refused_or(checks, line)}, {deal}, s.stage, "
+        f"INSERT INTO {shared} ({names}) SELECT {_refused_or(checks, line)}, {deal}, s.stage, "
         f"{c.typed('entered_at')}, {c.typed('amount')}, {c.typed('close_date')} "
         f"FROM {c.source('raw_hist')} JOIN cp_hstage s ON s.raw = {c.text('stage')} "
         f"WHERE {keep}"
     )
-    _run("ANALYZE stg_hist")
+    _run(f"ANALYZE {shared}")
+    return count
+
+
+class _HistoryJob(threading.Thread):
+    """Stages the history file on a second database connection while the first stages the
+    deals: the two largest steps of a big import then use both cores."""
+
+    def __init__(self, src: CopySource, shared: str) -> None:
+        super().__init__(name="import-history", daemon=True)
+        self.src, self.shared = src, shared
+        self.count = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        # Django gives this thread a connection of its own, in autocommit.
+        try:
+            self.count = _stage_history(self.src, self.shared)
+        except BaseException as exc:  # reported by the importing thread
+            self.error = exc
+        finally:
+            connection.close()
+
+
+SHARED_PREFIX = "unstuck_import_hist_"
+
+
+def _drop_abandoned() -> None:
+    """Drop history tables left by imports that died: each import holds an advisory lock
+    named by its table's number for as long as the table is in use."""
+    for (name,) in staging.fetchall(
+        "SELECT relname FROM pg_class WHERE relkind = 'r' AND relname LIKE %s",
+        [SHARED_PREFIX.replace("_", "\\_") + "%"],
+    ):
+        key = int(name.rsplit("_", 1)[1])
+        if staging.fetchall("SELECT pg_try_advisory_lock(%s)", [key])[0][0]:
+            staging.execute(f"DROP TABLE IF EXISTS {name}")
+            staging.execute("SELECT pg_advisory_unlock(%s)", [key])
 
 
 # --- entry point -----------------------------------------------------------------------------
@@ -424,10 +465,27 @@ def stage(loader: Loader, src: CopySource) -> bool:
     """Fill stg_deal and stg_hist by COPY; False (with nothing staged) when the Python path
     must read these files instead."""
     rows_before = loader.report.rows_read
+    job = None
     try:
         with transaction.atomic():
+            if src.history is not None:
+                _drop_abandoned()
+                key = secrets.randbits(62)
+                shared = f"{SHARED_PREFIX}{key}"
+                staging.execute("SELECT pg_advisory_lock(%s)", [key])
+                loader.cleanups.append(lambda: _drop_shared(shared, key))
+                job = _HistoryJob(src, shared)
+                job.start()
             _stage_deals(loader, src)
-            _stage_history(loader, src)
+            if job is None:
+                staging.create("stg_hist", staging.HISTORY_COLUMNS, staging.Dialect())
+            else:
+                with timed("waiting for the history"):
+                    job.join()
+                if job.error is not None:
+                    raise job.error
+                loader.report.rows_read += job.count
+                staging.execute(f"CREATE TEMP VIEW stg_hist AS SELECT * FROM {job.shared}")
     except (Fallback, DatabaseError, psycopg.Error) as exc:
         # The savepoint's rollback took every table this path made with it.
         # psycopg's own errors come from COPY, which runs on the raw cursor.
@@ -436,4 +494,12 @@ def stage(loader: Loader, src: CopySource) -> bool:
         loader.result.unknown_owners = {}
         loader.account_names.clear()
         return False
+    finally:
+        if job is not None:
+            job.join()
     return True
+
+
+def _drop_shared(shared: str, key: int) -> None:
+    staging.execute(f"DROP TABLE IF EXISTS {shared}")
+    staging.execute("SELECT pg_advisory_unlock(%s)", [key])

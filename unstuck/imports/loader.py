@@ -144,6 +144,8 @@ class Loader:
         self.default_pipeline = default.name if default else DEFAULT_PIPELINE
         self.owners = OwnerDirectory(workspace, options.assign_owners)
         self.orphan_history = True  # until the check has looked
+        # Run after the import's transaction, whatever its end (shared tables to drop).
+        self.cleanups: list[Callable[[], None]] = []
         self.account_names: dict[str, str] = {}
 
     # --- the whole import -------------------------------------------------------------------
@@ -207,6 +209,8 @@ class Loader:
         finally:
             # Temporary tables vanish with the connection; dropped now for the next import.
             staging.drop(*STAGING_TABLES, *copy_stage.TABLES)
+            for cleanup in self.cleanups:
+                cleanup()
         self.result.rejected = self.report.rejected_count
         return self.result
 

@@ -162,3 +162,28 @@ class CopyStagingTests(TempDirMixin, PersonasTestCase):
         self.assertTrue(any("bulk mode on deals_deal, deals_stagechange" in m for m in logs.output))
         self.assertEqual(by_bulk, row_by_row)
         self.assertEqual(indexes_and_keys(), before)
+
+
+class AbandonedHistoryTableTests(PersonasTestCase):
+    def test_tables_of_dead_imports_are_dropped_and_those_in_use_kept(self) -> None:
+        if not PG:
+            # SQLite imports read row by row and share no tables between connections.
+            self.assertFalse(bulk.plan({"deals_stagechange": 10**7}))
+            return
+        import psycopg
+
+        from unstuck.imports.copy_stage import SHARED_PREFIX, _drop_abandoned
+
+        dead, alive = f"{SHARED_PREFIX}101", f"{SHARED_PREFIX}202"
+        with connection.cursor() as cursor:
+            for name in (dead, alive):
+                cursor.execute(f"CREATE UNLOGGED TABLE {name} (line integer)")
+        # Another import, on another connection, still holds the lock on its table.
+        with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+            other.execute("SELECT pg_advisory_lock(202)")
+            _drop_abandoned()
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT relname FROM pg_class WHERE relname IN (%s, %s)", [dead, alive]
+                )
+                self.assertEqual([r[0] for r in cursor.fetchall()], [alive])
