@@ -3,6 +3,7 @@ when the workspace lacks them."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -10,13 +11,23 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Max
 
 from unstuck.core.models import Workspace
-from unstuck.deals.models import Account, Pipeline, Stage
+from unstuck.deals.models import Pipeline, Stage
 from unstuck.imports import staging
 from unstuck.imports.mapping import kind_from_name
 from unstuck.imports.records import AccountRow
 
 if TYPE_CHECKING:
     from unstuck.imports.loader import LoadResult
+
+
+ACCOUNT_COLUMNS = [
+    ("external_id", "text"),
+    ("name", "text"),
+    ("industry", "text"),
+    ("employees", "bigint"),
+    ("country", "text"),
+    ("custom", "json"),
+]
 
 
 def upsert_accounts(
@@ -27,7 +38,10 @@ def upsert_accounts(
     named: dict[str, str],
     result: LoadResult,
 ) -> None:
-    """Accounts from an accounts file, and those the deals only name; by (source, id)."""
+    """Accounts from an accounts file, and those the deals only name; by (source, id).
+
+    Set-based like the deals: staged, then one insert of the new and one update of the
+    changed (a CRM has a hundred thousand accounts; objects one by one took seconds)."""
     rows: dict[str, AccountRow] = {}
     for key, name in named.items():
         rows[key] = AccountRow(key[:100], name[:255])
@@ -35,31 +49,51 @@ def upsert_accounts(
         rows[a.external_id[:100]] = a
     if not rows:
         return
-    existing = {
-        a.external_id: a for a in Account.objects.filter(workspace=workspace, source=source)
-    }
-    new, changed = [], []
-    for key, a in rows.items():
-        fields = {
-            "name": a.name[:255] or key,
-            "industry": a.industry[:100],
-            "employees": a.employees,
-            "country": a.country[:100],
-            "custom": a.custom,
-        }
-        found = existing.get(key)
-        if found is None:
-            new.append(Account(workspace=workspace, source=source, external_id=key, **fields))
-        elif any(getattr(found, f) != v for f, v in fields.items()):
-            for f, v in fields.items():
-                setattr(found, f, v)
-            changed.append(found)
-    Account.objects.bulk_create(new, batch_size=2000)
-    Account.objects.bulk_update(
-        changed, ["name", "industry", "employees", "country", "custom"], batch_size=2000
+    d = staging.Dialect()
+    writer = staging.StagingWriter("stg_acc", ACCOUNT_COLUMNS, d)
+    try:
+        for key, a in rows.items():
+            employees = a.employees if a.employees is not None and a.employees >= 0 else None
+            writer.write(
+                (
+                    key,
+                    a.name[:255] or key,
+                    a.industry[:100],
+                    employees if employees is None or employees < 2**31 else None,
+                    a.country[:100],
+                    json.dumps(a.custom),
+                )
+            )
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    ws, src = workspace.pk, source
+    match = (
+        "a.workspace_id = %s AND a.source = %s AND a.external_id = s.external_id "
+        "AND a.external_id <> ''"
     )
-    result.accounts_created = len(new)
-    result.accounts_updated = len(changed)
+    fields = ("name", "industry", "employees", "country", "custom")
+    changed = " OR ".join(d.distinct(f"a.{f}", f"s.{f}") for f in fields)
+    # Count the changed rows first: SQLite's UPDATE … FROM reports rows matched.
+    result.accounts_updated = staging.fetchall(
+        f"SELECT COUNT(*) FROM deals_account a JOIN stg_acc s ON {match} WHERE {changed}",
+        [ws, src],
+    )[0][0]
+    if result.accounts_updated:
+        sets = ", ".join(f"{f} = s.{f}" for f in fields)
+        staging.execute(
+            f"UPDATE deals_account AS a SET {sets} FROM stg_acc s WHERE {match} AND ({changed})",
+            [ws, src],
+        )
+    result.accounts_created = staging.execute(
+        "INSERT INTO deals_account (workspace_id, source, external_id, name, industry, "
+        "employees, country, custom) SELECT %s, %s, s.external_id, s.name, s.industry, "
+        "s.employees, s.country, s.custom FROM stg_acc s "
+        f"WHERE NOT EXISTS (SELECT 1 FROM deals_account a WHERE {match})",
+        [ws, src, ws, src],
+    )
+    staging.drop("stg_acc")
 
 
 def ensure_stages(

@@ -39,6 +39,7 @@ STAGING_TABLES = (
     "stg_sum",
     "stg_final",
     "stg_account",
+    "stg_acc",
 )
 Progress = Callable[[int], None]
 

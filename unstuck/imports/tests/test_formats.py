@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from unstuck.core.testing import PersonasTestCase
-from unstuck.deals.models import Deal, StageChange
+from unstuck.deals.models import Account, Deal, StageChange
 from unstuck.imports.generator import generate_salesforce_export
 from unstuck.imports.mapping import Mapping
 from unstuck.imports.models import ImportProblem, ImportRun, RunStatus
@@ -73,6 +73,23 @@ class SalesforceImportTests(TempDirMixin, PersonasTestCase):
         self.assertEqual(again.result.history_added, 0)
         after = list(Deal.objects.filter(source="salesforce").values().order_by("pk"))
         self.assertEqual(before, after)
+
+    def test_accounts_come_in_once_and_a_renamed_one_is_updated(self) -> None:
+        files = self.export(deals=12)
+        first = run(self.workspace, self.plan(files))
+        accounts = Account.objects.filter(workspace=self.workspace, source="salesforce")
+        self.assertEqual(first.result.accounts_created, accounts.count())
+        self.assertGreater(accounts.count(), 2)
+        rows = list(csv.DictReader(files.accounts.open(newline="")))
+        rows[0]["Name"] = "Renamed Holdings"
+        with files.accounts.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        again = run(self.workspace, self.plan(files))
+        self.assertEqual((again.result.accounts_created, again.result.accounts_updated), (0, 1))
+        self.assertEqual(accounts.get(external_id=rows[0]["Id"]).name, "Renamed Holdings")
+        self.assertEqual(accounts.filter(name="Renamed Holdings").count(), 1)
 
     def test_a_newer_export_updates_deals_and_appends_only_new_history(self) -> None:
         files = self.export(deals=12)
