@@ -487,8 +487,9 @@ def stage(loader: Loader, src: CopySource) -> bool:
                 loader.report.rows_read += job.count
                 staging.execute(f"CREATE TEMP VIEW stg_hist AS SELECT * FROM {job.shared}")
     except (Fallback, DatabaseError, psycopg.Error) as exc:
-        # The savepoint's rollback took every table this path made with it.
-        # psycopg's own errors come from COPY, which runs on the raw cursor.
+        # The savepoint's rollback took this connection's tables with it; the history table
+        # of the second connection goes with the loader's cleanups. psycopg's own errors
+        # come from COPY, which runs on the raw cursor.
         log.info("import: reading the files row by row (%s)", str(exc).splitlines()[0])
         loader.report.rows_read = rows_before
         loader.result.unknown_owners = {}
