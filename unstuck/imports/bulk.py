@@ -1,4 +1,4 @@
-"""Bulk mode for large imports on PostgreSQL, the way pg_restore and pgloader load data.
+"""Bulk mode for large imports, the way pg_restore and pgloader load data.
 
 When an import brings at least as many rows as a table already holds, the table's secondary
 indexes are dropped before the load and rebuilt after it (one sort each instead of millions
@@ -6,6 +6,7 @@ of random inserts), and, where the database role may set `session_replication_ro
 row-by-row foreign-key triggers are skipped: the loader's own joins produced every key, and
 the rows those keys point to are locked against deletion first, as the triggers would have.
 All of it happens inside the import's transaction, so a failure or a kill undoes it too.
+SQLite takes the index half (its foreign keys stay checked; its readers see the last commit).
 
 While the load runs, the rebuilt tables are locked: pages that read deals wait until the
 import commits. Small imports into a large workspace never take this path.
@@ -29,6 +30,9 @@ BULK_ROWS = 50_000
 
 
 def _estimated_rows(table: str) -> int:
+    if not staging.is_postgres():
+        # The largest id is enough to tell "nearly empty" from "large", and is instant.
+        return int(staging.fetchall(f"SELECT COALESCE(MAX(id), 0) FROM {table}")[0][0])
     # The planner's estimate is enough to tell "nearly empty" from "large" and costs nothing.
     return int(
         staging.fetchall(
@@ -41,6 +45,16 @@ def _secondary_indexes(table: str) -> list[tuple[str, str]]:
     """(DROP statement, CREATE statement) for the indexes that only speed reads (not primary,
     not unique), and for the primary key too when no foreign key points at the table: all of
     them can be rebuilt after the load, each with one sort."""
+    if not staging.is_postgres():
+        # SQLite keeps each index's CREATE statement; a table's primary key is its rowid.
+        return [
+            (f'DROP INDEX "{name}"', sql)
+            for name, sql in staging.fetchall(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s "
+                "AND sql IS NOT NULL AND upper(sql) NOT LIKE 'CREATE UNIQUE%%' ORDER BY name",
+                [table],
+            )
+        ]
     out = [
         (f"DROP INDEX {name}", definition)
         for name, definition in staging.fetchall(
@@ -77,9 +91,7 @@ def _skip_fk_triggers() -> bool:
 
 
 def plan(rows: dict[str, int]) -> list[str]:
-    """The tables that take bulk mode: PostgreSQL, and at least as many new rows as held."""
-    if not staging.is_postgres():
-        return []
+    """The tables that take bulk mode: those getting at least as many new rows as they hold."""
     return [t for t, n in rows.items() if n >= BULK_ROWS and n >= _estimated_rows(t)]
 
 
@@ -94,10 +106,12 @@ def load(rows: dict[str, int], *, lock_referenced: Callable[[], None]) -> Iterat
     if not tables:
         yield tables
         return
-    # Key checks still pending from earlier writes in this transaction would block the
-    # ALTER TABLE and CREATE INDEX below: run them now (cheap: a few rows at most).
-    staging.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    triggers_off = _skip_fk_triggers()
+    pg = staging.is_postgres()
+    if pg:
+        # Key checks still pending from earlier writes in this transaction would block the
+        # ALTER TABLE and CREATE INDEX below: run them now (cheap: a few rows at most).
+        staging.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    triggers_off = pg and _skip_fk_triggers()
     if triggers_off:
         lock_referenced()
     saved: list[str] = []
@@ -114,7 +128,8 @@ def load(rows: dict[str, int], *, lock_referenced: Callable[[], None]) -> Iterat
     yield tables
     if triggers_off:
         staging.execute("SET LOCAL session_replication_role = origin")
-    staging.execute("SET LOCAL maintenance_work_mem = '512MB'")
+    if pg:
+        staging.execute("SET LOCAL maintenance_work_mem = '512MB'")
     for definition in saved:
         with timed(definition.split(" USING ")[0]):
             staging.execute(definition)
