@@ -278,6 +278,18 @@ def _line_counting_breaks(text_cols: list[str]) -> str:
 # --- deals -----------------------------------------------------------------------------------
 
 
+def _stages(m: Mapping, distinct_sql: str) -> list[tuple[str, str]]:
+    """(cell, stage name after renaming) for each distinct stage cell; a stage the row path
+    would reject (empty, too long, not in the mapping's list) sends the files back to it."""
+    out = []
+    for (raw,) in _fetch(distinct_sql):
+        stage = m.stage_rename.get(raw, raw)
+        if not stage or len(stage) > 100 or (m.strict_stages and stage not in m.stage_order):
+            raise Fallback(f"stage {raw!r} is not valid")
+        out.append((raw, stage))
+    return out
+
+
 def _values_table(
     name: str, columns: list[tuple[str, str]], rows: Iterable[tuple[Any, ...]]
 ) -> None:
@@ -299,16 +311,12 @@ def _stage_deals(loader: Loader, src: CopySource) -> None:
     c = _Columns(f, m.columns, DEAL_TYPES)
     keep = _keep(f, src.skip_deleted)
     # Stage names after renaming, with the kind each one implies.
-    rename = m.stage_rename
-    stages = _fetch(f"SELECT DISTINCT {c.trim('stage')} FROM raw_deal r WHERE {keep}")
-    stage_rows = []
-    for (raw,) in stages:
-        stage = rename.get(raw, raw)
-        kind = m.stage_kind(stage)
-        if not stage or len(stage) > 100 or (m.strict_stages and stage not in m.stage_order):
-            raise Fallback(f"stage {raw!r} is not valid")
-        known = kind or loader.options.stage_kinds.get(stage, "")
-        stage_rows.append((raw, stage, known, kind_from_name(stage)))
+    distinct = f"SELECT DISTINCT {c.trim('stage')} FROM raw_deal r WHERE {keep}"
+    known = loader.options.stage_kinds
+    stage_rows = [
+        (raw, stage, m.stage_kind(stage) or known.get(stage, ""), kind_from_name(stage))
+        for raw, stage in _stages(m, distinct)
+    ]
     _values_table(
         "cp_stage",
         [("raw", "text"), ("stage", "text"), ("known", "text"), ("guess", "text")],
@@ -376,7 +384,7 @@ def _stage_deals(loader: Loader, src: CopySource) -> None:
         f"JOIN cp_owner o ON o.raw = {c.text('owner')} WHERE {keep}"
     )
     _run(sql, [default_pipeline, default_currency])
-    _run("CREATE INDEX ON stg_deal (external_id)")
+    _run(staging.Dialect().index("stg_deal", "external_id"))
     _run("ANALYZE stg_deal")
     if src.accounts_from_names:
         for (key,) in _fetch("SELECT DISTINCT account_key FROM stg_deal WHERE account_key <> ''"):
@@ -395,13 +403,7 @@ def _stage_history(src: CopySource, shared: str) -> int:
     count, line = _copy_file(f, "raw_hist", lambda n: None)
     c = _Columns(f, m.history, HISTORY_TYPES)
     keep = _keep(f, src.skip_deleted)
-    rename = m.stage_rename
-    stage_rows = []
-    for (raw,) in _fetch(f"SELECT DISTINCT {c.trim('stage')} FROM raw_hist r"):
-        stage = rename.get(raw, raw)
-        if not stage or len(stage) > 100 or (m.strict_stages and stage not in m.stage_order):
-            raise Fallback(f"history stage {raw!r} is not valid")
-        stage_rows.append((raw, stage))
+    stage_rows = _stages(m, f"SELECT DISTINCT {c.trim('stage')} FROM raw_hist r")
     _values_table("cp_hstage", [("raw", "text"), ("stage", "text")], stage_rows)
     deal = c.text("deal")
     checks = [f"{deal} = ''", f"COALESCE({c.raw('entered_at')}, '') = ''", *_unreadable(c)]

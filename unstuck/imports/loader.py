@@ -268,10 +268,7 @@ class Loader:
             raise
         self.progress(n)
         self.result.unknown_owners = dict(owners.unknown.most_common())
-        if self.d.pg:
-            staging.execute("CREATE INDEX ON stg_deal (external_id)")
-        else:
-            staging.execute("CREATE INDEX stg_deal_ext ON stg_deal (external_id)")
+        staging.execute(self.d.index("stg_deal", "external_id"))
         staging.execute("ANALYZE stg_deal")
 
     def _stage_history(self, history: Iterable[HistoryRow]) -> None:
@@ -291,10 +288,7 @@ class Loader:
         except BaseException:
             writer.abort()
             raise
-        if self.d.pg:
-            staging.execute("CREATE INDEX ON stg_hist (deal_ext)")
-        else:
-            staging.execute("CREATE INDEX stg_hist_deal ON stg_hist (deal_ext)")
+        staging.execute(self.d.index("stg_hist", "deal_ext"))
         staging.execute("ANALYZE stg_hist")
 
     def _check_history_ids(self) -> None:

@@ -84,6 +84,12 @@ class Dialect:
             return f"GREATEST({a}, {b})"
         return f"MAX(COALESCE({a}, {b}), COALESCE({b}, {a}))"
 
+    def index(self, table: str, columns: str) -> str:
+        """CREATE INDEX for a staging table (SQLite wants every index named)."""
+        if self.pg:
+            return f"CREATE INDEX ON {table} ({columns})"
+        return f"CREATE INDEX {table}_{columns.replace(', ', '_')} ON {table} ({columns})"
+
     def row_key(self) -> str:
         """A staged deal's values as one text, to tell identical repeats of an id from
         conflicting ones (the line is left out: it always differs)."""

@@ -32,11 +32,7 @@ def upsert_staged(*, workspace_id: int, source: str, now: datetime, result: Load
     ws, src = workspace_id, source
     now_value = d.value(now)
     temp = d.temp
-    idx = (
-        (lambda t, c: f"CREATE INDEX ON {t} ({c})")
-        if d.pg
-        else (lambda t, c: f"CREATE INDEX {t}_{c.replace(', ', '_')} ON {t} ({c})")
-    )
+    idx = d.index
 
     def run(sql: str, params: Any = ()) -> int:
         with timed(sql[:60]):

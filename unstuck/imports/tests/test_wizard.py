@@ -240,6 +240,8 @@ class SalesforceRelatedUploadTests(WizardBase):
         self.assertEqual(Activity.objects.filter(deal__source="salesforce").count(), 20)
         page = self.client.get(self.url("detail", pk=run.pk))
         self.assertContains(page, "Contact roles")
+        self.assertContains(page, "<dt>Stakeholders</dt><dd>10 added</dd>", html=True)
+        self.assertContains(page, "<dt>Activities</dt><dd>20 added</dd>", html=True)
         for role in ("contacts", "contact_roles", "activities"):
             self.assertContains(page, stored[role]["name"])
             self.assertContains(page, stored[role]["sha256"])
