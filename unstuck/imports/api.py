@@ -11,7 +11,11 @@ from ninja import Router, Schema
 from unstuck.core.access import membership_for, require_role
 from unstuck.core.models import Role
 from unstuck.imports.models import ImportRun, RunStatus
-from unstuck.imports.services import import_runs_mark_interrupted, progress_read
+from unstuck.imports.services import (
+    import_runs_mark_interrupted,
+    progress_phase,
+    progress_read,
+)
 
 router = Router(tags=["imports"])
 
@@ -26,6 +30,7 @@ class ImportRunOut(Schema):
     finished_at: datetime | None
     rows_read: int
     rows_total_estimate: int
+    phase: str = ""
     created: int
     updated: int
     unchanged: int
@@ -40,7 +45,8 @@ class ImportRunOut(Schema):
     "/{slug}/imports/{run_id}", response=ImportRunOut, summary="An import run's status and counts"
 )
 def import_run_status(request: HttpRequest, slug: str, run_id: int) -> ImportRunOut:
-    """Leaders only. While the import runs, rows_read says how far it got."""
+    """Leaders only. While the import runs, rows_read says how far it got and phase what it
+    is doing ("Reading the files", "Checking the rows", … "Rebuilding indexes")."""
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
     require_role(membership, Role.LEADER)
     run = get_object_or_404(ImportRun, pk=run_id, workspace_id=membership.workspace_id)
@@ -51,5 +57,6 @@ def import_run_status(request: HttpRequest, slug: str, run_id: int) -> ImportRun
     out = ImportRunOut.from_orm(run)
     if not run.is_finished:
         out.rows_read = progress_read(run)
+        out.phase = progress_phase(run)
     out.files = [{k: v for k, v in f.items() if k != "path"} for f in run.files]
     return out

@@ -27,6 +27,7 @@ log = logging.getLogger("unstuck.imports.loader")
 
 # Below this many rows the ordinary path is fast enough and holds no table locks.
 BULK_ROWS = 50_000
+PHASE_REBUILDING = "Rebuilding indexes"
 
 
 def _estimated_rows(table: str) -> int:
@@ -96,11 +97,17 @@ def plan(rows: dict[str, int]) -> list[str]:
 
 
 @contextlib.contextmanager
-def load(rows: dict[str, int], *, lock_referenced: Callable[[], None]) -> Iterator[list[str]]:
+def load(
+    rows: dict[str, int],
+    *,
+    lock_referenced: Callable[[], None],
+    rebuilding: Callable[[], None] = lambda: None,
+) -> Iterator[list[str]]:
     """Around the final writes of an import: rows says how many rows each table will get.
 
     lock_referenced locks (FOR KEY SHARE) every row the new rows point to; it runs only when
     foreign-key triggers are skipped, since the triggers would otherwise take those locks.
+    rebuilding is called when the writes are done and the indexes are about to be rebuilt.
     """
     tables = plan(rows)
     if not tables:
@@ -130,6 +137,8 @@ def load(rows: dict[str, int], *, lock_referenced: Callable[[], None]) -> Iterat
         staging.execute("SET LOCAL session_replication_role = origin")
     if pg:
         staging.execute("SET LOCAL maintenance_work_mem = '512MB'")
+    if saved:
+        rebuilding()
     for definition in saved:
         with timed(definition.split(" USING ")[0]):
             staging.execute(definition)

@@ -302,9 +302,11 @@ def _values_table(
     _run(f"ANALYZE {name}")
 
 
-def _stage_deals(loader: Loader, src: CopySource) -> None:
+def _stage_deals(loader: Loader, src: CopySource, lines_elsewhere: Callable[[], int]) -> None:
+    """lines_elsewhere: how many lines of the history file the other connection has sent,
+    counted into the progress reported while the deals are read."""
     m, f = src.mapping, src.deals
-    count, line = _copy_file(f, "raw_deal", loader.progress)
+    count, line = _copy_file(f, "raw_deal", lambda n: loader.progress(n + lines_elsewhere()))
     if count == 0:
         raise Fallback("no data rows")
     loader.report.rows_read += count
@@ -394,13 +396,13 @@ def _stage_deals(loader: Loader, src: CopySource) -> None:
 # --- history ---------------------------------------------------------------------------------
 
 
-def _stage_history(src: CopySource, shared: str) -> int:
+def _stage_history(src: CopySource, shared: str, progress: Callable[[int], None]) -> int:
     """COPY the history file and stage it, checked and typed, into the table named shared
     (a regular unlogged table: this runs on a connection of its own, beside the deals);
     returns the number of records read."""
     assert src.history is not None
     m, f = src.mapping, src.history
-    count, line = _copy_file(f, "raw_hist", lambda n: None)
+    count, line = _copy_file(f, "raw_hist", progress)
     c = _Columns(f, m.history, HISTORY_TYPES)
     keep = _keep(f, src.skip_deleted)
     stage_rows = _stages(m, f"SELECT DISTINCT {c.trim('stage')} FROM raw_hist r")
@@ -429,16 +431,20 @@ class _HistoryJob(threading.Thread):
         super().__init__(name="import-history", daemon=True)
         self.src, self.shared = src, shared
         self.count = 0
+        self.lines = 0  # lines of the file sent so far; the importing thread reports them
         self.error: BaseException | None = None
 
     def run(self) -> None:
         # Django gives this thread a connection of its own, in autocommit.
         try:
-            self.count = _stage_history(self.src, self.shared)
+            self.count = _stage_history(self.src, self.shared, self._sent)
         except BaseException as exc:  # reported by the importing thread
             self.error = exc
         finally:
             connection.close()
+
+    def _sent(self, lines: int) -> None:
+        self.lines = lines
 
 
 SHARED_PREFIX = "unstuck_import_hist_"
@@ -478,12 +484,19 @@ def stage(loader: Loader, src: CopySource) -> bool:
                 loader.cleanups.append(lambda: _drop_shared(shared, key))
                 job = _HistoryJob(src, shared)
                 job.start()
-            _stage_deals(loader, src)
+            _stage_deals(loader, src, lambda: job.lines if job is not None else 0)
             if job is None:
                 staging.create("stg_hist", staging.HISTORY_COLUMNS, staging.Dialect())
             else:
+                deal_lines = loader.report.rows_read - rows_before
                 with timed("waiting for the history"):
-                    job.join()
+                    # Progress is reported from this thread only (its callers may touch the
+                    # database, which in the other thread would be another connection).
+                    while True:
+                        job.join(0.5)
+                        loader.progress(deal_lines + job.lines)
+                        if not job.is_alive():
+                            break
                 if job.error is not None:
                     raise job.error
                 loader.report.rows_read += job.count

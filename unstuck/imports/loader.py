@@ -42,6 +42,12 @@ STAGING_TABLES = (
     "stg_acc",
 )
 Progress = Callable[[int], None]
+# What a long import is doing once the files are read, in the order it does it; shown in the
+# CLI's bar, on the import page and by the API.
+PHASE_READING = "Reading the files"
+PHASE_CHECKING = "Checking the rows"
+PHASE_MATCHING = "Matching accounts, owners and stages"
+PHASE_RELATED = "Reading the related files"
 
 
 log = logging.getLogger(__name__)
@@ -133,12 +139,14 @@ class Loader:
         report: Report,
         now: datetime | None = None,
         progress: Progress | None = None,
+        phase: Callable[[str], None] | None = None,
     ) -> None:
         self.workspace = workspace
         self.options = options
         self.report = report
         self.now = now or datetime.now(UTC)
         self.progress = progress or (lambda n: None)
+        self.phase = phase or (lambda name: None)
         self.d = staging.Dialect()
         self.result = LoadResult()
         default = Pipeline.objects.filter(workspace=workspace).order_by("-is_default").first()
@@ -166,6 +174,7 @@ class Loader:
         """
         try:
             with transaction.atomic():
+                self.phase(PHASE_READING)
                 with _timed("stage by COPY"):
                     copied = copy_from is not None and copy_stage.stage(self, copy_from)
                 self.result.staged_by = "copy" if copied else "rows"
@@ -174,11 +183,13 @@ class Loader:
                         self._stage_deals(deals)
                     with _timed("stage history"):
                         self._stage_history(history)
+                self.phase(PHASE_CHECKING)
                 with _timed("check"):
                     self._check_history_ids()
                     self._merge_duplicates()
                 if self.report.errors and self.options.strict:
                     raise ImportRejected
+                self.phase(PHASE_MATCHING)
                 with _timed("accounts"):
                     upsert_accounts(
                         workspace=self.workspace,
@@ -200,8 +211,10 @@ class Loader:
                     source=self.options.source,
                     now=self.now,
                     result=self.result,
+                    phase=self.phase,
                 )
                 if after is not None:
+                    self.phase(PHASE_RELATED)
                     with _timed("related files"):
                         self.result.related = after()
                     if self.report.errors and self.options.strict:
@@ -288,6 +301,7 @@ class Loader:
         except BaseException:
             writer.abort()
             raise
+        self.progress(n)
         staging.execute(self.d.index("stg_hist", "deal_ext"))
         staging.execute("ANALYZE stg_hist")
 

@@ -69,14 +69,24 @@ def _file_entries(plan: ImportPlan, *, stored: bool = False) -> list[dict[str, A
     ]
 
 
+ESTIMATE_SAMPLE = 1 << 18  # bytes read from the start of each file to size its lines
+
+
 def _estimate_rows(plan: ImportPlan) -> int:
-    """Rows to expect from the file sizes and the header's width, for progress bars."""
+    """Rows to expect, for progress bars: each file's size over the length of the lines at its
+    start (progress counts lines too), or, for a file too short to tell, its whole count."""
     total = 0
     for f in [plan.deals, plan.history]:
-        if f is not None:
-            # A CRM row is usually 6-12 bytes per column; this errs towards more rows.
-            total += f.size // max(40, 8 * len(f.headers))
-    return total
+        if f is None:
+            continue
+        with f.path.open("rb") as fh:
+            sample = fh.read(ESTIMATE_SAMPLE)
+        breaks = sample.count(b"\n")
+        if len(sample) < ESTIMATE_SAMPLE or breaks < 2:
+            total += max(breaks - 1, 0) + (1 if sample and not sample.endswith(b"\n") else 0)
+        else:
+            total += round(f.size * breaks / len(sample)) - 1  # less the header
+    return max(total, 0)
 
 
 def import_run_start(
@@ -114,6 +124,14 @@ def progress_read(run: ImportRun) -> int:
         return int(json.loads(progress_path(run).read_text())["rows"])
     except (OSError, ValueError, KeyError):
         return run.rows_read
+
+
+def progress_phase(run: ImportRun) -> str:
+    """What a running import is doing now ("Reading the files", "Writing deals and history",
+    …), or "" before it starts or once it ends."""
+    state = _progress_state(run) or {}
+    phase = state.get("phase", "")
+    return phase if isinstance(phase, str) else ""
 
 
 def _progress_state(run: ImportRun) -> dict[str, Any] | None:
@@ -221,10 +239,12 @@ class _ProgressFile:
         self._thread.join()
         self.path.unlink(missing_ok=True)
 
-    def write(self, rows: int | None = None) -> None:
+    def write(self, rows: int | None = None, phase: str | None = None) -> None:
         with self._lock:
             if rows is not None:
                 self.state["rows"] = rows
+            if phase is not None:
+                self.state["phase"] = phase
             self.state["heartbeat"] = time.time()
             # Replaced whole, so a reader never sees half a file.
             tmp = self.path.with_suffix(".tmp")
@@ -263,15 +283,20 @@ def import_run_execute(
     run: ImportRun,
     plan: ImportPlan,
     progress: Callable[[int], None] | None = None,
+    phase: Callable[[str], None] | None = None,
 ) -> Outcome:
-    """Read, validate and load; the run records the outcome whatever happens."""
+    """Read, validate and load; the run records the outcome whatever happens. progress hears
+    the rows read so far, phase the step the import is in (both also go to the run's progress
+    file, which the import page and the API read)."""
     run.status = RunStatus.RUNNING
     run.started_at = timezone.now()
     run.worker_host = socket.gethostname()[:255]
     run.worker_pid = os.getpid()
     run.save(update_fields=["status", "started_at", "worker_host", "worker_pid"])
     with _ProgressFile(run) as progress_file:
-        return _execute(run=run, plan=plan, progress_file=progress_file, progress=progress)
+        return _execute(
+            run=run, plan=plan, progress_file=progress_file, progress=progress, phase=phase
+        )
 
 
 def _execute(
@@ -280,6 +305,7 @@ def _execute(
     plan: ImportPlan,
     progress_file: _ProgressFile,
     progress: Callable[[int], None] | None,
+    phase: Callable[[str], None] | None,
 ) -> Outcome:
     report = Report()
     result = LoadResult()
@@ -288,6 +314,11 @@ def _execute(
         progress_file.write(n)
         if progress is not None:
             progress(n)
+
+    def on_phase(name: str) -> None:
+        progress_file.write(phase=name)
+        if phase is not None:
+            phase(name)
 
     status = RunStatus.DONE
     message = ""
@@ -299,6 +330,7 @@ def _execute(
             options=plan.load_options(strict=run.strict, assign_owners=run.assign_owners),
             report=report,
             progress=on_progress,
+            phase=on_phase,
         )
         result = loader.load(
             deals=plan.deal_rows(report),

@@ -14,6 +14,7 @@ import is most of the table.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,9 +26,21 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("unstuck.imports.loader")
 
+PHASE_ORDERING = "Ordering the stage history"
+PHASE_WRITING = "Writing deals and history"
 
-def upsert_staged(*, workspace_id: int, source: str, now: datetime, result: LoadResult) -> None:
-    """Staged rows → deals and stage history, set-based; counts go into result."""
+
+def upsert_staged(
+    *,
+    workspace_id: int,
+    source: str,
+    now: datetime,
+    result: LoadResult,
+    phase: Callable[[str], None] = lambda name: None,
+) -> None:
+    """Staged rows → deals and stage history, set-based; counts go into result; phase hears
+    which step runs."""
+    phase(PHASE_ORDERING)
     d = staging.Dialect()
     ws, src = workspace_id, source
     now_value = d.value(now)
@@ -154,9 +167,11 @@ def upsert_staged(*, workspace_id: int, source: str, now: datetime, result: Load
         "SELECT COUNT(*), COALESCE(SUM(is_new), 0), COALESCE(SUM(needs_step), 0) FROM stg_final"
     )[0]
     new_steps = staging.fetchall("SELECT COUNT(*) FROM stg_seq WHERE is_new = 1")[0][0]
+    phase(PHASE_WRITING)
     with bulk.load(
         {"deals_deal": counts[1], "deals_stagechange": new_steps + counts[2]},
         lock_referenced=lambda: _lock_referenced(ws),
+        rebuilding=lambda: phase(bulk.PHASE_REBUILDING),
     ):
         result.created = run(
             "INSERT INTO deals_deal (id, workspace_id, name, account_id, owner_id, team_id, "

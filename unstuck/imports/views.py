@@ -18,7 +18,11 @@ from unstuck.core.models import Membership, Role
 from unstuck.imports import selectors, wizard
 from unstuck.imports.mapping import DEAL_FIELDS
 from unstuck.imports.models import ImportKind, ImportRun, RunStatus
-from unstuck.imports.services import import_runs_mark_interrupted, progress_read
+from unstuck.imports.services import (
+    import_runs_mark_interrupted,
+    progress_phase,
+    progress_read,
+)
 
 KINDS = [("auto", "Detect it for me"), *ImportKind.choices]
 
@@ -154,6 +158,7 @@ def import_detail(request: HttpRequest, membership: Membership, pk: int) -> Http
     context = {
         "run": run,
         "rows_done": progress_read(run),
+        "phase": progress_phase(run),
         "problems": selectors.run_problems(run, limit=200),
         "members": selectors.assignable_members(membership),
         "can_repeat": run.is_finished and run.files_stored,

@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from unstuck.core.errors import UnstuckError
 from unstuck.core.models import Workspace
+from unstuck.imports.loader import PHASE_READING
 from unstuck.imports.mapping import Mapping
 from unstuck.imports.models import RunStatus
 from unstuck.imports.parsing import FileProblem
@@ -124,7 +125,14 @@ class Command(BaseCommand):
             bar.update(n - last[0])
             last[0] = n
 
-        outcome = import_run_execute(run=run, plan=plan, progress=progress)
+        def phase(name: str) -> None:
+            # Once the files are read, the bar is full and says which step a large import is
+            # in (the row count was an estimate from the files' first lines).
+            if name != PHASE_READING and bar.total != bar.n:
+                bar.total = bar.n
+            bar.set_description_str(name)
+
+        outcome = import_run_execute(run=run, plan=plan, progress=progress, phase=phase)
         bar.close()
         self._print(outcome, options)
         if options["report"]:
