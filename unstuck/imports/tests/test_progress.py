@@ -57,6 +57,7 @@ class PhaseTests(InterruptedBase):
         self.sign_in(self.leader)
         poll = self.client.get(self.url("detail", pk=run_.pk), headers={"HX-Request": "true"})
         self.assertContains(poll, 'data-testid="import-phase">Rebuilding indexes<')
+        self.assertContains(poll, "All 7 rows read.")
         body = self.client.get(f"/api/v1/workspaces/{self.workspace.slug}/imports/{run_.pk}")
         self.assertEqual(
             (body.json()["phase"], body.json()["rows_read"]), ("Rebuilding indexes", 7)
