@@ -92,6 +92,19 @@ class ImportRun(models.Model):
         }
 
     @property
+    def duration(self) -> str:
+        """How long the run took, to the second ("48 s", "2 min 5 s", "1 h 3 min"); "" if it
+        has not both started and finished."""
+        if self.started_at is None or self.finished_at is None:
+            return ""
+        seconds = max(round((self.finished_at - self.started_at).total_seconds()), 0)
+        hours, rest = divmod(seconds, 3600)
+        minutes, seconds = divmod(rest, 60)
+        if hours:
+            return f"{hours} h {minutes} min"
+        return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+
+    @property
     def files_shown(self) -> list[dict[str, Any]]:
         """The files with a readable role, for the pages."""
         return [{**f, "role_label": FILE_ROLES.get(f["role"], f["role"])} for f in self.files]

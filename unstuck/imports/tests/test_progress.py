@@ -102,3 +102,20 @@ class RowsReadTests(InterruptedBase):
         # A file shorter than the sample is counted, not estimated.
         short = hubspot_plan(deals=HUBSPOT)
         self.assertEqual(services._estimate_rows(short), len(HUBSPOT.read_bytes().splitlines()) - 1)
+
+
+class DurationTests(InterruptedBase):
+    def test_a_run_says_how_long_it_took_to_the_second(self) -> None:
+        from datetime import timedelta
+
+        run_ = self.running(beat_ago=None)
+        self.assertEqual(run_.duration, "")  # not finished yet
+        assert run_.started_at is not None
+        started = run_.started_at
+        for took, said in [
+            (timedelta(seconds=4.4), "4 s"),
+            (timedelta(seconds=125), "2 min 5 s"),
+            (timedelta(hours=1, minutes=3, seconds=9), "1 h 3 min"),
+        ]:
+            run_.finished_at = started + took
+            self.assertEqual(run_.duration, said)

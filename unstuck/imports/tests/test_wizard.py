@@ -56,6 +56,9 @@ class WizardTests(WizardBase):
         import_run_execute_stored(run_id=run.pk)  # what the worker does
         result = self.client.get(self.url("detail", pk=run.pk))
         self.assertContains(result, "Imported")
+        run.refresh_from_db()
+        self.assertRegex(run.duration, r"^\d+ s$")
+        self.assertContains(result, f"took {run.duration}")
         self.assertEqual(ImportRun.objects.get(pk=run.pk).created, 5)
         self.assertEqual(Deal.objects.filter(source="hubspot").count(), 5)
         listing = self.client.get(self.url("list"))
