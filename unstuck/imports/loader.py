@@ -387,6 +387,14 @@ class Loader:
             f"(SELECT {keep} FROM stg_deal GROUP BY external_id HAVING COUNT(*) > 1)"
         )
         if drop_ids:
+            n = len(drop_ids)
+            self.report.notes.append(
+                f"{n} {label} value{'s are' if n != 1 else ' is'} on rows with different "
+                "values, and those rows were rejected. To keep one row of each instead, say "
+                "which row wins: “The same id on rows with different values” on the wizard's "
+                'Columns step, or on_conflict = "first" (or "last") under [duplicates] in a '
+                "mapping file."
+            )
             self.orphan_history = True  # the history of the dropped ids names no deal now
             marks = ", ".join(["%s"] * len(drop_ids))
             staging.execute(f"DELETE FROM stg_deal WHERE external_id IN ({marks})", drop_ids)

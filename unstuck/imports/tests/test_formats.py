@@ -212,6 +212,9 @@ class MappedCsvTests(TempDirMixin, PersonasTestCase):
         self.assertEqual(strict.run.status, RunStatus.REJECTED)
         self.assertEqual([p.line for p in strict.report.errors], [4, 5])
         self.assertIn("different values", strict.report.errors[0].reason)
+        # The way out is named where the import's notes are shown (result page, CLI).
+        self.assertIn("1 id value is on rows with different values", strict.run.summary["notes"][0])
+        self.assertIn('on_conflict = "first"', strict.run.summary["notes"][0])
         skipped = run(self.workspace, csv_plan(mapping=self.mapping(), deals=path), strict=False)
         self.assertEqual(skipped.result.created, 2)
         self.assertEqual(skipped.result.merged_duplicates, 1)

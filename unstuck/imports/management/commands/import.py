@@ -162,8 +162,6 @@ class Command(BaseCommand):
     def _print(self, outcome: Any, options: dict[str, Any]) -> None:
         run, result, report = outcome.run, outcome.result, outcome.report
         out = self.stdout
-        for note in run.summary.get("notes", []):
-            out.write(f"Note: {note}")
         errors, warnings = report.errors, report.warnings
         if warnings:
             out.write(self.style.WARNING(f"{len(warnings)} warning(s):"))
@@ -184,6 +182,9 @@ class Command(BaseCommand):
             )
         for stage in result.stages_created:
             out.write(f"Stage created: {stage}")
+        # After the problems, which can run to thousands of lines, so the notes stay in view.
+        for note in run.summary.get("notes", []):
+            out.write(f"Note: {note}")
         if run.status == RunStatus.DONE:
             out.write(
                 self.style.SUCCESS(
