@@ -156,6 +156,7 @@ class Loader:
         # Run after the import's transaction, whatever its end (shared tables to drop).
         self.cleanups: list[Callable[[], None]] = []
         self.account_names: dict[str, str] = {}
+        self._deal_rows = 0
 
     # --- the whole import -------------------------------------------------------------------
     def load(
@@ -280,6 +281,7 @@ class Loader:
             writer.abort()
             raise
         self.progress(n)
+        self._deal_rows = n  # the history's rows count on from here
         self.result.unknown_owners = dict(owners.unknown.most_common())
         staging.execute(self.d.index("stg_deal", "external_id"))
         staging.execute("ANALYZE stg_deal")
@@ -291,7 +293,7 @@ class Loader:
             for h in history:
                 n += 1
                 if n % 50_000 == 0:
-                    self.progress(n)
+                    self.progress(self._deal_rows + n)
                 if self.options.strict and self.report.errors:
                     continue
                 writer.write(
@@ -301,7 +303,7 @@ class Loader:
         except BaseException:
             writer.abort()
             raise
-        self.progress(n)
+        self.progress(self._deal_rows + n)
         staging.execute(self.d.index("stg_hist", "deal_ext"))
         staging.execute("ANALYZE stg_hist")
 

@@ -120,7 +120,7 @@ class Command(BaseCommand):
         last = [0]
 
         def progress(n: int) -> None:
-            if n < last[0]:  # the history file started after the deals
+            if n < last[0]:  # PostgreSQL handed odd files back to the row-by-row reader
                 last[0] = 0
             bar.update(n - last[0])
             last[0] = n
