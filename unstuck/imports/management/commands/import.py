@@ -120,7 +120,9 @@ class Command(BaseCommand):
         last = [0]
 
         def progress(n: int) -> None:
-            if n < last[0]:  # PostgreSQL handed odd files back to the row-by-row reader
+            if n < last[0]:
+                # PostgreSQL handed the files back to the row-by-row reader: it starts over.
+                bar.reset()
                 last[0] = 0
             bar.update(n - last[0])
             last[0] = n
