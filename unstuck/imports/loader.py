@@ -70,6 +70,7 @@ class LoadResult:
     stages_created: list[str] = field(default_factory=list)
     unknown_owners: dict[str, int] = field(default_factory=dict)
     related: dict[str, int] = field(default_factory=dict)  # contacts, stakeholders, activities
+    conflicting_ids: int = 0  # ids on rows with different values, rejected (on_conflict=reject)
     staged_by: str = ""  # "copy" when PostgreSQL read the files itself, else "rows"
     written: bool = False
 
@@ -389,7 +390,7 @@ class Loader:
             f"(SELECT {keep} FROM stg_deal GROUP BY external_id HAVING COUNT(*) > 1)"
         )
         if drop_ids:
-            n = len(drop_ids)
+            n = self.result.conflicting_ids = len(drop_ids)
             self.report.notes.append(
                 f"{n} {label} value{'s are' if n != 1 else ' is'} on rows with different "
                 "values, and those rows were rejected. To keep one row of each instead, say "

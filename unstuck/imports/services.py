@@ -341,6 +341,8 @@ def _execute(
         )
     except ImportRejected:
         status = RunStatus.REJECTED
+        # Nothing was written, so no count stands, except what the way out depends on.
+        result.conflicting_ids = loader.result.conflicting_ids
         n = report.rejected_count
         how = "--skip-invalid" if run.via == "cli" else "“skipping invalid rows”"
         message = (
@@ -376,6 +378,7 @@ def _execute(
         "accounts_created": result.accounts_created,
         "accounts_updated": result.accounts_updated,
         "related": result.related,
+        "conflicting_ids": result.conflicting_ids,
         "errors": len(report.errors),
         "warnings": len(report.warnings),
     }

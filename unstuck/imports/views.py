@@ -179,7 +179,8 @@ def import_detail(request: HttpRequest, membership: Membership, pk: int) -> Http
 @workspace_view(Role.LEADER)
 @require_POST
 def import_repeat(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
-    """Run a finished import again, with unknown CRM owners assigned to members."""
+    """Run a finished import again: with unknown CRM owners assigned to members, skipping
+    invalid rows (mode=skip), or keeping one of the rows that share an id (on_conflict)."""
     run = _run(membership, pk)
     assign = {
         key.removeprefix("owner:"): str(request.POST[key])
@@ -192,6 +193,7 @@ def import_repeat(request: HttpRequest, membership: Membership, pk: int) -> Http
             by=request.user,  # type: ignore[arg-type]
             assign_owners=assign,
             strict=False if request.POST.get("mode") == "skip" else None,
+            on_conflict=request.POST.get("on_conflict") or None,
         )
     except UnstuckError as exc:
         messages.error(request, exc.message)

@@ -336,9 +336,11 @@ def import_run_repeat(
     by: User,
     assign_owners: dict[str, str] | None = None,
     strict: bool | None = None,
+    on_conflict: str | None = None,
 ) -> ImportRun:
     """Run a finished wizard import again on the same stored files, e.g. with unknown owners
-    assigned to members; unchanged deals stay unchanged."""
+    assigned to members, or (mapped CSV files) with the first or last of the rows that share
+    an id kept; unchanged deals stay unchanged."""
     from unstuck.imports.tasks import run_import
 
     if not run.is_finished:
@@ -350,6 +352,13 @@ def import_run_repeat(
     unknown = [email for email in assign.values() if email.lower() not in members]
     if unknown:
         raise UnstuckError(f"{', '.join(unknown)} is not a member of this workspace.")
+    mapping = run.mapping
+    if on_conflict is not None:
+        if run.kind != ImportKind.CSV:
+            raise UnstuckError("Only a mapped CSV import can choose which repeated row wins.")
+        if on_conflict not in {"reject", "first", "last"}:
+            raise UnstuckError("Which repeated row wins is one of reject, first or last.")
+        mapping = {**run.mapping, "duplicates": {"on_conflict": on_conflict}}
     again = ImportRun.objects.create(
         workspace=run.workspace,
         created_by=by,
@@ -359,7 +368,7 @@ def import_run_repeat(
         strict=run.strict if strict is None else strict,
         format_label=run.format_label,
         files=run.files,
-        mapping=run.mapping,
+        mapping=mapping,
         assign_owners={**run.assign_owners, **assign},
         rows_total_estimate=run.rows_total_estimate,
     )

@@ -195,6 +195,46 @@ class OwnerAssignmentTests(WizardBase):
         again.refresh_from_db()
         self.assertEqual((again.strict, again.created, again.rejected), (False, 1, 1))
 
+    def test_rows_sharing_an_id_can_be_imported_again_keeping_the_first(self) -> None:
+        content = b"Deal ID,Stage,Value\nA1,Open,5\nA1,Open,6\nA2,Open,7\n"
+        run = self.upload("crm.csv", content)
+        self.client.post(self.url("mapping", pk=run.pk), {"col_external_id": "Deal ID",
+                         "col_stage": "Stage", "col_amount": "Value"})  # fmt: skip
+        self.client.post(self.url("preview", pk=run.pk), {"mode": "strict"})
+        import_run_execute_stored(run_id=run.pk)
+        page = self.client.get(self.url("detail", pk=run.pk))
+        self.assertContains(page, "1 Deal ID value is on rows with different values")
+        self.assertContains(page, "Import again, keeping the first row of each repeated id")
+        # A rep may not run it again, and nothing is queued.
+        self.sign_in(self.rep_a)
+        refused = self.client.post(self.url("repeat", pk=run.pk), {"on_conflict": "first"})
+        self.assertEqual(refused.status_code, 403)
+        self.assertEqual(ImportRun.objects.count(), 1)
+        self.sign_in(self.leader)
+        self.client.post(self.url("repeat", pk=run.pk), {"on_conflict": "first"})
+        again = ImportRun.objects.latest("pk")
+        self.assertEqual(again.mapping["duplicates"], {"on_conflict": "first"})
+        run.refresh_from_db()
+        self.assertEqual(run.mapping["duplicates"], {"on_conflict": "reject"})  # kept as it was
+        import_run_execute_stored(run_id=again.pk)
+        again.refresh_from_db()
+        self.assertEqual((again.status, again.created, again.merged_duplicates), ("done", 2, 1))
+        self.assertEqual(Deal.objects.get(source="csv", external_id="A1").amount, 5)
+        self.assertNotContains(
+            self.client.get(self.url("detail", pk=again.pk)), "keeping the first row"
+        )
+
+    def test_only_a_mapped_csv_import_can_choose_the_repeated_row(self) -> None:
+        run = self.upload("deals.csv", (EXAMPLES / "hubspot" / "deals.csv").read_bytes())
+        self.client.post(self.url("mapping", pk=run.pk))
+        self.client.post(self.url("preview", pk=run.pk), {"mode": "strict"})
+        import_run_execute_stored(run_id=run.pk)
+        response = self.client.post(
+            self.url("repeat", pk=run.pk), {"on_conflict": "first"}, follow=True
+        )
+        self.assertContains(response, "Only a mapped CSV import can choose which repeated row")
+        self.assertEqual(ImportRun.objects.count(), 1)
+
 
 class SalesforceRelatedUploadTests(WizardBase):
     """Contacts, contact roles and tasks through the wizard, as `unstuck import salesforce`
