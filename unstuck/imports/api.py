@@ -10,12 +10,8 @@ from ninja import Router, Schema
 
 from unstuck.core.access import membership_for, require_role
 from unstuck.core.models import Role
-from unstuck.imports.models import ImportRun, RunStatus
-from unstuck.imports.services import (
-    import_runs_mark_interrupted,
-    progress_phase,
-    progress_read,
-)
+from unstuck.imports.models import ImportRun
+from unstuck.imports.services import import_run_progress
 
 router = Router(tags=["imports"])
 
@@ -50,13 +46,8 @@ def import_run_status(request: HttpRequest, slug: str, run_id: int) -> ImportRun
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
     require_role(membership, Role.LEADER)
     run = get_object_or_404(ImportRun, pk=run_id, workspace_id=membership.workspace_id)
-    if run.status == RunStatus.RUNNING and import_runs_mark_interrupted(
-        workspace=membership.workspace
-    ):
-        run.refresh_from_db()
+    progress = import_run_progress(run)
     out = ImportRunOut.from_orm(run)
-    if not run.is_finished:
-        out.rows_read = progress_read(run)
-        out.phase = progress_phase(run)
+    out.rows_read, out.phase = progress.rows, progress.phase
     out.files = [{k: v for k, v in f.items() if k != "path"} for f in run.files]
     return out

@@ -40,6 +40,8 @@ DEAL_FIELDS = {
 }
 REQUIRED = ("external_id", "stage")
 HISTORY_FIELDS = ("deal", "stage", "entered_at", "amount", "close_date")
+# What to do with rows of one file that share an id but differ: refuse them, or keep one.
+ON_CONFLICT = ("reject", "first", "last")
 _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(\.[\w-]+)+")
 _TEMPLATE = re.compile(r"\{([^{}]+)\}")
 _WON = re.compile(r"\b(closed[\s_-]*)?won\b|^won$", re.I)
@@ -132,7 +134,7 @@ class Mapping:
         if history and not {"deal", "stage", "entered_at"} <= set(history):
             raise fail("[history] needs the columns deal, stage and entered_at.")
         on_conflict = data.get("duplicates", {}).get("on_conflict", "reject")
-        if on_conflict not in {"reject", "first", "last"}:
+        if on_conflict not in ON_CONFLICT:
             raise fail("[duplicates] on_conflict is one of reject, first, last.")
         companions = data.get("files", {})
 

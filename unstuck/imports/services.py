@@ -25,7 +25,7 @@ from django.utils import timezone
 from unstuck.core.errors import UnstuckError
 from unstuck.core.models import User, Workspace
 from unstuck.imports.copy_stage import copy_source
-from unstuck.imports.loader import ImportRejected, Loader, LoadResult
+from unstuck.imports.loader import PHASE_READING, ImportRejected, Loader, LoadResult
 from unstuck.imports.models import ImportProblem, ImportRun, RunStatus
 from unstuck.imports.parsing import FileProblem
 from unstuck.imports.readers.base import ImportPlan
@@ -117,21 +117,31 @@ def progress_path(run: ImportRun) -> Path:
     return Path(settings.DATA_DIR) / "imports" / "progress" / f"{run.pk}.json"
 
 
-def progress_read(run: ImportRun) -> int:
-    """Rows read so far by a running import (kept in a file: the import's transaction hides
-    everything it writes to the database until it commits)."""
-    try:
-        return int(json.loads(progress_path(run).read_text())["rows"])
-    except (OSError, ValueError, KeyError):
-        return run.rows_read
+@dataclass
+class RunProgress:
+    """How far an import has got: rows read so far and the step it is in ("" before it starts
+    or once it ends). Kept in a file: the import's transaction hides everything it writes to
+    the database until it commits."""
+
+    rows: int
+    phase: str
+
+    @property
+    def reading(self) -> bool:
+        return self.phase in ("", PHASE_READING)
 
 
-def progress_phase(run: ImportRun) -> str:
-    """What a running import is doing now ("Reading the files", "Writing deals and history",
-    …), or "" before it starts or once it ends."""
-    state = _progress_state(run) or {}
-    phase = state.get("phase", "")
-    return phase if isinstance(phase, str) else ""
+def import_run_progress(run: ImportRun) -> RunProgress:
+    """The run's progress for its page and the API; a running run whose process has died is
+    first marked interrupted (and the run reloaded), so it does not show as running forever."""
+    if run.status == RunStatus.RUNNING and import_runs_mark_interrupted(workspace=run.workspace):
+        run.refresh_from_db()
+    state = (_progress_state(run) or {}) if not run.is_finished else {}
+    rows, phase = state.get("rows"), state.get("phase")
+    return RunProgress(
+        rows=rows if isinstance(rows, int) else run.rows_read,
+        phase=phase if isinstance(phase, str) else "",
+    )
 
 
 def _progress_state(run: ImportRun) -> dict[str, Any] | None:

@@ -16,14 +16,9 @@ from unstuck.core.decorators import workspace_view
 from unstuck.core.errors import UnstuckError
 from unstuck.core.models import Membership, Role
 from unstuck.imports import selectors, wizard
-from unstuck.imports.loader import PHASE_READING
 from unstuck.imports.mapping import DEAL_FIELDS
 from unstuck.imports.models import ImportKind, ImportRun, RunStatus
-from unstuck.imports.services import (
-    import_runs_mark_interrupted,
-    progress_phase,
-    progress_read,
-)
+from unstuck.imports.services import import_run_progress, import_runs_mark_interrupted
 
 KINDS = [("auto", "Detect it for me"), *ImportKind.choices]
 
@@ -153,15 +148,9 @@ def import_preview(request: HttpRequest, membership: Membership, pk: int) -> Htt
 @workspace_view(Role.LEADER)
 def import_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     run = _run(membership, pk)
-    if run.status == RunStatus.RUNNING:
-        import_runs_mark_interrupted(workspace=membership.workspace)
-        run.refresh_from_db()
-    phase = progress_phase(run)
     context = {
         "run": run,
-        "rows_done": progress_read(run),
-        "phase": phase,
-        "reading": phase in ("", PHASE_READING),
+        "progress": import_run_progress(run),
         "problems": selectors.run_problems(run, limit=200),
         "members": selectors.assignable_members(membership),
         "can_repeat": run.is_finished and run.files_stored,

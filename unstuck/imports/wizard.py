@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from unstuck.core.errors import UnstuckError
 from unstuck.core.models import User, Workspace
-from unstuck.imports.mapping import DEAL_FIELDS, Mapping
+from unstuck.imports.mapping import DEAL_FIELDS, ON_CONFLICT, Mapping
 from unstuck.imports.models import ImportKind, ImportRun, RunStatus, SavedMapping
 from unstuck.imports.parsing import FileProblem, SniffedFile, iter_rows
 from unstuck.imports.readers.base import ImportPlan, open_file
@@ -356,7 +356,7 @@ def import_run_repeat(
     if on_conflict is not None:
         if run.kind != ImportKind.CSV:
             raise UnstuckError("Only a mapped CSV import can choose which repeated row wins.")
-        if on_conflict not in {"reject", "first", "last"}:
+        if on_conflict not in ON_CONFLICT:
             raise UnstuckError("Which repeated row wins is one of reject, first or last.")
         mapping = {**run.mapping, "duplicates": {"on_conflict": on_conflict}}
     again = ImportRun.objects.create(

@@ -179,13 +179,19 @@ class OwnerAssignmentTests(WizardBase):
         self.assertContains(response, "is not a member of this workspace")
         self.assertEqual(ImportRun.objects.count(), 1)
 
-    def test_a_rejected_import_can_be_run_again_skipping_the_invalid_rows(self) -> None:
-        content = b"Deal ID,Stage,Value\nA1,Open,5\nA2,Open,lots\n"
+    def refused_csv_import(self, content: bytes) -> ImportRun:
+        """A CSV (Deal ID, Stage, Value) imported strictly through the wizard, and refused."""
         run = self.upload("crm.csv", content)
         self.client.post(self.url("mapping", pk=run.pk), {"col_external_id": "Deal ID",
                          "col_stage": "Stage", "col_amount": "Value"})  # fmt: skip
         self.client.post(self.url("preview", pk=run.pk), {"mode": "strict"})
         import_run_execute_stored(run_id=run.pk)
+        run.refresh_from_db()
+        self.assertEqual(run.status, RunStatus.REJECTED)
+        return run
+
+    def test_a_rejected_import_can_be_run_again_skipping_the_invalid_rows(self) -> None:
+        run = self.refused_csv_import(b"Deal ID,Stage,Value\nA1,Open,5\nA2,Open,lots\n")
         page = self.client.get(self.url("detail", pk=run.pk))
         self.assertContains(page, "1 row is invalid, so nothing was written")
         self.assertEqual(Deal.objects.filter(source="csv").count(), 0)
@@ -196,12 +202,7 @@ class OwnerAssignmentTests(WizardBase):
         self.assertEqual((again.strict, again.created, again.rejected), (False, 1, 1))
 
     def test_rows_sharing_an_id_can_be_imported_again_keeping_the_first(self) -> None:
-        content = b"Deal ID,Stage,Value\nA1,Open,5\nA1,Open,6\nA2,Open,7\n"
-        run = self.upload("crm.csv", content)
-        self.client.post(self.url("mapping", pk=run.pk), {"col_external_id": "Deal ID",
-                         "col_stage": "Stage", "col_amount": "Value"})  # fmt: skip
-        self.client.post(self.url("preview", pk=run.pk), {"mode": "strict"})
-        import_run_execute_stored(run_id=run.pk)
+        run = self.refused_csv_import(b"Deal ID,Stage,Value\nA1,Open,5\nA1,Open,6\nA2,Open,7\n")
         page = self.client.get(self.url("detail", pk=run.pk))
         self.assertContains(page, "1 Deal ID value is on rows with different values")
         self.assertContains(page, "Import again, keeping the first row of each repeated id")
@@ -214,8 +215,8 @@ class OwnerAssignmentTests(WizardBase):
         self.client.post(self.url("repeat", pk=run.pk), {"on_conflict": "first"})
         again = ImportRun.objects.latest("pk")
         self.assertEqual(again.mapping["duplicates"], {"on_conflict": "first"})
-        run.refresh_from_db()
-        self.assertEqual(run.mapping["duplicates"], {"on_conflict": "reject"})  # kept as it was
+        run.refresh_from_db()  # unchanged by the new run
+        self.assertEqual(run.mapping["duplicates"], {"on_conflict": "reject"})
         import_run_execute_stored(run_id=again.pk)
         again.refresh_from_db()
         self.assertEqual((again.status, again.created, again.merged_duplicates), ("done", 2, 1))
