@@ -12,7 +12,9 @@ from unstuck.core.auth import SessionAuth, TokenAuth
 from unstuck.core.errors import UnstuckError
 from unstuck.deals.api import router as deals_router
 from unstuck.imports.api import router as imports_router
+from unstuck.insights.api import router as insights_router
 from unstuck.investigate.api import router as investigate_router
+from unstuck.share.api import router as share_router
 from unstuck.thinking.api import router as thinking_router
 
 api = NinjaAPI(
@@ -47,3 +49,5 @@ api.add_router("/workspaces", investigate_router)
 api.add_router("/workspaces/{slug}/thinking", thinking_router)
 api.add_router("/workspaces", imports_router)
 api.add_router("/workspaces", cocreate_router)
+api.add_router("/workspaces", share_router)
+api.add_router("/workspaces", insights_router)

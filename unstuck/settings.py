@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "unstuck.demo",
     "unstuck.investigate",
     "unstuck.cocreate",
+    "unstuck.share",
+    "unstuck.insights",
 ]
 
 MIDDLEWARE = [

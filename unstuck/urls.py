@@ -9,5 +9,7 @@ urlpatterns = [
     path("w/<slug:slug>/imports/", include("unstuck.imports.urls")),
     path("w/<slug:slug>/investigate/", include("unstuck.investigate.urls")),
     path("w/<slug:slug>/cocreate/", include("unstuck.cocreate.urls")),
+    path("w/<slug:slug>/share/", include("unstuck.share.urls")),
+    path("w/<slug:slug>/insights/", include("unstuck.insights.urls")),
     path("api/v1/", api.urls),
 ]

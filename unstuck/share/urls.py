@@ -1,0 +1,4 @@
+from django.urls import URLPattern
+
+app_name = "share"
+urlpatterns: list[URLPattern] = []
