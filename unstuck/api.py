@@ -24,7 +24,10 @@ api = NinjaAPI(
         "Read your pipeline and work your deals from scripts. Authenticate with a personal "
         "token (`Authorization: Bearer unst_…`, from Account → API tokens) or a signed-in "
         "browser session. You see exactly what you see in the web: deals outside your view "
-        "answer 404, deals you may read but not change answer 403."
+        "answer 404, deals you may read but not change answer 403.\n\n"
+        'Every error is JSON: `{"detail": "…", "field": "…"}` (for 422, `detail` lists the '
+        "invalid inputs). Each operation lists the statuses it can answer; 503 with Retry-After "
+        "means the database is busy (an import is finishing) or unreachable: try again."
     ),
     auth=[TokenAuth(), SessionAuth()],
     urls_namespace="api",

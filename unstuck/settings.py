@@ -7,19 +7,46 @@ from __future__ import annotations
 
 import os
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
+
+from unstuck.core.private import private_dir, private_file
 
 BASE_DIR = Path(__file__).resolve().parent
 
 
+TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+FALSE_WORDS = frozenset({"false", "0", "no", "off"})
+
+
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
+    """A yes/no setting: true/false, 1/0, yes/no or on/off (any case); unset or empty means
+    the default. Anything else stops the start-up, so a typo is never silently "off"."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value in TRUE_WORDS:
+        return True
+    if value in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={os.environ[name]!r} is not a yes/no value: use true or false "
+        "(1/0, yes/no and on/off work too)."
+    )
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
 
 
 def env_list(name: str, default: str) -> list[str]:
@@ -40,9 +67,8 @@ def _secret_key() -> str:
         pass
     key = get_random_secret_key()
     try:
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        private_file(private_dir(DATA_DIR) / "secret_key")
         key_file.write_text(key)
-        key_file.chmod(0o600)
     except OSError:
         # A read-only data directory still runs; sessions just won't survive a restart.
         pass
@@ -57,6 +83,14 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("UNSTUCK_BEHIND_HTTPS_PROXY", False) else None
 )
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("UNSTUCK_SECURE_COOKIES", False)
+# HTTPS: redirect plain HTTP (the proxy must send X-Forwarded-Proto, see above) and tell
+# browsers to use HTTPS only, for UNSTUCK_HSTS_SECONDS (0: no header).
+SECURE_SSL_REDIRECT = env_bool("UNSTUCK_HTTPS_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("UNSTUCK_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("UNSTUCK_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("UNSTUCK_HSTS_PRELOAD", False)
+# /healthz and /readyz answer load balancers probing over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -70,6 +104,7 @@ INSTALLED_APPS = [
     "ninja",
     "django_tasks",
     "django_tasks_db",
+    "axes",
     "unstuck.core",
     "unstuck.deals",
     "unstuck.thinking",
@@ -84,14 +119,56 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "unstuck.core.middleware.ErrorsMiddleware",
+    "unstuck.core.middleware.RefuseNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "unstuck.core.middleware.PrivateCacheMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the sign-in page's message.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Content-Security-Policy (django-csp): scripts only from our own static files (htmx comes
+# from django-htmx, no inline script or handler anywhere); inline style attributes allowed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+if env_bool("UNSTUCK_CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = CONTENT_SECURITY_POLICY
+    CONTENT_SECURITY_POLICY = {}
+
+# Sign-in throttling (django-axes): after UNSTUCK_SIGNIN_ATTEMPTS wrong passwords for one
+# account from one address, that pair is refused for UNSTUCK_SIGNIN_LOCKOUT_MINUTES; a
+# successful sign-in resets the count.
+AUTHENTICATION_BACKENDS = [
+    "unstuck.core.auth.SignInThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("UNSTUCK_SIGNIN_ATTEMPTS", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("UNSTUCK_SIGNIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "unstuck.core.auth.locked_out"
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_IPWARE_PROXY_COUNT = 1 if env_bool("UNSTUCK_BEHIND_HTTPS_PROXY", False) else 0
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "unstuck.urls"
 WSGI_APPLICATION = "unstuck.wsgi.application"
@@ -112,10 +189,14 @@ TEMPLATES = [
     },
 ]
 
+_database_url = os.environ.get("DATABASE_URL", "")
+if not _database_url:
+    # The embedded default: created readable by its owner only, before SQLite opens it.
+    _database_url = f"sqlite:///{private_file(private_dir(DATA_DIR) / 'unstuck.sqlite3')}"
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'unstuck.sqlite3'}",
-        conn_max_age=int(os.environ.get("UNSTUCK_DB_CONN_MAX_AGE", "60")),
+        _database_url,
+        conn_max_age=env_int("UNSTUCK_DB_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
 }
@@ -163,6 +244,9 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = DATA_DIR / "media"
+# Uploaded CRM exports hold customer data: readable by the server's user only.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 # Serve files straight from the apps' static folders, so `unstuck demo` needs no collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -180,14 +264,14 @@ EMAIL_BACKEND = os.environ.get(
     "UNSTUCK_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
 EMAIL_HOST = os.environ.get("UNSTUCK_EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("UNSTUCK_EMAIL_PORT", "25"))
+EMAIL_PORT = env_int("UNSTUCK_EMAIL_PORT", 25)
 EMAIL_HOST_USER = os.environ.get("UNSTUCK_EMAIL_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("UNSTUCK_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("UNSTUCK_EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("UNSTUCK_FROM_EMAIL", "Unstuck <unstuck@localhost>")
 
 # Rows per page on list pages; the pipeline benchmark measures the default.
-UNSTUCK_PAGE_SIZE = int(os.environ.get("UNSTUCK_PAGE_SIZE", "50"))
+UNSTUCK_PAGE_SIZE = env_int("UNSTUCK_PAGE_SIZE", 50)
 
 LOGGING = {
     "version": 1,

@@ -43,6 +43,7 @@ from unstuck.cocreate.schemas import (
     SuggestionOut,
 )
 from unstuck.core.access import get_deal_for, membership_for, require_role
+from unstuck.core.apidocs import responses
 from unstuck.core.errors import UnstuckError
 from unstuck.core.models import Membership, Role
 from unstuck.investigate.models import Obstacle
@@ -133,7 +134,10 @@ def _approval_out(a: ApprovalRequest) -> dict[str, Any]:
     }
 
 
-@router.get("/{slug}/cocreate/deals/{deal_id}/suggestions", response=list[SuggestionOut])
+@router.get(
+    "/{slug}/cocreate/deals/{deal_id}/suggestions",
+    response=responses({200: list[SuggestionOut]}, 403, 404),
+)
 def suggestions(request: HttpRequest, slug: str, deal_id: int) -> list[dict[str, Any]]:
     """Proposals for a deal from its obstacles, committee and stage (managers, leaders)."""
     membership = _member(request, slug)
@@ -142,13 +146,15 @@ def suggestions(request: HttpRequest, slug: str, deal_id: int) -> list[dict[str,
     return [s.as_dict() for s in suggest_for(deal)]
 
 
-@router.get("/{slug}/cocreate/sessions", response=list[SessionSummaryOut])
+@router.get("/{slug}/cocreate/sessions", response=responses({200: list[SessionSummaryOut]}, 404))
 def session_list(request: HttpRequest, slug: str) -> list[Session]:
     membership = _member(request, slug)
     return list(sessions_visible_to(membership).order_by("-created_at")[:200])
 
 
-@router.post("/{slug}/cocreate/sessions", response={201: SessionOut})
+@router.post(
+    "/{slug}/cocreate/sessions", response=responses({201: SessionOut}, 400, 403, 404, 409, 422)
+)
 def session_start(request: HttpRequest, slug: str, payload: SessionIn) -> Status[dict[str, Any]]:
     membership = _member(request, slug)
     deal = get_deal_for(membership, payload.deal_id, write=True)
@@ -161,20 +167,26 @@ def session_start(request: HttpRequest, slug: str, payload: SessionIn) -> Status
     return Status(201, _session_out(membership, session))
 
 
-@router.get("/{slug}/cocreate/sessions/{session_id}", response=SessionOut)
+@router.get("/{slug}/cocreate/sessions/{session_id}", response=responses({200: SessionOut}, 404))
 def session_detail(request: HttpRequest, slug: str, session_id: int) -> dict[str, Any]:
     membership = _member(request, slug)
     return _session_out(membership, get_session_for(membership, session_id))
 
 
-@router.get("/{slug}/cocreate/sessions/{session_id}/suggestions", response=list[SuggestionOut])
+@router.get(
+    "/{slug}/cocreate/sessions/{session_id}/suggestions",
+    response=responses({200: list[SuggestionOut]}, 403, 404),
+)
 def session_suggestions(request: HttpRequest, slug: str, session_id: int) -> list[dict[str, Any]]:
     membership = _member(request, slug)
     session = get_session_for(membership, session_id, take_part=True)
     return [s.as_dict() for s in selectors.open_suggestions(session)]
 
 
-@router.post("/{slug}/cocreate/sessions/{session_id}/options", response={201: OptionOut})
+@router.post(
+    "/{slug}/cocreate/sessions/{session_id}/options",
+    response=responses({201: OptionOut}, 400, 403, 404, 409, 422),
+)
 def option_add(
     request: HttpRequest, slug: str, session_id: int, payload: OptionIn
 ) -> Status[dict[str, Any]]:
@@ -190,7 +202,10 @@ def _option_out(membership: Membership, session: Session, option: Option) -> dic
     return next(o for o in out["options"] if o["id"] == option.pk)
 
 
-@router.post("/{slug}/cocreate/sessions/{session_id}/suggestions/accept", response={201: OptionOut})
+@router.post(
+    "/{slug}/cocreate/sessions/{session_id}/suggestions/accept",
+    response=responses({201: OptionOut}, 400, 403, 404, 409, 422),
+)
 def suggestion_accept(
     request: HttpRequest, slug: str, session_id: int, payload: SuggestionIn
 ) -> Status[dict[str, Any]]:
@@ -203,7 +218,10 @@ def suggestion_accept(
     return Status(201, _option_out(membership, session, option))
 
 
-@router.post("/{slug}/cocreate/sessions/{session_id}/suggestions/ignore", response={204: None})
+@router.post(
+    "/{slug}/cocreate/sessions/{session_id}/suggestions/ignore",
+    response=responses({204: None}, 400, 403, 404, 409, 422),
+)
 def suggestion_ignore(
     request: HttpRequest, slug: str, session_id: int, payload: SuggestionIn
 ) -> Status[None]:
@@ -213,7 +231,10 @@ def suggestion_ignore(
     return Status(204, None)
 
 
-@router.post("/{slug}/cocreate/sessions/{session_id}/comments", response={201: CommentOut})
+@router.post(
+    "/{slug}/cocreate/sessions/{session_id}/comments",
+    response=responses({201: CommentOut}, 400, 403, 404, 409, 422),
+)
 def comment_add(
     request: HttpRequest, slug: str, session_id: int, payload: CommentIn
 ) -> Status[dict[str, Any]]:
@@ -240,7 +261,10 @@ def comment_add(
     )
 
 
-@router.post("/{slug}/cocreate/sessions/{session_id}/converge", response=SessionOut)
+@router.post(
+    "/{slug}/cocreate/sessions/{session_id}/converge",
+    response=responses({200: SessionOut}, 400, 403, 404, 409),
+)
 def converge(request: HttpRequest, slug: str, session_id: int) -> dict[str, Any]:
     membership = _member(request, slug)
     session = get_session_for(membership, session_id, lead=True)
@@ -248,7 +272,10 @@ def converge(request: HttpRequest, slug: str, session_id: int) -> dict[str, Any]
     return _session_out(membership, session)
 
 
-@router.post("/{slug}/cocreate/sessions/{session_id}/options/{option_id}/score", response=OptionOut)
+@router.post(
+    "/{slug}/cocreate/sessions/{session_id}/options/{option_id}/score",
+    response=responses({200: OptionOut}, 400, 403, 404, 409, 422),
+)
 def option_score(
     request: HttpRequest, slug: str, session_id: int, option_id: int, payload: ScoreIn
 ) -> dict[str, Any]:
@@ -259,7 +286,10 @@ def option_score(
     return _option_out(membership, session, option)
 
 
-@router.post("/{slug}/cocreate/sessions/{session_id}/checklist", response=SessionOut)
+@router.post(
+    "/{slug}/cocreate/sessions/{session_id}/checklist",
+    response=responses({200: SessionOut}, 400, 403, 404, 409, 422),
+)
 def checklist(
     request: HttpRequest, slug: str, session_id: int, payload: ChecklistIn
 ) -> dict[str, Any]:
@@ -271,7 +301,7 @@ def checklist(
 
 @router.post(
     "/{slug}/cocreate/sessions/{session_id}/options/{option_id}/approval",
-    response={201: ApprovalOut},
+    response=responses({201: ApprovalOut}, 400, 403, 404, 409, 422),
 )
 def approval_request(
     request: HttpRequest, slug: str, session_id: int, option_id: int, payload: ApprovalIn
@@ -283,7 +313,10 @@ def approval_request(
     return Status(201, _approval_out(approval))
 
 
-@router.post("/{slug}/cocreate/sessions/{session_id}/decide", response=SessionOut)
+@router.post(
+    "/{slug}/cocreate/sessions/{session_id}/decide",
+    response=responses({200: SessionOut}, 400, 403, 404, 409, 422),
+)
 def decide(request: HttpRequest, slug: str, session_id: int, payload: DecideIn) -> dict[str, Any]:
     membership = _member(request, slug)
     session = get_session_for(membership, session_id, lead=True)
@@ -296,7 +329,10 @@ def decide(request: HttpRequest, slug: str, session_id: int, payload: DecideIn) 
     return _session_out(membership, session)
 
 
-@router.post("/{slug}/cocreate/sessions/{session_id}/actions", response={201: ActionItemOut})
+@router.post(
+    "/{slug}/cocreate/sessions/{session_id}/actions",
+    response=responses({201: ActionItemOut}, 400, 403, 404, 409, 422),
+)
 def action_add(
     request: HttpRequest, slug: str, session_id: int, payload: ActionItemIn
 ) -> Status[dict[str, Any]]:
@@ -326,7 +362,10 @@ def action_add(
     )
 
 
-@router.post("/{slug}/cocreate/sessions/{session_id}/outcome", response=SessionOut)
+@router.post(
+    "/{slug}/cocreate/sessions/{session_id}/outcome",
+    response=responses({200: SessionOut}, 400, 403, 404, 409, 422),
+)
 def outcome(request: HttpRequest, slug: str, session_id: int, payload: OutcomeIn) -> dict[str, Any]:
     membership = _member(request, slug)
     session = get_session_for(membership, session_id, lead=True)
@@ -336,13 +375,16 @@ def outcome(request: HttpRequest, slug: str, session_id: int, payload: OutcomeIn
     return _session_out(membership, session)
 
 
-@router.get("/{slug}/cocreate/approvals", response=list[ApprovalOut])
+@router.get("/{slug}/cocreate/approvals", response=responses({200: list[ApprovalOut]}, 404))
 def approval_list(request: HttpRequest, slug: str) -> list[dict[str, Any]]:
     membership = _member(request, slug)
     return [_approval_out(a) for a in selectors.pending_approvals(membership)]
 
 
-@router.post("/{slug}/cocreate/approvals/{approval_id}", response=ApprovalOut)
+@router.post(
+    "/{slug}/cocreate/approvals/{approval_id}",
+    response=responses({200: ApprovalOut}, 400, 403, 404, 409, 422),
+)
 def approval_decide(
     request: HttpRequest, slug: str, approval_id: int, payload: ApprovalDecisionIn
 ) -> dict[str, Any]:
@@ -354,7 +396,7 @@ def approval_decide(
     return _approval_out(approval)
 
 
-@router.get("/{slug}/cocreate/levers", response=list[LeverOut])
+@router.get("/{slug}/cocreate/levers", response=responses({200: list[LeverOut]}, 403, 404))
 def lever_list(request: HttpRequest, slug: str) -> list[Lever]:
     membership = _member(request, slug)
     require_role(membership, Role.MANAGER, Role.LEADER)
@@ -362,7 +404,9 @@ def lever_list(request: HttpRequest, slug: str) -> list[Lever]:
     return list(Lever.objects.filter(workspace=membership.workspace))
 
 
-@router.post("/{slug}/cocreate/levers", response={201: LeverOut})
+@router.post(
+    "/{slug}/cocreate/levers", response=responses({201: LeverOut}, 400, 403, 404, 409, 422)
+)
 def lever_add(request: HttpRequest, slug: str, payload: LeverIn) -> Status[Lever]:
     """Leaders add a lever to the workspace's catalogue."""
     membership = _member(request, slug)
@@ -370,7 +414,10 @@ def lever_add(request: HttpRequest, slug: str, payload: LeverIn) -> Status[Lever
     return Status(201, services.lever_save(membership=membership, **payload.dict()))
 
 
-@router.patch("/{slug}/cocreate/levers/{lever_id}", response=LeverOut)
+@router.patch(
+    "/{slug}/cocreate/levers/{lever_id}",
+    response=responses({200: LeverOut}, 400, 403, 404, 409, 422),
+)
 def lever_update(request: HttpRequest, slug: str, lever_id: int, payload: LeverPatch) -> Lever:
     membership = _member(request, slug)
     lever = get_lever_for(membership, lever_id, write=True)
@@ -379,7 +426,7 @@ def lever_update(request: HttpRequest, slug: str, lever_id: int, payload: LeverP
     )
 
 
-@router.get("/{slug}/cocreate/guardrails", response=GuardrailsIO)
+@router.get("/{slug}/cocreate/guardrails", response=responses({200: GuardrailsIO}, 403, 404))
 def guardrails_read(request: HttpRequest, slug: str) -> CocreateSettings:
     """What a manager may offer alone (managers and leaders)."""
     membership = _member(request, slug)
@@ -387,7 +434,9 @@ def guardrails_read(request: HttpRequest, slug: str) -> CocreateSettings:
     return services.settings_for(membership.workspace)
 
 
-@router.put("/{slug}/cocreate/guardrails", response=GuardrailsIO)
+@router.put(
+    "/{slug}/cocreate/guardrails", response=responses({200: GuardrailsIO}, 400, 403, 404, 409, 422)
+)
 def guardrails_update(request: HttpRequest, slug: str, payload: GuardrailsIO) -> CocreateSettings:
     membership = _member(request, slug)
     require_role(membership, Role.LEADER)

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from unstuck.cocreate.models import Clause, LeverFamily, Outcome, PaymentTerms
+from unstuck.core.validation import IdField
 from unstuck.investigate.models import Factor, ObstacleKind
 
 SCORE_CHOICES = [(n, str(n)) for n in range(1, 6)]
@@ -63,7 +64,7 @@ class EditedSuggestionForm(OptionForm):
 
 class CommentForm(forms.Form):
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=3000)
-    option = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    option = IdField(required=False, widget=forms.HiddenInput)
 
 
 class ScoreForm(forms.Form):
@@ -125,7 +126,7 @@ class ApprovalDecideForm(forms.Form):
 
 
 class InviteForm(forms.Form):
-    user = forms.IntegerField()
+    user = IdField()
 
 
 class GuardrailsForm(forms.Form):

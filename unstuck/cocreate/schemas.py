@@ -8,6 +8,8 @@ from typing import Any
 
 from ninja import Schema
 
+from unstuck.core.validation import DbId, Unset
+
 
 class SuggestionOut(Schema):
     key: str
@@ -91,9 +93,9 @@ class SessionSummaryOut(Schema):
 
 
 class SessionIn(Schema):
-    deal_id: int
+    deal_id: DbId
     ideal_outcome: str
-    obstacle_ids: list[int] = []
+    obstacle_ids: list[DbId] = []
 
 
 class TermsIn(Schema):
@@ -120,7 +122,7 @@ class SuggestionIn(Schema):
 
 class CommentIn(Schema):
     text: str
-    option_id: int | None = None
+    option_id: DbId | None = None
 
 
 class ScoreIn(Schema):
@@ -137,13 +139,13 @@ class ChecklistIn(Schema):
 
 
 class DecideIn(Schema):
-    option_ids: list[int]
+    option_ids: list[DbId]
     rationale: str
 
 
 class ActionItemIn(Schema):
     text: str
-    owner_id: int
+    owner_id: DbId
     due_date: date
 
 
@@ -213,16 +215,18 @@ class LeverIn(Schema):
 
 
 class LeverPatch(Schema):
-    family: str | None = None
-    name: str | None = None
-    template: str | None = None
-    obstacle_kinds: list[str] | None = None
-    phases: list[str] | None = None
-    factors: list[str] | None = None
+    """Only the fields sent change; only the amounts and terms may be null (no limit)."""
+
+    family: str = Unset
+    name: str = Unset
+    template: str = Unset
+    obstacle_kinds: list[str] = Unset
+    phases: list[str] = Unset
+    factors: list[str] = Unset
     min_amount: Decimal | None = None
     max_amount: Decimal | None = None
     discount_pct: Decimal | None = None
     term_months: int | None = None
-    payment_terms: str | None = None
-    clauses: list[str] | None = None
-    is_active: bool | None = None
+    payment_terms: str = Unset
+    clauses: list[str] = Unset
+    is_active: bool = Unset

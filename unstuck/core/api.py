@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 
 from unstuck.core import services
+from unstuck.core.apidocs import responses
 from unstuck.core.http import AppRequest
 from unstuck.core.models import ApiToken, Membership
 
@@ -44,7 +45,7 @@ class TokenIn(Schema):
     name: str
 
 
-@router.get("/me", response=MeOut)
+@router.get("/me", response=responses({200: MeOut}))
 def me(request: AppRequest) -> MeOut:
     user = request.user
     memberships = Membership.objects.filter(user=user).select_related("workspace", "team")
@@ -63,18 +64,18 @@ def me(request: AppRequest) -> MeOut:
     )
 
 
-@router.get("/tokens", response=list[TokenOut])
+@router.get("/tokens", response=responses({200: list[TokenOut]}))
 def token_list(request: AppRequest) -> list[ApiToken]:
     return list(ApiToken.objects.filter(user=request.user))
 
 
-@router.post("/tokens", response={201: TokenCreatedOut})
+@router.post("/tokens", response=responses({201: TokenCreatedOut}, 400, 409, 422))
 def token_create(request: AppRequest, payload: TokenIn) -> Status[dict[str, object]]:
     token, secret = services.api_token_create(user=request.user, name=payload.name)
     return Status(201, {**TokenOut.from_orm(token).dict(), "secret": secret})
 
 
-@router.delete("/tokens/{token_id}", response=TokenOut)
+@router.delete("/tokens/{token_id}", response=responses({200: TokenOut}, 404))
 def token_revoke(request: AppRequest, token_id: int) -> ApiToken:
     token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
     return services.api_token_revoke(token=token, by=request.user)

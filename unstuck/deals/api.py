@@ -12,8 +12,10 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
 from unstuck.core.access import can_edit_deal, get_deal_for, membership_for
+from unstuck.core.apidocs import responses
 from unstuck.core.errors import UnstuckError
 from unstuck.core.http import AppRequest
+from unstuck.core.validation import DbId, Unset
 from unstuck.deals import selectors, services
 from unstuck.deals.models import Deal, Stage, Stakeholder
 
@@ -99,16 +101,16 @@ class DealDetailOut(DealOut):
 
 class DealFilterIn(Schema):
     status: str = "open"
-    team: int | None = None
-    owner: int | None = None
-    stage: int | None = None
+    team: DbId | None = None
+    owner: DbId | None = None
+    stage: DbId | None = None
     q: str = ""
     sort: str = "amount"
-    page: int = 1
+    page: int = Field(1, ge=1, le=1_000_000)
 
 
 class StageMoveIn(Schema):
-    stage: int | str = Field(..., description="The stage's id or its name in the deal's pipeline.")
+    stage: DbId | str = Field(..., description="The stage's id or its name in the deal's pipeline.")
     amount: Decimal | None = None
     close_date: date | None = None
 
@@ -124,16 +126,18 @@ class StakeholderIn(Schema):
 
 
 class StakeholderPatch(Schema):
-    name: str | None = None
-    title: str | None = None
-    email: str | None = None
-    buying_role: str | None = None
-    influence: int | None = None
-    stance: str | None = None
-    notes: str | None = None
+    """Only the fields sent change; none may be null."""
+
+    name: str = Unset
+    title: str = Unset
+    email: str = Unset
+    buying_role: str = Unset
+    influence: int = Unset
+    stance: str = Unset
+    notes: str = Unset
 
 
-@router.get("/{slug}/deals", response=DealPage)
+@router.get("/{slug}/deals", response=responses({200: DealPage}, 400, 404, 422))
 def deal_list(request: AppRequest, slug: str, filters: Query[DealFilterIn]) -> dict[str, Any]:
     membership = membership_for(request.user, slug)
     parsed = selectors.PipelineFilters.from_query(filters.dict())
@@ -174,13 +178,16 @@ def _detail(membership: Any, deal: Deal) -> Deal:
     return deal
 
 
-@router.get("/{slug}/deals/{deal_id}", response=DealDetailOut)
+@router.get("/{slug}/deals/{deal_id}", response=responses({200: DealDetailOut}, 404))
 def deal_detail(request: AppRequest, slug: str, deal_id: int) -> Deal:
     membership = membership_for(request.user, slug)
     return _detail(membership, get_deal_for(membership, deal_id))
 
 
-@router.post("/{slug}/deals/{deal_id}/stage", response=DealDetailOut)
+@router.post(
+    "/{slug}/deals/{deal_id}/stage",
+    response=responses({200: DealDetailOut}, 400, 403, 404, 409, 422),
+)
 def deal_move(request: AppRequest, slug: str, deal_id: int, payload: StageMoveIn) -> Deal:
     membership = membership_for(request.user, slug)
     deal = get_deal_for(membership, deal_id, write=True)
@@ -206,14 +213,19 @@ def deal_move(request: AppRequest, slug: str, deal_id: int, payload: StageMoveIn
     return _detail(membership, get_deal_for(membership, deal_id))
 
 
-@router.get("/{slug}/deals/{deal_id}/stakeholders", response=list[StakeholderOut])
+@router.get(
+    "/{slug}/deals/{deal_id}/stakeholders", response=responses({200: list[StakeholderOut]}, 404)
+)
 def stakeholder_list(request: AppRequest, slug: str, deal_id: int) -> list[Stakeholder]:
     membership = membership_for(request.user, slug)
     deal = get_deal_for(membership, deal_id)
     return list(deal.stakeholders.select_related("contact"))
 
 
-@router.post("/{slug}/deals/{deal_id}/stakeholders", response={201: StakeholderOut})
+@router.post(
+    "/{slug}/deals/{deal_id}/stakeholders",
+    response=responses({201: StakeholderOut}, 400, 403, 404, 409, 422),
+)
 def stakeholder_add(
     request: AppRequest, slug: str, deal_id: int, payload: StakeholderIn
 ) -> Status[Stakeholder]:
@@ -222,7 +234,10 @@ def stakeholder_add(
     return Status(201, services.stakeholder_add(deal=deal, **payload.dict()))
 
 
-@router.patch("/{slug}/deals/{deal_id}/stakeholders/{stakeholder_id}", response=StakeholderOut)
+@router.patch(
+    "/{slug}/deals/{deal_id}/stakeholders/{stakeholder_id}",
+    response=responses({200: StakeholderOut}, 400, 403, 404, 409, 422),
+)
 def stakeholder_update(
     request: AppRequest, slug: str, deal_id: int, stakeholder_id: int, payload: StakeholderPatch
 ) -> Stakeholder:
@@ -234,7 +249,10 @@ def stakeholder_update(
     return services.stakeholder_update(stakeholder=stakeholder, **payload.dict(exclude_unset=True))
 
 
-@router.delete("/{slug}/deals/{deal_id}/stakeholders/{stakeholder_id}", response={204: None})
+@router.delete(
+    "/{slug}/deals/{deal_id}/stakeholders/{stakeholder_id}",
+    response=responses({204: None}, 403, 404),
+)
 def stakeholder_delete(
     request: AppRequest, slug: str, deal_id: int, stakeholder_id: int
 ) -> Status[None]:

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from unstuck.core.access import deals_visible_to
 from unstuck.core.models import Membership, Role, Team, User
+from unstuck.core.validation import parse_id
 from unstuck.deals.models import Deal, DealQuerySet, Stage, StageChange, StageKind
 
 SORTS: dict[str, tuple[str, ...]] = {
@@ -60,7 +61,7 @@ class PipelineFilters:
             raw = params.get(name, "")
             if raw:
                 try:
-                    setattr(filters, name, int(raw))
+                    setattr(filters, name, parse_id(raw))
                 except ValueError:
                     errors.append(f"Ignored {name} '{raw}': not a valid id.")
         filters.q = (params.get("q", "") or "").strip()[:100]

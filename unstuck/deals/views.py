@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import retarget
@@ -11,6 +11,7 @@ from unstuck.core.decorators import workspace_view
 from unstuck.core.errors import UnstuckError
 from unstuck.core.http import AppRequest
 from unstuck.core.models import Membership, Role
+from unstuck.core.validation import parse_id
 from unstuck.deals import selectors, services
 from unstuck.deals.forms import StageMoveForm, StakeholderForm
 from unstuck.deals.models import Deal, DealPartner, Stakeholder
@@ -178,10 +179,12 @@ def _require_inviter(membership: Membership, pk: int) -> Deal:
 @require_POST
 def partner_invite(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     deal = _require_inviter(membership, pk)
+    try:
+        user_id = parse_id(request.POST.get("user", ""))
+    except ValueError:
+        raise Http404("No such partner.") from None
     partner = get_object_or_404(
-        Membership.objects.select_related("user"),
-        workspace_id=deal.workspace_id,
-        user_id=request.POST.get("user") or 0,
+        Membership.objects.select_related("user"), workspace_id=deal.workspace_id, user_id=user_id
     )
     try:
         services.deal_invite_partner(deal=deal, partner=partner, by=request.user)

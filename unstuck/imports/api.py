@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Schema
 
 from unstuck.core.access import membership_for, require_role
+from unstuck.core.apidocs import responses
 from unstuck.core.models import Role
 from unstuck.imports.models import ImportRun
 from unstuck.imports.services import import_run_progress
@@ -38,7 +39,9 @@ class ImportRunOut(Schema):
 
 
 @router.get(
-    "/{slug}/imports/{run_id}", response=ImportRunOut, summary="An import run's status and counts"
+    "/{slug}/imports/{run_id}",
+    response=responses({200: ImportRunOut}, 403, 404),
+    summary="An import run's status and counts",
 )
 def import_run_status(request: HttpRequest, slug: str, run_id: int) -> ImportRunOut:
     """Leaders only. While the import runs, rows_read says how far it got and phase what it

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from unstuck.core.errors import UnstuckError
 from unstuck.core.models import User, Workspace
+from unstuck.core.private import private_dir
 from unstuck.imports.copy_stage import copy_source
 from unstuck.imports.loader import PHASE_READING, ImportRejected, Loader, LoadResult
 from unstuck.imports.models import ImportProblem, ImportRun, RunStatus
@@ -239,7 +240,7 @@ class _ProgressFile:
         )
 
     def __enter__(self) -> _ProgressFile:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         self.write()
         self._thread.start()
         return self

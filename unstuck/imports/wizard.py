@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from unstuck.core.errors import UnstuckError
 from unstuck.core.models import User, Workspace
+from unstuck.core.private import open_private
 from unstuck.imports.mapping import DEAL_FIELDS, ON_CONFLICT, Mapping
 from unstuck.imports.models import ImportKind, ImportRun, RunStatus, SavedMapping
 from unstuck.imports.parsing import FileProblem, SniffedFile, iter_rows
@@ -96,10 +97,9 @@ def detect_kind(headers: list[str]) -> str:
 
 
 def _store(upload: UploadedFile, folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
     name = Path(upload.name or "upload.csv").name
     path = folder / re.sub(r"[^\w.-]+", "_", name)
-    with path.open("wb") as fh:
+    with open_private(path) as fh:
         for chunk in upload.chunks():
             fh.write(chunk)
     return path

@@ -9,11 +9,13 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from unstuck.core.access import get_deal_for, membership_for, require_role
+from unstuck.core.apidocs import responses
 from unstuck.core.errors import UnstuckError
 from unstuck.core.models import Role
+from unstuck.core.validation import DbId
 from unstuck.investigate import selectors, services
 from unstuck.investigate.models import InvestigationRequest
 
@@ -50,11 +52,11 @@ class QueueOut(Schema):
 
 
 class QueueQuery(Schema):
-    page: int = 1
+    page: int = Field(1, ge=1, le=1_000_000)
     show: str = "stuck"
 
 
-@router.get("/{slug}/investigate/queue", response=QueueOut)
+@router.get("/{slug}/investigate/queue", response=responses({200: QueueOut}, 403, 404, 422))
 def queue(request: HttpRequest, slug: str, q: Query[QueueQuery]) -> dict[str, Any]:
     """The innovation queue (managers and leaders): best payoff of innovation effort first."""
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
@@ -92,7 +94,9 @@ class StallOut(Schema):
     signals: list[SignalOut]
 
 
-@router.get("/{slug}/investigate/deals/{deal_id}/signals", response={200: StallOut, 409: dict})
+@router.get(
+    "/{slug}/investigate/deals/{deal_id}/signals", response=responses({200: StallOut}, 404, 409)
+)
 def deal_signals(request: HttpRequest, slug: str, deal_id: int) -> Any:
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
     deal = get_deal_for(membership, deal_id)
@@ -112,7 +116,9 @@ class DiagnoseQuery(Schema):
     as_of: date | None = None
 
 
-@router.get("/{slug}/investigate/diagnose", response=list[dict[str, Any]])
+@router.get(
+    "/{slug}/investigate/diagnose", response=responses({200: list[dict[str, Any]]}, 404, 422)
+)
 def diagnose(request: HttpRequest, slug: str, q: Query[DiagnoseQuery]) -> Any:
     """Open deals you may see (as of a date, from the history known then), worst first."""
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
@@ -162,7 +168,10 @@ def _request_out(r: InvestigationRequest) -> dict[str, Any]:
     }
 
 
-@router.get("/{slug}/investigate/deals/{deal_id}/investigation", response=InvestigationOut)
+@router.get(
+    "/{slug}/investigate/deals/{deal_id}/investigation",
+    response=responses({200: InvestigationOut}, 404),
+)
 def investigation(request: HttpRequest, slug: str, deal_id: int) -> dict[str, Any]:
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
     inv = selectors.deal_investigation(get_deal_for(membership, deal_id))
@@ -180,7 +189,10 @@ class RequestIn(Schema):
     due_date: date
 
 
-@router.post("/{slug}/investigate/deals/{deal_id}/requests", response={201: RequestOut})
+@router.post(
+    "/{slug}/investigate/deals/{deal_id}/requests",
+    response=responses({201: RequestOut}, 400, 403, 404, 409, 422),
+)
 def request_create(
     request: HttpRequest, slug: str, deal_id: int, payload: RequestIn
 ) -> Status[dict[str, Any]]:
@@ -197,7 +209,8 @@ class AnswerIn(Schema):
 
 
 @router.post(
-    "/{slug}/investigate/deals/{deal_id}/requests/{request_id}/answer", response=RequestOut
+    "/{slug}/investigate/deals/{deal_id}/requests/{request_id}/answer",
+    response=responses({200: RequestOut}, 400, 403, 404, 409, 422),
 )
 def request_answer(
     request: HttpRequest, slug: str, deal_id: int, request_id: int, payload: AnswerIn
@@ -220,10 +233,13 @@ class ObstacleIn(Schema):
     kind: str
     description: str
     evidence: str = ""
-    stakeholder_id: int | None = None
+    stakeholder_id: DbId | None = None
 
 
-@router.post("/{slug}/investigate/deals/{deal_id}/obstacles", response={201: dict})
+@router.post(
+    "/{slug}/investigate/deals/{deal_id}/obstacles",
+    response=responses({201: dict}, 400, 403, 404, 409, 422),
+)
 def obstacle_add(
     request: HttpRequest, slug: str, deal_id: int, payload: ObstacleIn
 ) -> Status[dict[str, Any]]:
@@ -250,7 +266,10 @@ class PainIn(Schema):
     resolution: str
 
 
-@router.put("/{slug}/investigate/deals/{deal_id}/pain", response=dict)
+@router.put(
+    "/{slug}/investigate/deals/{deal_id}/pain",
+    response=responses({200: dict}, 400, 403, 404, 409, 422),
+)
 def pain_update(request: HttpRequest, slug: str, deal_id: int, payload: PainIn) -> dict[str, Any]:
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
     deal = get_deal_for(membership, deal_id, write=True)
@@ -263,7 +282,10 @@ class FeedbackIn(Schema):
     text: str
 
 
-@router.post("/{slug}/investigate/deals/{deal_id}/feedback", response={201: dict})
+@router.post(
+    "/{slug}/investigate/deals/{deal_id}/feedback",
+    response=responses({201: dict}, 400, 403, 404, 409, 422),
+)
 def feedback_add(
     request: HttpRequest, slug: str, deal_id: int, payload: FeedbackIn
 ) -> Status[dict[str, Any]]:
@@ -284,7 +306,10 @@ class StepIn(Schema):
     status: str = "todo"
 
 
-@router.post("/{slug}/investigate/deals/{deal_id}/steps", response={201: dict})
+@router.post(
+    "/{slug}/investigate/deals/{deal_id}/steps",
+    response=responses({201: dict}, 400, 403, 404, 409, 422),
+)
 def step_add(
     request: HttpRequest, slug: str, deal_id: int, payload: StepIn
 ) -> Status[dict[str, Any]]:
@@ -301,7 +326,10 @@ class ViewIn(Schema):
     factors: list[str] = []
 
 
-@router.put("/{slug}/investigate/deals/{deal_id}/stakeholders/{stakeholder_id}/view", response=dict)
+@router.put(
+    "/{slug}/investigate/deals/{deal_id}/stakeholders/{stakeholder_id}/view",
+    response=responses({200: dict}, 400, 403, 404, 409, 422),
+)
 def stakeholder_view(
     request: HttpRequest, slug: str, deal_id: int, stakeholder_id: int, payload: ViewIn
 ) -> dict[str, Any]:
@@ -325,7 +353,7 @@ class SettingsIO(Schema):
     shrinkage_strength: int = 20
 
 
-@router.get("/{slug}/investigate/settings", response=SettingsIO)
+@router.get("/{slug}/investigate/settings", response=responses({200: SettingsIO}, 404))
 def settings_read(request: HttpRequest, slug: str) -> Any:
     from unstuck.investigate.benchmarks import stall_settings_for
 
@@ -333,7 +361,9 @@ def settings_read(request: HttpRequest, slug: str) -> Any:
     return stall_settings_for(membership.workspace)
 
 
-@router.put("/{slug}/investigate/settings", response=SettingsIO)
+@router.put(
+    "/{slug}/investigate/settings", response=responses({200: SettingsIO}, 400, 403, 404, 409, 422)
+)
 def settings_update(request: HttpRequest, slug: str, payload: SettingsIO) -> Any:
     """Leaders tune the stall thresholds; the queue is rescored in the background."""
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from unstuck.core.validation import IdField
 from unstuck.investigate.models import (
     Factor,
     FeedbackKind,
@@ -35,7 +36,7 @@ class StallSettingsForm(forms.ModelForm):
 
 
 class StakeholderViewForm(forms.Form):
-    stakeholder = forms.IntegerField(widget=forms.HiddenInput)
+    stakeholder = IdField(widget=forms.HiddenInput)
     financial_concerns = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Financial concerns"
     )

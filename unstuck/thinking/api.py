@@ -10,8 +10,10 @@ from django.http import HttpRequest
 from ninja import Field, Path, Query, Router, Schema, Status
 
 from unstuck.core.access import get_deal_for, membership_for
+from unstuck.core.apidocs import responses
 from unstuck.core.errors import UnstuckError
 from unstuck.core.models import Role
+from unstuck.core.validation import DbId, Unset
 from unstuck.thinking import detector, selectors, services
 from unstuck.thinking.access import get_flag_for, get_question_for
 from unstuck.thinking.models import PerspectiveQuestion
@@ -25,7 +27,7 @@ class CheckIn(Schema):
     situation: str | None = Field(
         None, description="rejecting, evaluating, diagnosing or reading_signals."
     )
-    deal_id: int | None = None
+    deal_id: DbId | None = None
     draft_key: str = Field("", description="Re-check one draft without new rows per bias.")
     store: bool = Field(True, description="false: only detect, store nothing.")
 
@@ -57,7 +59,7 @@ class CheckOut(Schema):
 class FlagFilterIn(Schema):
     status: str | None = None
     bias: str | None = None
-    deal_id: int | None = None
+    deal_id: DbId | None = None
     limit: int = Field(100, ge=1, le=500)
 
 
@@ -82,11 +84,13 @@ class QuestionIn(Schema):
 
 
 class QuestionPatch(Schema):
-    text: str | None = None
-    perspective: str | None = None
-    biases: list[str] | None = None
-    situations: list[str] | None = None
-    is_active: bool | None = None
+    """Only the fields sent change; none may be null."""
+
+    text: str = Unset
+    perspective: str = Unset
+    biases: list[str] = Unset
+    situations: list[str] = Unset
+    is_active: bool = Unset
 
 
 class BiasProgressOut(Schema):
@@ -108,7 +112,7 @@ class ProgressOut(Schema):
     per_bias: list[BiasProgressOut]
 
 
-@router.post("/check", response=CheckOut)
+@router.post("/check", response=responses({200: CheckOut}, 400, 403, 404, 422))
 def check(request: HttpRequest, slug: Path[str], payload: CheckIn) -> dict[str, Any]:
     """Flag likely biases in a text, each with evidence, an explanation and questions."""
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
@@ -129,7 +133,7 @@ def check(request: HttpRequest, slug: Path[str], payload: CheckIn) -> dict[str, 
     return {"biases": flags}
 
 
-@router.get("/flags", response=list[FlagDetailOut])
+@router.get("/flags", response=responses({200: list[FlagDetailOut]}, 404, 422))
 def flag_list(request: HttpRequest, slug: Path[str], filters: Query[FlagFilterIn]) -> list[Any]:
     """Flags you may see: yours; a manager's teams' and deals'; a leader's whole workspace."""
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
@@ -143,14 +147,16 @@ def flag_list(request: HttpRequest, slug: Path[str], filters: Query[FlagFilterIn
     return list(qs[: filters.limit])
 
 
-@router.post("/flags/{flag_id}/dismiss", response=FlagDetailOut)
+@router.post(
+    "/flags/{flag_id}/dismiss", response=responses({200: FlagDetailOut}, 400, 403, 404, 409, 422)
+)
 def flag_dismiss(request: HttpRequest, slug: Path[str], flag_id: int, payload: DismissIn) -> Any:
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
     flag = get_flag_for(membership, flag_id, write=True)
     return services.flag_dismiss(flag=flag, by=request.user, reason=payload.reason)  # type: ignore[arg-type]
 
 
-@router.get("/questions", response=list[QuestionOut])
+@router.get("/questions", response=responses({200: list[QuestionOut]}, 404, 422))
 def question_list(
     request: HttpRequest, slug: Path[str], bias: str | None = None, situation: str | None = None
 ) -> list[PerspectiveQuestion]:
@@ -159,13 +165,15 @@ def question_list(
     return selectors.questions_for(workspace=membership.workspace, bias=bias, situation=situation)
 
 
-@router.post("/questions", response={201: QuestionOut})
+@router.post("/questions", response=responses({201: QuestionOut}, 400, 403, 404, 409, 422))
 def question_add(request: HttpRequest, slug: Path[str], payload: QuestionIn) -> Status:
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
     return Status(201, services.question_add(membership=membership, **payload.dict()))
 
 
-@router.patch("/questions/{question_id}", response=QuestionOut)
+@router.patch(
+    "/questions/{question_id}", response=responses({200: QuestionOut}, 400, 403, 404, 409, 422)
+)
 def question_update(
     request: HttpRequest, slug: Path[str], question_id: int, payload: QuestionPatch
 ) -> PerspectiveQuestion:
@@ -176,7 +184,7 @@ def question_update(
     )
 
 
-@router.get("/training/progress", response=list[ProgressOut])
+@router.get("/training/progress", response=responses({200: list[ProgressOut]}, 404))
 def training_progress(request: HttpRequest, slug: Path[str]) -> list[Any]:
     """Your own progress; a leader also gets every manager's."""
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]

@@ -112,12 +112,14 @@ def question_update(
     if perspective is not None:
         question.perspective = perspective
     if biases is not None:
-        question.biases = sorted(set(biases), key=BIAS_KEYS.index)
+        question.biases = list(biases)
     if situations is not None:
         question.situations = list(situations)
     if is_active is not None:
         question.is_active = is_active
     _check_tags(question.biases, question.situations, question.perspective)
+    # Sorted only once checked: an unknown bias has no place in the order.
+    question.biases = sorted(set(question.biases), key=BIAS_KEYS.index)
     _clean(question)
     question.save()
     return question

@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from unstuck.core.models import Workspace
+from unstuck.core.private import private_dir
 
 
 def _die_with_parent() -> None:
@@ -52,7 +53,7 @@ class Command(BaseCommand):
         from unstuck.demo.generator import DEMO_PASSWORD, DEMO_SLUG, generate_demo
 
         data_dir = settings.DATA_DIR
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(data_dir)
         db = settings.DATABASES["default"]
         where = db["NAME"] if "sqlite" in db["ENGINE"] else f"{db['ENGINE']} {db['NAME']}"
         self.stdout.write(f"Database: {where}")
