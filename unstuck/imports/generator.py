@@ -70,7 +70,9 @@ def generate_salesforce_export(
     """Write the four CSVs into folder and return their paths.
 
     owner_emails, when given, are the (email, name) of the opportunity owners, so the export's
-    owners can match members of a test workspace.
+    owners can match members of a test workspace. The files are written with the plain csv
+    module, as a CRM writes them (they are the importer's input, not an export people open;
+    core.csvexport would change the values they carry).
     """
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)

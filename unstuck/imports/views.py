@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 
@@ -12,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from unstuck.core import csvexport
 from unstuck.core.decorators import workspace_view
 from unstuck.core.errors import UnstuckError
 from unstuck.core.models import Membership, Role
@@ -200,7 +200,7 @@ def import_rejected_csv(request: HttpRequest, membership: Membership, pk: int) -
     """The rejected rows as they were read, with the reasons, ready to fix and re-import."""
     run = _run(membership, pk)
     headers, rows = selectors.rejected_rows(run)
-    writer = csv.writer(_Echo())
+    writer = csvexport.writer(_Echo())
 
     def lines() -> Iterator[str]:
         yield "\ufeff"  # so Excel opens the file as UTF-8

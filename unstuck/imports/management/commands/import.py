@@ -204,10 +204,10 @@ class Command(BaseCommand):
             out.write(self.style.ERROR(f"Nothing was written. {run.message}"))
 
     def _write_report(self, path: Path, outcome: Any) -> None:
-        import csv
+        from unstuck.core import csvexport
 
         with path.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
+            writer = csvexport.writer(fh)
             writer.writerow(["severity", "file", "line", "column", "value", "reason"])
             for p in outcome.report.problems:
                 writer.writerow([p.severity, p.file, p.line, p.column, p.value, p.reason])

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from datetime import UTC, date, datetime, time
@@ -8,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from unstuck.core import csvexport
 from unstuck.investigate.management.commands._common import membership_arg, workspace_arg
 from unstuck.investigate.selectors import diagnosis
 
@@ -50,7 +50,7 @@ class Command(BaseCommand):
             }
             self.stdout.write(json.dumps(payload, indent=2, default=str))
         elif fmt == "csv":
-            writer = csv.writer(sys.stdout if self.stdout._out is sys.stdout else self.stdout)
+            writer = csvexport.writer(sys.stdout if self.stdout._out is sys.stdout else self.stdout)
             writer.writerow(
                 [
                     "external_id",
