@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable
-from typing import IO, Any
+from typing import Any, Protocol
 
 # What a spreadsheet may read as the start of a formula, after any leading blanks.
 _FORMULA_START = frozenset("=+-@\t\r\n")
@@ -28,10 +28,16 @@ def safe_cell(value: Any) -> Any:
     return value
 
 
+class Writable(Protocol):
+    """A file, a stream or a management command's stdout: anything with write(str)."""
+
+    def write(self, text: str, /) -> Any: ...
+
+
 class SafeWriter:
     """`csv.writer` with every cell passed through `safe_cell`."""
 
-    def __init__(self, fh: IO[str], **kwargs: Any) -> None:
+    def __init__(self, fh: Writable, **kwargs: Any) -> None:
         self._writer = csv.writer(fh, **kwargs)
 
     def writerow(self, row: Iterable[Any]) -> Any:
@@ -42,6 +48,6 @@ class SafeWriter:
             self.writerow(row)
 
 
-def writer(fh: IO[str], **kwargs: Any) -> SafeWriter:
+def writer(fh: Writable, **kwargs: Any) -> SafeWriter:
     """A CSV writer for files people will open in a spreadsheet."""
     return SafeWriter(fh, **kwargs)

@@ -10,9 +10,9 @@ import re
 from pathlib import Path
 
 from django.core.management import call_command
+from django.test import SimpleTestCase
 
 from unstuck.imports.services import import_run_execute_stored
-from unstuck.imports.tests.helpers import TempDirMixin
 from unstuck.imports.tests.test_wizard import WizardBase
 
 PAYLOADS = ['=HYPERLINK("http://evil.example","click")', "+cmd|' /C calc'!A0", "@SUM(1+1)"]
@@ -29,7 +29,7 @@ def _assert_neutralised(rows: list[list[str]]) -> None:
         assert payload not in cells, f"{payload!r} written as a formula in {rows}"
 
 
-class FormulaCellsTests(WizardBase, TempDirMixin):
+class FormulaCellsTests(WizardBase):
     def _deals_with_formulas(self) -> bytes:
         # Each formula sits in a deal name, on a row rejected for its amount.
         lines = ["Deal ID,Title,Stage,Value"]
@@ -99,7 +99,7 @@ class FormulaCellsTests(WizardBase, TempDirMixin):
         _assert_neutralised(_cells(out.getvalue()))
 
 
-class OneWriterTests(TempDirMixin, WizardBase):
+class OneWriterTests(SimpleTestCase):
     def test_no_module_writes_csv_but_through_csvexport(self) -> None:
         package = Path(__file__).resolve().parents[2]
         # The generator writes synthetic CRM exports for the importer to read back, so it
