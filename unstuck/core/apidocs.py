@@ -1,9 +1,10 @@
 """What every API operation documents about its answers: the success shape and each error
 status it can return, all in one error shape.
 
-Use `responses({200: DealOut}, 403, 404, 422)` as an operation's `response=`. Two errors are
-added to every operation, since any of them can answer them: 401 (no or a bad token) and 503
-(the database is busy or unreachable, see `core.middleware`). The schemathesis run in CI
+Use `responses({200: DealOut}, 403, 404, 422)` as an operation's `response=`. Three errors are
+added to every operation, since any of them can answer them: 400 (a NUL character anywhere in
+the request, refused by `core.middleware` before the operation runs), 401 (no or a bad token)
+and 503 (the database is busy or unreachable). The schemathesis run in CI
 (tests/api/test_openapi_fuzz.py) fails on any status an operation answers without listing it.
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
-ALWAYS = (401, 503)
+ALWAYS = (400, 401, 503)
 ERROR_CODES = frozenset({400, 401, 403, 404, 409, 422, 503})
 
 
