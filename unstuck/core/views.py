@@ -44,9 +44,10 @@ def workspace_home(request: AppRequest, membership: Membership) -> HttpResponse:
     return redirect("deals:pipeline", slug=membership.workspace.slug)
 
 
-@workspace_view()
+# Partners are outsiders invited to a few deals: the member list (names, emails) is not theirs.
+@workspace_view(Role.LEADER, Role.MANAGER, Role.REP)
 def workspace_settings(request: AppRequest, membership: Membership) -> HttpResponse:
-    """Leaders change the workspace's settings; everyone else may read who is in it."""
+    """Leaders change the workspace's settings; members read who is in it."""
     workspace = membership.workspace
     form = WorkspaceSettingsForm(
         request.POST or None,

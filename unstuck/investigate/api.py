@@ -353,11 +353,12 @@ class SettingsIO(Schema):
     shrinkage_strength: int = 20
 
 
-@router.get("/{slug}/investigate/settings", response=responses({200: SettingsIO}, 404))
+@router.get("/{slug}/investigate/settings", response=responses({200: SettingsIO}, 403, 404))
 def settings_read(request: HttpRequest, slug: str) -> Any:
     from unstuck.investigate.benchmarks import stall_settings_for
 
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    require_role(membership, Role.LEADER, Role.MANAGER, Role.REP)  # partners: not theirs
     return stall_settings_for(membership.workspace)
 
 

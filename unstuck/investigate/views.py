@@ -39,9 +39,9 @@ def queue(request: AppRequest, membership: Membership) -> HttpResponse:
     return render(request, "investigate/queue.html", context)
 
 
-@workspace_view()
+@workspace_view(Role.LEADER, Role.MANAGER, Role.REP)
 def stall_settings(request: AppRequest, membership: Membership) -> HttpResponse:
-    """Everyone may read the thresholds behind the flags; leaders change them."""
+    """Members may read the thresholds behind the flags (not partners); leaders change them."""
     from unstuck.investigate.benchmarks import stall_settings_for
     from unstuck.investigate.models import StageBenchmark
 

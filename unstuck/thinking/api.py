@@ -120,7 +120,8 @@ def check(request: HttpRequest, slug: Path[str], payload: CheckIn) -> dict[str, 
         if len(payload.text) > services.MAX_TEXT:
             raise UnstuckError(f"Check at most {services.MAX_TEXT} characters at a time.")
         return {"biases": [f.as_dict() for f in detector.detect(payload.text)]}
-    deal = get_deal_for(membership, payload.deal_id) if payload.deal_id else None
+    # A flag on a deal shows in its managers' lists: only who may change the deal attaches one.
+    deal = get_deal_for(membership, payload.deal_id, write=True) if payload.deal_id else None
     flags = services.text_check(
         workspace=membership.workspace,
         author=request.user,  # type: ignore[arg-type]

@@ -1,5 +1,6 @@
 from django import forms
 
+from unstuck.core.validation import IdField
 from unstuck.thinking.biases import Bias
 from unstuck.thinking.question_bank import Perspective, Situation
 
@@ -32,4 +33,4 @@ class CheckForm(forms.Form):
     context = forms.CharField(max_length=50, required=False)
     situation = forms.ChoiceField(choices=[("", ""), *Situation.choices], required=False)
     draft_key = forms.RegexField(regex=r"^[A-Za-z0-9_-]{8,40}$", required=False)
-    deal = forms.IntegerField(required=False)
+    deal = IdField(required=False)

@@ -35,7 +35,8 @@ def check(request: HttpRequest, membership: Membership) -> HttpResponse:
         return HttpResponse(status=400)
     data = form.cleaned_data
     text = request.POST.get(data["field"] or "text", "")
-    deal = get_deal_for(membership, data["deal"]) if data["deal"] else None
+    # A flag on a deal shows in its managers' lists: only who may change the deal attaches one.
+    deal = get_deal_for(membership, data["deal"], write=True) if data["deal"] else None
     flags = []
     if text.strip():
         try:

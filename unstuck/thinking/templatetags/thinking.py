@@ -18,6 +18,7 @@ from typing import Any
 from django import template
 from django.urls import reverse
 
+from unstuck.core.access import can_edit_deal
 from unstuck.thinking.biases import bias_name as _bias_name
 
 register = template.Library()
@@ -33,6 +34,9 @@ def gentle_note(
     deal: Any = None,
 ) -> dict[str, Any]:
     workspace = context.get("workspace")
+    membership = context.get("membership")
+    if deal is not None and (membership is None or not can_edit_deal(membership, deal)):
+        deal = None  # a reader's flags stay their own (the check refuses to attach them)
     draft = secrets.token_urlsafe(12)
     values = {
         "field": field_name,
