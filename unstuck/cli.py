@@ -82,9 +82,33 @@ def main(argv: list[str] | None = None) -> None:
     if args[0] == "demo":
         args = ["demo", *_take_data_dir(args[1:])]
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "unstuck.settings")
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
+    from django.db import DatabaseError
 
-    execute_from_command_line(["unstuck", *args])
+    try:
+        execute_from_command_line(["unstuck", *args])
+    except (DatabaseError, ImproperlyConfigured) as exc:
+        # One clear line instead of a long traceback; --traceback still shows it.
+        if "--traceback" in args:
+            raise
+        sys.exit(f"unstuck: {problem_line(exc)}")
+
+
+def problem_line(exc: BaseException) -> str:
+    """What went wrong with the database or the settings, in one line for a person."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if "locked" in first.lower():
+        return (
+            "the database is busy: another process (an import, or the demo's worker) is "
+            "writing to it. Try again in a moment."
+        )
+    if type(exc).__name__ == "ImproperlyConfigured":
+        return f"a setting is wrong: {first}"
+    return (
+        f"the database cannot be used ({first}). Check DATABASE_URL and that the database "
+        "server is running; add --traceback for details."
+    )
 
 
 if __name__ == "__main__":

@@ -163,3 +163,14 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class Claim(models.Model):
+    """A named claim held until a time, shared by every process through the database: the
+    recompute throttle, for one (see core.claims)."""
+
+    key = models.CharField(max_length=200, unique=True)
+    until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.key} until {self.until:%Y-%m-%d %H:%M:%S}"

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import logging
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -15,6 +18,8 @@ from unstuck.core.forms import ApiTokenForm, SignInForm, WorkspaceSettingsForm
 from unstuck.core.http import AppRequest
 from unstuck.core.models import ApiToken, Membership, Role, Team
 
+log = logging.getLogger(__name__)
+
 
 class SignInView(LoginView):
     template_name = "core/sign_in.html"
@@ -24,6 +29,17 @@ class SignInView(LoginView):
 
 def healthz(request: HttpRequest) -> HttpResponse:
     """Liveness for load balancers: answers without touching the database."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
+def readyz(request: HttpRequest) -> HttpResponse:
+    """Readiness: 200 only when the database answers a query, else 503 (send no traffic)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError as exc:
+        log.warning("Not ready: the database does not answer: %s", exc)
+        return HttpResponse("database unavailable", status=503, content_type="text/plain")
     return HttpResponse("ok", content_type="text/plain")
 
 

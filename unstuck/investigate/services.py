@@ -84,14 +84,19 @@ def assessments_recompute(*, workspace: Workspace, retrain: bool = False) -> Rec
 
 def assessments_schedule(*, workspace: Workspace, force: bool = False) -> bool:
     """Queue a recomputation for the worker unless one was queued in the last five minutes
-    (a fresh workspace or a finished import shows its queue without waiting for the night)."""
-    from django.core.cache import cache
+    (a fresh workspace or a finished import shows its queue without waiting for the night).
 
+    The five minutes hold across every web process and worker (a claim row, core.claims), and
+    the task is queued once the caller's transaction commits, as imports queue theirs.
+    """
+    from unstuck.core.claims import claim
     from unstuck.investigate.tasks import recompute_workspace
 
-    if not cache.add(f"investigate:recompute-queued:{workspace.pk}", 1, timeout=300) and not force:
+    claimed = claim(f"investigate:recompute-queued:{workspace.pk}", seconds=300)
+    if not claimed and not force:
         return False
-    recompute_workspace.enqueue(workspace.pk)
+    workspace_id = workspace.pk
+    transaction.on_commit(lambda: recompute_workspace.enqueue(workspace_id))
     return True
 
 
