@@ -118,6 +118,17 @@ def sniff(path: Path, *, name: str | None = None) -> SniffedFile:
         size = path.stat().st_size
         with path.open("rb") as fh:
             sample = fh.read(SAMPLE_BYTES)
+            # A very wide file's header row can be longer than the sample: read on until it
+            # ends, so that no column is cut off (bounded, as fields are).
+            while b"\n" not in sample.lstrip(b"\r\n\t \xef\xbb\xbf") and (
+                more := fh.read(SAMPLE_BYTES)
+            ):
+                sample += more
+                if len(sample) > FIELD_LIMIT:
+                    raise FileProblem(
+                        f"{label}: the header row is longer than "
+                        f"{FIELD_LIMIT // (1024 * 1024)} MB; is it a CSV?"
+                    )
     except OSError as exc:
         raise FileProblem(f"{label}: cannot be read ({exc.strerror}).") from None
     if not sample.strip():

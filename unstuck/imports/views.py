@@ -76,6 +76,23 @@ def import_new(request: HttpRequest, membership: Membership) -> HttpResponse:
     return render(request, "imports/new.html", {"form": form}, status=400 if form.errors else 200)
 
 
+MAX_LISTED = 300
+HISTORY_FIELDS = {
+    "deal": "The deal's id",
+    "stage": "Stage",
+    "entered_at": "Date the stage was entered",
+    "amount": "Amount then",
+    "close_date": "Close date then",
+}
+
+
+def _listed(headers: list[str], chosen: list[str]) -> list[str]:
+    """The columns the mapping page lists: the first MAX_LISTED, and any chosen after them."""
+    shown = headers[:MAX_LISTED]
+    seen = set(shown)
+    return shown + [c for c in dict.fromkeys(chosen) if c and c not in seen]
+
+
 @workspace_view(Role.LEADER)
 def import_mapping(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     run = _run(membership, pk)
@@ -94,32 +111,40 @@ def import_mapping(request: HttpRequest, membership: Membership, pk: int) -> Htt
             return redirect("imports:preview", slug=membership.workspace.slug, pk=run.pk)
     mapping = run.mapping or {}
     stages = mapping.get("stages", {})
+    headers: list[str] = run.files[0]["headers"] if run.files else []
+    columns: dict[str, str] = mapping.get("columns", {})
+    custom: list[str] = mapping.get("custom", {}).get("columns", [])
+    history_headers: list[str] = next(
+        (f["headers"] for f in run.files if f["role"] == "history"), []
+    )
+    history_columns: dict[str, str] = mapping.get("history", {})
     context = {
         "run": run,
         "error": error,
-        "fields": DEAL_FIELDS,
-        "headers": run.files[0]["headers"] if run.files else [],
-        "columns": mapping.get("columns", {}),
+        # A file may have hundreds of thousands of columns: the lists offer the first
+        # MAX_LISTED and those already chosen; any other is typed by name.
+        "many": len(headers) > MAX_LISTED or len(history_headers) > MAX_LISTED,
+        "max_listed": MAX_LISTED,
+        "column_count": len(headers),
+        "field_rows": [(key, label, columns.get(key, "")) for key, label in DEAL_FIELDS.items()],
+        "headers": _listed(headers, [*columns.values(), *custom]),
+        "columns": columns,
         "suggested": mapping.get("suggested", False),
         "mapping": mapping,
         "won": ", ".join(stages.get("won", [])),
         "lost": ", ".join(stages.get("lost", [])),
         "order": ", ".join(stages.get("order", [])),
-        "custom": mapping.get("custom", {}).get("columns", []),
+        "custom": custom,
+        "custom_lines": "\n".join(custom),
         "date_format": (mapping.get("dates", {}).get("formats") or [""])[0],
         "dayfirst": mapping.get("dates", {}).get("dayfirst", False),
         "decimal": mapping.get("amounts", {}).get("decimal", ""),
         "currency": mapping.get("amounts", {}).get("currency", ""),
         "on_conflict": mapping.get("duplicates", {}).get("on_conflict", "reject"),
-        "history_headers": next((f["headers"] for f in run.files if f["role"] == "history"), []),
-        "history_fields": {
-            "deal": "The deal's id",
-            "stage": "Stage",
-            "entered_at": "Date the stage was entered",
-            "amount": "Amount then",
-            "close_date": "Close date then",
-        },
-        "history_columns": mapping.get("history", {}),
+        "history_headers": _listed(history_headers, list(history_columns.values())),
+        "history_rows": [
+            (key, label, history_columns.get(key, "")) for key, label in HISTORY_FIELDS.items()
+        ],
     }
     return render(request, "imports/mapping.html", context, status=400 if error else 200)
 

@@ -186,12 +186,16 @@ def _draft_detect(
 
 def mapping_from_form(run: ImportRun, data: Any) -> dict[str, Any]:
     """Read the mapping step's fields into the TOML-shaped mapping."""
-    headers = run.files[0]["headers"]
+    headers = set(run.files[0]["headers"])
 
     def listed(name: str) -> list[str]:
         return [v.strip() for v in data.get(name, "").split(",") if v.strip()]
 
-    columns = {f: data.get(f"col_{f}", "") for f in DEAL_FIELDS if data.get(f"col_{f}", "")}
+    # Lists of columns are picked from a multi-select, or typed one per line when the file
+    # has too many columns to list (the mapping page says so).
+    custom = [*data.getlist("custom"), *data.get("custom_lines", "").splitlines()]
+    custom = [c.strip() for c in custom if c.strip()]
+    columns = {f: data.get(f"col_{f}", "").strip() for f in DEAL_FIELDS if data.get(f"col_{f}", "")}
     columns = {f: c for f, c in columns.items() if c in headers}
     date_format = data.get("date_format", "").strip()
     decimal = data.get("decimal", "")
@@ -205,14 +209,12 @@ def mapping_from_form(run: ImportRun, data: Any) -> dict[str, Any]:
             "dayfirst": data.get("dayfirst") == "on",
         },
         "amounts": {"currency": data.get("currency", "").strip().upper()},
-        "custom": {"columns": [c for c in data.getlist("custom") if c in headers]},
+        "custom": {"columns": [c for c in dict.fromkeys(custom) if c in headers]},
         "duplicates": {"on_conflict": data.get("on_conflict", "reject")},
     }
     if decimal in {".", ","}:
         mapping["amounts"]["decimal"] = decimal
-    history_headers: list[str] = next(
-        (f["headers"] for f in run.files if f["role"] == "history"), []
-    )
+    history_headers = set(next((f["headers"] for f in run.files if f["role"] == "history"), []))
     history = {
         f: data.get(f"hist_{f}", "")
         for f in HISTORY_SYNONYMS
