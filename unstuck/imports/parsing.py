@@ -126,8 +126,8 @@ def sniff(path: Path, *, name: str | None = None) -> SniffedFile:
                 sample += more
                 if len(sample) > FIELD_LIMIT:
                     raise FileProblem(
-                        f"{label}: the header row is longer than "
-                        f"{FIELD_LIMIT // (1024 * 1024)} MB; is it a CSV?"
+                        f"{label}: the first line is longer than "
+                        f"{FIELD_LIMIT // (1024 * 1024)} MB, so it is not a CSV table."
                     )
     except OSError as exc:
         raise FileProblem(f"{label}: cannot be read ({exc.strerror}).") from None
