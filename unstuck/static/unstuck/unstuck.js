@@ -1,0 +1,49 @@
+// Behaviour pages declare with data attributes, so that the Content-Security-Policy can forbid
+// inline scripts and event handlers (script-src 'self'):
+//   <select data-autosubmit>          submits its form when the choice changes;
+//   <form data-reset-after="live">     is cleared once htmx swapped a successful answer into #live;
+//   <a data-back href="/">             goes back in history (the href is the way without script);
+//   <input data-enter-clicks-next>     Enter clicks the element after it instead of submitting;
+//   <form data-mark-dirty>             gets the class "dirty" once anything in it is changed.
+document.addEventListener("change", (event) => {
+  const field = event.target;
+  if (field instanceof HTMLSelectElement && "autosubmit" in field.dataset && field.form) {
+    field.form.submit();
+  }
+});
+
+document.addEventListener("htmx:afterRequest", (event) => {
+  const form = event.target;
+  const target = event.detail && event.detail.target;
+  if (
+    form instanceof HTMLFormElement &&
+    form.dataset.resetAfter &&
+    event.detail.successful &&
+    target &&
+    target.id === form.dataset.resetAfter
+  ) {
+    form.reset();
+  }
+});
+
+document.addEventListener("click", (event) => {
+  const link = event.target instanceof Element ? event.target.closest("[data-back]") : null;
+  if (link && window.history.length > 1) {
+    event.preventDefault();
+    window.history.back();
+  }
+});
+
+document.addEventListener("keydown", (event) => {
+  const field = event.target;
+  if (event.key === "Enter" && field instanceof HTMLElement && "enterClicksNext" in field.dataset) {
+    event.preventDefault();
+    const next = field.nextElementSibling;
+    if (next instanceof HTMLElement) next.click();
+  }
+});
+
+document.addEventListener("input", (event) => {
+  const form = event.target instanceof Element ? event.target.closest("[data-mark-dirty]") : null;
+  if (form) form.classList.add("dirty");
+});
