@@ -1,13 +1,16 @@
 """The one loader under every import: it stages, checks and hands over to upsert.py.
 
 Idempotent by (workspace, source, external id): a deal whose fields did not change is left
-alone, history rows already present (same deal, stage and time) are not added again. The whole
-import runs in one transaction, so a killed import leaves nothing behind and running it again
-completes it. Strict by default: any invalid row and nothing is written.
+alone, history rows already present (same deal, stage and time) are not added again. All an
+import writes is written in one transaction, so a killed import leaves nothing behind and
+running it again completes it (on SQLite the files are read and checked before that
+transaction, without the write lock). Strict by default: any invalid row and nothing is
+written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections import Counter, defaultdict
@@ -169,59 +172,23 @@ class Loader:
         after: Callable[[], dict[str, int]] | None = None,
         copy_from: CopySource | None = None,
     ) -> LoadResult:
-        """Stage, validate and upsert in one transaction; raise ImportRejected in strict mode.
+        """Stage, validate and upsert; raise ImportRejected in strict mode.
 
         copy_from, when given, lets PostgreSQL read the files itself (copy_stage.py); the
         rows in deals and history are read only if it hands the files back.
         """
+        # PostgreSQL: one transaction, so a kill leaves nothing (its readers never wait for a
+        # writer). SQLite has one writer at a time: the files are read and checked into TEMP
+        # tables without the database's write lock, which is taken only for the final write,
+        # so other writes and sign-ins wait seconds, not the whole import.
+        whole = transaction.atomic() if self.d.pg else contextlib.nullcontext()
+        reading = contextlib.nullcontext() if self.d.pg else staging.sqlite_read_transaction()
         try:
-            with transaction.atomic():
-                self.phase(PHASE_READING)
-                with _timed("stage by COPY"):
-                    copied = copy_from is not None and copy_stage.stage(self, copy_from)
-                self.result.staged_by = "copy" if copied else "rows"
-                if not copied:
-                    with _timed("stage deals"):
-                        self._stage_deals(deals)
-                    with _timed("stage history"):
-                        self._stage_history(history)
-                self.phase(PHASE_CHECKING)
-                with _timed("check"):
-                    self._check_history_ids()
-                    self._merge_duplicates()
-                if self.report.errors and self.options.strict:
-                    raise ImportRejected
-                self.phase(PHASE_MATCHING)
-                with _timed("accounts"):
-                    upsert_accounts(
-                        workspace=self.workspace,
-                        source=self.options.source,
-                        accounts=accounts,
-                        named=self.account_names,
-                        result=self.result,
-                    )
-                with _timed("stages"):
-                    ensure_stages(
-                        workspace=self.workspace,
-                        stage_order=self.options.stage_order,
-                        stage_kinds=self.options.stage_kinds,
-                        result=self.result,
-                        orphan_history=self.orphan_history,
-                    )
-                upsert_staged(
-                    workspace_id=self.workspace.pk,
-                    source=self.options.source,
-                    now=self.now,
-                    result=self.result,
-                    phase=self.phase,
-                )
-                if after is not None:
-                    self.phase(PHASE_RELATED)
-                    with _timed("related files"):
-                        self.result.related = after()
-                    if self.report.errors and self.options.strict:
-                        raise ImportRejected
-                self.result.written = True
+            with whole:
+                with reading:
+                    self._read_and_check(deals, history, copy_from)
+                with transaction.atomic():
+                    self._write(accounts, after)
         finally:
             # Temporary tables vanish with the connection; dropped now for the next import.
             staging.drop(*STAGING_TABLES, *copy_stage.TABLES)
@@ -229,6 +196,65 @@ class Loader:
                 cleanup()
         self.result.rejected = self.report.rejected_count
         return self.result
+
+    def _read_and_check(
+        self,
+        deals: Iterable[DealRow],
+        history: Iterable[HistoryRow],
+        copy_from: CopySource | None,
+    ) -> None:
+        """Stage the rows and check them; writes only staging tables."""
+        self.phase(PHASE_READING)
+        with _timed("stage by COPY"):
+            copied = copy_from is not None and copy_stage.stage(self, copy_from)
+        self.result.staged_by = "copy" if copied else "rows"
+        if not copied:
+            with _timed("stage deals"):
+                self._stage_deals(deals)
+            with _timed("stage history"):
+                self._stage_history(history)
+        self.phase(PHASE_CHECKING)
+        with _timed("check"):
+            self._check_history_ids()
+            self._merge_duplicates()
+        if self.report.errors and self.options.strict:
+            raise ImportRejected
+
+    def _write(
+        self, accounts: Iterable[AccountRow], after: Callable[[], dict[str, int]] | None
+    ) -> None:
+        """Accounts, stages, deals and history, then the related files: the writing step."""
+        self.phase(PHASE_MATCHING)
+        with _timed("accounts"):
+            upsert_accounts(
+                workspace=self.workspace,
+                source=self.options.source,
+                accounts=accounts,
+                named=self.account_names,
+                result=self.result,
+            )
+        with _timed("stages"):
+            ensure_stages(
+                workspace=self.workspace,
+                stage_order=self.options.stage_order,
+                stage_kinds=self.options.stage_kinds,
+                result=self.result,
+                orphan_history=self.orphan_history,
+            )
+        upsert_staged(
+            workspace_id=self.workspace.pk,
+            source=self.options.source,
+            now=self.now,
+            result=self.result,
+            phase=self.phase,
+        )
+        if after is not None:
+            self.phase(PHASE_RELATED)
+            with _timed("related files"):
+                self.result.related = after()
+            if self.report.errors and self.options.strict:
+                raise ImportRejected
+        self.result.written = True
 
     # --- staging ----------------------------------------------------------------------------
     def _stage_deals(self, deals: Iterable[DealRow]) -> None:

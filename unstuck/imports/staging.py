@@ -122,6 +122,31 @@ class Dialect:
         return v
 
 
+@contextlib.contextmanager
+def sqlite_read_transaction() -> Iterator[None]:
+    """SQLite: a DEFERRED transaction for reading the files into TEMP tables.
+
+    Django opens SQLite transactions IMMEDIATE (the write lock at once); this one writes only
+    TEMP tables, which live in a database of their own, and reads the main database as a WAL
+    reader, so it holds no lock that makes anyone wait. Inside an open transaction (tests), it
+    adds nothing.
+    """
+    if connection.in_atomic_block:
+        yield
+        return
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("BEGIN DEFERRED")
+    try:
+        yield
+    except BaseException:
+        with connection.cursor() as cursor:
+            cursor.execute("ROLLBACK")
+        raise
+    with connection.cursor() as cursor:
+        cursor.execute("COMMIT")
+
+
 def execute(sql: str, params: Sequence[Any] = ()) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
