@@ -67,14 +67,20 @@ class SignInThrottleBackend(AxesStandaloneBackend):
 def locked_out(
     request: HttpRequest, original_response: HttpResponse | None, credentials: Any
 ) -> HttpResponse:
-    """What the sign-in form answers while an account is locked out from an address (429)."""
+    """What the sign-in form answers while an account is locked out from an address (429):
+    the form again, with a message saying why and for how long."""
+    from unstuck.core.forms import SignInForm
+
     return render(
         request,
-        "core/locked_out.html",
+        "core/sign_in.html",
         {
-            "username": (credentials or {}).get("username", ""),
-            "failure_limit": settings.AXES_FAILURE_LIMIT,
-            "minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+            "form": SignInForm(request),
+            "locked": {
+                "username": (credentials or {}).get("username", ""),
+                "failure_limit": settings.AXES_FAILURE_LIMIT,
+                "minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+            },
         },
         status=429,
     )
