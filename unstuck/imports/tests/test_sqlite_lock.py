@@ -21,9 +21,7 @@ from unstuck.imports.tests.helpers import EXAMPLES
 
 def _another_writer_gets_the_lock() -> bool:
     """Whether a second connection to the same database can start writing at once."""
-    name = connection.settings_dict["NAME"]
-    if connection.creation.is_in_memory_db(name):  # the test database
-        name = connection.creation._get_test_db_name()  # type: ignore[attr-defined]
+    name = str(connection.settings_dict["NAME"])  # the test database's URI
     other = sqlite3.connect(name, uri=True, timeout=0, isolation_level=None)
     try:
         other.execute("BEGIN IMMEDIATE")
