@@ -120,7 +120,13 @@ class HeadersTests(PersonasTestCase):
 
 class NoInlineScriptTests(SimpleTestCase):
     def test_no_template_has_inline_script_or_event_handlers(self) -> None:
-        pattern = re.compile(r"<script(?![^>]*\bsrc=)|\son[a-z]+=|hx-on|javascript:", re.I)
+        # Inline scripts, handlers, javascript: links, and htmx features that need eval:
+        # hx-on, js: values and trigger filters ([expressions], unlike from:input[name=q]).
+        pattern = re.compile(
+            r"<script(?![^>]*\bsrc=)|\son[a-z]+=|hx-on|javascript:|js:"
+            r"|hx-trigger=\"[^\"]*\[[^\]]*[!&().]",
+            re.I,
+        )
         offenders = [
             str(path.relative_to(PACKAGE))
             for path in PACKAGE.rglob("*.html")

@@ -4,7 +4,11 @@
 //   <form data-reset-after="live">     is cleared once htmx swapped a successful answer into #live;
 //   <a data-back href="/">             goes back in history (the href is the way without script);
 //   <input data-enter-clicks-next>     Enter clicks the element after it instead of submitting;
-//   <form data-mark-dirty>             gets the class "dirty" once anything in it is changed.
+//   <form data-mark-dirty>             gets the class "dirty" once anything in it is changed;
+//   <div hx-trigger="every 5s" data-poll-waits-for-typing>
+//                                      skips a poll while a field inside has the focus or a form
+//                                      inside is dirty, so nothing typed is swapped away (an
+//                                      hx-trigger filter would need eval, which the CSP forbids).
 document.addEventListener("change", (event) => {
   const field = event.target;
   if (field instanceof HTMLSelectElement && "autosubmit" in field.dataset && field.form) {
@@ -46,4 +50,14 @@ document.addEventListener("keydown", (event) => {
 document.addEventListener("input", (event) => {
   const form = event.target instanceof Element ? event.target.closest("[data-mark-dirty]") : null;
   if (form) form.classList.add("dirty");
+});
+
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const element = event.detail && event.detail.elt;
+  if (!(element instanceof HTMLElement) || !("pollWaitsForTyping" in element.dataset)) return;
+  const config = event.detail.requestConfig;
+  const polled = !config || !config.triggeringEvent; // a poll has no triggering event
+  if (polled && (element.querySelector(":focus") || element.querySelector("form.dirty"))) {
+    event.preventDefault();
+  }
 });
