@@ -73,6 +73,7 @@ def _unstuck(env: dict[str, str], *args: str, **kw: object) -> subprocess.Comple
 
 def prepare(workdir: Path, deals: int) -> tuple[dict[str, str], dict[str, Path], str, int]:
     data = workdir / "data"
+    data.mkdir(mode=0o700, parents=True, exist_ok=True)
     env = _env(data)
     _unstuck(env, "migrate", "--verbosity", "0")
     os.environ.update(env)
