@@ -27,7 +27,9 @@ class CheckIn(Schema):
     situation: str | None = Field(
         None, description="rejecting, evaluating, diagnosing or reading_signals."
     )
-    deal_id: DbId | None = None
+    deal_id: DbId | None = Field(
+        None, description="Attach the flags to this deal (one you may change: 403 otherwise)."
+    )
     draft_key: str = Field("", description="Re-check one draft without new rows per bias.")
     store: bool = Field(True, description="false: only detect, store nothing.")
 
