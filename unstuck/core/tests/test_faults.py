@@ -113,20 +113,26 @@ class WorkerRetryTests(SimpleTestCase):
         self.assertIn("giving up after 3 tries", said[-1])
 
     def test_a_real_worker_stays_up_while_the_database_is_down(self) -> None:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "unstuck.cli", "worker"],
-            env=_env(DATABASE_URL=UNREACHABLE),
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        log = Path(tempfile.mkdtemp(prefix="unstuck-worker-")) / "stderr.txt"
+        with log.open("w") as err:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "unstuck.cli", "worker"],
+                env=_env(DATABASE_URL=UNREACHABLE),
+                stderr=err,
+            )
         try:
-            time.sleep(6)
+            # Bounded: a loaded machine may take a while to start Django.
+            deadline = time.monotonic() + 120
+            while "attempt 3" not in log.read_text() and time.monotonic() < deadline:
+                self.assertIsNone(worker.poll(), "the worker exited: " + log.read_text())
+                time.sleep(0.5)
             self.assertIsNone(worker.poll(), "the worker exited")
         finally:
             worker.terminate()
-            _, err = worker.communicate(timeout=30)
-        self.assertIn("retrying in 1 s (attempt 2)", err)
-        self.assertIn("retrying in 2 s (attempt 3)", err)
+            worker.wait(timeout=30)
+        said = log.read_text()
+        self.assertIn("retrying in 1 s (attempt 2)", said)
+        self.assertIn("retrying in 2 s (attempt 3)", said)
 
 
 class RecomputeThrottleTests(TestCase):
