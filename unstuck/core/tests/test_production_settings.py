@@ -28,7 +28,9 @@ PACKAGE = ROOT / "unstuck"
 
 def _fresh_env(data_dir: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("UNSTUCK_", "DATABASE_"))}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
+    # Not production's: the browser tests' conftest sets DJANGO_ALLOW_ASYNC_UNSAFE.
+    for name in ("DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"):
+        env.pop(name, None)
     env["UNSTUCK_DATA_DIR"] = data_dir
     return env
 
