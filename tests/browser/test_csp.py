@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.test_smoke import sign_in
 from unstuck.cocreate.models import Session
 from unstuck.demo.generator import generate_demo
 
@@ -22,13 +23,6 @@ document.addEventListener("securitypolicyviolation", (e) => {
   window.__cspViolations.push(e.violatedDirective + " " + (e.blockedURI || "inline"));
 });
 """
-
-
-def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/sign-in/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("demo")
-    page.get_by_role("button", name="Sign in").click()
 
 
 def violations(page: Page) -> list[str]:
