@@ -112,7 +112,10 @@ def main() -> None:
     with OUT.open("w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    print(f"{len(rows)} statements ({n} from {len(list(BATCHES.glob('*.txt')))} voice batches)")
+    print(
+        f"{len(rows)} statements: {len(house)} house, {n} from "
+        f"{len(list(BATCHES.glob('*.txt')))} voice batches"
+    )
 
 
 if __name__ == "__main__":

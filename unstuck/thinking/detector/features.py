@@ -1,4 +1,7 @@
-"""Turn texts into the classifier's features: a static sentence embedding plus the cue counts."""
+"""Turn texts into the classifier's features: sentence embeddings plus the cue counts.
+
+Two encoders: the distilled static model in the repo (a table lookup, for the live note while
+typing) and all-MiniLM-L6-v2 (encoder.py, about 15 ms a statement, for saved text)."""
 
 from __future__ import annotations
 
@@ -79,7 +82,19 @@ def cue_features(text: str) -> np.ndarray:
     return row
 
 
-def featurise(texts: list[str]) -> np.ndarray:
-    """Texts must already be normalised (cues.normalise)."""
+def encode(texts: list[str], encoder: str) -> np.ndarray:
+    """One encoder's embeddings: `static` (the distilled model) or `minilm` (the transformer)."""
+    if encoder == "static":
+        return embed(texts)
+    if encoder == "minilm":
+        from unstuck.thinking.detector.encoder import minilm
+
+        return minilm().encode(texts)
+    raise ValueError(f"unknown encoder {encoder!r}")
+
+
+def featurise(texts: list[str], encoders: tuple[str, ...] = ("static",)) -> np.ndarray:
+    """Each encoder's embedding in order, then the cue features. Texts must already be
+    normalised (cues.normalise)."""
     cue_rows = np.stack([cue_features(t) for t in texts]) if texts else np.zeros((0, CUE_FEATURES))
-    return np.hstack([embed(texts), cue_rows]).astype(np.float32)
+    return np.hstack([*(encode(texts, e) for e in encoders), cue_rows]).astype(np.float32)
