@@ -172,7 +172,8 @@ def main() -> None:
     if args.split == "dev":
         rows = load_statements("train")
         pred = leave_one_voice_out(rows, args.head)
-        title = f"Leave-one-voice-out on the corpus ({args.head} head, {len(set(r.voice for r in rows))} voices)"
+        voices = len({r.voice for r in rows})
+        title = f"Leave-one-voice-out on the corpus ({args.head} head, {voices} voices)"
     else:
         rows = load_blind() if args.split == "fresh" else load_statements("fresh54")
         detect("warm-up: load the model once", quick=quick)

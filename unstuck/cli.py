@@ -91,7 +91,9 @@ def main(argv: list[str] | None = None) -> None:
     if args[0] == "demo":
         args = ["demo", *_take_data_dir(args[1:])]
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "unstuck.settings")
-    if args[0] in STANDALONE and not any(a.startswith(("--settings", "--pythonpath")) for a in args):
+    if args[0] in STANDALONE and not any(
+        a.startswith(("--settings", "--pythonpath")) for a in args
+    ):
         command = importlib.import_module(STANDALONE[args[0]]).Command()
         command.run_from_argv(["unstuck", *args])
         return

@@ -158,7 +158,9 @@ def _best_sentence(text: str, bias_index: int, head: Head) -> str:
     return _evidence_around(text, s, s)
 
 
-def _flags_for(text: str, probs: np.ndarray, classes: tuple[str, ...], head: Head) -> list[BiasFlag]:
+def _flags_for(
+    text: str, probs: np.ndarray, classes: tuple[str, ...], head: Head
+) -> list[BiasFlag]:
     hits = cues.anchor_hits(text)
     gated = cues.gated_biases(text, hits)
     indices = [classes.index(b) for b in BIAS_KEYS]

@@ -20,8 +20,8 @@ import numpy as np
 
 from unstuck.thinking.biases import BIAS_KEYS, NONE
 from unstuck.thinking.detector import cues
-from unstuck.thinking.detector.features import cue_features, embed
 from unstuck.thinking.detector.encoder import minilm
+from unstuck.thinking.detector.features import cue_features, embed
 
 CLASSES = [*BIAS_KEYS, NONE]
 # The false-flag budget on sound statements when choosing thresholds (out-of-voice).
@@ -191,6 +191,8 @@ def leave_one_voice_out(
         held = voice_arr == voice
         t = choose_thresholds(probs[~held], has_cue[~held], list(y_arr[~held]))
         thresholds[voice] = t
-        for i, label in zip(np.flatnonzero(held), decide(probs[held], has_cue[held], *t), strict=True):
+        for i, label in zip(
+            np.flatnonzero(held), decide(probs[held], has_cue[held], *t), strict=True
+        ):
             pred[i] = label
     return VoiceEvaluation(pred, thresholds)
