@@ -45,6 +45,14 @@ class BiasFlag:
         return asdict(self)
 
 
+def probabilities(features: np.ndarray, weights: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """Multinomial logistic regression: class probabilities per row of features."""
+    logits = features @ weights.T + bias
+    logits -= logits.max(axis=1, keepdims=True)
+    exp = np.exp(logits)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
 @dataclass(frozen=True)
 class Head:
     """One fitted classifier: which encoders it reads, its weights and its two thresholds."""
@@ -59,10 +67,7 @@ class Head:
         return featurise(texts, self.encoders)
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
-        logits = features @ self.weights.T + self.bias
-        logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return probabilities(features, self.weights, self.bias)
 
 
 @dataclass(frozen=True)

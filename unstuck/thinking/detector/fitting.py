@@ -20,6 +20,7 @@ import numpy as np
 
 from unstuck.thinking.biases import BIAS_KEYS, NONE
 from unstuck.thinking.detector import cues
+from unstuck.thinking.detector.core import probabilities
 from unstuck.thinking.detector.encoder import minilm
 from unstuck.thinking.detector.features import cue_features, embed
 
@@ -79,13 +80,6 @@ def fit(X: np.ndarray, y: Sequence[str], c: float) -> tuple[np.ndarray, np.ndarr
     model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced").fit(X, list(y))
     order = [list(model.classes_).index(k) for k in CLASSES]
     return model.coef_[order].astype(np.float32), model.intercept_[order].astype(np.float32)
-
-
-def probabilities(X: np.ndarray, weights: np.ndarray, intercept: np.ndarray) -> np.ndarray:
-    logits = X @ weights.T + intercept
-    logits -= logits.max(axis=1, keepdims=True)
-    exp = np.exp(logits)
-    return exp / exp.sum(axis=1, keepdims=True)
 
 
 def out_of_voice(X: np.ndarray, y: Sequence[str], voices: Sequence[str], c: float) -> np.ndarray:
