@@ -1,10 +1,10 @@
 """Insights in the demo: a past of co-creation sessions with a real, planted effect, and a
 manager's last twelve weeks of recorded work, so the insights page has something true to show.
 
-The planted effect: among the deals that had sat in an open stage for 1.5 times what won deals
-needed there (the moments a manager would take one up), a random share got a session at that
-moment from their team's manager; for each of those the rest of its history after the session
-runs `speedup` times faster (stage moves, activities and the close all come sooner). With
+The planted effect: each Monday, a deal that had sat in an open stage for 1.5 times what won
+deals needed there is taken up by its team's manager with a small chance — a session that
+morning; for each deal taken up the rest of its history after the session runs `speedup`
+times faster (stage moves, activities and the close all come sooner). With
 `speedup=1` the sessions happen and change nothing — the null the tests check against.
 Deterministic for a seed; capped, so it costs about the same at a hundred thousand deals."""
 
@@ -33,8 +33,8 @@ from unstuck.insights.models import CheckIn, PulseAnswer
 from unstuck.investigate.models import FeedbackEntry, InvestigationRequest, Obstacle
 from unstuck.thinking.models import LessonCompletion, QuizAnswer
 
-TREATED_SHARE = 0.2
-MAX_TREATED = 160
+WEEKLY_TAKE_UP = 0.06  # the chance a stuck deal is taken up on a given Monday
+MAX_TREATED = 200
 STUCK_AFTER = 1.5  # times the stage's median for won deals: when a manager would step in
 OPTION_TITLES = [
     "Phase the rollout: one region first",
@@ -58,11 +58,16 @@ def _now(today: date) -> datetime:
     return datetime.combine(today, time(9, 0), tzinfo=UTC)
 
 
-def _stay_moments(
-    workspace: Workspace, now: datetime, medians: dict[int, int]
+def _take_ups(
+    workspace: Workspace, now: datetime, medians: dict[int, int], rng: random.Random
 ) -> list[tuple[Deal, datetime, datetime | None]]:
-    """(deal, the moment it had sat 1.5 times the won median in an open stage, when it left that
-    stage or None) — the first such stay of each deal owned by a team with a manager."""
+    """(deal, the moment a manager took it up, when it left that stage or None).
+
+    Each Monday that a deal owned by a managed team has sat in an open stage for 1.5 times
+    what won deals needed there, its manager takes it up that morning with probability
+    `WEEKLY_TAKE_UP` (once per deal). Chosen week by week from what was known then — the way
+    the comparison deals are found — so that a long stay, which offers more Mondays, is as
+    likely to be taken up as to be a comparison, and the null stays null."""
     deals = {
         d.pk: d
         for d in Deal.objects.filter(workspace=workspace, team__manager__isnull=False)
@@ -76,16 +81,29 @@ def _stay_moments(
         .values_list("deal_id", "changed_at", "to_stage_id", "to_stage__kind")
     ):
         history[deal_id].append((at, stage_id, kind))
+    last_monday = now - timedelta(days=7 + now.weekday())
     out = []
-    for deal_id, steps in history.items():
+    for deal_id, steps in sorted(history.items()):
+        taken = None
         for stage, entered, left in _stays(steps):
             median = medians.get(stage)
             if median is None:
                 continue
-            moment = entered + timedelta(days=STUCK_AFTER * median)
-            if moment < now - timedelta(days=7) and (left is None or moment < left):
-                out.append((deals[deal_id], moment, left))
+            stuck = entered + timedelta(days=STUCK_AFTER * median)
+            monday = (stuck + timedelta(days=(7 - stuck.weekday()) % 7)).replace(
+                hour=0, minute=0, second=0, microsecond=0
+            )
+            while monday <= last_monday and (left is None or monday < left):
+                if rng.random() < WEEKLY_TAKE_UP:
+                    at = monday + timedelta(hours=rng.randint(9, 11), minutes=rng.choice([0, 30]))
+                    if left is None or at < left:
+                        taken = (deals[deal_id], at, left)
+                    break
+                monday += timedelta(days=7)
+            if taken:
                 break
+        if taken:
+            out.append(taken)
     return out
 
 
@@ -226,9 +244,7 @@ def plant_sessions(*, workspace: Workspace, seed: int, today: date, speedup: flo
         for sid, order in workspace.pipelines.values_list("stages__id", "stages__order")
         if order is not None and order < len(STAGES)
     }
-    candidates = _stay_moments(workspace, now, medians)
-    rng.shuffle(candidates)
-    chosen = candidates[: min(MAX_TREATED, round(TREATED_SHARE * len(candidates)))]
+    chosen = _take_ups(workspace, now, medians, rng)[:MAX_TREATED]
     with transaction.atomic():
         for deal, at, left in chosen:
             approval = rng.choices(

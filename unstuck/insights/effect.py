@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Max, Q
+from django.utils import timezone
 
 from unstuck.cocreate.models import Session
 from unstuck.core.models import Workspace
@@ -158,7 +159,9 @@ def effectiveness_compute(
 ) -> dict[str, Any]:
     """The comparison for the whole workspace and for each manager who innovated, ready to
     store (plain JSON) and to show: {"all": …, "managers": {user id: …}}."""
-    moments = innovation_moments(workspace)
+    as_of = as_of or timezone.now()
+    # Anything recorded after the moment of measurement cannot be followed up yet.
+    moments = [m for m in innovation_moments(workspace) if m.at <= as_of]
     bands = StallBands(workspace)
     out: dict[str, Any] = {"managers": {}}
     result, skipped = compare_moments(
