@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time
 
 from django.test import TestCase
 
+from unstuck.core.models import Workspace
 from unstuck.demo.generator import generate_demo
 from unstuck.insights.effect import effectiveness_compute, innovation_moments
 
@@ -17,6 +18,9 @@ NOW = datetime.combine(TODAY, time(9), tzinfo=UTC)
 
 
 class PlantedEffectTests(TestCase):
+    planted: Workspace
+    null: Workspace
+
     @classmethod
     def setUpTestData(cls) -> None:
         cls.planted = generate_demo(
@@ -45,11 +49,9 @@ class PlantedEffectTests(TestCase):
 
     def test_both_histories_hold_the_same_sessions_at_the_same_moments(self) -> None:
         # The null differs from the planted history only in what happens after a session.
-        def moments(ws: object) -> list[tuple[str, str]]:
+        def moments(ws: Workspace) -> list[tuple[str, str]]:
             return sorted(
-                (m.at.isoformat(), m.kind)
-                for m in innovation_moments(ws)  # type: ignore[arg-type]
-                if m.kind == "session"
+                (m.at.isoformat(), m.kind) for m in innovation_moments(ws) if m.kind == "session"
             )
 
         self.assertEqual(moments(self.planted), moments(self.null))

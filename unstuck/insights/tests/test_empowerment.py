@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from unstuck.cocreate.models import ApprovalRequest, ApprovalStatus, Option, Phase, Session
 from unstuck.core.errors import NotAllowed, UnstuckError
-from unstuck.core.models import Membership, Role
+from unstuck.core.models import Membership, Role, User
 from unstuck.core.testing import PersonasTestCase
 from unstuck.insights.models import PulseAnswer
 from unstuck.insights.selectors import empowerment, pulse_summary
@@ -21,7 +21,7 @@ ANSWERS = {"empowered": 2, "time_for_innovation": 3, "decide_without_approval": 
 
 
 class PulseTests(PersonasTestCase):
-    def answer(self, user: object, **overrides: int) -> PulseAnswer:
+    def answer(self, user: User, **overrides: int) -> PulseAnswer:
         membership = Membership.objects.get(user=user, workspace=self.workspace)
         return pulse_answer(membership=membership, answers={**ANSWERS, **overrides}, today=TODAY)
 
