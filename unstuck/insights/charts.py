@@ -169,7 +169,7 @@ def intervals(
     """Horizontal: one row per (series, estimate, low, high), on a 0-1 axis — a dot and the
     interval as a whisker."""
     height = 40 + 48 * max(len(rows), 1)
-    label_w = 150
+    label_w = 200
     plot_w = W - label_w - RIGHT
 
     def x_of(v: float) -> float:
