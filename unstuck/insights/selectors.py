@@ -31,29 +31,29 @@ def require_insights(membership: Membership) -> None:
         raise PermissionDenied("Insights are for managers and leaders.")
 
 
-def people_visible_to(membership: Membership) -> list[Membership]:
-    """Whose time split the member may see: a leader everyone's (managers first); a manager
-    their own and their reps'."""
-    require_insights(membership)
-    qs = Membership.objects.filter(workspace_id=membership.workspace_id).select_related(
-        "user", "team"
-    )
-    if membership.is_leader:
-        qs = qs.filter(role__in=[Role.MANAGER, Role.REP, Role.LEADER])
+_ROLE_ORDER: dict[str, int] = {Role.MANAGER: 0, Role.LEADER: 1, Role.REP: 2}
+
+
+def people_visible_to(membership: Membership | None, workspace: Workspace) -> list[Membership]:
+    """Whose time split the member may see: a leader (and the operator's CLI, `None`)
+    everyone's, managers first; a manager their own and their reps'."""
+    qs = Membership.objects.filter(workspace=workspace).select_related("user", "team")
+    if membership is None or membership.is_leader:
+        qs = qs.filter(role__in=list(_ROLE_ORDER))
     else:
+        require_insights(membership)
         qs = qs.filter(
             Q(user_id=membership.user_id)
             | Q(role=Role.REP, team_id__in=managed_team_ids(membership))
         )
-    order: dict[str, int] = {Role.MANAGER: 0, Role.LEADER: 1, Role.REP: 2}
-    return sorted(qs, key=lambda m: (order.get(m.role, 3), m.user.email))
+    return sorted(qs, key=lambda m: (_ROLE_ORDER.get(m.role, 3), m.user.email))
 
 
 def person_for(membership: Membership, email: str | None) -> Membership | None:
     """The person whose figures to show: `email` if the member may see them (404 otherwise,
     even when they exist), else the member themself if a manager, else nobody (a leader's
     overview)."""
-    people = people_visible_to(membership)
+    people = people_visible_to(membership, membership.workspace)
     if email:
         found = next((p for p in people if p.user.email == email.strip().lower()), None)
         if found is None:
@@ -251,11 +251,10 @@ def effectiveness_payload(
 ) -> dict[str, Any]:
     """Everything the insights page shows, as plain JSON types."""
     viewer = Viewer(membership, workspace)
+    people = people_visible_to(membership, workspace)
     if membership is not None:
-        people = people_visible_to(membership)
         person = person_for(membership, email)
     else:
-        people = people_visible_to_operator(workspace)
         person = next((p for p in people if email and p.user.email == email.lower()), None)
         if email and person is None:
             raise Http404(f"{email} is not a manager, leader or rep of {workspace.slug}.")
@@ -303,11 +302,3 @@ def effectiveness_payload(
         payload["empowerment"] = empowerment(workspace)
         payload["pulse"] = pulse_summary(workspace, today)
     return payload
-
-
-def people_visible_to_operator(workspace: Workspace) -> list[Membership]:
-    members = Membership.objects.filter(
-        workspace=workspace, role__in=[Role.MANAGER, Role.REP, Role.LEADER]
-    ).select_related("user", "team")
-    order: dict[str, int] = {Role.MANAGER: 0, Role.LEADER: 1, Role.REP: 2}
-    return sorted(members, key=lambda m: (order.get(m.role, 3), m.user.email))

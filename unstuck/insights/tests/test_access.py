@@ -129,3 +129,32 @@ class RecomputeTests(PersonasTestCase):
         self.client.get(API)
         self.assertFalse(InsightsRun.objects.exists())
         self.assertTrue(Membership.objects.filter(user=self.manager_a).exists())
+
+
+class QueryCountTests(PersonasTestCase):
+    def test_the_page_runs_as_many_queries_with_many_deals_and_actions_as_with_few(self) -> None:
+        from datetime import timedelta
+
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+        from django.utils import timezone
+
+        from unstuck.investigate.models import Obstacle
+
+        self.sign_in(self.manager_a)
+
+        def count() -> int:
+            with CaptureQueriesContext(connection) as queries:
+                self.assertEqual(self.client.get(PAGE).status_code, 200)
+            return len(queries)
+
+        insights_recompute(run=InsightsRun.objects.create(workspace=self.workspace))
+        few = count()
+        for k in range(15):
+            deal = self.make_deal(owner=self.rep_a, stage=self.stages[k % 4])
+            Obstacle.objects.create(
+                deal=deal, kind="budget", description="x", created_by=self.manager_a,
+                created_at=timezone.now() - timedelta(days=k),
+            )  # fmt: skip
+        insights_recompute(run=InsightsRun.objects.create(workspace=self.workspace))
+        self.assertEqual(count(), few)
