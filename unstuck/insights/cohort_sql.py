@@ -1,0 +1,224 @@
+"""The set-based SQL behind the cohort builder (unstuck.insights.cohorts), written once for
+SQLite and PostgreSQL. Moments are handled as "epoch days": fractional days since Monday
+1970-01-05 00:00 UTC, so weekly landmarks are the multiples of 7 and every comparison is
+plain arithmetic on both backends. Lists (treated moments, cells) travel as one JSON
+parameter each, so there is no limit on their length."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from unstuck.investigate.sql import is_postgres
+
+FAR = 1.0e9  # epoch days standing for "never"
+
+
+def epoch_days(expr: str) -> str:
+    if is_postgres():
+        return f"(EXTRACT(EPOCH FROM ({expr})) / 86400.0 - 4)"
+    return f"(julianday({expr}) - 2440591.5)"
+
+
+def ceil_pos(expr: str) -> str:
+    """Ceiling of a positive number (SQLite's CAST truncates, which floors positives)."""
+    if is_postgres():
+        return f"CAST(CEIL({expr}) AS BIGINT)"
+    return f"(CAST(({expr}) AS INTEGER) + (({expr}) > CAST(({expr}) AS INTEGER)))"
+
+
+def greatest(*args: str) -> str:
+    return f"{'GREATEST' if is_postgres() else 'MAX'}({', '.join(args)})"
+
+
+def least(*args: str) -> str:
+    return f"{'LEAST' if is_postgres() else 'MIN'}({', '.join(args)})"
+
+
+def json_rows(columns: Sequence[tuple[str, str]]) -> str:
+    """A row source from one JSON parameter: a list of lists, columns (name, "int"|"float")."""
+    if is_postgres():
+        kinds = {"int": "BIGINT", "float": "DOUBLE PRECISION"}
+        cols = ", ".join(
+            f"CAST(j.value->>{i} AS {kinds[kind]}) AS {name}"
+            for i, (name, kind) in enumerate(columns)
+        )
+        return f"SELECT {cols} FROM jsonb_array_elements(CAST(%s AS JSONB)) AS j(value)"
+    cols = ", ".join(
+        f"json_extract(j.value, '$[{i}]') AS {name}" for i, (name, _) in enumerate(columns)
+    )
+    return f"SELECT {cols} FROM json_each(%s) AS j"
+
+
+def band(expr: str, edges: Sequence[float]) -> str:
+    """The index of the band `expr` falls in: below edges[0] → 0, then one per edge."""
+    if not edges:
+        return "0"
+    whens = " ".join(f"WHEN {expr} < {float(e)!r} THEN {i}" for i, e in enumerate(edges))
+    return f"(CASE {whens} ELSE {len(edges)} END)"
+
+
+# Two cheap integer hashes (Knuth's multiplicative constant), the same on both backends: a
+# comparison deal's landmark and its place in a capped cell are chosen pseudo-randomly but
+# reproducibly.
+def _hash(*terms: str) -> str:
+    mix = " + ".join(f"({t}) * {m}" for t, m in zip(terms, (2654435761, 40503, 97), strict=False))
+    return f"(({mix}) % 1000003)"
+
+
+def _outcomes(subjects: str) -> str:
+    """Each subject's fate from its index moment to the end of its follow-up: the first move
+    to a later open stage or to won (one index seek per subject), and the close if it fell
+    in the follow-up. `subjects` is a CTE with (sid, deal_id, at_d, until_d, ord)."""
+    changed = epoch_days("sc.changed_at")
+    closed = epoch_days("d.closed_at")
+    in_time = f"d.closed_at IS NOT NULL AND {closed} <= s.until_d"
+    return f"""
+SELECT s.*,
+  (SELECT MIN({changed}) FROM deals_stagechange sc
+   JOIN deals_stage st ON st.id = sc.to_stage_id
+   WHERE sc.deal_id = s.deal_id AND {changed} > s.at_d AND {changed} <= s.until_d
+     AND (st.kind = 'won' OR (st.kind = 'open' AND st."order" > s.ord))) AS moved_d,
+  CASE WHEN {in_time} THEN d.status ELSE 'open' END AS outcome,
+  CASE WHEN {in_time} THEN {closed} END AS closed_d
+FROM {subjects} s
+JOIN deals_deal d ON d.id = s.deal_id
+ORDER BY s.sid
+"""
+
+
+# A stage change is a real move when it changes the stage; rows that only updated the amount
+# or close date in place keep from_stage == to_stage. The same rule on both arms, so days
+# in stage are counted alike.
+_REAL_MOVE = "(sc.from_stage_id IS NULL OR sc.from_stage_id <> sc.to_stage_id)"
+
+
+def treated_sql(size_edges: Sequence[float]) -> str:
+    """The state of each treated moment — stage, its order, when the deal entered it, the
+    amount's size band — from the history known then, and its fate after.
+    Params: treated JSON [[tid, deal_id, at_d]], workspace id, as_of epoch days."""
+    changed = epoch_days("sc.changed_at")
+    return f"""
+WITH t AS MATERIALIZED ({json_rows([("tid", "int"), ("deal_id", "int"), ("at_d", "float")])}),
+h AS (
+  SELECT t.tid, t.deal_id, t.at_d, sc.to_stage_id, {changed} AS changed_d,
+    COALESCE(sc.amount, d.amount) AS amount, d.closed_at,
+    CASE WHEN {_REAL_MOVE} THEN 1 ELSE 0 END AS real_move,
+    ROW_NUMBER() OVER (PARTITION BY t.tid ORDER BY sc.changed_at DESC, sc.id DESC) AS rn_desc
+  FROM t
+  JOIN deals_deal d ON d.id = t.deal_id AND d.workspace_id = %s
+  JOIN deals_stagechange sc ON sc.deal_id = t.deal_id
+  WHERE {changed} <= t.at_d
+),
+state AS (
+  SELECT tid, MAX(deal_id) AS deal_id, MAX(at_d) AS at_d,
+    MAX(CASE WHEN rn_desc = 1 THEN to_stage_id END) AS stage_id,
+    MAX(CASE WHEN rn_desc = 1 THEN amount END) AS amount,
+    MAX(CASE WHEN real_move = 1 THEN changed_d END) AS entered_d,
+    MAX(CASE WHEN closed_at IS NOT NULL AND {epoch_days("closed_at")} <= at_d THEN 1 ELSE 0 END)
+      AS closed_before
+  FROM h GROUP BY tid
+),
+subj AS (
+  SELECT s.tid AS sid, s.deal_id, s.at_d, %s AS until_d, st."order" AS ord, s.stage_id,
+    COALESCE(s.entered_d, s.at_d) AS entered_d, {band("s.amount", size_edges)} AS size_band
+  FROM state s JOIN deals_stage st ON st.id = s.stage_id
+  WHERE st.kind = 'open' AND s.closed_before = 0
+)
+{_outcomes("subj")}
+"""
+
+
+def pool_sql(size_edges: Sequence[float], stage_ids: Sequence[int]) -> str:
+    """Comparison subjects: for every cell (quarter x stage x size band x days-in-stage
+    band) holding treated moments, the deals that were in that situation at one of the
+    quarter's weekly landmarks and had not been treated by then — one landmark per deal and
+    cell, at most `cap` deals per cell — and their fate after the landmark.
+
+    Each version of a deal's state (one history row, until the next) is cut by quarter and
+    by days-in-stage band into ranges of landmark weeks, which then meet their cell by
+    equality: no range join, so SQLite needs no index it does not have.
+    Params: quarters JSON [[q, k_lo, k_hi]], bands JSON [[band, lo, hi]], cells JSON
+    [[cell, q, stage_id, size_band, band, ord, cap]], first-treatment JSON
+    [[deal_id, first_d]], workspace id, first and last landmark epoch day, as_of epoch day."""
+    changed = epoch_days("sc.changed_at")
+    w = "PARTITION BY sc.deal_id ORDER BY sc.changed_at, sc.id"
+    stages = ", ".join(str(int(s)) for s in stage_ids)
+    # The first treatment of a deal, looked up only for the few deals that have one (the IN
+    # list is an index on both backends; a LEFT JOIN would be scanned per history row).
+    first_d = (
+        "(CASE WHEN v.deal_id IN (SELECT deal_id FROM first_treated) THEN "
+        f"(SELECT MIN(x.first_d) FROM first_treated x WHERE x.deal_id = v.deal_id) ELSE {FAR} END)"
+    )
+    k_stop = ceil_pos(f"{least('v.v_to', 'v.closed_d', 'v.first_d')} / 7.0")
+    k_in_band_lo = ceil_pos("(vq.entered_d + b.lo) / 7.0")
+    k_in_band_hi = f"{ceil_pos('(vq.entered_d + b.hi) / 7.0')} - 1"
+    cell_cols = [
+        ("cell", "int"),
+        ("q", "int"),
+        ("stage_id", "int"),
+        ("size_band", "int"),
+        ("band", "int"),
+        ("ord", "int"),
+        ("cap", "int"),
+    ]
+    return f"""
+WITH quarters AS MATERIALIZED ({json_rows([("q", "int"), ("k_lo", "int"), ("k_hi", "int")])}),
+bands AS MATERIALIZED ({json_rows([("band", "int"), ("lo", "float"), ("hi", "float")])}),
+cells AS MATERIALIZED ({json_rows(cell_cols)}),
+first_treated AS MATERIALIZED ({json_rows([("deal_id", "int"), ("first_d", "float")])}),
+-- One window pass over the history in (deal, time) order; "sc.deal_id > 0" and the CROSS
+-- JOIN let SQLite read it straight from the (deal, changed_at) index, with no sort.
+v AS (
+  SELECT sc.deal_id, sc.to_stage_id, {changed} AS v_from,
+    COALESCE(LEAD({changed}) OVER ({w}), {FAR}) AS v_to,
+    MAX(CASE WHEN {_REAL_MOVE} THEN {changed} END) OVER ({w} ROWS UNBOUNDED PRECEDING)
+      AS entered_d,
+    {band("COALESCE(sc.amount, d.amount)", size_edges)} AS size_band,
+    COALESCE({epoch_days("d.closed_at")}, {FAR}) AS closed_d
+  FROM deals_stagechange sc CROSS JOIN deals_deal d
+  WHERE d.id = sc.deal_id AND d.workspace_id = %s AND sc.deal_id > 0
+),
+-- The landmark weeks k (landmark at 7k epoch days) each version covers: inside the
+-- version, before the deal closed and before it was first treated.
+vk AS (
+  SELECT v.deal_id, v.to_stage_id, v.size_band, COALESCE(v.entered_d, v.v_from) AS entered_d,
+    {ceil_pos("v.v_from / 7.0")} AS k_first, {k_stop} - 1 AS k_last, v.first_d
+  FROM (
+    SELECT v.*, {first_d} AS first_d FROM v
+    WHERE v.to_stage_id IN ({stages}) AND v.v_to > %s AND v.v_from <= %s
+  ) v
+),
+vq AS (
+  SELECT vk.*, q.q, {greatest("vk.k_first", "q.k_lo")} AS ka, {least("vk.k_last", "q.k_hi")} AS kb
+  FROM vk CROSS JOIN quarters q WHERE q.k_lo <= vk.k_last AND q.k_hi >= vk.k_first
+),
+vqb AS (
+  SELECT vq.deal_id, vq.to_stage_id, vq.size_band, vq.q, vq.first_d, b.band,
+    {greatest("vq.ka", k_in_band_lo)} AS k_lo, {least("vq.kb", k_in_band_hi)} AS k_hi
+  FROM vq CROSS JOIN bands b
+),
+-- CROSS JOIN fixes SQLite's join order (history outside, the small tables inside, each
+-- through an automatic index); PostgreSQL plans it as an ordinary join.
+-- One landmark per deal and cell: the lowest of a per-range hash wins, and within its range
+-- the week is picked by another hash (packed as hash * 100000 + week to take both at once).
+pick AS (
+  SELECT vqb.deal_id, c.cell, MAX(c.cap) AS cap, MAX(c.ord) AS ord, MAX(vqb.first_d) AS first_d,
+    MIN({_hash("vqb.deal_id", "c.cell", "vqb.k_lo")} * 100000
+        + vqb.k_lo + {_hash("vqb.deal_id", "c.cell")} % (vqb.k_hi - vqb.k_lo + 1)) AS packed
+  FROM vqb CROSS JOIN cells c
+  WHERE c.q = vqb.q AND c.stage_id = vqb.to_stage_id AND c.size_band = vqb.size_band
+    AND c.band = vqb.band AND vqb.k_lo <= vqb.k_hi
+  GROUP BY vqb.deal_id, c.cell
+),
+ranked AS (
+  SELECT deal_id, cell, cap, ord, first_d, packed % 100000 AS k,
+    ROW_NUMBER() OVER (PARTITION BY cell ORDER BY {_hash("deal_id", "cell")}, deal_id) AS rk
+  FROM pick
+),
+subj AS (
+  SELECT ROW_NUMBER() OVER (ORDER BY cell, deal_id) AS sid, deal_id, cell,
+    7.0 * k AS at_d, {least("%s", "first_d")} AS until_d, ord
+  FROM ranked WHERE rk <= cap
+)
+{_outcomes("subj")}
+"""
