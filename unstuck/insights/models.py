@@ -111,6 +111,23 @@ class StuckValue(models.Model):
         return f"{self.week} stage {self.stage_id}: {self.amount:.0f}"
 
 
+class OpenTotal(models.Model):
+    """Open deals by team and stage at the last recomputation, for the funnel: grouping a
+    large pipeline's deals by stage is a full scan, too slow for every page view."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, null=True, related_name="+")
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+")
+    deals = models.PositiveIntegerField(default=0)
+    amount = models.FloatField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "team"], name="opentotal_ws_team")]
+
+    def __str__(self) -> str:
+        return f"team {self.team_id} stage {self.stage_id}: {self.deals}"
+
+
 class RunStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"

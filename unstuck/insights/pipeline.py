@@ -1,6 +1,6 @@
-"""The pipeline's own picture for insights: the stage funnel (live, what the viewer may see)
-and stuck value by stage over the last weeks (recomputed in the background from the stall
-score as of each Monday, 00:00 UTC)."""
+"""The pipeline's own picture for insights, recomputed in the background and read per team
+through the access rules: the stage funnel (open deals by team and stage), and stuck value by
+stage over the last weeks (from the stall score as of each Monday, 00:00 UTC)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from datetime import UTC, date, datetime, time
 from django.db import transaction
 from django.db.models import Count, Sum
 
-from unstuck.core.access import deals_visible_to, managed_team_ids
+from unstuck.core.access import managed_team_ids
 from unstuck.core.models import Membership, Workspace
 from unstuck.deals.models import Deal, Stage
-from unstuck.insights.models import StuckValue
+from unstuck.insights.models import OpenTotal, StuckValue
 from unstuck.insights.timesplit import WEEKS_SHOWN, last_weeks
 from unstuck.investigate.signals import STALL_WARNING, signal_rows
 
@@ -28,28 +28,55 @@ class FunnelRow:
     probability: int
 
 
-def funnel(membership: Membership) -> list[FunnelRow]:
-    """Open deals the member may see, per stage in pipeline order: count, total amount and
-    amount weighted by the stage's probability. One grouped query."""
-    grouped = {
-        r["stage_id"]: r
-        for r in deals_visible_to(membership)
+def open_totals_recompute(*, workspace: Workspace) -> int:
+    """Store the open deals by team and stage (one grouped query) for the funnel."""
+    rows = [
+        OpenTotal(
+            workspace=workspace,
+            team_id=r["team_id"],
+            stage_id=r["stage_id"],
+            deals=r["n"],
+            amount=float(r["total"] or 0),
+        )
+        for r in Deal.objects.filter(workspace=workspace)
         .open()
         .order_by()
-        .values("stage_id")
+        .values("team_id", "stage_id")
         .annotate(n=Count("pk"), total=Sum("amount"))
-    }
-    stages = Stage.objects.filter(pk__in=grouped).select_related("pipeline")
+    ]
+    with transaction.atomic():
+        OpenTotal.objects.filter(workspace=workspace).delete()
+        OpenTotal.objects.bulk_create(rows)
+    return len(rows)
+
+
+def _teams_filter(membership: Membership) -> dict[str, object]:
+    """What a member may see of per-team rows: a leader every team and the deals without
+    one; a manager their teams (a manager's own deals outside them are not in these rows)."""
+    if membership.is_leader:
+        return {}
+    return {"team_id__in": managed_team_ids(membership)}
+
+
+def funnel(membership: Membership) -> list[FunnelRow]:
+    """Open deals per stage in pipeline order over the teams the member may see, as of the
+    last recomputation: count, total amount and amount weighted by the stage's probability."""
+    grouped: dict[int, list[float]] = defaultdict(lambda: [0, 0.0])
+    for r in OpenTotal.objects.filter(
+        workspace_id=membership.workspace_id, **_teams_filter(membership)
+    ).values("stage_id", "deals", "amount"):
+        grouped[r["stage_id"]][0] += r["deals"]
+        grouped[r["stage_id"]][1] += r["amount"]
+    stages = Stage.objects.filter(pk__in=list(grouped)).select_related("pipeline")
     rows = []
     for stage in sorted(
         stages, key=lambda s: (not s.pipeline.is_default, s.pipeline.name, s.order)
     ):
-        g = grouped[stage.pk]
-        total = float(g["total"] or 0)
+        n, total = grouped[stage.pk]
         rows.append(
             FunnelRow(
                 stage=stage.name,
-                deals=g["n"],
+                deals=int(n),
                 total=total,
                 weighted=total * stage.probability / 100,
                 probability=stage.probability,
@@ -114,9 +141,9 @@ def stuck_weeks(membership: Membership, today: date) -> StuckWeeks:
     """Stuck value by stage for the last weeks, over the teams the member may see (a
     leader: every team and the deals without one). One query."""
     weeks = last_weeks(today, WEEKS_SHOWN)
-    qs = StuckValue.objects.filter(workspace_id=membership.workspace_id, week__in=weeks)
-    if not membership.is_leader:
-        qs = qs.filter(team_id__in=managed_team_ids(membership))
+    qs = StuckValue.objects.filter(
+        workspace_id=membership.workspace_id, week__in=weeks, **_teams_filter(membership)
+    )
     amount: dict[tuple[date, int], float] = defaultdict(float)
     deals: dict[tuple[date, int], int] = defaultdict(int)
     names: dict[int, tuple[int, int, str]] = {}

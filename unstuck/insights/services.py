@@ -181,7 +181,7 @@ def insights_schedule(*, workspace: Workspace, by: Membership | None = None) -> 
 def insights_recompute(*, run: InsightsRun, today: date | None = None) -> InsightsRun:
     """Compute everything for the run's workspace; on failure the run keeps the reason."""
     from unstuck.insights.effect import effectiveness_compute
-    from unstuck.insights.pipeline import stuck_value_recompute
+    from unstuck.insights.pipeline import open_totals_recompute, stuck_value_recompute
     from unstuck.insights.timesplit import time_spent_recompute
 
     today = today or timezone.localdate()
@@ -192,6 +192,7 @@ def insights_recompute(*, run: InsightsRun, today: date | None = None) -> Insigh
     run.save(update_fields=["status", "started_at", "error"])
     try:
         time_spent_recompute(workspace=workspace, today=today)
+        open_totals_recompute(workspace=workspace)
         stuck_value_recompute(workspace=workspace, today=today)
         names = {
             u.pk: u.display_name for u in User.objects.filter(memberships__workspace=workspace)
