@@ -24,10 +24,15 @@ def main() -> None:
     parser.add_argument("--deals", type=int, default=100_000)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument(
+        "--reuse",
+        metavar="DIR",
+        help="Time the pages on the SQLite workspace an earlier run left in DIR (it prints it).",
+    )
     args = parser.parse_args()
     os.environ.setdefault("UNSTUCK_SECRET_KEY", "bench")
     os.environ["UNSTUCK_ALLOWED_HOSTS"] = "testserver"
-    os.environ["UNSTUCK_DATA_DIR"] = tempfile.mkdtemp(prefix="insights-bench-")
+    os.environ["UNSTUCK_DATA_DIR"] = args.reuse or tempfile.mkdtemp(prefix="insights-bench-")
     if args.db == "postgres":
         import psycopg
 
@@ -46,25 +51,29 @@ def main() -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext, setup_test_environment
 
-    from unstuck.core.models import User
-    from unstuck.deals.models import Activity, StageChange
+    from unstuck.core.models import User, Workspace
+    from unstuck.deals.models import Activity, Deal, StageChange
     from unstuck.demo.generator import generate_demo
     from unstuck.insights.models import InsightsRun
     from unstuck.insights.services import insights_recompute
 
     call_command("migrate", verbosity=0)
-    print(f"Insights page · {args.deals:,} deals · {args.db}")
-    started = time.perf_counter()
-    ws = generate_demo(deals=args.deals, seed=1, activity_rate=0.3).workspace
+    print(f"Insights page · {args.db} · data in {os.environ['UNSTUCK_DATA_DIR']}")
+    if not args.reuse:
+        started = time.perf_counter()
+        ws = generate_demo(deals=args.deals, seed=1, activity_rate=0.3).workspace
+        print(f"demo generated in {time.perf_counter() - started:.0f} s")
+        started = time.perf_counter()
+        run = insights_recompute(run=InsightsRun.objects.create(workspace=ws))
+        assert run.status == "done", run.error
+        print(f"background recomputation: {time.perf_counter() - started:.1f} s")
+    ws = Workspace.objects.get(slug="demo")
     print(
-        f"demo generated in {time.perf_counter() - started:.0f} s: "
+        f"{Deal.objects.filter(workspace=ws).count():,} deals, "
         f"{StageChange.objects.filter(deal__workspace=ws).count():,} stage changes, "
         f"{Activity.objects.filter(deal__workspace=ws).count():,} activities over 18 months"
     )
-    started = time.perf_counter()
-    run = insights_recompute(run=InsightsRun.objects.create(workspace=ws))
-    assert run.status == "done", run.error
-    print(f"background recomputation: {time.perf_counter() - started:.1f} s")
+    run = InsightsRun.objects.filter(workspace=ws, status="done").latest("created_at")
     print(run.effectiveness["all"]["headlines"]["all"])
     setup_test_environment()
     cases = [
