@@ -15,7 +15,7 @@ FAR = 1.0e9  # epoch days standing for "never"
 
 def epoch_days(expr: str) -> str:
     if is_postgres():
-        return f"(EXTRACT(EPOCH FROM ({expr})) / 86400.0 - 4)"
+        return f"(CAST(EXTRACT(EPOCH FROM ({expr})) AS DOUBLE PRECISION) / 86400.0 - 4)"
     return f"(julianday({expr}) - 2440591.5)"
 
 
@@ -57,12 +57,16 @@ def band(expr: str, edges: Sequence[float]) -> str:
     return f"(CASE {whens} ELSE {len(edges)} END)"
 
 
-# Two cheap integer hashes (Knuth's multiplicative constant), the same on both backends: a
-# comparison deal's landmark and its place in a capped cell are chosen pseudo-randomly but
-# reproducibly.
+HASH_MODULUS = 1000003
+
+
+# ("%%" is the modulo operator once the driver has read the placeholders.)
+# A cheap integer hash (Knuth's multiplicative constant), the same on both backends: a
+# comparison deal's landmark, its place in a capped cell and its place in the sample of a
+# large workspace are chosen pseudo-randomly but reproducibly.
 def _hash(*terms: str) -> str:
     mix = " + ".join(f"({t}) * {m}" for t, m in zip(terms, (2654435761, 40503, 97), strict=False))
-    return f"(({mix}) % 1000003)"
+    return f"(({mix}) %% {HASH_MODULUS})"
 
 
 def _outcomes(subjects: str) -> str:
@@ -128,7 +132,9 @@ subj AS (
 """
 
 
-def pool_sql(size_edges: Sequence[float], stage_ids: Sequence[int]) -> str:
+def pool_sql(
+    size_edges: Sequence[float], days_edges: Sequence[float], stage_ids: Sequence[int]
+) -> str:
     """Comparison subjects: for every cell (quarter x stage x size band x days-in-stage
     band) holding treated moments, the deals that were in that situation at one of the
     quarter's weekly landmarks and had not been treated by then — one landmark per deal and
@@ -139,7 +145,8 @@ def pool_sql(size_edges: Sequence[float], stage_ids: Sequence[int]) -> str:
     equality: no range join, so SQLite needs no index it does not have.
     Params: quarters JSON [[q, k_lo, k_hi]], bands JSON [[band, lo, hi]], cells JSON
     [[cell, q, stage_id, size_band, band, ord, cap]], first-treatment JSON
-    [[deal_id, first_d]], workspace id, first and last landmark epoch day, as_of epoch day."""
+    [[deal_id, first_d]], workspace id, last and first landmark epoch day, the sample's hash
+    threshold, first and last landmark epoch day, as_of epoch day."""
     changed = epoch_days("sc.changed_at")
     w = "PARTITION BY sc.deal_id ORDER BY sc.changed_at, sc.id"
     stages = ", ".join(str(int(s)) for s in stage_ids)
@@ -152,6 +159,8 @@ def pool_sql(size_edges: Sequence[float], stage_ids: Sequence[int]) -> str:
     k_stop = ceil_pos(f"{least('v.v_to', 'v.closed_d', 'v.first_d')} / 7.0")
     k_in_band_lo = ceil_pos("(vq.entered_d + b.lo) / 7.0")
     k_in_band_hi = f"{ceil_pos('(vq.entered_d + b.hi) / 7.0')} - 1"
+    band_first = band("(7.0 * vq.ka - vq.entered_d)", days_edges)
+    band_last = band("(7.0 * vq.kb - vq.entered_d)", days_edges)
     cell_cols = [
         ("cell", "int"),
         ("q", "int"),
@@ -177,47 +186,66 @@ v AS (
     COALESCE({epoch_days("d.closed_at")}, {FAR}) AS closed_d
   FROM deals_stagechange sc CROSS JOIN deals_deal d
   WHERE d.id = sc.deal_id AND d.workspace_id = %s AND sc.deal_id > 0
+    AND {epoch_days("d.created_at")} <= %s
+    AND (d.closed_at IS NULL OR {epoch_days("d.closed_at")} > %s)
+    AND {_hash("d.id")} < %s
 ),
 -- The landmark weeks k (landmark at 7k epoch days) each version covers: inside the
--- version, before the deal closed and before it was first treated.
-vk AS (
-  SELECT v.deal_id, v.to_stage_id, v.size_band, COALESCE(v.entered_d, v.v_from) AS entered_d,
-    {ceil_pos("v.v_from / 7.0")} AS k_first, {k_stop} - 1 AS k_last, v.first_d
+-- version, before the deal closed and before it was first treated. Materialized, so the
+-- expressions are computed once per version rather than once per use.
+vk AS MATERIALIZED (
+  SELECT deal_id, to_stage_id, size_band, entered_d, k_first, k_last, first_d
   FROM (
-    SELECT v.*, {first_d} AS first_d FROM v
-    WHERE v.to_stage_id IN ({stages}) AND v.v_to > %s AND v.v_from <= %s
-  ) v
+    SELECT v.deal_id, v.to_stage_id, v.size_band, COALESCE(v.entered_d, v.v_from) AS entered_d,
+      {ceil_pos("v.v_from / 7.0")} AS k_first, {k_stop} - 1 AS k_last, v.first_d
+    FROM (
+      SELECT v.*, {first_d} AS first_d FROM v
+      WHERE v.to_stage_id IN ({stages}) AND v.v_to > %s AND v.v_from <= %s
+    ) v
+  ) k WHERE k_first <= k_last
 ),
 vq AS (
   SELECT vk.*, q.q, {greatest("vk.k_first", "q.k_lo")} AS ka, {least("vk.k_last", "q.k_hi")} AS kb
   FROM vk CROSS JOIN quarters q WHERE q.k_lo <= vk.k_last AND q.k_hi >= vk.k_first
 ),
+-- Only the days-in-stage bands the range passes through (from its first landmark's band to
+-- its last's).
 vqb AS (
   SELECT vq.deal_id, vq.to_stage_id, vq.size_band, vq.q, vq.first_d, b.band,
     {greatest("vq.ka", k_in_band_lo)} AS k_lo, {least("vq.kb", k_in_band_hi)} AS k_hi
   FROM vq CROSS JOIN bands b
+  WHERE b.band BETWEEN {band_first} AND {band_last}
 ),
 -- CROSS JOIN fixes SQLite's join order (history outside, the small tables inside, each
 -- through an automatic index); PostgreSQL plans it as an ordinary join.
--- One landmark per deal and cell: the lowest of a per-range hash wins, and within its range
--- the week is picked by another hash (packed as hash * 100000 + week to take both at once).
+-- One landmark per deal and cell, standing for all the landmarks at which the deal was in
+-- that situation: the range with the lowest hash wins, a week inside it is drawn by another
+-- hash, and the subject's weight is the inverse of the chance of drawing that week,
+-- (ranges) x (weeks in the range). Without the weight, deals that stayed long would count
+-- as much as deals that moved on at once, and the comparison arm would look too fast.
+-- Packed as hash * 10^9 + weeks in range * 10^5 + week, to take all three with one MIN.
 pick AS (
   SELECT vqb.deal_id, c.cell, MAX(c.cap) AS cap, MAX(c.ord) AS ord, MAX(vqb.first_d) AS first_d,
-    MIN({_hash("vqb.deal_id", "c.cell", "vqb.k_lo")} * 100000
-        + vqb.k_lo + {_hash("vqb.deal_id", "c.cell")} % (vqb.k_hi - vqb.k_lo + 1)) AS packed
+    COUNT(*) AS ranges,
+    MIN({_hash("vqb.deal_id", "c.cell", "vqb.k_lo")} * 1000000000
+        + (vqb.k_hi - vqb.k_lo + 1) * 100000
+        + vqb.k_lo + {_hash("vqb.deal_id", "c.cell")} %% (vqb.k_hi - vqb.k_lo + 1)) AS packed
   FROM vqb CROSS JOIN cells c
   WHERE c.q = vqb.q AND c.stage_id = vqb.to_stage_id AND c.size_band = vqb.size_band
     AND c.band = vqb.band AND vqb.k_lo <= vqb.k_hi
   GROUP BY vqb.deal_id, c.cell
 ),
 ranked AS (
-  SELECT deal_id, cell, cap, ord, first_d, packed % 100000 AS k,
-    ROW_NUMBER() OVER (PARTITION BY cell ORDER BY {_hash("deal_id", "cell")}, deal_id) AS rk
+  SELECT deal_id, cell, cap, ord, first_d, packed %% 100000 AS k,
+    ranges * ((packed / 100000) %% 10000) AS weight,
+    -- By the deal's own hash, the one the sample is drawn by: a cell whose cap is reached
+    -- inside the sample holds the same deals as it would without sampling.
+    ROW_NUMBER() OVER (PARTITION BY cell ORDER BY {_hash("deal_id")}, deal_id) AS rk
   FROM pick
 ),
 subj AS (
   SELECT ROW_NUMBER() OVER (ORDER BY cell, deal_id) AS sid, deal_id, cell,
-    7.0 * k AS at_d, {least("%s", "first_d")} AS until_d, ord
+    7.0 * k AS at_d, {least("%s", "first_d")} AS until_d, ord, weight
   FROM ranked WHERE rk <= cap
 )
 {_outcomes("subj")}

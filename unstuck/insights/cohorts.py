@@ -93,8 +93,16 @@ class TreatedMoment:
 
 @dataclass(frozen=True)
 class CohortRules:
+    # At most this many comparison deals per treated moment, cell by cell: beyond ~20 the
+    # comparison arm adds little precision (the treated arm's size dominates the variance).
     comparisons_per_treated: int = 20
     days_in_stage_edges: tuple[int, ...] = DAYS_IN_STAGE_EDGES
+    # Large workspaces: comparison deals come from a reproducible random sample of the deals
+    # alive in the period, of this many deals (or `sample_per_treated` per treated moment,
+    # if more). Cells that fill their cap inside the sample hold exactly the deals they
+    # would hold without it.
+    sample_deals: int = 25_000
+    sample_per_treated: int = 40
 
 
 @dataclass
@@ -196,16 +204,21 @@ def build_cohort(
         ]
         for (quarter, stage_id, size_band, days_band), cell in cells.items()
     ]
+    first_landmark = 7.0 * min(r[1] for r in quarter_rows)
+    last_landmark = 7.0 * max(r[2] for r in quarter_rows)
     pool = fetch_dicts(
-        cohort_sql.pool_sql(bands.edges, sorted({key[1] for key in cells})),
+        cohort_sql.pool_sql(bands.edges, edges, sorted({key[1] for key in cells})),
         [
             _json(quarter_rows),
             _json(band_rows),
             _json(cell_rows),
             _json([[d, f] for d, f in first.items()]),
             workspace.pk,
-            7.0 * min(r[1] for r in quarter_rows),
-            7.0 * max(r[2] for r in quarter_rows),
+            last_landmark,
+            first_landmark,
+            _sample_threshold(workspace, first_landmark, last_landmark, len(rows), rules),
+            first_landmark,
+            last_landmark,
             now_d,
         ],
     )
@@ -226,6 +239,21 @@ def build_cohort(
         for j, r in enumerate(pool)
     ]
     return Cohort(treated=t_subjects, comparison=c_subjects, skipped=skipped, size_bands=bands)
+
+
+def _sample_threshold(
+    workspace: Workspace, first_d: float, last_d: float, n_treated: int, rules: CohortRules
+) -> int:
+    """The hash threshold that keeps a sample of the deals alive between the landmarks."""
+    alive = fetch_dicts(
+        f"""SELECT COUNT(*) AS n FROM deals_deal d WHERE d.workspace_id = %s
+        AND {cohort_sql.epoch_days("d.created_at")} <= %s
+        AND (d.closed_at IS NULL OR {cohort_sql.epoch_days("d.closed_at")} > %s)""",
+        [workspace.pk, last_d, first_d],
+    )[0]["n"]
+    wanted = max(rules.sample_deals, rules.sample_per_treated * n_treated)
+    share = 1.0 if alive <= wanted else wanted / alive
+    return math.ceil(share * cohort_sql.HASH_MODULUS)
 
 
 def _label(key: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -260,6 +288,7 @@ def _subject(row: dict[str, Any], at: datetime, stratum: tuple[Any, ...]) -> Sub
         follow_up_days=max(0.0, float(row["until_d"]) - start),
         moved_after_days=None if moved is None else float(moved) - start,
         closed_after_days=None if closed is None else max(0.0, float(closed) - start),
+        weight=float(row.get("weight") or 1),
     )
 
 

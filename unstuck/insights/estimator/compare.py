@@ -4,7 +4,6 @@ a verdict in plain words. The method is written down in docs/outcomes.md."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
@@ -52,53 +51,84 @@ class _Frame:
 
     @classmethod
     def build(cls, treated: Sequence[Subject], comparison: Sequence[Subject]) -> _Frame:
-        rows: list[tuple[bool, Subject]] = []
-        for arm, subjects in (("treated", treated), ("comparison", comparison)):
-            for i, s in enumerate(subjects):
-                _validate(s, f"{arm}[{i}]")
-                rows.append((arm == "treated", s))
-        rows.sort(key=lambda r: (not r[0], r[1].deal_id, r[1].index_at, repr(r[1].stratum)))
-        codes: dict[Hashable, int] = {}
-        stratum = [codes.setdefault(s.stratum, len(codes)) for _, s in rows]
-        deal_ids = np.array([s.deal_id for _, s in rows], dtype=np.int64)
-        _, deal = np.unique(deal_ids, return_inverse=True)
+        subjects = [*treated, *comparison]
+        n_t = len(treated)
         nan = float("nan")
+        arm = np.arange(len(subjects)) < n_t
+        deal_ids = np.array([s.deal_id for s in subjects], dtype=np.int64)
+        start = np.array([s.index_at.timestamp() for s in subjects], dtype=np.float64)
+        outcome = np.array([OUTCOME_CODES.get(s.outcome, -1) for s in subjects], dtype=np.intp)
+        weight = np.array([s.weight for s in subjects], dtype=np.float64)
+        follow = np.array([s.follow_up_days for s in subjects], dtype=np.float64)
+        moved = np.array(
+            [nan if s.moved_after_days is None else s.moved_after_days for s in subjects]
+        )
+        closed = np.array(
+            [nan if s.closed_after_days is None else s.closed_after_days for s in subjects]
+        )
+        _validate(subjects, n_t, outcome, weight, follow, moved, closed)
+        # A canonical order (arm, deal, moment), so the input order never changes a figure.
+        order = np.lexsort((start, deal_ids, ~arm))
+        codes: dict[Hashable, int] = {}
+        stratum = np.empty(len(subjects), dtype=np.intp)
+        for pos, i in enumerate(order):
+            try:
+                stratum[pos] = codes.setdefault(subjects[i].stratum, len(codes))
+            except TypeError as exc:
+                msg = "stratum must be hashable (a tuple, a string or a number)"
+                raise _bad(subjects, n_t, int(i), msg) from exc
+        _, deal = np.unique(deal_ids[order], return_inverse=True)
         return cls(
-            treated=np.array([t for t, _ in rows], dtype=bool),
+            treated=arm[order],
             deal=deal.astype(np.intp),
-            stratum=np.array(stratum, dtype=np.intp),
-            weight=np.array([s.weight for _, s in rows], dtype=np.float64),
-            follow=np.array([s.follow_up_days for _, s in rows], dtype=np.float64),
-            moved=np.array(
-                [nan if s.moved_after_days is None else s.moved_after_days for _, s in rows]
-            ),
-            closed=np.array(
-                [nan if s.closed_after_days is None else s.closed_after_days for _, s in rows]
-            ),
-            outcome=np.array([OUTCOMES.index(s.outcome) for _, s in rows], dtype=np.intp),
+            stratum=stratum,
+            weight=weight[order],
+            follow=follow[order],
+            moved=moved[order],
+            closed=closed[order],
+            outcome=outcome[order],
         )
 
 
-def _validate(s: Subject, where: str) -> None:
-    def bad(msg: str) -> ValueError:
-        return ValueError(f"{where} (deal {s.deal_id}): {msg}")
+OUTCOME_CODES = {name: i for i, name in enumerate(OUTCOMES)}
 
-    if s.outcome not in OUTCOMES:
-        raise bad(f"outcome must be one of {', '.join(OUTCOMES)}, not {s.outcome!r}")
-    if not (math.isfinite(s.follow_up_days) and s.follow_up_days >= 0):
-        raise bad(f"follow_up_days must be a number ≥ 0, not {s.follow_up_days!r}")
-    if not (math.isfinite(s.weight) and s.weight > 0):
-        raise bad(f"weight must be a number > 0, not {s.weight!r}")
-    for name in ("moved_after_days", "closed_after_days"):
-        value = getattr(s, name)
-        if value is not None and not (0 <= value <= s.follow_up_days):
-            raise bad(f"{name} must lie between 0 and follow_up_days, not {value!r}")
-    if (s.outcome == "open") != (s.closed_after_days is None):
-        raise bad("closed_after_days is given exactly when the outcome is won or lost")
-    try:
-        hash(s.stratum)
-    except TypeError as exc:
-        raise bad("stratum must be hashable (a tuple, string or number)") from exc
+
+def _bad(subjects: Sequence[Subject], n_t: int, i: int, msg: str) -> ValueError:
+    where = f"treated[{i}]" if i < n_t else f"comparison[{i - n_t}]"
+    return ValueError(f"{where} (deal {subjects[i].deal_id}): {msg}")
+
+
+def _validate(
+    subjects: Sequence[Subject],
+    n_t: int,
+    outcome: IntArray,
+    weight: FloatArray,
+    follow: FloatArray,
+    moved: FloatArray,
+    closed: FloatArray,
+) -> None:
+    """Every subject checked at once; the first bad one is named with its arm and position."""
+    with np.errstate(invalid="ignore"):
+        checks = [
+            (outcome < 0, f"outcome must be one of {', '.join(OUTCOMES)}"),
+            (~(np.isfinite(follow) & (follow >= 0)), "follow_up_days must be a number >= 0"),
+            (~(np.isfinite(weight) & (weight > 0)), "weight must be a number > 0"),
+            (
+                ~np.isnan(moved) & ~((moved >= 0) & (moved <= follow)),
+                "moved_after_days must lie between 0 and follow_up_days",
+            ),
+            (
+                ~np.isnan(closed) & ~((closed >= 0) & (closed <= follow)),
+                "closed_after_days must lie between 0 and follow_up_days",
+            ),
+            (
+                (outcome == OUTCOME_CODES["open"]) != np.isnan(closed),
+                "closed_after_days is given exactly when the outcome is won or lost",
+            ),
+        ]
+    for failed, msg in checks:
+        if failed.any():
+            raise _bad(subjects, n_t, int(np.argmax(failed)), msg)
 
 
 @dataclass(frozen=True)
@@ -360,7 +390,7 @@ def _verdict(
     if win is not None and rates is not None:
         win_text = (
             f"won {rates[0].mean:.0%} vs {rates[1].mean:.0%} within {horizon} days "
-            f"({win.p_better:.0%} probability of doing better)"
+            f"({_chance(win.p_better)} probability of doing better)"
         )
         better |= win.p_better >= 1 - alpha / 2
         worse |= win.p_better <= alpha / 2
@@ -379,3 +409,12 @@ def _verdict(
     if better and worse:
         return "no_evidence", f"mixed evidence: {evidence}"
     return "no_evidence", f"no clear difference yet: {evidence}"
+
+
+def _chance(p: float) -> str:
+    """A probability in words that never claims certainty: ">99%", not "100%"."""
+    if p > 0.99:
+        return ">99%"
+    if p < 0.01:
+        return "<1%"
+    return f"{p:.0%}"
