@@ -10,7 +10,8 @@ Speed-ratio candidates (> 1 means the treated moved on faster):
 - MH rate ratio, cluster bootstrap — the chosen one (compare()'s `speed`);
 - MH rate ratio, Greenland-Robins analytic interval (treats every row as independent);
 - ratio of Kaplan-Meier medians (comparison / treated), cluster bootstrap.
-Target: coverage of a 90% interval within 0.85-0.95; "working" on a null below 0.10.
+Target: coverage of a 90% interval within 0.85-0.95; "working" on a null at most 10% (plus
+two standard errors of the simulation itself).
 """
 
 from __future__ import annotations
@@ -151,7 +152,9 @@ def main() -> None:
         boot_cov = hits["boot"] / max(defined["boot"], 1)
         failures += not 0.85 <= boot_cov <= 0.95
         if name.startswith("null"):
-            failures += working / args.sims > 0.10
+            # At most 1 - level, give or take the simulation's own noise (two standard errors).
+            allowed = (1 - LEVEL) + 2 * np.sqrt(LEVEL * (1 - LEVEL) / args.sims)
+            failures += working / args.sims > allowed
     print(
         "\nMH boot: the chosen interval. width, w.med: typical ratio of upper to lower bound of "
         f"the MH boot and median intervals. "

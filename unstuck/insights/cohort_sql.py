@@ -175,8 +175,9 @@ WITH quarters AS MATERIALIZED ({json_rows([("q", "int"), ("k_lo", "int"), ("k_hi
 bands AS MATERIALIZED ({json_rows([("band", "int"), ("lo", "float"), ("hi", "float")])}),
 cells AS MATERIALIZED ({json_rows(cell_cols)}),
 first_treated AS MATERIALIZED ({json_rows([("deal_id", "int"), ("first_d", "float")])}),
--- One window pass over the history in (deal, time) order; "sc.deal_id > 0" and the CROSS
--- JOIN let SQLite read it straight from the (deal, changed_at) index, with no sort.
+-- One window pass over the history of the sampled deals: the deals are read first (CROSS
+-- JOIN keeps SQLite from starting with the history table), then each one's history through
+-- the (deal, changed_at) index.
 v AS (
   SELECT sc.deal_id, sc.to_stage_id, {changed} AS v_from,
     COALESCE(LEAD({changed}) OVER ({w}), {FAR}) AS v_to,
@@ -184,8 +185,8 @@ v AS (
       AS entered_d,
     {band("COALESCE(sc.amount, d.amount)", size_edges)} AS size_band,
     COALESCE({epoch_days("d.closed_at")}, {FAR}) AS closed_d
-  FROM deals_stagechange sc CROSS JOIN deals_deal d
-  WHERE d.id = sc.deal_id AND d.workspace_id = %s AND sc.deal_id > 0
+  FROM deals_deal d CROSS JOIN deals_stagechange sc
+  WHERE sc.deal_id = d.id AND d.workspace_id = %s
     AND {epoch_days("d.created_at")} <= %s
     AND (d.closed_at IS NULL OR {epoch_days("d.closed_at")} > %s)
     AND {_hash("d.id")} < %s

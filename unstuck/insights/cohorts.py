@@ -101,8 +101,8 @@ class CohortRules:
     # alive in the period, of this many deals (or `sample_per_treated` per treated moment,
     # if more). Cells that fill their cap inside the sample hold exactly the deals they
     # would hold without it.
-    sample_deals: int = 25_000
-    sample_per_treated: int = 40
+    sample_deals: int = 10_000
+    sample_per_treated: int = 10
 
 
 @dataclass
