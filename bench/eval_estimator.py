@@ -24,7 +24,7 @@ from dataclasses import replace
 import numpy as np
 
 from unstuck.insights.estimator import compare
-from unstuck.insights.estimator.compare import _Frame, _match, _time_to_next_stage
+from unstuck.insights.estimator.frame import Frame, match_strata, time_to_next_stage
 from unstuck.insights.estimator.simulation import Scenario, simulate, truth
 from unstuck.insights.estimator.survival import kaplan_meier
 
@@ -42,8 +42,8 @@ SCENARIOS = {
 SIZES = {"speed 1.5, small (12 vs 60)": (12, 60)}
 
 
-def _median_ratio(frame: _Frame, weight: np.ndarray, mask: np.ndarray) -> float:
-    event, time_ = _time_to_next_stage(frame, HORIZON)
+def _median_ratio(frame: Frame, weight: np.ndarray, mask: np.ndarray) -> float:
+    event, time_ = time_to_next_stage(frame, HORIZON)
     medians = []
     for arm in (True, False):
         sel = mask & (frame.treated == arm)
@@ -53,14 +53,14 @@ def _median_ratio(frame: _Frame, weight: np.ndarray, mask: np.ndarray) -> float:
     return medians[1] / medians[0]
 
 
-def _median_interval(frame: _Frame, seed: int, replicates: int) -> tuple[float, float]:
+def _median_interval(frame: Frame, seed: int, replicates: int) -> tuple[float, float]:
     rng = np.random.default_rng(seed)
     clusters = int(frame.deal.max()) + 1
     out = []
     for _ in range(replicates):
         mult = np.bincount(rng.integers(0, clusters, clusters), minlength=clusters)[frame.deal]
         boot = replace(frame, weight=frame.weight * mult)
-        match = _match(boot, mult > 0)
+        match = match_strata(boot, mult > 0)
         out.append(_median_ratio(boot, match.weight, match.mask))
     arr = np.array(out)
     arr = arr[np.isfinite(arr)]
@@ -70,9 +70,9 @@ def _median_interval(frame: _Frame, seed: int, replicates: int) -> tuple[float, 
     return float(lo), float(hi)
 
 
-def _greenland_robins(frame: _Frame) -> tuple[float, float]:
-    match = _match(frame, np.ones(frame.treated.size, dtype=bool))
-    moved, expo = _time_to_next_stage(frame, HORIZON)
+def _greenland_robins(frame: Frame) -> tuple[float, float]:
+    match = match_strata(frame, np.ones(frame.treated.size, dtype=bool))
+    moved, expo = time_to_next_stage(frame, HORIZON)
     event = moved.astype(float)
     num = den = var = 0.0
     for s in np.unique(frame.stratum[match.mask]):
@@ -130,7 +130,7 @@ def main() -> None:
                 defined["win"] += 1
                 w = result.win.interval
                 hits["win"] += w.low <= true.win_difference <= w.high
-            frame = _Frame.build(treated, comparison)
+            frame = Frame.build(treated, comparison)
             lo, hi = _greenland_robins(frame)
             if np.isfinite(lo):
                 defined["gr"] += 1
