@@ -32,15 +32,18 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from unstuck.core.models import Workspace
+from unstuck.deals.models import Deal
 from unstuck.insights import cohort_sql
 from unstuck.insights.estimator import Subject
-from unstuck.investigate.sql import as_float, fetch_dicts
+from unstuck.investigate.sql import fetch_dicts
 
 EPOCH = datetime(1970, 1, 5, tzinfo=UTC)  # a Monday: weekly landmarks are 7k days after it
 DAYS_IN_STAGE_EDGES: tuple[int, ...] = (14, 30, 60, 120)
+QUARTILES = (0.25, 0.5, 0.75)
 DAYS_IN_STAGE_LABELS = ("under 14 days", "14-29 days", "30-59 days", "60-119 days", "120+ days")
 
 StratumPart = Callable[[Sequence[tuple[int, datetime]]], Sequence[Hashable]]
@@ -65,19 +68,15 @@ class SizeBands:
 
 
 def size_bands(workspace: Workspace) -> SizeBands:
-    sql = f"""
-    WITH ranked AS (
-      SELECT {as_float("amount")} AS amount, CUME_DIST() OVER (ORDER BY amount) AS cd
-      FROM deals_deal WHERE workspace_id = %s
-    )
-    SELECT MIN(CASE WHEN cd >= 0.25 THEN amount END) AS q1,
-           MIN(CASE WHEN cd >= 0.5 THEN amount END) AS q2,
-           MIN(CASE WHEN cd >= 0.75 THEN amount END) AS q3
-    FROM ranked
-    """
-    row = fetch_dicts(sql, [workspace.pk])[0]
-    edges = sorted({float(row[q]) for q in ("q1", "q2", "q3") if row[q] is not None})
-    return SizeBands(edges=tuple(edges))
+    """The amount quartiles: the amounts at positions ceil(q * n) in amount order (the first
+    amount at least a share q of the deals do not exceed), each read from the (workspace,
+    amount) index rather than by sorting the workspace."""
+    deals = Deal.objects.filter(workspace=workspace).order_by("amount")
+    n = deals.count()
+    if not n:
+        return SizeBands(edges=())
+    edges = {float(deals.values_list("amount", flat=True)[math.ceil(q * n) - 1]) for q in QUARTILES}
+    return SizeBands(edges=tuple(sorted(edges)))
 
 
 @dataclass(frozen=True)
@@ -245,12 +244,11 @@ def _sample_threshold(
     workspace: Workspace, first_d: float, last_d: float, n_treated: int, rules: CohortRules
 ) -> int:
     """The hash threshold that keeps a sample of the deals alive between the landmarks."""
-    alive = fetch_dicts(
-        f"""SELECT COUNT(*) AS n FROM deals_deal d WHERE d.workspace_id = %s
-        AND {cohort_sql.epoch_days("d.created_at")} <= %s
-        AND (d.closed_at IS NULL OR {cohort_sql.epoch_days("d.closed_at")} > %s)""",
-        [workspace.pk, last_d, first_d],
-    )[0]["n"]
+    alive = (
+        Deal.objects.filter(workspace=workspace, created_at__lte=EPOCH + timedelta(days=last_d))
+        .filter(Q(closed_at__isnull=True) | Q(closed_at__gt=EPOCH + timedelta(days=first_d)))
+        .count()
+    )
     wanted = max(rules.sample_deals, rules.sample_per_treated * n_treated)
     share = 1.0 if alive <= wanted else wanted / alive
     return math.ceil(share * cohort_sql.HASH_MODULUS)
