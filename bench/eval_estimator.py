@@ -10,7 +10,8 @@ Speed-ratio candidates (> 1 means the treated moved on faster):
 - MH rate ratio, cluster bootstrap — the chosen one (compare()'s `speed`);
 - MH rate ratio, Greenland-Robins analytic interval (treats every row as independent);
 - ratio of Kaplan-Meier medians (comparison / treated), cluster bootstrap.
-Target: coverage of a 90% interval within 0.85-0.95; "working" on a null below 0.10.
+Target: coverage of a 90% interval within 0.85-0.95; "working" on a null at most 10% (plus
+two standard errors of the simulation itself).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import replace
 import numpy as np
 
 from unstuck.insights.estimator import compare
-from unstuck.insights.estimator.compare import _Frame, _match, _time_to_next_stage
+from unstuck.insights.estimator.frame import Frame, match_strata, time_to_next_stage
 from unstuck.insights.estimator.simulation import Scenario, simulate, truth
 from unstuck.insights.estimator.survival import kaplan_meier
 
@@ -41,8 +42,8 @@ SCENARIOS = {
 SIZES = {"speed 1.5, small (12 vs 60)": (12, 60)}
 
 
-def _median_ratio(frame: _Frame, weight: np.ndarray, mask: np.ndarray) -> float:
-    event, time_ = _time_to_next_stage(frame, HORIZON)
+def _median_ratio(frame: Frame, weight: np.ndarray, mask: np.ndarray) -> float:
+    event, time_ = time_to_next_stage(frame, HORIZON)
     medians = []
     for arm in (True, False):
         sel = mask & (frame.treated == arm)
@@ -52,14 +53,14 @@ def _median_ratio(frame: _Frame, weight: np.ndarray, mask: np.ndarray) -> float:
     return medians[1] / medians[0]
 
 
-def _median_interval(frame: _Frame, seed: int, replicates: int) -> tuple[float, float]:
+def _median_interval(frame: Frame, seed: int, replicates: int) -> tuple[float, float]:
     rng = np.random.default_rng(seed)
     clusters = int(frame.deal.max()) + 1
     out = []
     for _ in range(replicates):
         mult = np.bincount(rng.integers(0, clusters, clusters), minlength=clusters)[frame.deal]
         boot = replace(frame, weight=frame.weight * mult)
-        match = _match(boot, mult > 0)
+        match = match_strata(boot, mult > 0)
         out.append(_median_ratio(boot, match.weight, match.mask))
     arr = np.array(out)
     arr = arr[np.isfinite(arr)]
@@ -69,9 +70,9 @@ def _median_interval(frame: _Frame, seed: int, replicates: int) -> tuple[float, 
     return float(lo), float(hi)
 
 
-def _greenland_robins(frame: _Frame) -> tuple[float, float]:
-    match = _match(frame, np.ones(frame.treated.size, dtype=bool))
-    moved, expo = _time_to_next_stage(frame, HORIZON)
+def _greenland_robins(frame: Frame) -> tuple[float, float]:
+    match = match_strata(frame, np.ones(frame.treated.size, dtype=bool))
+    moved, expo = time_to_next_stage(frame, HORIZON)
     event = moved.astype(float)
     num = den = var = 0.0
     for s in np.unique(frame.stratum[match.mask]):
@@ -129,7 +130,7 @@ def main() -> None:
                 defined["win"] += 1
                 w = result.win.interval
                 hits["win"] += w.low <= true.win_difference <= w.high
-            frame = _Frame.build(treated, comparison)
+            frame = Frame.build(treated, comparison)
             lo, hi = _greenland_robins(frame)
             if np.isfinite(lo):
                 defined["gr"] += 1
@@ -151,7 +152,9 @@ def main() -> None:
         boot_cov = hits["boot"] / max(defined["boot"], 1)
         failures += not 0.85 <= boot_cov <= 0.95
         if name.startswith("null"):
-            failures += working / args.sims > 0.10
+            # At most 1 - level, give or take the simulation's own noise (two standard errors).
+            allowed = (1 - LEVEL) + 2 * np.sqrt(LEVEL * (1 - LEVEL) / args.sims)
+            failures += working / args.sims > allowed
     print(
         "\nMH boot: the chosen interval. width, w.med: typical ratio of upper to lower bound of "
         f"the MH boot and median intervals. "

@@ -32,15 +32,18 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from unstuck.core.models import Workspace
+from unstuck.deals.models import Deal
 from unstuck.insights import cohort_sql
 from unstuck.insights.estimator import Subject
-from unstuck.investigate.sql import as_float, fetch_dicts
+from unstuck.investigate.sql import fetch_dicts
 
 EPOCH = datetime(1970, 1, 5, tzinfo=UTC)  # a Monday: weekly landmarks are 7k days after it
 DAYS_IN_STAGE_EDGES: tuple[int, ...] = (14, 30, 60, 120)
+QUARTILES = (0.25, 0.5, 0.75)
 DAYS_IN_STAGE_LABELS = ("under 14 days", "14-29 days", "30-59 days", "60-119 days", "120+ days")
 
 StratumPart = Callable[[Sequence[tuple[int, datetime]]], Sequence[Hashable]]
@@ -65,19 +68,15 @@ class SizeBands:
 
 
 def size_bands(workspace: Workspace) -> SizeBands:
-    sql = f"""
-    WITH ranked AS (
-      SELECT {as_float("amount")} AS amount, CUME_DIST() OVER (ORDER BY amount) AS cd
-      FROM deals_deal WHERE workspace_id = %s
-    )
-    SELECT MIN(CASE WHEN cd >= 0.25 THEN amount END) AS q1,
-           MIN(CASE WHEN cd >= 0.5 THEN amount END) AS q2,
-           MIN(CASE WHEN cd >= 0.75 THEN amount END) AS q3
-    FROM ranked
-    """
-    row = fetch_dicts(sql, [workspace.pk])[0]
-    edges = sorted({float(row[q]) for q in ("q1", "q2", "q3") if row[q] is not None})
-    return SizeBands(edges=tuple(edges))
+    """The amount quartiles: the amounts at positions ceil(q * n) in amount order (the first
+    amount at least a share q of the deals do not exceed), each read from the (workspace,
+    amount) index rather than by sorting the workspace."""
+    deals = Deal.objects.filter(workspace=workspace).order_by("amount")
+    n = deals.count()
+    if not n:
+        return SizeBands(edges=())
+    edges = {float(deals.values_list("amount", flat=True)[math.ceil(q * n) - 1]) for q in QUARTILES}
+    return SizeBands(edges=tuple(sorted(edges)))
 
 
 @dataclass(frozen=True)
@@ -93,8 +92,16 @@ class TreatedMoment:
 
 @dataclass(frozen=True)
 class CohortRules:
+    # At most this many comparison deals per treated moment, cell by cell: beyond ~20 the
+    # comparison arm adds little precision (the treated arm's size dominates the variance).
     comparisons_per_treated: int = 20
     days_in_stage_edges: tuple[int, ...] = DAYS_IN_STAGE_EDGES
+    # Large workspaces: comparison deals come from a reproducible random sample of the deals
+    # alive in the period, of this many deals (or `sample_per_treated` per treated moment,
+    # if more). Cells that fill their cap inside the sample hold exactly the deals they
+    # would hold without it.
+    sample_deals: int = 10_000
+    sample_per_treated: int = 10
 
 
 @dataclass
@@ -196,16 +203,21 @@ def build_cohort(
         ]
         for (quarter, stage_id, size_band, days_band), cell in cells.items()
     ]
+    first_landmark = 7.0 * min(r[1] for r in quarter_rows)
+    last_landmark = 7.0 * max(r[2] for r in quarter_rows)
     pool = fetch_dicts(
-        cohort_sql.pool_sql(bands.edges, sorted({key[1] for key in cells})),
+        cohort_sql.pool_sql(bands.edges, edges, sorted({key[1] for key in cells})),
         [
             _json(quarter_rows),
             _json(band_rows),
             _json(cell_rows),
             _json([[d, f] for d, f in first.items()]),
             workspace.pk,
-            7.0 * min(r[1] for r in quarter_rows),
-            7.0 * max(r[2] for r in quarter_rows),
+            last_landmark,
+            first_landmark,
+            _sample_threshold(workspace, first_landmark, last_landmark, len(rows), rules),
+            first_landmark,
+            last_landmark,
             now_d,
         ],
     )
@@ -226,6 +238,20 @@ def build_cohort(
         for j, r in enumerate(pool)
     ]
     return Cohort(treated=t_subjects, comparison=c_subjects, skipped=skipped, size_bands=bands)
+
+
+def _sample_threshold(
+    workspace: Workspace, first_d: float, last_d: float, n_treated: int, rules: CohortRules
+) -> int:
+    """The hash threshold that keeps a sample of the deals alive between the landmarks."""
+    alive = (
+        Deal.objects.filter(workspace=workspace, created_at__lte=EPOCH + timedelta(days=last_d))
+        .filter(Q(closed_at__isnull=True) | Q(closed_at__gt=EPOCH + timedelta(days=first_d)))
+        .count()
+    )
+    wanted = max(rules.sample_deals, rules.sample_per_treated * n_treated)
+    share = 1.0 if alive <= wanted else wanted / alive
+    return math.ceil(share * cohort_sql.HASH_MODULUS)
 
 
 def _label(key: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -260,6 +286,7 @@ def _subject(row: dict[str, Any], at: datetime, stratum: tuple[Any, ...]) -> Sub
         follow_up_days=max(0.0, float(row["until_d"]) - start),
         moved_after_days=None if moved is None else float(moved) - start,
         closed_after_days=None if closed is None else max(0.0, float(closed) - start),
+        weight=float(row.get("weight") or 1),
     )
 
 

@@ -36,19 +36,36 @@ min_comparison=10, noun="treated deals", replicates=1000, seed=0) -> Comparison`
     order and the random draws use fixed seeds, so a page, the API and the CLI print the
     same figures for the same subjects.
 
+Building the subjects (unstuck.insights.cohorts)
+------------------------------------------------
+``build_cohort(*, workspace, treated: Sequence[TreatedMoment], exclude=(), extra_parts=(),
+as_of=None, rules=CohortRules()) -> Cohort(treated, comparison, skipped, size_bands)``
+    `TreatedMoment(deal_id, at, extra=None)`; comparison deals are those in the same quarter,
+    stage, size band and days-in-stage band at a weekly landmark, not yet treated (a deal in
+    `exclude` or `treated` stops being a comparison at its first such moment). `extra_parts`:
+    callables `(pairs: Sequence[tuple[deal_id, moment]]) -> Sequence[Hashable]`, called once
+    for both arms, whose values join the stratum key. `size_bands(workspace)` and
+    `DAYS_IN_STAGE_LABELS` name the bands for display.
+
 Example
 -------
     from unstuck.insights.cohorts import TreatedMoment, build_cohort
     from unstuck.insights.estimator import compare
 
+    # share: one play's applications; other plays' applications end a comparison too
     cohort = build_cohort(
         workspace=ws,
-        treated=[TreatedMoment(deal_id=a.deal_id, at=a.applied_at) for a in applications],
+        treated=[TreatedMoment(a.deal_id, a.applied_at) for a in applications],
+        exclude=[(o.deal_id, o.applied_at) for o in other_applications],
     )
     result = compare(cohort.treated, cohort.comparison, noun="applications")
-    result.verdict, result.reason            # "working", "working: won 62% vs 41% …"
+    result.verdict, result.reason            # "working", "working: won 62% vs 41% ..."
     result.headline("Deals with this play")  # one sentence for the page
     result.as_dict()                         # for the API and `--format json`
+
+    # insights: flagged deals a manager innovated on, with a stall-score band of their own
+    cohort = build_cohort(workspace=ws, treated=flags, extra_parts=[stall_band_at])
+    compare(cohort.treated, cohort.comparison, noun="deals you innovated on")
 
 The method, the clock, the minimums, the verdict rule and the limits: docs/outcomes.md.
 """

@@ -4,13 +4,12 @@ a verdict in plain words. The method is written down in docs/outcomes.md."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import stats
 
+from unstuck.insights.estimator.frame import Frame, Match, match_strata, time_to_next_stage
 from unstuck.insights.estimator.results import (
     DASH,
     OUTCOMES,
@@ -27,7 +26,6 @@ from unstuck.insights.estimator.results import (
 from unstuck.insights.estimator.survival import (
     BoolArray,
     FloatArray,
-    IntArray,
     RateData,
     kaplan_meier,
 )
@@ -35,111 +33,6 @@ from unstuck.insights.estimator.survival import (
 JEFFREYS = 0.5  # Beta(½, ½) prior: intervals with close to nominal frequentist coverage
 POSTERIOR_DRAWS = 100_000
 AT_RISK_STEP_DAYS = 30
-
-
-@dataclass(frozen=True)
-class _Frame:
-    """All subjects as arrays, in a canonical order (so input order never changes a figure)."""
-
-    treated: BoolArray
-    deal: IntArray  # cluster index per distinct deal id
-    stratum: IntArray
-    weight: FloatArray
-    follow: FloatArray
-    moved: FloatArray  # NaN: not moved within the follow-up
-    closed: FloatArray  # NaN: open
-    outcome: IntArray  # index into OUTCOMES
-
-    @classmethod
-    def build(cls, treated: Sequence[Subject], comparison: Sequence[Subject]) -> _Frame:
-        rows: list[tuple[bool, Subject]] = []
-        for arm, subjects in (("treated", treated), ("comparison", comparison)):
-            for i, s in enumerate(subjects):
-                _validate(s, f"{arm}[{i}]")
-                rows.append((arm == "treated", s))
-        rows.sort(key=lambda r: (not r[0], r[1].deal_id, r[1].index_at, repr(r[1].stratum)))
-        codes: dict[Hashable, int] = {}
-        stratum = [codes.setdefault(s.stratum, len(codes)) for _, s in rows]
-        deal_ids = np.array([s.deal_id for _, s in rows], dtype=np.int64)
-        _, deal = np.unique(deal_ids, return_inverse=True)
-        nan = float("nan")
-        return cls(
-            treated=np.array([t for t, _ in rows], dtype=bool),
-            deal=deal.astype(np.intp),
-            stratum=np.array(stratum, dtype=np.intp),
-            weight=np.array([s.weight for _, s in rows], dtype=np.float64),
-            follow=np.array([s.follow_up_days for _, s in rows], dtype=np.float64),
-            moved=np.array(
-                [nan if s.moved_after_days is None else s.moved_after_days for _, s in rows]
-            ),
-            closed=np.array(
-                [nan if s.closed_after_days is None else s.closed_after_days for _, s in rows]
-            ),
-            outcome=np.array([OUTCOMES.index(s.outcome) for _, s in rows], dtype=np.intp),
-        )
-
-
-def _validate(s: Subject, where: str) -> None:
-    def bad(msg: str) -> ValueError:
-        return ValueError(f"{where} (deal {s.deal_id}): {msg}")
-
-    if s.outcome not in OUTCOMES:
-        raise bad(f"outcome must be one of {', '.join(OUTCOMES)}, not {s.outcome!r}")
-    if not (math.isfinite(s.follow_up_days) and s.follow_up_days >= 0):
-        raise bad(f"follow_up_days must be a number ≥ 0, not {s.follow_up_days!r}")
-    if not (math.isfinite(s.weight) and s.weight > 0):
-        raise bad(f"weight must be a number > 0, not {s.weight!r}")
-    for name in ("moved_after_days", "closed_after_days"):
-        value = getattr(s, name)
-        if value is not None and not (0 <= value <= s.follow_up_days):
-            raise bad(f"{name} must lie between 0 and follow_up_days, not {value!r}")
-    if (s.outcome == "open") != (s.closed_after_days is None):
-        raise bad("closed_after_days is given exactly when the outcome is won or lost")
-    try:
-        hash(s.stratum)
-    except TypeError as exc:
-        raise bad("stratum must be hashable (a tuple, string or number)") from exc
-
-
-@dataclass(frozen=True)
-class _Match:
-    mask: BoolArray  # subjects in a stratum that holds both arms
-    weight: FloatArray  # ATT weights (0 outside the match)
-    unmatched_treated: int
-    strata: int
-
-    def deals(self, frame: _Frame, treated: bool) -> int:
-        return int(np.unique(frame.deal[self.mask & (frame.treated == treated)]).size)
-
-    def effective_n(self, frame: _Frame, treated: bool) -> float:
-        """Kish's effective sample size with each deal's weights summed first, because the
-        same deal seen at several moments carries one outcome, not several."""
-        arm = self.mask & (frame.treated == treated)
-        by_deal = np.bincount(frame.deal[arm], weights=self.weight[arm])
-        by_deal = by_deal[by_deal > 0]
-        return float(by_deal.sum() ** 2 / (by_deal**2).sum()) if by_deal.size else 0.0
-
-
-def _match(frame: _Frame, usable: BoolArray) -> _Match:
-    """Exact matching on the stratum, then ATT weights: in each stratum the comparison
-    subjects share the weight of that stratum's treated subjects, so the comparison arm is
-    re-weighted to the treated arm's mix of strata."""
-    n_strata = int(frame.stratum.max()) + 1 if frame.stratum.size else 0
-    t_sel = usable & frame.treated
-    c_sel = usable & ~frame.treated
-    t_sum = np.bincount(frame.stratum[t_sel], weights=frame.weight[t_sel], minlength=n_strata)
-    c_sum = np.bincount(frame.stratum[c_sel], weights=frame.weight[c_sel], minlength=n_strata)
-    both = (t_sum > 0) & (c_sum > 0)
-    mask = usable & both[frame.stratum]
-    weight = np.where(mask, frame.weight, 0.0)
-    comp = mask & ~frame.treated
-    weight[comp] *= t_sum[frame.stratum[comp]] / c_sum[frame.stratum[comp]]
-    return _Match(
-        mask=mask,
-        weight=weight,
-        unmatched_treated=int((t_sel & ~both[frame.stratum]).sum()),
-        strata=int(both.sum()),
-    )
 
 
 def compare(
@@ -162,18 +55,18 @@ def compare(
         raise ValueError("horizon_days, min_treated and min_comparison must be at least 1")
     if replicates < 100:
         raise ValueError(f"replicates must be at least 100, not {replicates!r}")
-    frame = _Frame.build(treated, comparison)
+    frame = Frame.build(treated, comparison)
     horizon = float(horizon_days)
     everyone = np.ones(frame.treated.size, dtype=bool)
-    match = _match(frame, everyone)
+    match = match_strata(frame, everyone)
 
-    event, exposure = _time_to_next_stage(frame, horizon)
+    event, exposure = time_to_next_stage(frame, horizon)
 
     # Won within the horizon, for the subjects whose result at the horizon is known.
     closed_in_time = ~np.isnan(frame.closed) & (np.nan_to_num(frame.closed, nan=np.inf) <= horizon)
     mature = closed_in_time | (frame.follow >= horizon)
     won = closed_in_time & (frame.outcome == OUTCOMES.index("won"))
-    win_match = _match(frame, mature)
+    win_match = match_strata(frame, mature)
 
     alpha = 1 - level
     n_t = int((match.mask & frame.treated).sum())
@@ -226,22 +119,6 @@ def compare(
     )
 
 
-def _time_to_next_stage(frame: _Frame, horizon: float) -> tuple[BoolArray, FloatArray]:
-    """Whether and when each subject moved on, within the horizon. Winning is moving on (at
-    the latest when won). A deal lost before it moved on is censored at the loss: the
-    speed compares deals while they are still in play, and losses count in the win rate
-    (cause-specific; see docs/outcomes.md). Open deals are censored at the end of their
-    follow-up."""
-    won = frame.outcome == OUTCOMES.index("won")
-    lost = frame.outcome == OUTCOMES.index("lost")
-    moved = np.where(np.isnan(frame.moved) & won, frame.closed, frame.moved)
-    moved = np.nan_to_num(moved, nan=np.inf)
-    end = np.minimum(frame.follow, horizon)
-    end = np.where(lost & (frame.closed < moved), np.minimum(end, frame.closed), end)
-    event = moved <= end
-    return event, np.where(event, moved, end)
-
-
 def _shortfall(n_t: int, n_c: int, unmatched: int, min_t: int, min_c: int, noun: str) -> str | None:
     if n_t < min_t:
         of = f" of {n_t + unmatched}" if unmatched else ""
@@ -253,8 +130,8 @@ def _shortfall(n_t: int, n_c: int, unmatched: int, min_t: int, min_c: int, noun:
 
 
 def _speed(
-    frame: _Frame,
-    match: _Match,
+    frame: Frame,
+    match: Match,
     event: BoolArray,
     exposure: FloatArray,
     alpha: float,
@@ -281,7 +158,7 @@ def _speed(
 
 
 def _win_rates(
-    frame: _Frame, match: _Match, won: BoolArray, alpha: float, seed: int
+    frame: Frame, match: Match, won: BoolArray, alpha: float, seed: int
 ) -> tuple[tuple[WinRate, WinRate], WinDifference]:
     rng = np.random.default_rng([seed, 1])
     rates: list[WinRate] = []
@@ -313,8 +190,8 @@ def _win_rates(
 
 
 def _arm(
-    frame: _Frame,
-    match: _Match,
+    frame: Frame,
+    match: Match,
     event: BoolArray,
     exposure: FloatArray,
     *,
@@ -360,7 +237,7 @@ def _verdict(
     if win is not None and rates is not None:
         win_text = (
             f"won {rates[0].mean:.0%} vs {rates[1].mean:.0%} within {horizon} days "
-            f"({win.p_better:.0%} probability of doing better)"
+            f"({_chance(win.p_better)} probability of doing better)"
         )
         better |= win.p_better >= 1 - alpha / 2
         worse |= win.p_better <= alpha / 2
@@ -379,3 +256,12 @@ def _verdict(
     if better and worse:
         return "no_evidence", f"mixed evidence: {evidence}"
     return "no_evidence", f"no clear difference yet: {evidence}"
+
+
+def _chance(p: float) -> str:
+    """A probability in words that never claims certainty: ">99%", not "100%"."""
+    if p > 0.99:
+        return ">99%"
+    if p < 0.01:
+        return "<1%"
+    return f"{p:.0%}"

@@ -160,15 +160,16 @@ class RateData:
             (np.ones(self.cluster.size), (self.cluster, np.arange(self.cluster.size))),
             shape=(clusters, self.cluster.size),
         )
-        by_cluster = (to_cluster @ design).tocsc()
+        by_cluster_t = (to_cluster @ design).T.tocsr()  # (6*G) x clusters
         rng = np.random.default_rng(seed)
         out = np.empty(replicates)
         for start in range(0, replicates, chunk):
             r = min(chunk, replicates - start)
-            draws = rng.integers(0, clusters, size=(r, clusters))
-            offsets = (np.arange(r) * clusters)[:, None]
-            counts = np.bincount((draws + offsets).ravel(), minlength=r * clusters)
-            multiplicity = counts.reshape(r, clusters).astype(np.float64)
-            sums = np.asarray((by_cluster.T @ multiplicity.T).T)
+            draws = rng.integers(0, clusters, size=(r, clusters), dtype=np.int32)
+            # Column j: how many times each deal was drawn in replicate j.
+            multiplicity = np.empty((clusters, r))
+            for j in range(r):
+                multiplicity[:, j] = np.bincount(draws[j], minlength=clusters)
+            sums = np.asarray(by_cluster_t @ multiplicity).T
             out[start : start + r] = _ratio_from_sums(sums.reshape(r, _QUANTITIES, -1))
         return out
