@@ -4,9 +4,11 @@ stuck value by stage per week, and the innovated-versus-comparable comparison)."
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -126,6 +128,18 @@ class OpenTotal(models.Model):
 
     def __str__(self) -> str:
         return f"team {self.team_id} stage {self.stage_id}: {self.deals}"
+
+
+def replace_stored(
+    model: type[TimeSpent] | type[StuckValue] | type[OpenTotal],
+    workspace: Workspace,
+    rows: list[Any],
+) -> int:
+    """Swap a workspace's recomputed rows in one transaction: readers see old or new."""
+    with transaction.atomic():
+        model.objects.filter(workspace=workspace).delete()
+        model.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
 
 
 class RunStatus(models.TextChoices):

@@ -8,13 +8,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from django.db import transaction
 from django.db.models import Count, Sum
 
 from unstuck.core.access import managed_team_ids
 from unstuck.core.models import Membership, Workspace
 from unstuck.deals.models import Deal, Stage
-from unstuck.insights.models import OpenTotal, StuckValue
+from unstuck.insights.models import OpenTotal, StuckValue, replace_stored
 from unstuck.insights.timesplit import WEEKS_SHOWN, last_weeks
 from unstuck.investigate.signals import STALL_WARNING, signal_rows
 
@@ -44,10 +43,7 @@ def open_totals_recompute(*, workspace: Workspace) -> int:
         .values("team_id", "stage_id")
         .annotate(n=Count("pk"), total=Sum("amount"))
     ]
-    with transaction.atomic():
-        OpenTotal.objects.filter(workspace=workspace).delete()
-        OpenTotal.objects.bulk_create(rows)
-    return len(rows)
+    return replace_stored(OpenTotal, workspace, rows)
 
 
 def _teams_filter(membership: Membership) -> dict[str, object]:
@@ -123,10 +119,7 @@ def stuck_value_recompute(*, workspace: Workspace, today: date) -> int:
             )
             for (team_id, stage_id), (n, amount) in sums.items()
         ]
-    with transaction.atomic():
-        StuckValue.objects.filter(workspace=workspace).delete()
-        StuckValue.objects.bulk_create(rows, batch_size=2000)
-    return len(rows)
+    return replace_stored(StuckValue, workspace, rows)
 
 
 @dataclass

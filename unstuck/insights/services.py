@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, timedelta
+from typing import TypeVar
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -13,7 +14,6 @@ from django.utils import timezone
 from unstuck.core.errors import NotAllowed, UnstuckError
 from unstuck.core.models import Membership, Role, User, Workspace
 from unstuck.core.services import _clean
-from unstuck.insights.classes import CATEGORIES
 from unstuck.insights.models import CheckIn, InsightsRun, PulseAnswer, RunStatus
 from unstuck.insights.timesplit import WEEKS_SHOWN, last_weeks, week_start
 
@@ -25,6 +25,39 @@ STALE_RUN = timedelta(minutes=30)  # a run "running" this long lost its worker
 def _require_manager_or_leader(membership: Membership, what: str) -> None:
     if membership.role not in {Role.MANAGER, Role.LEADER}:
         raise NotAllowed(f"Only managers and leaders {what}.")
+
+
+Own = TypeVar("Own", CheckIn, PulseAnswer)
+
+
+def _save_own(
+    model: type[Own],
+    membership: Membership,
+    period: dict[str, date],
+    values: dict[str, int],
+    *,
+    stamp: str,
+) -> Own:
+    """Create or replace the member's own row for one period (a week, a month). Locked, so
+    two tabs saving the same period at once leave one row holding the last answer."""
+    key = {"workspace_id": membership.workspace_id, "user_id": membership.user_id, **period}
+    with transaction.atomic():
+        row = model.objects.select_for_update().filter(**key).first()
+        if row is None:
+            row = model(**key, **values)
+            _clean(row)
+            try:
+                with transaction.atomic():
+                    row.save()
+                return row
+            except IntegrityError:  # the other request created it first: replace theirs
+                row = model.objects.select_for_update().get(**key)
+        for name, value in values.items():
+            setattr(row, name, value)
+        setattr(row, stamp, timezone.now())
+        _clean(row)
+        row.save(update_fields=[*values, stamp])
+    return row
 
 
 def checkin_save(
@@ -60,35 +93,7 @@ def checkin_save(
             f"The four parts add up to {sum(values.values())} %; make them add up to 100 %.",
             field="admin",
         )
-    with transaction.atomic():
-        # Locked, so two tabs saving the same week at once leave one row with the last answer.
-        row = (
-            CheckIn.objects.select_for_update()
-            .filter(workspace_id=membership.workspace_id, user_id=membership.user_id, week=week)
-            .first()
-        )
-        if row is None:
-            row = CheckIn(
-                workspace_id=membership.workspace_id,
-                user_id=membership.user_id,
-                week=week,
-                **values,
-            )
-            _clean(row)
-            try:
-                with transaction.atomic():
-                    row.save()
-                return row
-            except IntegrityError:
-                row = CheckIn.objects.select_for_update().get(
-                    workspace_id=membership.workspace_id, user_id=membership.user_id, week=week
-                )
-        for name, value in values.items():
-            setattr(row, name, value)
-        row.updated_at = timezone.now()
-        _clean(row)
-        row.save(update_fields=[*CATEGORIES, "updated_at"])
-    return row
+    return _save_own(CheckIn, membership, {"week": week}, values, stamp="updated_at")
 
 
 PULSE_QUESTIONS = (
@@ -122,34 +127,7 @@ def pulse_answer(
     for k in keys:
         if not isinstance(answers[k], int) or not 1 <= answers[k] <= 5:
             raise UnstuckError("Answers are on a scale of 1 (disagree) to 5 (agree).", field=k)
-    with transaction.atomic():
-        row = (
-            PulseAnswer.objects.select_for_update()
-            .filter(workspace_id=membership.workspace_id, user_id=membership.user_id, month=month)
-            .first()
-        )
-        if row is None:
-            row = PulseAnswer(
-                workspace_id=membership.workspace_id,
-                user_id=membership.user_id,
-                month=month,
-                **answers,
-            )
-            _clean(row)
-            try:
-                with transaction.atomic():
-                    row.save()
-                return row
-            except IntegrityError:
-                row = PulseAnswer.objects.select_for_update().get(
-                    workspace_id=membership.workspace_id, user_id=membership.user_id, month=month
-                )
-        for k in keys:
-            setattr(row, k, answers[k])
-        row.answered_at = timezone.now()
-        _clean(row)
-        row.save(update_fields=[*keys, "answered_at"])
-    return row
+    return _save_own(PulseAnswer, membership, {"month": month}, answers, stamp="answered_at")
 
 
 # --- the background recomputation --------------------------------------------------------

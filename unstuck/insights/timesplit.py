@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.db import transaction
-
 from unstuck.core.models import Workspace
 from unstuck.insights.classes import (
     CATEGORIES,
@@ -24,7 +22,7 @@ from unstuck.insights.classes import (
     SOURCES,
     Source,
 )
-from unstuck.insights.models import CheckIn, TimeSpent
+from unstuck.insights.models import CheckIn, TimeSpent, replace_stored
 from unstuck.investigate.sql import fetch_dicts, is_postgres, timestamp_param
 
 WEEKS_SHOWN = 12
@@ -149,10 +147,7 @@ def time_spent_recompute(*, workspace: Workspace, today: date) -> int:
         )
         for (user_id, week, category), minutes in tally.minutes.items()
     ]
-    with transaction.atomic():
-        TimeSpent.objects.filter(workspace=workspace).delete()
-        TimeSpent.objects.bulk_create(rows, batch_size=2000)
-    return len(rows)
+    return replace_stored(TimeSpent, workspace, rows)
 
 
 # --- reading -----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ plain table beside it. The check-in, the pulse and a recomputation are posted fr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -211,38 +212,56 @@ def _back(membership: Membership, anchor: str) -> HttpResponse:
     return redirect(f"/w/{membership.workspace.slug}/insights/#{anchor}")
 
 
+def _post(
+    request: AppRequest,
+    membership: Membership,
+    form: forms.CheckInForm | forms.PulseForm,
+    save: Callable[[dict[str, Any]], object],
+    *,
+    anchor: str,
+    done: str,
+    done_anchor: str,
+) -> HttpResponse:
+    """Validate the form and call the service; errors come back as a message on the page."""
+    selectors.require_insights(membership)
+    if not form.is_valid():
+        messages.error(request, form.error_text())
+        return _back(membership, anchor)
+    try:
+        save(form.cleaned_data)
+    except UnstuckError as exc:
+        messages.error(request, exc.message)
+        return _back(membership, anchor)
+    messages.success(request, done)
+    return _back(membership, done_anchor)
+
+
 @require_POST
 @workspace_view()
 def checkin(request: AppRequest, membership: Membership) -> HttpResponse:
-    selectors.require_insights(membership)
-    form = forms.CheckInForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, form.error_text())
-        return _back(membership, "checkin")
-    try:
-        services.checkin_save(membership=membership, **form.cleaned_data)
-    except UnstuckError as exc:
-        messages.error(request, exc.message)
-        return _back(membership, "checkin")
-    messages.success(request, "Thanks — your week is corrected.")
-    return _back(membership, "time")
+    return _post(
+        request,
+        membership,
+        forms.CheckInForm(request.POST),
+        lambda data: services.checkin_save(membership=membership, **data),
+        anchor="checkin",
+        done="Thanks — your week is corrected.",
+        done_anchor="time",
+    )
 
 
 @require_POST
 @workspace_view()
 def pulse(request: AppRequest, membership: Membership) -> HttpResponse:
-    selectors.require_insights(membership)
-    form = forms.PulseForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, form.error_text())
-        return _back(membership, "pulse")
-    try:
-        services.pulse_answer(membership=membership, answers=form.cleaned_data)
-    except UnstuckError as exc:
-        messages.error(request, exc.message)
-        return _back(membership, "pulse")
-    messages.success(request, "Thanks — your pulse is in. Leaders only see it pooled with others.")
-    return _back(membership, "pulse")
+    return _post(
+        request,
+        membership,
+        forms.PulseForm(request.POST),
+        lambda data: services.pulse_answer(membership=membership, answers=data),
+        anchor="pulse",
+        done="Thanks — your pulse is in. Leaders only see it pooled with others.",
+        done_anchor="pulse",
+    )
 
 
 @require_POST
