@@ -8,45 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from unstuck.investigate.sql import is_postgres
+from unstuck.investigate.sql import (
+    ceil_pos,
+    epoch_days,
+    greatest,
+    is_postgres,
+    json_rows,
+    least,
+)
 
 FAR = 1.0e9  # epoch days standing for "never"
-
-
-def epoch_days(expr: str) -> str:
-    if is_postgres():
-        return f"(CAST(EXTRACT(EPOCH FROM ({expr})) AS DOUBLE PRECISION) / 86400.0 - 4)"
-    return f"(julianday({expr}) - 2440591.5)"
-
-
-def ceil_pos(expr: str) -> str:
-    """Ceiling of a positive number (SQLite's CAST truncates, which floors positives)."""
-    if is_postgres():
-        return f"CAST(CEIL({expr}) AS BIGINT)"
-    return f"(CAST(({expr}) AS INTEGER) + (({expr}) > CAST(({expr}) AS INTEGER)))"
-
-
-def greatest(*args: str) -> str:
-    return f"{'GREATEST' if is_postgres() else 'MAX'}({', '.join(args)})"
-
-
-def least(*args: str) -> str:
-    return f"{'LEAST' if is_postgres() else 'MIN'}({', '.join(args)})"
-
-
-def json_rows(columns: Sequence[tuple[str, str]]) -> str:
-    """A row source from one JSON parameter: a list of lists, columns (name, "int"|"float")."""
-    if is_postgres():
-        kinds = {"int": "BIGINT", "float": "DOUBLE PRECISION"}
-        cols = ", ".join(
-            f"CAST(j.value->>{i} AS {kinds[kind]}) AS {name}"
-            for i, (name, kind) in enumerate(columns)
-        )
-        return f"SELECT {cols} FROM jsonb_array_elements(CAST(%s AS JSONB)) AS j(value)"
-    cols = ", ".join(
-        f"json_extract(j.value, '$[{i}]') AS {name}" for i, (name, _) in enumerate(columns)
-    )
-    return f"SELECT {cols} FROM json_each(%s) AS j"
 
 
 def band(expr: str, edges: Sequence[float]) -> str:
