@@ -217,6 +217,8 @@ class CohortTests(HistoryCase):
         )
         self.assertEqual(len(treated), 1)
         self.assertEqual(skipped, [closed, before, elsewhere])
+        treated, comparison, skipped = self.build(treated=[closed])
+        self.assertEqual((treated, comparison, skipped), ([], [], [closed]))
 
     def test_the_cap_keeps_at_most_so_many_comparisons_per_treated_moment(self) -> None:
         _, comparison, _ = self.build(rules=CohortRules(comparisons_per_treated=2))
