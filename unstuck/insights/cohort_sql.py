@@ -93,13 +93,14 @@ state AS (
     MAX(CASE WHEN rn_desc = 1 THEN to_stage_id END) AS stage_id,
     MAX(CASE WHEN rn_desc = 1 THEN amount END) AS amount,
     MAX(CASE WHEN real_move = 1 THEN changed_d END) AS entered_d,
+    MIN(changed_d) AS first_d,
     MAX(CASE WHEN closed_at IS NOT NULL AND {epoch_days("closed_at")} <= at_d THEN 1 ELSE 0 END)
       AS closed_before
   FROM h GROUP BY tid
 ),
 subj AS (
   SELECT s.tid AS sid, s.deal_id, s.at_d, %s AS until_d, st."order" AS ord, s.stage_id,
-    COALESCE(s.entered_d, s.at_d) AS entered_d, {band("s.amount", size_edges)} AS size_band
+    COALESCE(s.entered_d, s.first_d) AS entered_d, {band("s.amount", size_edges)} AS size_band
   FROM state s JOIN deals_stage st ON st.id = s.stage_id
   WHERE st.kind = 'open' AND s.closed_before = 0
 )
@@ -160,8 +161,11 @@ first_treated AS MATERIALIZED ({json_rows([("deal_id", "int"), ("first_d", "floa
 v AS (
   SELECT sc.deal_id, sc.to_stage_id, {changed} AS v_from,
     COALESCE(LEAD({changed}) OVER ({w}), {FAR}) AS v_to,
-    MAX(CASE WHEN {_REAL_MOVE} THEN {changed} END) OVER ({w} ROWS UNBOUNDED PRECEDING)
-      AS entered_d,
+    -- Since the last real move (or since the first row, when none is marked as one).
+    COALESCE(
+      MAX(CASE WHEN {_REAL_MOVE} THEN {changed} END) OVER ({w} ROWS UNBOUNDED PRECEDING),
+      MIN({changed}) OVER ({w} ROWS UNBOUNDED PRECEDING)
+    ) AS entered_d,
     {band("COALESCE(sc.amount, d.amount)", size_edges)} AS size_band,
     COALESCE({epoch_days("d.closed_at")}, {FAR}) AS closed_d
   FROM deals_deal d CROSS JOIN deals_stagechange sc
@@ -176,7 +180,7 @@ v AS (
 vk AS MATERIALIZED (
   SELECT deal_id, to_stage_id, size_band, entered_d, k_first, k_last, first_d
   FROM (
-    SELECT v.deal_id, v.to_stage_id, v.size_band, COALESCE(v.entered_d, v.v_from) AS entered_d,
+    SELECT v.deal_id, v.to_stage_id, v.size_band, v.entered_d,
       {ceil_pos("v.v_from / 7.0")} AS k_first, {k_stop} - 1 AS k_last, v.first_d
     FROM (
       SELECT v.*, {first_d} AS first_d FROM v
