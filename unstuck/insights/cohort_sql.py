@@ -8,45 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from unstuck.investigate.sql import is_postgres
+from unstuck.investigate.sql import (
+    ceil_pos,
+    epoch_days,
+    greatest,
+    is_postgres,
+    json_rows,
+    least,
+)
 
 FAR = 1.0e9  # epoch days standing for "never"
-
-
-def epoch_days(expr: str) -> str:
-    if is_postgres():
-        return f"(CAST(EXTRACT(EPOCH FROM ({expr})) AS DOUBLE PRECISION) / 86400.0 - 4)"
-    return f"(julianday({expr}) - 2440591.5)"
-
-
-def ceil_pos(expr: str) -> str:
-    """Ceiling of a positive number (SQLite's CAST truncates, which floors positives)."""
-    if is_postgres():
-        return f"CAST(CEIL({expr}) AS BIGINT)"
-    return f"(CAST(({expr}) AS INTEGER) + (({expr}) > CAST(({expr}) AS INTEGER)))"
-
-
-def greatest(*args: str) -> str:
-    return f"{'GREATEST' if is_postgres() else 'MAX'}({', '.join(args)})"
-
-
-def least(*args: str) -> str:
-    return f"{'LEAST' if is_postgres() else 'MIN'}({', '.join(args)})"
-
-
-def json_rows(columns: Sequence[tuple[str, str]]) -> str:
-    """A row source from one JSON parameter: a list of lists, columns (name, "int"|"float")."""
-    if is_postgres():
-        kinds = {"int": "BIGINT", "float": "DOUBLE PRECISION"}
-        cols = ", ".join(
-            f"CAST(j.value->>{i} AS {kinds[kind]}) AS {name}"
-            for i, (name, kind) in enumerate(columns)
-        )
-        return f"SELECT {cols} FROM jsonb_array_elements(CAST(%s AS JSONB)) AS j(value)"
-    cols = ", ".join(
-        f"json_extract(j.value, '$[{i}]') AS {name}" for i, (name, _) in enumerate(columns)
-    )
-    return f"SELECT {cols} FROM json_each(%s) AS j"
 
 
 def band(expr: str, edges: Sequence[float]) -> str:
@@ -122,13 +93,14 @@ state AS (
     MAX(CASE WHEN rn_desc = 1 THEN to_stage_id END) AS stage_id,
     MAX(CASE WHEN rn_desc = 1 THEN amount END) AS amount,
     MAX(CASE WHEN real_move = 1 THEN changed_d END) AS entered_d,
+    MIN(changed_d) AS first_d,
     MAX(CASE WHEN closed_at IS NOT NULL AND {epoch_days("closed_at")} <= at_d THEN 1 ELSE 0 END)
       AS closed_before
   FROM h GROUP BY tid
 ),
 subj AS (
   SELECT s.tid AS sid, s.deal_id, s.at_d, %s AS until_d, st."order" AS ord, s.stage_id,
-    COALESCE(s.entered_d, s.at_d) AS entered_d, {band("s.amount", size_edges)} AS size_band
+    COALESCE(s.entered_d, s.first_d) AS entered_d, {band("s.amount", size_edges)} AS size_band
   FROM state s JOIN deals_stage st ON st.id = s.stage_id
   WHERE st.kind = 'open' AND s.closed_before = 0
 )
@@ -189,8 +161,11 @@ first_treated AS MATERIALIZED ({json_rows([("deal_id", "int"), ("first_d", "floa
 v AS (
   SELECT sc.deal_id, sc.to_stage_id, {changed} AS v_from,
     COALESCE(LEAD({changed}) OVER ({w}), {FAR}) AS v_to,
-    MAX(CASE WHEN {_REAL_MOVE} THEN {changed} END) OVER ({w} ROWS UNBOUNDED PRECEDING)
-      AS entered_d,
+    -- Since the last real move (or since the first row, when none is marked as one).
+    COALESCE(
+      MAX(CASE WHEN {_REAL_MOVE} THEN {changed} END) OVER ({w} ROWS UNBOUNDED PRECEDING),
+      MIN({changed}) OVER ({w} ROWS UNBOUNDED PRECEDING)
+    ) AS entered_d,
     {band("COALESCE(sc.amount, d.amount)", size_edges)} AS size_band,
     COALESCE({epoch_days("d.closed_at")}, {FAR}) AS closed_d
   FROM deals_deal d CROSS JOIN deals_stagechange sc
@@ -205,7 +180,7 @@ v AS (
 vk AS MATERIALIZED (
   SELECT deal_id, to_stage_id, size_band, entered_d, k_first, k_last, first_d
   FROM (
-    SELECT v.deal_id, v.to_stage_id, v.size_band, COALESCE(v.entered_d, v.v_from) AS entered_d,
+    SELECT v.deal_id, v.to_stage_id, v.size_band, v.entered_d,
       {ceil_pos("v.v_from / 7.0")} AS k_first, {k_stop} - 1 AS k_last, v.first_d
     FROM (
       SELECT v.*, {first_d} AS first_d FROM v

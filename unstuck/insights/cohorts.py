@@ -165,44 +165,23 @@ def build_cohort(
     )
     found = {r["sid"] for r in rows}
     skipped = [t for i, t in enumerate(treated) if i not in found]
+    if not rows:
+        return Cohort(treated=[], comparison=[], skipped=skipped, size_bands=bands)
 
     # One cell per (quarter, stage, size band, days band) holding treated moments.
     cells: dict[tuple[Any, ...], dict[str, Any]] = {}
     edges = rules.days_in_stage_edges
     treated_cells: list[tuple[Any, ...]] = []
     for r in rows:
-        at = treated[r["sid"]].at
         days_band = bisect_right(edges, r["at_d"] - r["entered_d"])
-        key = (quarter_of(at), r["stage_id"], r["size_band"], days_band)
+        key = (quarter_of(treated[r["sid"]].at), r["stage_id"], r["size_band"], days_band)
         cell = cells.setdefault(key, {"id": len(cells), "n": 0, "ord": r["ord"]})
         cell["n"] += 1
         treated_cells.append(key)
     first: dict[int, float] = {}
     for deal_id, moment in [(t.deal_id, t.at) for t in treated] + list(exclude):
         first[deal_id] = min(first.get(deal_id, math.inf), _days(moment))
-
-    quarters = sorted({key[0] for key in cells})
-    quarter_rows = []
-    for qi, (year, q) in enumerate(quarters):
-        q_start, q_end = _quarter_bounds(year, q)
-        k_hi = min(math.ceil(_days(q_end) / 7) - 1, math.floor(now_d / 7))
-        quarter_rows.append([qi, math.ceil(_days(q_start) / 7), k_hi])
-    band_rows = [
-        [b, 0 if b == 0 else edges[b - 1], edges[b] if b < len(edges) else cohort_sql.FAR]
-        for b in range(len(edges) + 1)
-    ]
-    cell_rows = [
-        [
-            cell["id"],
-            quarters.index(quarter),
-            stage_id,
-            size_band,
-            days_band,
-            cell["ord"],
-            rules.comparisons_per_treated * cell["n"],
-        ]
-        for (quarter, stage_id, size_band, days_band), cell in cells.items()
-    ]
+    quarter_rows, band_rows, cell_rows = _tables(cells, edges, now_d, rules)
     first_landmark = 7.0 * min(r[1] for r in quarter_rows)
     last_landmark = 7.0 * max(r[2] for r in quarter_rows)
     pool = fetch_dicts(
@@ -238,6 +217,39 @@ def build_cohort(
         for j, r in enumerate(pool)
     ]
     return Cohort(treated=t_subjects, comparison=c_subjects, skipped=skipped, size_bands=bands)
+
+
+def _tables(
+    cells: dict[tuple[Any, ...], dict[str, Any]],
+    edges: tuple[int, ...],
+    now_d: float,
+    rules: CohortRules,
+) -> tuple[list[list[Any]], list[list[Any]], list[list[Any]]]:
+    """The small tables the pool query joins: quarters (their landmark weeks, up to now),
+    days-in-stage bands, and cells (with their cap)."""
+    quarters = sorted({key[0] for key in cells})
+    quarter_rows = []
+    for qi, (year, q) in enumerate(quarters):
+        q_start, q_end = _quarter_bounds(year, q)
+        k_hi = min(math.ceil(_days(q_end) / 7) - 1, math.floor(now_d / 7))
+        quarter_rows.append([qi, math.ceil(_days(q_start) / 7), k_hi])
+    band_rows = [
+        [b, 0 if b == 0 else edges[b - 1], edges[b] if b < len(edges) else cohort_sql.FAR]
+        for b in range(len(edges) + 1)
+    ]
+    cell_rows = [
+        [
+            cell["id"],
+            quarters.index(quarter),
+            stage_id,
+            size_band,
+            days_band,
+            cell["ord"],
+            rules.comparisons_per_treated * cell["n"],
+        ]
+        for (quarter, stage_id, size_band, days_band), cell in cells.items()
+    ]
+    return quarter_rows, band_rows, cell_rows
 
 
 def _sample_threshold(

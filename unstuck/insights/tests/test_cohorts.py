@@ -106,6 +106,8 @@ class HistoryCase(TestCase):
         # Large until its amount is cut on Jan 15 (days in stage still count from Jan 2):
         # comparable on Monday Jan 20 only; Proposal Jan 25.
         add("K", [(1, at(1, 2), LARGE), (1, at(1, 15), SMALL), (2, at(1, 25))])
+        # Comparable on three Mondays (Jan 20, Jan 27, Feb 3): one is drawn, weighing 3.
+        add("L", [(1, at(1, 6)), (2, at(2, 20))])
         # Not comparable: large (D), another stage (E), too long in stage within the
         # quarter (F), lost before reaching 14 days (H).
         add("D", [(1, at(1, 10)), (2, at(3, 1))], LARGE)
@@ -139,7 +141,7 @@ class HistoryCase(TestCase):
 class SizeBandTests(HistoryCase):
     def test_size_bands_are_the_workspace_amount_quartiles(self) -> None:
         bands = size_bands(self.workspace)
-        # 8 deals of 10k, 5 of 500k, 1 of 600k: quartiles 10k, 10k, 500k.
+        # 9 deals of 10k, 5 of 500k, 1 of 600k: quartiles 10k, 10k, 500k.
         self.assertEqual(bands.edges, (10000.0, 500000.0))
         self.assertEqual([bands.band(a) for a in (5000, 10000, 499999, 600000)], [0, 1, 1, 2])
         self.assertEqual(bands.labels()[1], "10,000 to under 500,000")
@@ -150,17 +152,20 @@ class CohortTests(HistoryCase):
         treated, comparison, skipped = self.build()
         self.assertEqual(skipped, [])
         name = {deal.pk: key for key, deal in self.deals.items()}
-        picked = sorted((name[s.deal_id], s.index_at) for s in comparison)
+        picked = {name[s.deal_id]: s for s in comparison}
         self.assertEqual(
-            picked,
+            sorted((key, s.index_at, s.weight) for key, s in picked.items() if key != "L"),
             [
-                ("A", at(1, 27)),
-                ("B", at(1, 27)),
-                ("C", at(1, 20)),
-                ("G", at(2, 3)),
-                ("K", at(1, 20)),
+                ("A", at(1, 27), 1.0),
+                ("B", at(1, 27), 1.0),
+                ("C", at(1, 20), 1.0),
+                ("G", at(2, 3), 1.0),
+                ("K", at(1, 20), 1.0),
             ],
         )
+        self.assertIn(picked["L"].index_at, {at(1, 20), at(1, 27), at(2, 3)})
+        self.assertEqual(picked["L"].weight, 3.0)
+        self.assertEqual(len(comparison), 6)
         stage = self.stages[1].pk
         self.assertEqual({s.stratum for s in comparison}, {("2025Q1", stage, 1, 1)})
         self.assertEqual(treated[0].stratum, ("2025Q1", stage, 1, 1))
@@ -217,6 +222,8 @@ class CohortTests(HistoryCase):
         )
         self.assertEqual(len(treated), 1)
         self.assertEqual(skipped, [closed, before, elsewhere])
+        treated, comparison, skipped = self.build(treated=[closed])
+        self.assertEqual((treated, comparison, skipped), ([], [], [closed]))
 
     def test_the_cap_keeps_at_most_so_many_comparisons_per_treated_moment(self) -> None:
         _, comparison, _ = self.build(rules=CohortRules(comparisons_per_treated=2))
@@ -233,7 +240,7 @@ class CohortTests(HistoryCase):
             return ["high" if deal_id in odd else "low" for deal_id, _ in pairs]
 
         treated, comparison, _ = self.build(extra_parts=[band])
-        self.assertEqual(calls, [6])
+        self.assertEqual(calls, [7])
         self.assertEqual(key(treated[0])[-1], "low")
         self.assertEqual({s.deal_id: key(s)[-1] for s in comparison}[self.deals["B"].pk], "high")
 
@@ -250,7 +257,7 @@ class CohortTests(HistoryCase):
             self.build(treated=[TreatedMoment(a, at(7, 1))])
         with self.assertRaisesMessage(ValueError, "1 extra values for 0 extra parts"):
             self.build(treated=[TreatedMoment(a, at(1, 30), extra=("x",))])
-        with self.assertRaisesMessage(ValueError, "returned 1 values for 6"):
+        with self.assertRaisesMessage(ValueError, "returned 1 values for 7"):
             self.build(extra_parts=[lambda p: ["x"]])
 
     def test_quarters_are_calendar_quarters_in_utc(self) -> None:

@@ -202,6 +202,15 @@ class MinimumAndReportingTests(SimpleTestCase):
             "Deals with this play: too early to tell: 4 applications, needs 10.",
         )
 
+    def test_nothing_to_compare_is_too_early_not_an_error(self) -> None:
+        result = compare([], [])
+        self.assertEqual(result.verdict, "too_early")
+        self.assertEqual(result.treated.curve[0].at_risk, 0)
+        self.assertEqual(
+            compare([subject(1)], []).reason,
+            "too early to tell: 0 of 1 treated deals with comparable deals, needs 10",
+        )
+
     def test_too_early_with_too_few_comparable_deals(self) -> None:
         treated = [subject(i, moved_after_days=3.0) for i in range(12)]
         result = compare(treated, self.comparison(6))
