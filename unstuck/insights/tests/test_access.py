@@ -174,3 +174,25 @@ class FunnelTests(PersonasTestCase):
         # Three open deals of 50,000 in Qualification (10 %): team A holds two of them.
         self.assertEqual(total(self.manager_a), (2, 100_000, 10_000))
         self.assertEqual(total(self.leader), (3, 150_000, 15_000))
+
+
+class CheckInApiTests(PersonasTestCase):
+    def test_a_bad_split_answers_400_with_the_field_and_writes_nothing(self) -> None:
+        from django.utils import timezone
+
+        from unstuck.insights.models import CheckIn
+        from unstuck.insights.timesplit import week_start
+
+        self.sign_in(self.manager_a)
+        url = "/api/v1/workspaces/acme/insights/checkins"
+        week = week_start(timezone.localdate()).isoformat()
+        body = {"week": week, "innovation": 50, "coaching": 10, "efficiency": 10, "admin": 10}
+        response = self.client.put(url, body, content_type="application/json")
+        self.assertEqual(response.status_code, 400)
+        self.assertEqual(response.json()["field"], "admin")
+        self.assertIn("add up to 80 %", response.json()["detail"])
+        self.assertFalse(CheckIn.objects.exists())
+        body["admin"] = 30
+        response = self.client.put(url, body, content_type="application/json")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(CheckIn.objects.get(user=self.manager_a).admin, 30)
