@@ -20,7 +20,7 @@ from django.utils.safestring import SafeString, mark_safe
 _ids = itertools.count(1)
 
 W, H = 640, 300  # the viewBox; the SVG scales to its container's width
-LEFT, RIGHT, TOP, BOTTOM = 56, 12, 12, 44
+LEFT, RIGHT, TOP, BOTTOM = 56, 12, 12, 64
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,17 @@ def _svg(title: str, desc: str, body: list[str], *, height: int = H) -> SafeStri
 def _text(x: float, y: float, text: str, *, cls: str = "", anchor: str = "middle") -> str:
     c = f' class="{cls}"' if cls else ""
     return f'<text x="{_num(x)}" y="{_num(y)}" text-anchor="{anchor}"{c}>{escape(text)}</text>'
+
+
+def _two_line(x: float, y: float, label: str) -> str:
+    """A column label on two lines ("Sep" over "14", a first name over a surname), so twelve
+    columns stay legible on a phone."""
+    first, _, rest = label.partition(" ")
+    second = f'<tspan x="{_num(x)}" dy="1.1em">{escape(rest)}</tspan>' if rest else ""
+    return (
+        f'<text x="{_num(x)}" y="{_num(y)}" text-anchor="middle" class="tick">'
+        f"{escape(first)}{second}</text>"
+    )
 
 
 def nice_max(value: float) -> float:
@@ -112,9 +123,9 @@ def stacked_bars(
                 f"{escape(fmt(v))}</title></rect>"
             )
             acc += v
-        body.append(_text(x + bar / 2, H - BOTTOM + 16, label, cls="tick"))
+        body.append(_two_line(x + bar / 2, H - BOTTOM + 15, label))
         if i < len(marks) and marks[i]:
-            body.append(_text(x + bar / 2, H - BOTTOM + 32, marks[i], cls="tick mark"))
+            body.append(_text(x + bar / 2, H - BOTTOM + 56, marks[i], cls="tick mark"))
     return _svg(title, desc, body)
 
 
@@ -124,7 +135,7 @@ def step_curves(
     desc: str,
     curves: Sequence[tuple[Series, Sequence[tuple[float, float]]]],
     x_max: float,
-    x_label: str = "days since the flag",
+    x_label: str = "days from the start of the clock",
 ) -> SafeString:
     """Kaplan-Meier curves: share still waiting (0-100 %) against days, drawn as steps from
     (0, 100 %). Each curve: (series, [(day, survival 0-1), …]) in day order."""
