@@ -32,6 +32,11 @@ OWN_COMMANDS = [
     ("investigate", "Recompute benchmarks, stall scores and the queue (nightly from cron)."),
     ("model", "Win-probability model: model train|evaluate --workspace SLUG."),
     (
+        "insights",
+        "Time split and what innovation changed: insights effectiveness --workspace SLUG "
+        "[--manager EMAIL] [--format json]; insights recompute --all (nightly).",
+    ),
+    (
         "options suggest",
         "Options for a stuck deal: options suggest --workspace SLUG --deal ID [--format json].",
     ),

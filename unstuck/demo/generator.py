@@ -32,6 +32,7 @@ from unstuck.deals.models import (
 )
 from unstuck.demo import vocabulary as vocab
 from unstuck.demo.cocreate import add_cocreate
+from unstuck.demo.insights import add_insights
 from unstuck.demo.investigation import add_investigations
 
 DEMO_SLUG = "demo"
@@ -508,8 +509,11 @@ def generate_demo(
     name: str = "Northwind Analytics (demo)",
     activity_rate: float = 1.0,
     progress: bool = False,
+    innovation_speedup: float = 2.0,
 ) -> DemoResult:
-    """Create the demo workspace. `activity_rate` scales how chatty deals are (1 = realistic)."""
+    """Create the demo workspace. `activity_rate` scales how chatty deals are (1 = realistic);
+    `innovation_speedup`: how much faster a deal moves after a past session (the effect the
+    insights page measures; 1 plants none)."""
     if deals < 1:
         raise ValueError("The demo needs at least one deal.")
     builder = DemoBuilder(
@@ -543,4 +547,5 @@ def generate_demo(
     DealPartner.objects.bulk_create(DealPartner(deal=d, user=partner) for d in invited)
     add_investigations(workspace=workspace, seed=seed, today=builder.today)
     add_cocreate(workspace=workspace, seed=seed, today=builder.today)
+    add_insights(workspace=workspace, seed=seed, today=builder.today, speedup=innovation_speedup)
     return result

@@ -1,4 +1,11 @@
-from django.urls import URLPattern
+from django.urls import path
+
+from unstuck.insights import views
 
 app_name = "insights"
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", views.insights, name="page"),
+    path("checkin/", views.checkin, name="checkin"),
+    path("pulse/", views.pulse, name="pulse"),
+    path("recompute/", views.recompute, name="recompute"),
+]

@@ -52,6 +52,45 @@ def between_fraction(start: str, end: str, fraction: str) -> str:
     return f"datetime(julianday({start}) + (julianday({end}) - julianday({start})) * ({fraction}))"
 
 
+def epoch_days(expr: str) -> str:
+    """Fractional days since Monday 1970-01-05 00:00 UTC (weekly landmarks are multiples of 7)."""
+    if is_postgres():
+        return f"(CAST(EXTRACT(EPOCH FROM ({expr})) AS DOUBLE PRECISION) / 86400.0 - 4)"
+    return f"(julianday({expr}) - 2440591.5)"
+
+
+def ceil_pos(expr: str) -> str:
+    """Ceiling of a positive number (SQLite's CAST truncates, which floors positives)."""
+    if is_postgres():
+        return f"CAST(CEIL({expr}) AS BIGINT)"
+    return f"(CAST(({expr}) AS INTEGER) + (({expr}) > CAST(({expr}) AS INTEGER)))"
+
+
+def greatest(*args: str) -> str:
+    """The largest of the arguments (none may be NULL: SQLite's MAX() would return NULL)."""
+    return f"{'GREATEST' if is_postgres() else 'MAX'}({', '.join(args)})"
+
+
+def least(*args: str) -> str:
+    """The smallest of the arguments (none may be NULL, as for greatest)."""
+    return f"{'LEAST' if is_postgres() else 'MIN'}({', '.join(args)})"
+
+
+def json_rows(columns: Sequence[tuple[str, str]]) -> str:
+    """A row source from one JSON parameter: a list of lists, columns (name, "int"|"float")."""
+    if is_postgres():
+        kinds = {"int": "BIGINT", "float": "DOUBLE PRECISION"}
+        cols = ", ".join(
+            f"CAST(j.value->>{i} AS {kinds[kind]}) AS {name}"
+            for i, (name, kind) in enumerate(columns)
+        )
+        return f"SELECT {cols} FROM jsonb_array_elements(CAST(%s AS JSONB)) AS j(value)"
+    cols = ", ".join(
+        f"json_extract(j.value, '$[{i}]') AS {name}" for i, (name, _) in enumerate(columns)
+    )
+    return f"SELECT {cols} FROM json_each(%s) AS j"
+
+
 def timestamp_param(moment: datetime) -> Any:
     """A datetime as the backend stores it (naive UTC text on SQLite)."""
     return connection.ops.adapt_datetimefield_value(moment)

@@ -63,6 +63,13 @@ class Command(BaseCommand):
             self.stdout.write(f"Loading the demo workspace ({options['deals']} deals)…")
             result = generate_demo(deals=options["deals"], seed=options["seed"], progress=True)
             workspace = result.workspace
+            self.stdout.write("Computing the insights (time split, innovation's effect)…")
+            from unstuck.insights.models import InsightsRun
+            from unstuck.insights.services import insights_recompute
+
+            run = insights_recompute(run=InsightsRun.objects.create(workspace=workspace))
+            if run.error:
+                self.stderr.write(f"Insights failed ({run.error}); the page offers a retry.")
         else:
             self.stdout.write("The demo workspace is already there; keeping it as it is.")
         logins = workspace.memberships.select_related("user").order_by("role", "user__email")

@@ -1,0 +1,57 @@
+"""What innovation changed, end to end on generated history: a planted effect is recovered,
+and history without one reports none. The demo generator plants it (unstuck/demo/insights.py):
+stuck deals are taken up week by week at random, and with `innovation_speedup=2` the rest of
+each taken-up deal's history runs twice as fast."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+from django.test import TestCase
+
+from unstuck.core.models import Workspace
+from unstuck.demo.generator import generate_demo
+from unstuck.insights.effect import effectiveness_compute, innovation_moments
+
+TODAY = date(2026, 6, 15)
+NOW = datetime.combine(TODAY, time(9), tzinfo=UTC)
+
+
+class PlantedEffectTests(TestCase):
+    planted: Workspace
+    null: Workspace
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.planted = generate_demo(
+            deals=600, seed=7, today=TODAY, slug="planted", innovation_speedup=2.0
+        ).workspace
+        cls.null = generate_demo(
+            deals=600, seed=7, today=TODAY, slug="null", innovation_speedup=1.0
+        ).workspace
+
+    def test_the_planted_twofold_speed_up_is_recovered(self) -> None:
+        out = effectiveness_compute(self.planted, names={}, as_of=NOW)["all"]["result"]
+        self.assertEqual(out["verdict"], "working")
+        speed = out["speed"]
+        self.assertLess(speed["interval"]["low"], 2.0)
+        self.assertGreater(speed["interval"]["high"], 2.0)
+        self.assertGreater(speed["interval"]["low"], 1.0)
+        self.assertGreaterEqual(out["treated"]["n"], 30)
+
+    def test_no_effect_is_reported_on_history_without_one(self) -> None:
+        result = effectiveness_compute(self.null, names={}, as_of=NOW)
+        for scope in [result["all"], *result["managers"].values()]:
+            out = scope["result"]
+            self.assertNotIn(out["verdict"], {"working", "worse"})
+            self.assertLessEqual(out["speed"]["interval"]["low"], 1.0)
+            self.assertGreaterEqual(out["speed"]["interval"]["high"], 1.0)
+
+    def test_both_histories_hold_the_same_sessions_at_the_same_moments(self) -> None:
+        # The null differs from the planted history only in what happens after a session.
+        def moments(ws: Workspace) -> list[tuple[str, str]]:
+            return sorted(
+                (m.at.isoformat(), m.kind) for m in innovation_moments(ws) if m.kind == "session"
+            )
+
+        self.assertEqual(moments(self.planted), moments(self.null))
