@@ -8,7 +8,7 @@ from typing import Any
 
 from ninja import Schema
 
-from unstuck.core.validation import DbId, Unset
+from unstuck.core.validation import DbId, IsoDate, Unset
 
 
 class SuggestionOut(Schema):
@@ -146,7 +146,7 @@ class DecideIn(Schema):
 class ActionItemIn(Schema):
     text: str
     owner_id: DbId
-    due_date: date
+    due_date: IsoDate
 
 
 class OutcomeIn(Schema):

@@ -10,16 +10,38 @@ at once by `core.middleware.RefuseNulMiddleware`, using `find_nul` below.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from typing import Annotated, Any
 
 from django import forms
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 # The largest value of a 64-bit signed integer column (BigAutoField, bigint).
 MAX_ID = 2**63 - 1
 
 DbId = Annotated[int, Field(ge=1, le=MAX_ID, description="An id, 1 to 9223372036854775807.")]
 """An id in an API schema: out-of-range values answer 422 instead of reaching the database."""
+
+
+def _iso_date(value: Any) -> Any:
+    # pydantic also reads numbers (and numeric strings) as Unix timestamps, so
+    # "-2.8e-19" would be 1 January 1970; a date in Unstuck's API is written YYYY-MM-DD.
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value) if len(value) == 10 else _refuse_date(value)
+        except ValueError:
+            _refuse_date(value)
+    return _refuse_date(value)
+
+
+def _refuse_date(value: Any) -> Any:
+    raise ValueError(f"{value!r} is not a date: write it as YYYY-MM-DD.")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+"""A date in an API schema, accepted only as YYYY-MM-DD (no timestamps)."""
 
 
 class IdField(forms.IntegerField):

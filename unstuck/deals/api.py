@@ -15,7 +15,7 @@ from unstuck.core.access import can_edit_deal, get_deal_for, membership_for
 from unstuck.core.apidocs import responses
 from unstuck.core.errors import UnstuckError
 from unstuck.core.http import AppRequest
-from unstuck.core.validation import DbId, Unset
+from unstuck.core.validation import DbId, IsoDate, Unset
 from unstuck.deals import selectors, services
 from unstuck.deals.models import Deal, Stage, Stakeholder
 
@@ -112,7 +112,7 @@ class DealFilterIn(Schema):
 class StageMoveIn(Schema):
     stage: DbId | str = Field(..., description="The stage's id or its name in the deal's pipeline.")
     amount: Decimal | None = None
-    close_date: date | None = None
+    close_date: IsoDate | None = None
 
 
 class StakeholderIn(Schema):

@@ -4,7 +4,6 @@ the same services. Reps and partners get 403; a person one may not see, 404."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.http import HttpRequest
@@ -12,6 +11,8 @@ from django.utils import timezone
 from ninja import Query, Router, Schema
 
 from unstuck.core.access import membership_for
+from unstuck.core.apidocs import responses
+from unstuck.core.validation import IsoDate
 from unstuck.insights import selectors, services
 
 router = Router(tags=["insights"])
@@ -21,7 +22,9 @@ class EffectivenessQuery(Schema):
     manager: str | None = None
 
 
-@router.get("/{slug}/insights/effectiveness", response=dict[str, Any])
+@router.get(
+    "/{slug}/insights/effectiveness", response=responses({200: dict[str, Any]}, 403, 404, 422)
+)
 def effectiveness(request: HttpRequest, slug: str, q: Query[EffectivenessQuery]) -> Any:
     """Where the time goes (12 weeks by category), what innovation changed (each group's n,
     win rates with their interval, the speed ratio), and for leaders the room managers have.
@@ -38,14 +41,14 @@ def effectiveness(request: HttpRequest, slug: str, q: Query[EffectivenessQuery])
 
 
 class CheckInIn(Schema):
-    week: date
+    week: IsoDate
     innovation: int
     coaching: int
     efficiency: int
     admin: int
 
 
-@router.put("/{slug}/insights/checkins", response=dict[str, Any])
+@router.put("/{slug}/insights/checkins", response=responses({200: dict[str, Any]}, 403, 404, 422))
 def checkin(request: HttpRequest, slug: str, body: CheckInIn) -> Any:
     """Your own check-in for one of the last 12 weeks (a Monday); percentages adding to 100."""
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
@@ -63,7 +66,7 @@ class PulseIn(Schema):
     decide_without_approval: int
 
 
-@router.put("/{slug}/insights/pulse", response=dict[str, Any])
+@router.put("/{slug}/insights/pulse", response=responses({200: dict[str, Any]}, 403, 404, 422))
 def pulse(request: HttpRequest, slug: str, body: PulseIn) -> Any:
     """Your pulse for this month (managers; 1 = disagree … 5 = agree)."""
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]

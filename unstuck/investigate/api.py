@@ -15,7 +15,7 @@ from unstuck.core.access import get_deal_for, membership_for, require_role
 from unstuck.core.apidocs import responses
 from unstuck.core.errors import UnstuckError
 from unstuck.core.models import Role
-from unstuck.core.validation import DbId
+from unstuck.core.validation import DbId, IsoDate
 from unstuck.investigate import selectors, services
 from unstuck.investigate.models import InvestigationRequest
 
@@ -113,7 +113,7 @@ def deal_signals(request: HttpRequest, slug: str, deal_id: int) -> Any:
 
 
 class DiagnoseQuery(Schema):
-    as_of: date | None = None
+    as_of: IsoDate | None = None
 
 
 @router.get(
@@ -186,7 +186,7 @@ def investigation(request: HttpRequest, slug: str, deal_id: int) -> dict[str, An
 
 class RequestIn(Schema):
     question: str
-    due_date: date
+    due_date: IsoDate
 
 
 @router.post(

@@ -73,6 +73,17 @@ class InvalidValuesTests(ApiInputCase):
                 self.assertIsNotNone(Lever.objects.values_list(field, flat=True).get(pk=lever.pk))
 
 
+    def test_dates_are_only_read_as_yyyy_mm_dd_not_as_timestamps(self) -> None:
+        # pydantic alone reads "-2.8e-19" as a Unix timestamp: 1 January 1970.
+        for value in ("-2.8010741774429764e-19", "1700000000", "2026-13-01", "26-1-1"):
+            with self.subTest(value=value):
+                response = self.api("GET", f"/workspaces/acme/investigate/diagnose?as_of={value}")
+                self.assertEqual(response.status_code, 422)
+                self.assertIn("YYYY-MM-DD", str(response.json()["detail"]))
+        ok = self.api("GET", "/workspaces/acme/investigate/diagnose?as_of=2026-01-05")
+        self.assertEqual(ok.status_code, 200)
+
+
 class IdsBeyond64BitsTests(ApiInputCase):
     def test_the_pipeline_page_ignores_too_large_filter_ids_with_a_note(self) -> None:
         for persona in ("leader", "partner"):

@@ -213,6 +213,11 @@ WEB: dict[str, Row] = {
     "imports:rejected-csv": ("get", lambda t: {"pk": t.import_run.pk}, 403),
     "imports:repeat": ("post", lambda t: {"pk": t.import_run.pk}, 403),
     "imports:discard": ("post", lambda t: {"pk": t.import_run.pk}, 403),
+    # Where a manager's time goes is for managers and leaders only.
+    "insights:page": ("get", lambda t: {}, 403),
+    "insights:checkin": ("post", lambda t: {}, 403),
+    "insights:pulse": ("post", lambda t: {}, 403),
+    "insights:recompute": ("post", lambda t: {}, 403),
 }
 
 # What the form posts, where a view reads the form before the service checks permission.
@@ -306,6 +311,17 @@ API: dict[str, ApiRow] = {
         403,
     ),
     f"GET {S}/thinking/training/progress": (lambda t: {}, None, 200),
+    f"GET {S}/insights/effectiveness": (lambda t: {}, None, 403),
+    f"PUT {S}/insights/checkins": (
+        lambda t: {},
+        {"week": "2026-11-23", "innovation": 40, "coaching": 20, "efficiency": 30, "admin": 10},
+        403,
+    ),
+    f"PUT {S}/insights/pulse": (
+        lambda t: {},
+        {"empowered": 3, "time_for_innovation": 3, "decide_without_approval": 3},
+        403,
+    ),
     f"GET {S}/imports/{{run_id}}": (_ids(run_id="import_run"), None, 403),
     f"GET {S}/cocreate/deals/{{deal_id}}/suggestions": (DEAL_B, None, 403),
     f"GET {S}/cocreate/sessions": (lambda t: {}, None, 200),
