@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import BenchRun, PageTimer, page_verdicts, per_backend, summary  # noqa: E402
+from bench.common import BenchRun, PageTimer, page_verdicts, per_backend, summary
 
 CASES = [
     ("leader, open deals, by amount", "leader@demo.example", ""),
