@@ -168,6 +168,11 @@ class Deal(models.Model):
             models.Index(fields=["workspace", "team", "status"], name="deal_ws_team_status"),
             models.Index(fields=["workspace", "owner", "status"], name="deal_ws_owner_status"),
             models.Index(fields=["workspace", "stage"], name="deal_ws_stage"),
+            # Who may see which open deals, read from the index alone, in id order: the
+            # queue joins it to the assessments (whose key is the deal) without a hash.
+            models.Index(
+                fields=["workspace", "status", "id", "team", "owner"], name="deal_ws_status_id"
+            ),
         ]
 
     def __str__(self) -> str:
