@@ -6,7 +6,9 @@
   that died harder (kill -9) are swept by the next run with the same prefix: their process
   is gone. The prefix is `BENCH_PREFIX` (default `unstuck_bench`); the PostgreSQL server is
   `BENCH_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`, the maintenance
-  database).
+  database). `--template` (queue and load benches) starts from a copy of a database prepared
+  earlier by the same generator and seed instead of generating one (the recompute at 100,000
+  deals takes minutes on a busy machine).
 - **A signed-in reference.** Pages are compared with `/w/<slug>/ping/`, the smallest
   signed-in page (session, sign-in, membership, the base layout), timed in the same run by
   the same person, not with `/healthz` (no session, no database, no template).
@@ -220,9 +222,13 @@ class BenchRun:
     on them, both removed at the end. Settings are per process: run each backend in a child
     (see `per_backend`)."""
 
-    def __init__(self, bench: str, *, db: str, keep: bool = False) -> None:
+    def __init__(
+        self, bench: str, *, db: str, keep: bool = False, template: str | None = None
+    ) -> None:
+        """template: start from a copy of a database prepared earlier (a PostgreSQL database
+        name, or an SQLite file) instead of an empty one; migrations still run on the copy."""
         assert db in ("sqlite", "postgres"), db
-        self.bench, self.db, self.keep = bench, db, keep
+        self.bench, self.db, self.keep, self.template = bench, db, keep, template
         self.name = f"{PREFIX}_{bench}_{os.getpid()}_{secrets.token_hex(3)}"
         self.tmp = Path(tempfile.mkdtemp(prefix=f"{PREFIX}-{bench}-{os.getpid()}-"))
         self.data_dir = self.tmp / "data"
@@ -254,17 +260,21 @@ class BenchRun:
         if self.db == "postgres":
             import psycopg
 
+            like = f' TEMPLATE "{self.template}"' if self.template else ""
             with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-                admin.execute(f'CREATE DATABASE "{self.name}"')
+                admin.execute(f'CREATE DATABASE "{self.name}"{like}')
         else:
             os.environ.pop("DATABASE_URL", None)
+            if self.template:
+                shutil.copyfile(self.template, self.data_dir / "unstuck.sqlite3")
         import django
 
         django.setup()
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
-        print(f"[{self.bench} · {self.db} · {self.name}] {machine()}", flush=True)
+        copied = f" (a copy of {self.template})" if self.template else ""
+        print(f"[{self.bench} · {self.db} · {self.name}{copied}] {machine()}", flush=True)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -326,12 +336,15 @@ def temp_folder(bench: str) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def per_backend(script: str, argv: list[str], backends: Sequence[str]) -> int:
-    """Run the script once per backend in a child process (settings are per process);
-    returns the number of children that failed."""
+def per_backend(
+    script: str, argv: list[str], backends: Sequence[str], templates: dict[str, str] | None = None
+) -> int:
+    """Run the script once per backend in a child process (settings are per process), each
+    with its --template when given; returns the number of children that failed."""
     failed = 0
     for db in backends:
-        proc = subprocess.run([sys.executable, script, *argv, "--db", db], cwd=REPO)
+        extra = ["--template", templates[db]] if templates and templates.get(db) else []
+        proc = subprocess.run([sys.executable, script, *argv, *extra, "--db", db], cwd=REPO)
         failed += proc.returncode != 0
     return failed
 

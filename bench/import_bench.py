@@ -175,7 +175,7 @@ def run_import(folder: Path, run: BenchRun, label: str) -> tuple[float, float, s
     summary_line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("Imported")), "?")
     steps = [ln for ln in proc.stderr.splitlines() if "import step" in ln]
     slow = [ln.split("import step ", 1)[1] for ln in steps if float(ln.rsplit(" ", 1)[1][:-1]) >= 1]
-    slow += [ln for ln in proc.stderr.splitlines() if "row by row" in ln]
+    slow += [ln for ln in proc.stderr.splitlines() if "row by row" in ln or "fingerprints," in ln]
     # ru_maxrss is the largest child so far: a later, smaller child does not show.
     rss = peak if peak > before else float("nan")
     return elapsed, rss, summary_line, "".join(f"\n    {step}" for step in slow)
@@ -200,6 +200,8 @@ def changed_copy(src: Path, dst: Path, n: int, seed: int = 3) -> set[str]:
         target.symlink_to(src / name)
     with (src / "Opportunity.csv").open(newline="") as fh:
         total = sum(1 for _ in fh) - 1
+    with (src / "OpportunityHistory.csv").open("rb") as fh:
+        ending = "\r\n" if fh.readline().endswith(b"\r\n") else "\n"
     rng = random.Random(seed)
     lines = set(rng.sample(range(total), n))
     changed: dict[str, list[str]] = {}
@@ -207,7 +209,7 @@ def changed_copy(src: Path, dst: Path, n: int, seed: int = 3) -> set[str]:
         (src / "Opportunity.csv").open(newline="") as fin,
         (dst / "Opportunity.csv").open("w", newline="") as fout,
     ):
-        reader, writer = csv.reader(fin), csv.writer(fout, lineterminator="\n")
+        reader, writer = csv.reader(fin), csv.writer(fout, lineterminator=ending)
         header = next(reader)
         writer.writerow(header)
         col = {h: i for i, h in enumerate(header)}
@@ -223,7 +225,7 @@ def changed_copy(src: Path, dst: Path, n: int, seed: int = 3) -> set[str]:
     ):
         while block := fin.read(1 << 20):
             fout.write(block)
-        writer = csv.writer(fout, lineterminator="\n")
+        writer = csv.writer(fout, lineterminator=ending)
         for n, (deal_id, row) in enumerate(sorted(changed.items())):
             # The new amount, recorded in place in the deal's stage, as Salesforce does.
             writer.writerow(

@@ -72,10 +72,14 @@ def _prepare(deals: int) -> dict[str, object]:
     from unstuck.demo.generator import generate_demo
     from unstuck.investigate.services import assessments_recompute
 
-    started = time.perf_counter()
-    ws = generate_demo(deals=deals, seed=1, activity_rate=0.15).workspace
-    print(f"demo: {deals:,} deals in {time.perf_counter() - started:.0f} s")
-    assessments_recompute(workspace=ws)
+    from unstuck.core.models import Workspace
+
+    ws = Workspace.objects.filter(slug="demo").first()
+    if ws is None:
+        started = time.perf_counter()
+        ws = generate_demo(deals=deals, seed=1, activity_rate=0.15).workspace
+        print(f"demo: {deals:,} deals in {time.perf_counter() - started:.0f} s")
+        assessments_recompute(workspace=ws)
     people = []
     for email in PEOPLE:
         m = Membership.objects.select_related("user", "workspace").get(
@@ -227,8 +231,8 @@ def _report(title: str, stats_csv: Path, service: dict[str, list[float]], db: st
         verdict(f"{db} {title}: errors", float(total["Failure Count"]), unit="errors", under=1)
 
 
-def run(db: str, deals: int, seconds: int, think: float) -> None:
-    with BenchRun("load", db=db) as bench:
+def run(db: str, deals: int, seconds: int, think: float, template: str | None) -> None:
+    with BenchRun("load", db=db, template=template) as bench:
         config = _prepare(deals)
         print(f"ANALYZE {bench.analyze():.1f} s")
         config_file = bench.tmp / "load.json"
@@ -256,12 +260,17 @@ def main() -> None:
     parser.add_argument(
         "--think", type=float, default=1.0, help="Mean pause between a person's requests."
     )
+    parser.add_argument(
+        "--template",
+        help="Copy this database (PostgreSQL name or SQLite file) made by the same generator "
+        "and seed, already scored, instead of generating one (with --db sqlite or postgres).",
+    )
     args = parser.parse_args()
     if args.db == "both":
         argv = ["--deals", str(args.deals), "--seconds", str(args.seconds)]
         argv += ["--think", str(args.think)]
         sys.exit(per_backend(__file__, argv, ["postgres", "sqlite"]))
-    run(args.db, args.deals, args.seconds, args.think)
+    run(args.db, args.deals, args.seconds, args.think, args.template)
 
 
 if __name__ == "__main__":

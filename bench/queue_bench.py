@@ -31,22 +31,30 @@ from bench.common import (
 )
 
 
-def run(db: str, deals: int, repeats: int, analyzed_pass: bool) -> None:
-    with BenchRun("queue", db=db) as bench:
+def run(db: str, deals: int, repeats: int, analyzed_pass: bool, template: str | None) -> None:
+    with BenchRun("queue", db=db, template=template) as bench:
+        from unstuck.core.models import Workspace
+        from unstuck.deals.models import Deal
         from unstuck.demo.generator import generate_demo
         from unstuck.investigate.models import DealAssessment
         from unstuck.investigate.services import assessments_recompute
 
-        started = time.perf_counter()
-        ws = generate_demo(deals=deals, seed=1, activity_rate=0.15).workspace
-        print(f"demo: {deals:,} deals in {time.perf_counter() - started:.0f} s; "
-              f"ANALYZE {bench.analyze():.1f} s")  # fmt: skip
-        started = time.perf_counter()
-        result = assessments_recompute(workspace=ws)
-        print(
-            f"recompute (benchmarks, training, scoring {result.assessed:,} open deals): "
-            f"{time.perf_counter() - started:.1f} s, peak RSS {peak_rss_mb():.0f} MB · {machine()}"
-        )
+        ws = Workspace.objects.filter(slug="demo").first()
+        if ws is None:
+            started = time.perf_counter()
+            ws = generate_demo(deals=deals, seed=1, activity_rate=0.15).workspace
+            print(f"demo: {deals:,} deals in {time.perf_counter() - started:.0f} s; "
+                  f"ANALYZE {bench.analyze():.1f} s")  # fmt: skip
+            started = time.perf_counter()
+            result = assessments_recompute(workspace=ws)
+            print(
+                f"recompute (benchmarks, training, scoring {result.assessed:,} open deals): "
+                f"{time.perf_counter() - started:.1f} s, peak RSS {peak_rss_mb():.0f} MB · "
+                f"{machine()}"
+            )
+        else:
+            print(f"from {template}: {Deal.objects.count():,} deals, "
+                  f"{DealAssessment.objects.count():,} assessments")  # fmt: skip
         stuck = DealAssessment.objects.filter(workspace=ws).order_by("-payoff").first()
         assert stuck is not None
         cases = [
@@ -99,6 +107,11 @@ def main() -> None:
     parser.add_argument("--deals", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument(
+        "--template",
+        help="Copy this database (PostgreSQL name or SQLite file) made by the same generator "
+        "and seed, already scored, instead of generating one (with --db sqlite or postgres).",
+    )
+    parser.add_argument(
         "--analyzed-pass",
         action="store_true",
         help="Time the pages again after a manual ANALYZE (shows how much stale statistics cost).",
@@ -108,7 +121,7 @@ def main() -> None:
         argv = ["--deals", str(args.deals), "--repeats", str(args.repeats)]
         argv += ["--analyzed-pass"] if args.analyzed_pass else []
         sys.exit(per_backend(__file__, argv, ["sqlite", "postgres"]))
-    run(args.db, args.deals, args.repeats, args.analyzed_pass)
+    run(args.db, args.deals, args.repeats, args.analyzed_pass, args.template)
 
 
 if __name__ == "__main__":

@@ -141,6 +141,11 @@ class Deal(models.Model):
     external_id = models.CharField(max_length=100)
     custom = models.JSONField(default=dict, blank=True, help_text="CRM custom attributes.")
     updated_at = models.DateTimeField(auto_now=True)
+    # Written by imports that read the files by COPY (imports/fingerprint.py): the CRM row and
+    # history it was last imported from, and its imported fields as then written. When both
+    # still match, a re-import leaves the deal alone without staging its rows.
+    import_hash = models.BigIntegerField(null=True, blank=True, editable=False)
+    import_state = models.BigIntegerField(null=True, blank=True, editable=False)
 
     objects = DealQuerySet.as_manager()
 

@@ -20,7 +20,7 @@ from django.db import transaction
 
 from unstuck.core.models import Membership, Workspace
 from unstuck.deals.models import Pipeline
-from unstuck.imports import copy_stage, staging
+from unstuck.imports import copy_stage, fingerprint, staging
 from unstuck.imports.copy_stage import CopySource
 from unstuck.imports.dimensions import ensure_stages, upsert_accounts
 from unstuck.imports.mapping import kind_from_name
@@ -71,6 +71,10 @@ class LoadResult:
     unknown_owners: dict[str, int] = field(default_factory=dict)
     related: dict[str, int] = field(default_factory=dict)  # contacts, stakeholders, activities
     conflicting_ids: int = 0  # ids on rows with different values, rejected (on_conflict=reject)
+    # Deals known unchanged by their fingerprints, never staged (counted as unchanged), and
+    # fingerprint.world() when this import stored fingerprints.
+    skipped: int = 0
+    fingerprint_world: str = ""
     staged_by: str = ""  # "copy" when PostgreSQL read the files itself, else "rows"
     written: bool = False
 
@@ -221,6 +225,11 @@ class Loader:
                         self.result.related = after()
                     if self.report.errors and self.options.strict:
                         raise ImportRejected
+                if self.result.staged_by == "copy":
+                    # What the next import checks before it trusts these fingerprints.
+                    self.result.fingerprint_world = fingerprint.world(
+                        self.workspace.pk, self.options.source
+                    )
                 self.result.written = True
         finally:
             # Temporary tables vanish with the connection; dropped now for the next import.
@@ -275,6 +284,7 @@ class Loader:
                         row.last_activity_at,
                         row.next_step,
                         json.dumps(row.custom),
+                        None,  # row_hash: only the COPY path fingerprints rows
                     )
                 )
             writer.close()
