@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -59,8 +59,12 @@ def queue_page(
         .annotate(n=Count("pk"))
         .values("n")
     )
+    # EXISTS, not IN: the page walks the assessments in its order and checks each deal, so
+    # SQLite does not first list every deal the member may see.
     qs = (
-        DealAssessment.objects.filter(workspace_id=membership.workspace_id, deal__in=visible)
+        DealAssessment.objects.filter(
+            Exists(visible.filter(pk=OuterRef("deal_id"))), workspace_id=membership.workspace_id
+        )
         .annotate(open_requests=Coalesce(Subquery(unanswered), 0))
         .select_related("deal", "deal__account", "deal__owner", "deal__stage")
         .order_by("-payoff", "-stall_score", "deal_id")
@@ -105,7 +109,7 @@ def overdue_requests(
     visible = deals_visible_to(membership) if visible is None else visible
     return list(
         InvestigationRequest.objects.filter(
-            deal__in=visible,
+            Exists(visible.filter(pk=OuterRef("deal_id"))),  # few requests: check each deal
             answered_at__isnull=True,
             due_date__lt=timezone.localdate(),
         )
