@@ -214,11 +214,12 @@ class _Columns:
             if self.has(fld) and self.types.get(fld, "boolean") == "boolean"
         ]
 
-    def source(self, table: str) -> str:
-        """The raw table with each mapped text field trimmed once, as t_<field>; OFFSET 0
-        keeps PostgreSQL from inlining the expressions again wherever they are used."""
+    def source(self, table: str, where: str = "TRUE") -> str:
+        """The raw table (its rows where `where` holds) with each mapped text field trimmed
+        once, as t_<field>; OFFSET 0 keeps PostgreSQL from inlining the expressions again
+        wherever they are used."""
         trimmed = ", ".join(f"{self.trim(fld)} AS t_{fld}" for fld in self._trimmed())
-        return f"(SELECT r.*, {trimmed} FROM {table} r OFFSET 0) r"
+        return f"(SELECT r.*, {trimmed} FROM {table} r WHERE {where} OFFSET 0) r"
 
     def text(self, fld: str) -> str:
         """Trimmed text, '' when the field is unmapped; only inside source()."""
@@ -381,7 +382,13 @@ def _stage_deals(loader: Loader, src: CopySource, job: _HistoryJob | None, seed:
     default_pipeline = (m.pipeline or "")[:100] or loader.default_pipeline
     currency = f"upper({c.text('currency')})" if c.has("currency") else "''"
     default_currency = m.currency.upper() or loader.workspace.default_currency
-    # Which rows need staging at all: their fingerprints against the deals'.
+    # Which rows need staging at all: their fingerprints against the deals'. The rows' own
+    # hashes are taken while the other connection digests the history.
+    with timed("row hashes"):
+        fingerprint.row_hashes(
+            f"SELECT r.line, {c.trim('external_id')} AS ext, "
+            f"{fingerprint.cells_hash(_raw_cells(f), seed)} AS h FROM raw_deal r WHERE {keep}"
+        )
     if job is not None:
         with timed("waiting for the history's fingerprints"):
             while not job.digests_ready.wait(0.5):
@@ -392,10 +399,11 @@ def _stage_deals(loader: Loader, src: CopySource, job: _HistoryJob | None, seed:
         found = fingerprint.unchanged_rows(
             workspace_id=loader.workspace.pk,
             source=m.source,
-            rows=f"(SELECT r.line, {ext} AS ext, {fingerprint.cells_hash(_raw_cells(f), seed)} "
-            f"AS h FROM {c.source('raw_deal')} WHERE {keep})",
             digests=job.digests if job is not None else None,
             seed=seed,
+            # Where cells span lines, each row's line number counts the rows before it:
+            # every row is staged, so that problems name the right line.
+            trust=line == "r.line + 1",
         )
     loader.result.skipped = found.skipped
     log.debug("import: %d deal rows unchanged by their fingerprints, not staged", found.skipped)
@@ -412,11 +420,13 @@ def _stage_deals(loader: Loader, src: CopySource, job: _HistoryJob | None, seed:
         f"COALESCE(NULLIF({currency}, ''), %s), {c.typed('close_date')}, "
         f"{c.typed('created_at')}, {hint}, {c.typed('last_activity_at')}, "
         f"left({c.text('next_step')}, 500), {custom}, fp.fp "
-        f"FROM {c.source('raw_deal')} JOIN cp_stage s ON s.raw = {c.text('stage')} "
-        f"JOIN cp_owner o ON o.raw = {c.text('owner')} "
+        f"FROM {c.source('raw_deal', fingerprint.CHANGED if found.skipped else 'TRUE')} "
+        "JOIN cp_stage s "
+        f"ON s.raw = {c.text('stage')} JOIN cp_owner o ON o.raw = {c.text('owner')} "
         f"JOIN {fingerprint.ROWS} fp ON fp.line = r.line WHERE {keep} AND NOT fp.same"
     )
-    _run(sql, [default_pipeline, default_currency])
+    if found.staged:
+        _run(sql, [default_pipeline, default_currency])
     _run(staging.Dialect().index("stg_deal", "external_id"))
     _run("ANALYZE stg_deal")
     if src.accounts_from_names:
@@ -449,19 +459,22 @@ def _stage_history(job: _HistoryJob) -> int:
     wanted = job.wanted.get()
     if wanted is STOP:
         return count
+    if line != "r.line + 1":
+        wanted = None  # cells span lines: line numbers count every row before, so stage all
     only = "" if wanted is None else f" AND {deal} = ANY(%s)"
     checks = [f"{deal} = ''", f"COALESCE({c.raw('entered_at')}, '') = ''", *_unreadable(c)]
     d = staging.Dialect()
     cols = ", ".join(f"{name} {d.type(t)}" for name, t in staging.HISTORY_COLUMNS)
     _run(f"CREATE UNLOGGED TABLE {shared} ({cols})")
     names = ", ".join(name for name, _ in staging.HISTORY_COLUMNS)
-    _run(
-        f"INSERT INTO {shared} ({names}) SELECT {_refused_or(checks, line)}, {deal}, s.stage, "
-        f"{c.typed('entered_at')}, {c.typed('amount')}, {c.typed('close_date')} "
-        f"FROM {c.source('raw_hist')} JOIN cp_hstage s ON s.raw = {c.text('stage')} "
-        f"WHERE {keep}{only}",
-        [] if wanted is None else [wanted],
-    )
+    if wanted != []:  # [] when every deal's history is known: nothing to read
+        _run(
+            f"INSERT INTO {shared} ({names}) SELECT {_refused_or(checks, line)}, {deal}, s.stage, "
+            f"{c.typed('entered_at')}, {c.typed('amount')}, {c.typed('close_date')} "
+            f"FROM {c.source('raw_hist')} JOIN cp_hstage s ON s.raw = {c.text('stage')} "
+            f"WHERE {keep}{only}",
+            [] if wanted is None else [wanted],
+        )
     _run(f"ANALYZE {shared}")
     return count
 
@@ -520,7 +533,15 @@ def _drop_abandoned() -> None:
 # --- entry point -----------------------------------------------------------------------------
 
 # Dropped with the loader's staging tables when the import ends (stg_hist reads raw_hist).
-TABLES = ("raw_deal", "raw_hist", "cp_stage", "cp_hstage", "cp_owner", fingerprint.ROWS)
+TABLES = (
+    "raw_deal",
+    "raw_hist",
+    "cp_stage",
+    "cp_hstage",
+    "cp_owner",
+    fingerprint.ROWS,
+    fingerprint.HASHES,
+)
 
 
 def stage(loader: Loader, src: CopySource) -> bool:

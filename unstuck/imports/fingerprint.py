@@ -126,16 +126,14 @@ def cells_hash(columns: list[str], seed: int) -> str:
 
 def state_hash(values: dict[str, str]) -> str:
     """SQL for the hash of a deal's imported fields, each cast to its column's type (so the
-    hash of the values written equals the hash of the row read back)."""
-    parts = []
-    for i, name in enumerate(STATE_FIELDS):
+    hash of the values written equals the hash of the row read back), hashed by type, not
+    as text (PostgreSQL 14+)."""
+    cols = []
+    for name in STATE_FIELDS:
         field = Deal._meta.get_field(name.removesuffix("_id"))
         assert isinstance(field, Field)
-        db_type = field.db_type(connection)
-        parts.append(
-            f"COALESCE(hashtextextended(CAST({values[name]} AS {db_type})::text, {i}), {i})"
-        )
-    return " # ".join(parts)
+        cols.append(f"CAST({values[name]} AS {field.db_type(connection)})")
+    return f"hash_record_extended(ROW({', '.join(cols)}), 0)"
 
 
 def stored_state(alias: str) -> str:
@@ -160,6 +158,9 @@ def history_digests(
 
 
 ROWS = "cp_fp"  # line, ext, fp, same: each raw deal row's fingerprint and whether it matches
+HASHES = "cp_rowhash"  # line, ext, h: each kept raw deal row's own hash
+# Raw deal rows still to stage (a condition on the raw table r).
+CHANGED = f"r.line IN (SELECT line FROM {ROWS} WHERE NOT same)"
 # Above this share of changed rows, the history is staged whole rather than by a list of ids.
 WANTED_SHARE = 0.2
 
@@ -167,24 +168,31 @@ WANTED_SHARE = 0.2
 @dataclass
 class Unchanged:
     skipped: int  # rows whose deals are as the import would leave them
+    staged: int  # rows still to stage
     wanted: list[str] | None  # ids whose history to stage; None: all of it
 
 
+def row_hashes(select: str) -> None:
+    """Keep each kept raw deal row's hash (select: SQL giving line, ext, h)."""
+    staging.drop(HASHES)
+    staging.execute(f"CREATE TEMP TABLE {HASHES} AS {select}")
+
+
 def unchanged_rows(
-    *, workspace_id: int, source: str, rows: str, digests: str | None, seed: int
+    *, workspace_id: int, source: str, digests: str | None, seed: int, trust: bool = True
 ) -> Unchanged:
-    """Fill ROWS from rows (SQL giving line, ext, h: each kept raw deal row's cells hash)
-    and the history's digests (a table of ext, h, or None without a history file), and say
-    which deals' history the import still needs. Nothing counts as unchanged unless the
-    world is as the last fingerprinting import left it."""
+    """Fill ROWS from the rows' hashes (HASHES) and the history's digests (a table of ext, h,
+    or None without a history file), and say which deals' history the import still needs.
+    Nothing counts as unchanged unless the world is as the last fingerprinting import left
+    it."""
     history = f"LEFT JOIN {digests} g ON g.ext = r.ext" if digests else ""
     digest = "COALESCE(g.h, 0)" if digests else "0"
     fingerprints = (
         f"(SELECT r.line, r.ext, hashtextextended(r.h::text || ':' || {digest}::text, "
-        f"{seed}) AS fp FROM {rows} r {history}) x"
+        f"{seed}) AS fp FROM {HASHES} r {history}) x"
     )
     staging.drop(ROWS)
-    if world_unchanged(workspace_id, source):
+    if trust and world_unchanged(workspace_id, source):
         staging.execute(
             f"CREATE TEMP TABLE {ROWS} AS SELECT x.line, x.ext, x.fp, COALESCE(d.import_hash = "
             f"x.fp AND d.import_state = {stored_state('d')}, FALSE) AS same FROM {fingerprints} "
@@ -192,23 +200,24 @@ def unchanged_rows(
             "AND d.external_id = x.ext",
             [workspace_id, source],
         )
+        # An id on several rows is the loader's to decide (merge, refuse or pick): all staged.
+        staging.execute(
+            f"UPDATE {ROWS} SET same = FALSE WHERE same AND ext IN (SELECT ext FROM {ROWS} "
+            "GROUP BY ext HAVING COUNT(*) > 1)"
+        )
     else:
         staging.execute(
             f"CREATE TEMP TABLE {ROWS} AS SELECT x.line, x.ext, x.fp, FALSE AS same "
             f"FROM {fingerprints}"
         )
-    # An id on several rows is the loader's to decide (merge, refuse or pick): all staged.
-    staging.execute(
-        f"UPDATE {ROWS} SET same = FALSE WHERE same AND ext IN (SELECT ext FROM {ROWS} "
-        "GROUP BY ext HAVING COUNT(*) > 1)"
-    )
     staging.execute(f"CREATE INDEX ON {ROWS} (line)")
     staging.execute(f"ANALYZE {ROWS}")
     total, skipped = staging.fetchall(f"SELECT COUNT(*), COUNT(*) FILTER (WHERE same) FROM {ROWS}")[
         0
     ]
-    if not skipped or total - skipped > WANTED_SHARE * total:
-        return Unchanged(skipped=skipped, wanted=None)
+    staged = total - skipped
+    if not skipped or staged > WANTED_SHARE * total:
+        return Unchanged(skipped=skipped, staged=staged, wanted=None)
     # The history of the deals staged, and of ids the deals file does not have (the loader
     # reports those lines).
     orphans = (
@@ -218,4 +227,4 @@ def unchanged_rows(
         else ""
     )
     wanted = [e for (e,) in staging.fetchall(f"SELECT ext FROM {ROWS} WHERE NOT same{orphans}")]
-    return Unchanged(skipped=skipped, wanted=wanted)
+    return Unchanged(skipped=skipped, staged=staged, wanted=wanted)
