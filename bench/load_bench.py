@@ -67,12 +67,10 @@ def _prepare(deals: int) -> dict[str, object]:
     from django.contrib.sessions.backends.db import SessionStore
 
     from unstuck.core.access import deals_visible_to
-    from unstuck.core.models import Membership
+    from unstuck.core.models import Membership, Workspace
     from unstuck.core.services import api_token_create
     from unstuck.demo.generator import generate_demo
     from unstuck.investigate.services import assessments_recompute
-
-    from unstuck.core.models import Workspace
 
     ws = Workspace.objects.filter(slug="demo").first()
     if ws is None:
