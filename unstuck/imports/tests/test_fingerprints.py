@@ -28,16 +28,16 @@ class FingerprintTests(TempDirMixin, PersonasTestCase):
         owners = [(u.email, u.name) for u in (self.rep_a, self.rep_b)] + [("x@y.z", "Nobody")]
         self.files = generate_salesforce_export(self.tmp / "sf", deals=30, owner_emails=owners)
 
-    def load(self) -> Any:
-        outcome = run(
-            self.workspace,
-            salesforce_plan(
-                opportunities=self.files.opportunities,
-                history=self.files.history,
-                accounts=self.files.accounts,
-                users=self.files.users,
-            ),
+    def plan(self) -> Any:
+        return salesforce_plan(
+            opportunities=self.files.opportunities,
+            history=self.files.history,
+            accounts=self.files.accounts,
+            users=self.files.users,
         )
+
+    def load(self) -> Any:
+        outcome = run(self.workspace, self.plan())
         self.assertEqual(outcome.run.status, RunStatus.DONE, outcome.run.message)
         return outcome.result
 
@@ -121,15 +121,7 @@ class FingerprintTests(TempDirMixin, PersonasTestCase):
         twin = lines[3].split(",")
         twin[5] = "999"  # the same Id with another Amount, appended
         self.files.opportunities.write_text("\r\n".join([*lines, ",".join(twin)]) + "\r\n")
-        outcome = run(
-            self.workspace,
-            salesforce_plan(
-                opportunities=self.files.opportunities,
-                history=self.files.history,
-                accounts=self.files.accounts,
-                users=self.files.users,
-            ),
-        )
+        outcome = run(self.workspace, self.plan())
         # Strict mode refuses the conflicting rows, as it would on a first import.
         self.assertEqual(outcome.run.status, RunStatus.REJECTED)
 
