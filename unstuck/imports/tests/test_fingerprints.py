@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from typing import Any
 from unittest import mock
 
@@ -41,7 +42,7 @@ class FingerprintTests(TempDirMixin, PersonasTestCase):
         self.assertEqual(outcome.run.status, RunStatus.DONE, outcome.run.message)
         return outcome.result
 
-    def edit(self, path: Any, change: Any, extra: list[list[str]] = ()) -> None:  # type: ignore[assignment]
+    def edit(self, path: Any, change: Any, extra: Sequence[list[str]] = ()) -> None:
         """Rewrite a CSV: change(row, columns) may edit each row; extra rows are appended."""
         text = path.read_text()
         rows = list(csv.reader(io.StringIO(text)))
