@@ -100,20 +100,63 @@ def world(workspace_id: int, source: str) -> str:
     return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def world_unchanged(workspace_id: int, source: str) -> bool:
-    """Whether the world is as the last import that stored fingerprints for this source left
-    it (its run keeps it in summary["fingerprints"])."""
+def _reference(workspace_id: int, source: str) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """The last finished import that stored fingerprints for this source: (its id, what it
+    remembered, its summary); (0, {}, {}) if there is none."""
     from unstuck.imports.models import ImportRun, RunStatus
 
-    for summary in (
+    for pk, summary in (
         ImportRun.objects.filter(workspace_id=workspace_id, status=RunStatus.DONE)
         .order_by("-finished_at", "-pk")
-        .values_list("summary", flat=True)
+        .values_list("pk", "summary")
     ):
         stored = (summary or {}).get("fingerprints") or {}
         if stored.get("source") == source:
-            return bool(stored.get("world") == world(workspace_id, source))
-    return False
+            return pk, stored, summary
+    return 0, {}, {}
+
+
+def world_unchanged(workspace_id: int, source: str) -> bool:
+    """Whether the world is as the last import that stored fingerprints for this source left
+    it (its run keeps it in summary["fingerprints"])."""
+    _, stored, _ = _reference(workspace_id, source)
+    return bool(stored) and stored.get("world") == world(workspace_id, source)
+
+
+def remember(facts: dict[str, Any], workspace_id: int) -> None:
+    """Complete what an import that stored fingerprints leaves for the next one (facts holds
+    source, seed and the files' sha256 already): the world as it ends, and how many deals of
+    the source carry fingerprints."""
+    source = facts["source"]
+    facts["world"] = world(workspace_id, source)
+    facts["deals"] = Deal.objects.filter(
+        workspace_id=workspace_id, source=source, import_hash__isnull=False
+    ).count()
+
+
+def files_unchanged(facts: dict[str, Any], workspace_id: int) -> dict[str, Any] | None:
+    """The summary of the last fingerprinting import when this one reads the very same files
+    in the same context, that import reported no problem, and every deal it fingerprinted is
+    still there and as it left it: then there is nothing to read. None otherwise."""
+    source = facts["source"]
+    pk, stored, summary = _reference(workspace_id, source)
+    same = {k: stored.get(k) for k in facts} == facts
+    if not same or summary.get("errors") or summary.get("warnings"):
+        return None
+    if stored.get("world") != world(workspace_id, source):
+        return None
+    counts = staging.fetchall(
+        "SELECT COUNT(*), COUNT(*) FILTER (WHERE d.import_state IS NOT DISTINCT FROM "
+        f"{stored_state('d')}) FROM deals_deal d WHERE d.workspace_id = %s AND d.source = %s "
+        "AND d.import_hash IS NOT NULL",
+        [workspace_id, source],
+    )[0]
+    if tuple(counts) != (stored.get("deals"), stored.get("deals")):
+        return None
+    from unstuck.imports.models import ImportRun
+
+    rows_read = ImportRun.objects.filter(pk=pk).values_list("rows_read", flat=True).first()
+    return {**summary, "run": pk, "rows_read": rows_read or 0}
 
 
 def cells_hash(columns: list[str], seed: int) -> str:

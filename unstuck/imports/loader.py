@@ -72,9 +72,9 @@ class LoadResult:
     related: dict[str, int] = field(default_factory=dict)  # contacts, stakeholders, activities
     conflicting_ids: int = 0  # ids on rows with different values, rejected (on_conflict=reject)
     # Deals known unchanged by their fingerprints, never staged (counted as unchanged), and
-    # fingerprint.world() when this import stored fingerprints.
+    # what the next import checks before it trusts them (fingerprint.remember), if stored.
     skipped: int = 0
-    fingerprint_world: str = ""
+    fingerprints: dict[str, Any] = field(default_factory=dict)
     staged_by: str = ""  # "copy" when PostgreSQL read the files itself, else "rows"
     written: bool = False
 
@@ -227,9 +227,7 @@ class Loader:
                         raise ImportRejected
                 if self.result.staged_by == "copy":
                     # What the next import checks before it trusts these fingerprints.
-                    self.result.fingerprint_world = fingerprint.world(
-                        self.workspace.pk, self.options.source
-                    )
+                    fingerprint.remember(self.result.fingerprints, self.workspace.pk)
                 self.result.written = True
         finally:
             # Temporary tables vanish with the connection; dropped now for the next import.
