@@ -359,7 +359,8 @@ class PageTimer:
     def __init__(self, run: BenchRun, *, repeats: int = 30, warmup: int = 3) -> None:
         from django.test.utils import setup_test_environment
 
-        setup_test_environment()  # responses carry their context; outbox instead of email
+        with contextlib.suppress(RuntimeError):  # already set up by an earlier PageTimer
+            setup_test_environment()  # responses carry their context; outbox instead of email
         self.run, self.repeats, self.warmup = run, repeats, warmup
         self._clients: dict[str, Any] = {}
 
