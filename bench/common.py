@@ -13,7 +13,8 @@
   signed-in page (session, sign-in, membership, the base layout), timed in the same run by
   the same person, not with `/healthz` (no session, no database, no template).
 - **Honest timings.** Each case: the first (cold) request, a warm-up, then N timed requests:
-  median, p95 and max, the queries of one request and the peak RSS of the process so far.
+  median, p95 and max, the median CPU time of this process (what a busy machine disturbs
+  least), the queries of one request and the peak RSS of the process so far.
 - **Fresh statistics where the app would have them.** `analyze()` after bulk-generated data
   (autovacuum would have analysed it by the time anyone looks); not after the app's own
   writes, whose statistics are the app's business.
@@ -136,6 +137,9 @@ class Timing:
     first: float  # ms, the first request of the case (cold)
     queries: int = 0
     rss_mb: float = 0.0
+    # ms of CPU this process spent per timed call (not the database's on PostgreSQL): the
+    # figure a busy machine disturbs least.
+    cpu: list[float] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -152,10 +156,11 @@ class Timing:
 
     def line(self, reference: Timing | None = None) -> str:
         ratio = f"  {self.median / reference.median:5.1f}x ref" if reference else ""
+        cpu = f"  cpu {statistics.median(self.cpu):6.1f}" if self.cpu else ""
         return (
             f"  {self.label:<36} first {self.first:7.1f}  median {self.median:7.1f}  "
-            f"p95 {self.p95:7.1f}  max {self.max:7.1f} ms{ratio}  {self.queries:3d} queries  "
-            f"peak RSS {self.rss_mb:5.0f} MB"
+            f"p95 {self.p95:7.1f}  max {self.max:7.1f}{cpu} ms{ratio}  {self.queries:3d} "
+            f"queries  peak RSS {self.rss_mb:5.0f} MB"
         )
 
 
@@ -166,12 +171,13 @@ def time_calls(label: str, call: Callable[[], Any], *, repeats: int, warmup: int
     first = (time.perf_counter() - t0) * 1000
     for _ in range(warmup):
         call()
-    samples = []
+    samples, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         call()
         samples.append((time.perf_counter() - t0) * 1000)
-    return Timing(label, samples, first, rss_mb=peak_rss_mb())
+        cpu.append((time.process_time() - c0) * 1000)
+    return Timing(label, samples, first, rss_mb=peak_rss_mb(), cpu=cpu)
 
 
 # --- a run of its own ------------------------------------------------------------------------
