@@ -68,7 +68,8 @@ def context_seed(loader: Loader, src: CopySource) -> int:
         "workspace": [ws.pk, ws.default_currency],
         "options": dataclasses.asdict(loader.options),
         "default_pipeline": loader.default_pipeline,
-        "mapping": dataclasses.asdict(src.mapping),
+        # Where the files lie does not matter (uploads land in a new folder each time).
+        "mapping": _without_paths(dataclasses.asdict(src.mapping)),
         "skip_deleted": src.skip_deleted,
         "accounts_from_names": src.accounts_from_names,
         "owners_file": sorted(src.owners.items()),
@@ -81,6 +82,14 @@ def context_seed(loader: Loader, src: CopySource) -> int:
     text = json.dumps(facts, sort_keys=True, default=str)
     # Room above it for the per-column offsets added to the seed.
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True) >> 8
+
+
+def _without_paths(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_paths(v) for k, v in value.items() if k != "path"}
+    if isinstance(value, list | tuple):
+        return [_without_paths(v) for v in value]
+    return value
 
 
 def world(workspace_id: int, source: str) -> str:

@@ -69,6 +69,19 @@ class FingerprintTests(TempDirMixin, PersonasTestCase):
         self.assertEqual(dict(Deal.objects.values_list("external_id", "updated_at")), stamps)
         self.assertEqual(first.created, 30)
 
+    def test_the_same_rows_uploaded_to_another_folder_are_still_recognised(self) -> None:
+        self.load()
+        moved = self.tmp / "elsewhere"
+        moved.mkdir()
+        for name in ("opportunities", "history", "accounts", "users"):
+            path = getattr(self.files, name)
+            setattr(self.files, name, path.rename(moved / path.name))
+        self.edit(self.files.opportunities, lambda row, col: None)  # rewritten, same rows
+        again = self.load()
+        if PG:
+            self.assertEqual(again.skipped, 30)
+        self.assertEqual((again.updated, again.unchanged), (0, 30))
+
     def test_a_changed_row_updates_exactly_that_deal_and_adds_its_history(self) -> None:
         self.load()
         target = "006000000000000007"
