@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
+from ninja.openapi.docs import ABS_TPL_PATH, Swagger
 
 from unstuck.cocreate.api import router as cocreate_router
 from unstuck.core.api import router as core_router
@@ -17,6 +18,15 @@ from unstuck.investigate.api import router as investigate_router
 from unstuck.share.api import router as share_router
 from unstuck.thinking.api import router as thinking_router
 
+
+class LocalSwagger(Swagger):
+    """Swagger UI from ninja's own local copy, never a CDN. Ninja picks its local template only
+    when it is an installed app, which it is not here (settings.NINJA_DIR says why), so its
+    fallback is pointed at that same local template; the static files come from NINJA_DIR."""
+
+    template_cdn = str(ABS_TPL_PATH / "swagger.html")
+
+
 api = NinjaAPI(
     title="Unstuck API",
     version="1",
@@ -28,6 +38,7 @@ api = NinjaAPI(
     ),
     auth=[TokenAuth(), SessionAuth()],
     urls_namespace="api",
+    docs=LocalSwagger(),
 )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from importlib.util import find_spec
 from pathlib import Path
 
 import dj_database_url
@@ -67,7 +68,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
-    "ninja",
     "django_tasks",
     "django_tasks_db",
     "unstuck.core",
@@ -96,10 +96,16 @@ MIDDLEWARE = [
 ROOT_URLCONF = "unstuck.urls"
 WSGI_APPLICATION = "unstuck.wsgi.application"
 
+# django-ninja is not an installed app: its API docs page only needs its templates and static
+# files, found here by path, and as an app it was imported (with pydantic) by every command at
+# start-up, about half a second before anything ran.
+_ninja_spec = find_spec("ninja")
+NINJA_DIR = Path(_ninja_spec.origin).parent if _ninja_spec and _ninja_spec.origin else BASE_DIR
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [BASE_DIR / "templates", NINJA_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -149,7 +155,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [BASE_DIR / "static", NINJA_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -154,7 +154,8 @@ def text_check(
     if deal is not None and deal.workspace_id != workspace.pk:
         raise UnstuckError("That deal belongs to another workspace.", field="deal")
     question_bank_ensure(workspace=workspace)
-    found = detector.detect(text)
+    # A draft is checked on every pause in typing: the quick head (static model) answers it.
+    found = detector.detect(text, quick=bool(draft_key))
     content_type = ContentType.objects.get_for_model(subject) if subject is not None else None
     object_id = subject.pk if subject is not None else None
     existing: dict[str, BiasFlag] = {}

@@ -141,3 +141,44 @@ class TopLevelHelpTests(TestCase):
         )
         for option in ["--host", "--port", "--data-dir"]:
             self.assertIn(option, result.stdout)
+
+
+# Runs `unstuck bias check` in a fresh interpreter, then reports what it had to load.
+BIAS_CHECK_PROBE = """
+import sys
+from unstuck.cli import main
+main(["bias", "check", "We've always sold it this way. Not changing for them."])
+from django.apps import apps
+print("apps-ready", apps.ready)
+print("ninja-imported", "ninja" in sys.modules)
+print("urls-imported", "unstuck.urls" in sys.modules)
+"""
+
+# Runs a command that does not serve the site (and needs no database), then reports whether
+# the URLs were loaded. The file it looks for is the API docs' own copy of Swagger UI.
+URL_CHECK_PROBE = """
+import sys
+from unstuck.cli import main
+main(["findstatic", "ninja/swagger-ui.css"])
+print("urls-imported", "unstuck.urls" in sys.modules)
+"""
+
+
+class StartUpTests(TestCase):
+    def probe(self, code: str) -> list[str]:
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+        return result.stdout.splitlines()
+
+    def test_bias_check_answers_without_loading_the_apps_or_the_api(self) -> None:
+        lines = self.probe(BIAS_CHECK_PROBE)
+        self.assertTrue(any(line.startswith("Legacy bias") for line in lines), lines)
+        self.assertIn("apps-ready False", lines)
+        self.assertIn("ninja-imported False", lines)
+        self.assertIn("urls-imported False", lines)
+
+    def test_commands_that_do_not_serve_the_site_skip_the_url_checks(self) -> None:
+        lines = self.probe(URL_CHECK_PROBE)
+        self.assertTrue(any("swagger-ui.css" in line for line in lines), lines)
+        self.assertIn("urls-imported False", lines)

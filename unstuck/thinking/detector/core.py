@@ -1,11 +1,16 @@
-"""The bias detector: a linear classifier over static embeddings and cues, with cue evidence.
+"""The bias detector: a linear classifier over sentence embeddings and cues, with cue evidence.
 
-A bias is flagged when the classifier's probability for it passes a threshold: the lowest when
-both halves of the biased move are in the text (“it failed there” … “so it will fail here”),
-a middle one for the first half alone (the cue is then the evidence), the highest with no cue
-(the evidence is then the sentence that scores highest). A cue does not count when the writer
-goes on to find out, test or weigh, unless the second half is there too. Thresholds were chosen by
-cross-validation on the training split only (scripts/train_bias_classifier.py).
+Two heads share the rule and differ in what they read: `full` (the static embedding, the
+MiniLM embedding and the cues) for saved text, the API and the command line, and `quick` (the
+static embedding and the cues) for a note while someone types, where every keystroke pause
+asks again. A text is flagged when the classifier's probability that it shows *some* bias
+(one minus the probability of "none") passes a threshold, and the flag names the most probable
+bias: the lower threshold applies when a cue of that bias is in the text (the cue is then the
+evidence), the higher one when none is (the evidence is then the sentence that scores highest).
+A cue does not count when the writer goes on to find out, test or weigh, unless the second half
+of the move is there too. Any other bias whose own probability passes its threshold is flagged
+as well. Thresholds were chosen on leave-one-voice-out predictions of the corpus
+(scripts/train_bias_classifier.py), never on the blind set.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from unstuck.thinking.question_bank import default_questions_for
 
 WEIGHTS = Path(__file__).resolve().parent / "classifier.npz"
 MAX_EVIDENCE = 160
-# Longer texts are read sentence by sentence windows; the whole text is still scored once.
+# Sentences, for evidence: the sentence holding the cue, or the one that scores highest.
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 
 
@@ -40,32 +45,52 @@ class BiasFlag:
         return asdict(self)
 
 
+def probabilities(features: np.ndarray, weights: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """Multinomial logistic regression: class probabilities per row of features."""
+    logits = features @ weights.T + bias
+    logits -= logits.max(axis=1, keepdims=True)
+    exp = np.exp(logits)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class Head:
+    """One fitted classifier: which encoders it reads, its weights and its two thresholds."""
+
+    encoders: tuple[str, ...]
+    weights: np.ndarray  # (classes, features)
+    bias: np.ndarray  # (classes,)
+    threshold_cue: float
+    threshold_no_cue: float
+
+    def features(self, texts: list[str]) -> np.ndarray:
+        return featurise(texts, self.encoders)
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        return probabilities(features, self.weights, self.bias)
+
+
 @dataclass(frozen=True)
 class Classifier:
     classes: tuple[str, ...]
-    weights: np.ndarray  # (classes, features)
-    bias: np.ndarray  # (classes,)
-    threshold_both: float
-    threshold_cue: float
-    threshold_no_cue: float
+    heads: dict[str, Head]
 
     @classmethod
     def load(cls, path: Path = WEIGHTS) -> Classifier:
         data = np.load(path, allow_pickle=False)
-        return cls(
-            classes=tuple(str(c) for c in data["classes"]),
-            weights=data["weights"].astype(np.float32),
-            bias=data["intercept"].astype(np.float32),
-            threshold_both=float(data["threshold_both"]),
-            threshold_cue=float(data["threshold_cue"]),
-            threshold_no_cue=float(data["threshold_no_cue"]),
-        )
+        heads = {}
+        for name in HEADS:
+            heads[name] = Head(
+                encoders=tuple(str(e) for e in data[f"{name}_encoders"]),
+                weights=data[f"{name}_weights"].astype(np.float32),
+                bias=data[f"{name}_intercept"].astype(np.float32),
+                threshold_cue=float(data[f"{name}_threshold_cue"]),
+                threshold_no_cue=float(data[f"{name}_threshold_no_cue"]),
+            )
+        return cls(classes=tuple(str(c) for c in data["classes"]), heads=heads)
 
-    def probabilities(self, features: np.ndarray) -> np.ndarray:
-        logits = features @ self.weights.T + self.bias
-        logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)
+
+HEADS = ("full", "quick")
 
 
 @functools.cache
@@ -128,34 +153,37 @@ def _strongest_hit(text: str, found: list[cues.CueHit]) -> cues.CueHit:
     return found[0]
 
 
-def _best_sentence(text: str, bias_index: int, model: Classifier) -> str:
+def _best_sentence(text: str, bias_index: int, head: Head) -> str:
     spans = _sentences(text)
     if len(spans) == 1:
         return _evidence_around(text, spans[0][0], spans[0][0])
     parts = [text[s:e] for s, e in spans]
-    scores = model.probabilities(featurise(parts))[:, bias_index]
+    scores = head.probabilities(head.features(parts))[:, bias_index]
     s, _ = spans[int(np.argmax(scores))]
     return _evidence_around(text, s, s)
 
 
-def _flags_for(text: str, probs: np.ndarray, model: Classifier) -> list[BiasFlag]:
+def _flags_for(
+    text: str, probs: np.ndarray, classes: tuple[str, ...], head: Head
+) -> list[BiasFlag]:
     hits = cues.anchor_hits(text)
     gated = cues.gated_biases(text, hits)
+    indices = [classes.index(b) for b in BIAS_KEYS]
+    biased = 1.0 - float(probs[classes.index(NONE)])
+    best = max(BIAS_KEYS, key=lambda b: probs[classes.index(b)])
     flags: list[BiasFlag] = []
-    for bias in BIAS_KEYS:
-        index = model.classes.index(bias)
-        p = float(probs[index])
+    for bias, index in zip(BIAS_KEYS, indices, strict=True):
         found = hits[bias] if bias in gated else []
-        threshold = model.threshold_cue
-        if found and cues.support_hit(text, bias):
-            threshold = model.threshold_both
-        if found and p >= threshold:
-            hit = _strongest_hit(text, found)
-            evidence = _evidence_with_neighbour(text, hit)
-        elif not found and p >= model.threshold_no_cue:
-            evidence = _best_sentence(text, index, model)
-        else:
+        threshold = head.threshold_cue if found else head.threshold_no_cue
+        # The most probable bias is judged on the probability of any bias at all, so a text
+        # whose biased reading is split between two neighbouring biases is still flagged.
+        p = biased if bias == best else float(probs[index])
+        if p < threshold:
             continue
+        if found:
+            evidence = _evidence_with_neighbour(text, _strongest_hit(text, found))
+        else:
+            evidence = _best_sentence(text, index, head)
         flags.append(
             BiasFlag(
                 bias=bias,
@@ -169,23 +197,25 @@ def _flags_for(text: str, probs: np.ndarray, model: Classifier) -> list[BiasFlag
     return flags
 
 
-def detect_many(texts: list[str]) -> list[list[BiasFlag]]:
-    """Flags for each text, in order; one batched pass through the model."""
+def detect_many(texts: list[str], *, quick: bool = False) -> list[list[BiasFlag]]:
+    """Flags for each text, in order; one batched pass through the model. `quick` reads with
+    the static model only (for a note while someone types); the default reads with MiniLM too."""
     model = classifier()
+    head = model.heads["quick" if quick else "full"]
     normalised = [cues.normalise(t or "") for t in texts]
     results: list[list[BiasFlag]] = [[] for _ in texts]
     todo = [i for i, t in enumerate(normalised) if len(t) >= 8]
     if not todo:
         return results
-    probs = model.probabilities(featurise([normalised[i] for i in todo]))
+    probs = head.probabilities(head.features([normalised[i] for i in todo]))
     for row, i in enumerate(todo):
-        results[i] = _flags_for(normalised[i], probs[row], model)
+        results[i] = _flags_for(normalised[i], probs[row], model.classes, head)
     return results
 
 
-def detect(text: str) -> list[BiasFlag]:
+def detect(text: str, *, quick: bool = False) -> list[BiasFlag]:
     """Likely biases in one short text, most confident first; [] for sound reasoning."""
-    return detect_many([text])[0]
+    return detect_many([text], quick=quick)[0]
 
 
 def predict_label(flags: list[BiasFlag]) -> str:

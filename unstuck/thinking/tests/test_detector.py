@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.test import SimpleTestCase
 
 from unstuck.thinking.biases import BIAS_KEYS
-from unstuck.thinking.detector import detect, detect_many, predict_label
+from unstuck.thinking.detector import core, cues, detect, detect_many, encoder, predict_label
 from unstuck.thinking.detector.features import embedding_model
 from unstuck.thinking.question_bank import DEFAULT_QUESTIONS
 
@@ -65,15 +65,42 @@ class DetectorTests(SimpleTestCase):
         self.assertIs(embedding_model(), embedding_model())
 
     def test_evidence_of_a_long_text_is_the_sentence_with_the_cue(self) -> None:
+        # Evidence is chosen from the cues, whatever the score; the score decides elsewhere.
         text = (
             "Met the ops team on Monday and walked through the rollout plan in detail. "
             "The discount structure backfired with the credit union, so it will backfire "
             "with this one too. Next call is on Friday."
         )
-        flags = detect(text)
-        self.assertEqual(flags[0].bias, "exportability")
-        self.assertIn("backfired", flags[0].evidence)
-        self.assertNotIn("Friday", flags[0].evidence)
+        hits = cues.anchor_hits(text)["exportability"]
+        evidence = core._evidence_with_neighbour(text, core._strongest_hit(text, hits))
+        self.assertIn("backfired", evidence)
+        self.assertNotIn("Friday", evidence)
+        self.assertNotIn("Monday", evidence)
+
+    def test_the_quick_head_reads_without_the_transformer(self) -> None:
+        # The live note asks on every pause in typing: it must not pay for MiniLM.
+        with mock.patch.object(encoder, "minilm", side_effect=AssertionError("MiniLM loaded")):
+            flags = detect(DENVER, quick=True)
+            self.assertEqual(detect(SOUND, quick=True), [])
+        self.assertEqual([f.bias for f in flags], ["exportability"])
+
+    def test_the_full_head_reads_with_the_transformer(self) -> None:
+        with mock.patch.object(encoder, "minilm", wraps=encoder.minilm) as loaded:
+            detect("We've always sold three-year terms; no reason to change for this one.")
+        self.assertTrue(loaded.called)
+
+    def test_minilm_embeddings_are_unit_vectors_that_follow_meaning(self) -> None:
+        vectors = encoder.minilm().encode(
+            [
+                "The deal is stuck because of the price.",
+                "Pricing is what is blocking this contract.",
+                "The office is closed on Monday for the holiday.",
+            ]
+        )
+        self.assertEqual(vectors.shape, (3, encoder.DIMENSIONS))
+        for norm in (vectors**2).sum(axis=1):
+            self.assertAlmostEqual(float(norm), 1.0, places=4)
+        self.assertGreater(vectors[0] @ vectors[1], vectors[0] @ vectors[2] + 0.3)
 
     def test_every_bias_has_questions(self) -> None:
         from unstuck.thinking.question_bank import default_questions_for

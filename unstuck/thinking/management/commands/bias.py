@@ -75,6 +75,9 @@ def scan(lines: TextIO, out: TextIO) -> tuple[int, int]:
 
 class Command(BaseCommand):
     help = "Detect the six biases in text: scan JSON lines from stdin, or check one statement."
+    # Pure text in, text out: no database, no URLs. `unstuck bias` runs it without
+    # django.setup() (unstuck/cli.py), so it must not need the app registry either.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True, metavar="{scan,check}")
