@@ -3,37 +3,49 @@ PostgreSQL and SQLite, timed, with peak RSS, beside a plain COPY of the same two
 
     uv run python bench/import_bench.py --deals 1000000
     uv run python bench/import_bench.py --deals 20000 --only sqlite
+    uv run python bench/import_bench.py --folder /tmp/me-sf-1m   # keep the export for next time
 
-PostgreSQL comes from BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/
-unstuck_bench; the database is dropped and re-created). The import runs as a child process
-(`unstuck import salesforce …`) so its peak RSS is its own. Targets for 1,000,000 deals on a
-2-core machine: under 3 minutes, under 600 MB, within 3x the plain COPY.
+Each database is a run of its own (bench/common.py: unique names, removed afterwards); the
+export goes to a temporary folder unless --folder names one to keep. The import runs as a
+child process (`unstuck import salesforce …`) so its peak RSS is its own. Then the same
+files are imported again (nothing changed), and once more with --changed N deals edited
+(amount, stage or close date) and new history rows for them, which must update exactly
+those deals.
+
+Targets on the 2-core machine, for 1,000,000 deals: a first import under 3 minutes, under
+600 MB and within 3x the plain COPY; a re-import of unchanged files within 2x the plain
+COPY (issue 16).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import csv
 import os
-import resource
+import random
+import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.common import (  # noqa: E402
+    BenchRun,
+    machine,
+    peak_rss_mb,
+    summary,
+    temp_folder,
+    verdict,
+)
 
-def _django(env: dict[str, str]) -> None:
-    os.environ.update(env)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "unstuck.settings")
-    import django
-
-    django.setup()
+FILES = ("Opportunity.csv", "OpportunityHistory.csv")
 
 
-def generate(folder: Path, deals: int) -> object:
+def generate(folder: Path, deals: int) -> None:
     from unstuck.imports.generator import generate_salesforce_export
 
     marker = folder / f".complete-{deals}"
@@ -45,17 +57,14 @@ def generate(folder: Path, deals: int) -> object:
               f"in {time.perf_counter() - started:.1f}s")  # fmt: skip
     sizes = {p.name: p.stat().st_size for p in folder.glob("*.csv")}
     print("files: " + ", ".join(f"{k} {v / 1e6:.0f} MB" for k, v in sorted(sizes.items())))
-    return marker.read_text()
 
 
-def prepare_database(env: dict[str, str]) -> None:
-    """Migrate, and create the workspace and the members who own the deals."""
-    from django.core.management import call_command
+def prepare_database() -> None:
+    """Create the workspace and the members who own the deals."""
     from django.db import connection
 
     from unstuck.core.services import member_add, workspace_create
 
-    call_command("migrate", interactive=False, verbosity=0)
     workspace = workspace_create(name="Bench", slug="bench")
     for i in range(20):
         member_add(
@@ -75,7 +84,7 @@ def copy_reference(folder: Path) -> float:
     with connection.cursor() as cursor:
         raw = cursor.cursor
         started = time.perf_counter()
-        for name in ("Opportunity.csv", "OpportunityHistory.csv"):
+        for name in FILES:
             path = folder / name
             header = path.open().readline().strip().split(",")
             table = "bare_" + name.split(".")[0].lower()
@@ -129,8 +138,10 @@ def write_floor() -> tuple[float, float, int]:
     return written - started, indexed - written, len(definitions)
 
 
-def run_import(folder: Path, env: dict[str, str], label: str) -> tuple[float, float, str]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def run_import(folder: Path, run: BenchRun, label: str) -> tuple[float, float, str, str]:
+    """One `unstuck import salesforce` in a child process: (seconds, its peak RSS in MB, the
+    summary line, its slow steps)."""
+    before = peak_rss_mb(children=True)
     started = time.perf_counter()
     proc = subprocess.run(
         [
@@ -151,98 +162,185 @@ def run_import(folder: Path, env: dict[str, str], label: str) -> tuple[float, fl
             str(folder / "User.csv"),
             "--no-progress",
         ],
-        env={**os.environ, **env, "UNSTUCK_LOG_LEVEL": "DEBUG"},
+        env={**os.environ, **run.env(), "UNSTUCK_LOG_LEVEL": "DEBUG"},
         capture_output=True,
         text=True,
         cwd=REPO,
     )
     elapsed = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    peak = peak_rss_mb(children=True)
     if proc.returncode not in (0, 2):
         print(proc.stdout[-3000:], proc.stderr[-3000:])
         raise SystemExit(f"{label}: the import failed ({proc.returncode})")
-    summary = next((ln for ln in proc.stdout.splitlines() if ln.startswith("Imported")), "?")
+    summary_line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("Imported")), "?")
     steps = [ln for ln in proc.stderr.splitlines() if "import step" in ln]
     slow = [ln.split("import step ", 1)[1] for ln in steps if float(ln.rsplit(" ", 1)[1][:-1]) >= 1]
-    summary += "".join(f"\n    {step}" for step in slow)
-    # ru_maxrss is the largest child so far (KiB on Linux); report it only when it grew.
-    return elapsed, max(peak, before) / 1024, summary
+    slow += [ln for ln in proc.stderr.splitlines() if "row by row" in ln or "fingerprints," in ln]
+    # ru_maxrss is the largest child so far: a later, smaller child does not show.
+    rss = peak if peak > before else float("nan")
+    return elapsed, rss, summary_line, "".join(f"\n    {step}" for step in slow)
 
 
-def bench_postgres(folder: Path, url: str, reimport: bool = True) -> None:
-    import psycopg
+def _counts(summary_line: str) -> dict[str, int]:
+    found = re.findall(r"(\d+) (deals created|updated|unchanged|history rows added)", summary_line)
+    out: dict[str, int] = {}
+    for v, k in found:  # the deals' figures come first; the accounts' "updated" later
+        out.setdefault(k, int(v))
+    return out
 
-    base, _, name = url.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    env = {"DATABASE_URL": url}
-    _django(env)
-    prepare_database(env)
-    # The reference runs before and after the import (the first COPY into a fresh cluster
-    # also pays for new WAL files); the ratio is taken against the faster of the two.
-    copy_before = copy_reference(folder)
-    print(f"PostgreSQL plain COPY of both CSVs into bare tables: {copy_before:.1f}s")
-    first = run_import(folder, env, "postgres")
-    copy_after = copy_reference(folder)
-    copy_s = min(copy_before, copy_after)
-    print(f"PostgreSQL plain COPY again, after the import: {copy_after:.1f}s")
-    print(f"PostgreSQL import: {first[0]:.1f}s, peak RSS {first[1]:.0f} MB "
-          f"({first[0] / copy_s:.1f}x the faster COPY, "
-          f"{first[0] / max(copy_before, copy_after):.1f}x the slower)\n  {first[2]}")  # fmt: skip
-    write_s, index_s, indexes = write_floor()
-    floor = write_s + index_s
-    print(f"Floor after reading: the imported rows written again into bare copies of their "
-          f"tables {write_s:.1f}s + their {indexes} indexes {index_s:.1f}s = {floor:.1f}s "
-          f"({floor / copy_s:.1f}x the faster COPY before any file is read; reading the files "
-          f"by COPY and nothing else between would make {1 + floor / copy_s:.1f}x)")  # fmt: skip
-    if reimport:
-        again = run_import(folder, env, "postgres again")
-        print(f"PostgreSQL re-import of the same files: {again[0]:.1f}s\n  {again[2]}")
+
+def changed_copy(src: Path, dst: Path, n: int, seed: int = 3) -> set[str]:
+    """The export with n deals changed (amount up, or close date pushed, or moved a stage on)
+    and a new history row for each; returns their ids."""
+    dst.mkdir(exist_ok=True)
+    for name in ("Account.csv", "User.csv"):
+        target = dst / name
+        with contextlib.suppress(FileNotFoundError):
+            target.unlink()
+        target.symlink_to(src / name)
+    with (src / "Opportunity.csv").open(newline="") as fh:
+        total = sum(1 for _ in fh) - 1
+    with (src / "OpportunityHistory.csv").open("rb") as fh:
+        ending = "\r\n" if fh.readline().endswith(b"\r\n") else "\n"
+    rng = random.Random(seed)
+    lines = set(rng.sample(range(total), n))
+    changed: dict[str, list[str]] = {}
+    with (
+        (src / "Opportunity.csv").open(newline="") as fin,
+        (dst / "Opportunity.csv").open("w", newline="") as fout,
+    ):
+        reader, writer = csv.reader(fin), csv.writer(fout, lineterminator=ending)
+        header = next(reader)
+        writer.writerow(header)
+        col = {h: i for i, h in enumerate(header)}
+        for i, row in enumerate(reader):
+            if i in lines:
+                row[col["Amount"]] = str(round(float(row[col["Amount"]] or 0) + 1000, 2))
+                row[col["LastModifiedDate"]] = "2030-01-01T00:00:00.000Z"
+                changed[row[col["Id"]]] = row
+            writer.writerow(row)
+    with (
+        (src / "OpportunityHistory.csv").open(newline="") as fin,
+        (dst / "OpportunityHistory.csv").open("w", newline="") as fout,
+    ):
+        while block := fin.read(1 << 20):
+            fout.write(block)
+        writer = csv.writer(fout, lineterminator=ending)
+        for n, (deal_id, row) in enumerate(sorted(changed.items())):
+            # The new amount, recorded in place in the deal's stage, as Salesforce does.
+            writer.writerow(
+                [f"009{n:015d}", deal_id, row[col["OwnerId"]], "2029-06-01T00:00:00.000Z",
+                 row[col["StageName"]], row[col["Amount"]], "", row[col["CloseDate"]],
+                 row[col["Probability"]], row[col["ForecastCategoryName"]], "false"]
+            )  # fmt: skip
+    return set(changed)
+
+
+def bench_postgres(folder: Path, reimport: bool, changed: int) -> None:
+    with BenchRun("import", db="postgres") as run:
+        prepare_database()
+        # The reference runs before and after the import (the first COPY into a fresh cluster
+        # also pays for new WAL files); the ratio is taken against the faster of the two.
+        copy_before = copy_reference(folder)
+        print(f"PostgreSQL plain COPY of both CSVs into bare tables: {copy_before:.1f}s")
+        first = run_import(folder, run, "postgres")
+        copy_after = copy_reference(folder)
+        copy_s = min(copy_before, copy_after)
+        print(f"PostgreSQL plain COPY again, after the import: {copy_after:.1f}s · {machine()}")
+        print(f"PostgreSQL import: {first[0]:.1f}s, peak RSS {first[1]:.0f} MB\n  "
+              f"{first[2]}{first[3]}")  # fmt: skip
+        write_s, index_s, indexes = write_floor()
+        floor = write_s + index_s
+        print(f"Floor after reading: the imported rows written again into bare copies of their "
+              f"tables {write_s:.1f}s + their {indexes} indexes {index_s:.1f}s = {floor:.1f}s "
+              f"({floor / copy_s:.1f}x the faster COPY)")  # fmt: skip
+        ref = "plain COPY (the faster)"
+        verdict("first import", first[0], unit="s", under=180, reference=copy_s,
+                reference_label=ref, ratio_under=3)  # fmt: skip
+        verdict("first import peak RSS", first[1], unit="MB", under=600)
+        if reimport:
+            again = run_import(folder, run, "postgres again")
+            print(f"PostgreSQL re-import of the same files: {again[0]:.1f}s · {machine()}\n  "
+                  f"{again[2]}{again[3]}")  # fmt: skip
+            counts = _counts(again[2])
+            verdict("re-import of unchanged files", again[0], unit="s", reference=copy_s,
+                    reference_label=ref, ratio_under=2,
+                    note=f"{counts.get('unchanged', 0):,} unchanged, "
+                    f"{counts.get('updated', 0)} updated")  # fmt: skip
+        if changed:
+            with temp_folder("import-changed") as edited:
+                ids = changed_copy(folder, edited, changed)
+                again = run_import(edited, run, "postgres changed")
+            counts = _counts(again[2])
+            print(f"PostgreSQL re-import with {changed} deals changed: {again[0]:.1f}s\n  "
+                  f"{again[2]}{again[3]}")  # fmt: skip
+            verdict("re-import with changed deals", again[0], unit="s", reference=copy_s,
+                    reference_label=ref, ratio_under=2,
+                    note=f"{counts.get('updated', 0)} updated of {len(ids)} changed")  # fmt: skip
+            off = abs(counts.get("updated", -1) - len(ids))
+            off += abs(counts.get("history rows added", -1) - len(ids))
+            verdict("changed deals updated and their history added, exactly", off,
+                    unit="rows off", under=1)  # fmt: skip
+        summary("import_bench postgres")
 
 
 def bench_sqlite(folder: Path) -> None:
-    data = Path(tempfile.mkdtemp(prefix="unstuck-bench-sqlite-"))
-    env = {"UNSTUCK_DATA_DIR": str(data)}
-    os.environ.pop("DATABASE_URL", None)
-    code = (
-        "import sys; sys.argv=['x']; from bench.import_bench import _django, prepare_database;"
-        f"_django({env!r}); prepare_database({env!r})"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, env={**os.environ, **env})
-    first = run_import(folder, env, "sqlite")
-    print(f"SQLite import: {first[0]:.1f}s, peak RSS {first[1]:.0f} MB\n  {first[2]}")
+    with BenchRun("import", db="sqlite") as run:
+        prepare_database()
+        first = run_import(folder, run, "sqlite")
+        print(f"SQLite import: {first[0]:.1f}s, peak RSS {first[1]:.0f} MB\n  {first[2]}{first[3]}")
+        verdict("SQLite first import peak RSS", first[1], unit="MB", under=600)
+        summary("import_bench sqlite")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deals", type=int, default=1_000_000)
-    parser.add_argument("--folder", type=Path, help="Where the generated export lives.")
+    parser.add_argument("--folder", type=Path, help="Where the generated export lives (kept).")
     parser.add_argument("--only", choices=["postgres", "sqlite"])
     parser.add_argument(
         "--no-reimport", action="store_true", help="Skip timing a second import of the files."
     )
+    parser.add_argument(
+        "--changed", type=int, default=1000, help="Deals to change for a third import (0: none)."
+    )
     args = parser.parse_args()
-    folder = args.folder or Path(tempfile.gettempdir()) / f"unstuck-sf-export-{args.deals}"
-    print(f"cores: {os.cpu_count()} (shared with other work: figures are indicative)")
-    _django({})
-    generate(folder, args.deals)
-    url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/unstuck_bench")
-    if args.only != "sqlite":
-        # Each database runs in its own process so settings are read afresh.
-        subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "from bench.import_bench import bench_postgres;"
-                f"from pathlib import Path; bench_postgres(Path({str(folder)!r}), {url!r}, "
-                f"{not args.no_reimport})",
-            ],
-            check=True,
-            cwd=REPO,
+    print(f"machine: {machine()} (shared with other work: figures are indicative)")
+    with contextlib.ExitStack() as stack:
+        folder = args.folder or stack.enter_context(temp_folder("import-export"))
+        folder.mkdir(parents=True, exist_ok=True)
+        code = (
+            "import sys; sys.argv=['x']; import os; os.environ.setdefault("
+            "'DJANGO_SETTINGS_MODULE', 'unstuck.settings'); import django; django.setup(); "
+            f"from bench.import_bench import generate; from pathlib import Path; "
+            f"generate(Path({str(folder)!r}), {args.deals})"
         )
-    if args.only != "postgres":
-        bench_sqlite(folder)
+        env = {**os.environ, "UNSTUCK_SECRET_KEY": "bench"}
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, env=env)
+        # Each database runs in its own process so settings are read afresh.
+        if args.only != "sqlite":
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    "from bench.import_bench import bench_postgres; from pathlib import Path; "
+                    f"bench_postgres(Path({str(folder)!r}), {not args.no_reimport}, "
+                    f"{args.changed})",
+                ],
+                check=True,
+                cwd=REPO,
+            )
+        if args.only != "postgres":
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    "from bench.import_bench import bench_sqlite; from pathlib import Path; "
+                    f"bench_sqlite(Path({str(folder)!r}))",
+                ],
+                check=True,
+                cwd=REPO,
+            )
 
 
 if __name__ == "__main__":

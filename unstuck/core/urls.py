@@ -10,6 +10,7 @@ urlpatterns = [
     path("sign-in/", views.SignInView.as_view(), name="login"),
     path("sign-out/", LogoutView.as_view(), name="logout"),
     path("w/<slug:slug>/", views.workspace_home, name="workspace-home"),
+    path("w/<slug:slug>/ping/", views.ping, name="ping"),
     path("w/<slug:slug>/settings/", views.workspace_settings, name="workspace-settings"),
     path("account/api-tokens/", views.api_tokens, name="api-tokens"),
     path("account/api-tokens/<int:pk>/revoke/", views.api_token_revoke, name="api-token-revoke"),

@@ -43,6 +43,14 @@ def readyz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
+@workspace_view()
+def ping(request: AppRequest, membership: Membership) -> HttpResponse:
+    """The smallest signed-in page: session, sign-in, membership and the base layout, and
+    nothing else. Monitors use it to check a session end to end; the benchmarks time it as
+    the reference every other page is compared with."""
+    return render(request, "core/ping.html")
+
+
 @login_required
 def home(request: AppRequest) -> HttpResponse:
     memberships = list(Membership.objects.filter(user=request.user).select_related("workspace"))

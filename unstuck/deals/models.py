@@ -141,6 +141,11 @@ class Deal(models.Model):
     external_id = models.CharField(max_length=100)
     custom = models.JSONField(default=dict, blank=True, help_text="CRM custom attributes.")
     updated_at = models.DateTimeField(auto_now=True)
+    # Written by imports that read the files by COPY (imports/fingerprint.py): the CRM row and
+    # history it was last imported from, and its imported fields as then written. When both
+    # still match, a re-import leaves the deal alone without staging its rows.
+    import_hash = models.BigIntegerField(null=True, blank=True, editable=False)
+    import_state = models.BigIntegerField(null=True, blank=True, editable=False)
 
     objects = DealQuerySet.as_manager()
 
@@ -168,6 +173,11 @@ class Deal(models.Model):
             models.Index(fields=["workspace", "team", "status"], name="deal_ws_team_status"),
             models.Index(fields=["workspace", "owner", "status"], name="deal_ws_owner_status"),
             models.Index(fields=["workspace", "stage"], name="deal_ws_stage"),
+            # Who may see which open deals, read from the index alone, in id order: the
+            # queue joins it to the assessments (whose key is the deal) without a hash.
+            models.Index(
+                fields=["workspace", "status", "id", "team", "owner"], name="deal_ws_status_id"
+            ),
         ]
 
     def __str__(self) -> str:

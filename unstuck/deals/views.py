@@ -37,6 +37,9 @@ def pipeline(request: AppRequest, membership: Membership) -> HttpResponse:
 
 def _deal_context(membership: Membership, deal_pk: int) -> dict[str, object]:
     deal = get_deal_for(membership, deal_pk)
+    # The member's workspace is the deal's (get_deal_for checked it): the cards that read
+    # deal.workspace (stall settings, signals) need not fetch it again.
+    deal.workspace = membership.workspace
     may_invite = can_invite_partners(membership, deal)
     invited = list(deal.partner_invites.select_related("user").order_by("user__name"))
     invitable = (

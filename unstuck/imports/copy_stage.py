@@ -15,17 +15,18 @@ from __future__ import annotations
 
 import csv
 import logging
+import queue
 import secrets
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import psycopg
 from django.db import DatabaseError, connection, transaction
 
-from unstuck.imports import staging
+from unstuck.imports import fingerprint, staging
 from unstuck.imports.mapping import Mapping, kind_from_name, person_of
 from unstuck.imports.parsing import FIELD_LIMIT, SniffedFile
 from unstuck.imports.staging import timed
@@ -67,6 +68,7 @@ class CopySource:
     skip_deleted: bool
     owners: dict[str, tuple[str, str]]  # owner column value → (email, name), from a users file
     accounts_from_names: bool
+    companion_sha256: list[str] = field(default_factory=list)  # the other files, as read
 
 
 def copy_source(plan: ImportPlan) -> CopySource | None:
@@ -93,6 +95,7 @@ def copy_source(plan: ImportPlan) -> CopySource | None:
         skip_deleted=plan.skip_deleted,
         owners=dict(plan._owners),
         accounts_from_names=plan.accounts_from_names,
+        companion_sha256=[x.sha256 for x in plan.files if x not in files],
     )
 
 
@@ -166,6 +169,11 @@ def _copy_file(f: SniffedFile, table: str, progress: Callable[[int], None]) -> t
     return count, _line_counting_breaks(cols)
 
 
+def _raw_cells(f: SniffedFile) -> list[str]:
+    """Every column of a raw table (the line number aside), as read."""
+    return [f"r.c{i}" for i in range(len(f.headers))]
+
+
 def _col(f: SniffedFile, header: str) -> str:
     return f"c{f.headers.index(header)}"
 
@@ -206,11 +214,12 @@ class _Columns:
             if self.has(fld) and self.types.get(fld, "boolean") == "boolean"
         ]
 
-    def source(self, table: str) -> str:
-        """The raw table with each mapped text field trimmed once, as t_<field>; OFFSET 0
-        keeps PostgreSQL from inlining the expressions again wherever they are used."""
+    def source(self, table: str, where: str = "TRUE") -> str:
+        """The raw table (its rows where `where` holds) with each mapped text field trimmed
+        once, as t_<field>; OFFSET 0 keeps PostgreSQL from inlining the expressions again
+        wherever they are used."""
         trimmed = ", ".join(f"{self.trim(fld)} AS t_{fld}" for fld in self._trimmed())
-        return f"(SELECT r.*, {trimmed} FROM {table} r OFFSET 0) r"
+        return f"(SELECT r.*, {trimmed} FROM {table} r WHERE {where} OFFSET 0) r"
 
     def text(self, fld: str) -> str:
         """Trimmed text, '' when the field is unmapped; only inside source()."""
@@ -302,11 +311,13 @@ def _values_table(
     _run(f"ANALYZE {name}")
 
 
-def _stage_deals(loader: Loader, src: CopySource, lines_elsewhere: Callable[[], int]) -> None:
-    """lines_elsewhere: how many lines of the history file the other connection has sent,
-    counted into the progress reported while the deals are read."""
+def _stage_deals(loader: Loader, src: CopySource, job: _HistoryJob | None, seed: int) -> None:
+    """job: the history's connection, whose lines sent count into the progress reported
+    while the deals are read, and which waits to hear whose history to stage."""
     m, f = src.mapping, src.deals
-    count, line = _copy_file(f, "raw_deal", lambda n: loader.progress(n + lines_elsewhere()))
+    count, line = _copy_file(
+        f, "raw_deal", lambda n: loader.progress(n + (job.lines if job is not None else 0))
+    )
     if count == 0:
         raise Fallback("no data rows")
     loader.report.rows_read += count
@@ -371,6 +382,33 @@ def _stage_deals(loader: Loader, src: CopySource, lines_elsewhere: Callable[[], 
     default_pipeline = (m.pipeline or "")[:100] or loader.default_pipeline
     currency = f"upper({c.text('currency')})" if c.has("currency") else "''"
     default_currency = m.currency.upper() or loader.workspace.default_currency
+    # Which rows need staging at all: their fingerprints against the deals'. The rows' own
+    # hashes are taken while the other connection digests the history.
+    with timed("row hashes"):
+        fingerprint.row_hashes(
+            f"SELECT r.line, {c.trim('external_id')} AS ext, "
+            f"{fingerprint.cells_hash(_raw_cells(f), seed)} AS h FROM raw_deal r WHERE {keep}"
+        )
+    if job is not None:
+        with timed("waiting for the history's fingerprints"):
+            while not job.digests_ready.wait(0.5):
+                loader.progress(count + job.lines)
+        if job.error is not None:
+            raise job.error
+    with timed("fingerprints"):
+        found = fingerprint.unchanged_rows(
+            workspace_id=loader.workspace.pk,
+            source=m.source,
+            digests=job.digests if job is not None else None,
+            seed=seed,
+            # Where cells span lines, each row's line number counts the rows before it:
+            # every row is staged, so that problems name the right line.
+            trust=line == "r.line + 1",
+        )
+    loader.result.skipped = found.skipped
+    log.debug("import: %d deal rows unchanged by their fingerprints, not staged", found.skipped)
+    if job is not None:
+        job.wanted.put(found.wanted)
     staging.create("stg_deal", staging.DEAL_COLUMNS, staging.Dialect())
     names = ", ".join(name for name, _ in staging.DEAL_COLUMNS)
     sql = (
@@ -381,11 +419,14 @@ def _stage_deals(loader: Loader, src: CopySource, lines_elsewhere: Callable[[], 
         f"round({c.typed('probability')}), {c.typed('amount')}, "
         f"COALESCE(NULLIF({currency}, ''), %s), {c.typed('close_date')}, "
         f"{c.typed('created_at')}, {hint}, {c.typed('last_activity_at')}, "
-        f"left({c.text('next_step')}, 500), {custom} "
-        f"FROM {c.source('raw_deal')} JOIN cp_stage s ON s.raw = {c.text('stage')} "
-        f"JOIN cp_owner o ON o.raw = {c.text('owner')} WHERE {keep}"
+        f"left({c.text('next_step')}, 500), {custom}, fp.fp "
+        f"FROM {c.source('raw_deal', fingerprint.CHANGED if found.skipped else 'TRUE')} "
+        "JOIN cp_stage s "
+        f"ON s.raw = {c.text('stage')} JOIN cp_owner o ON o.raw = {c.text('owner')} "
+        f"JOIN {fingerprint.ROWS} fp ON fp.line = r.line WHERE {keep} AND NOT fp.same"
     )
-    _run(sql, [default_pipeline, default_currency])
+    if found.staged:
+        _run(sql, [default_pipeline, default_currency])
     _run(staging.Dialect().index("stg_deal", "external_id"))
     _run("ANALYZE stg_deal")
     if src.accounts_from_names:
@@ -396,66 +437,92 @@ def _stage_deals(loader: Loader, src: CopySource, lines_elsewhere: Callable[[], 
 # --- history ---------------------------------------------------------------------------------
 
 
-def _stage_history(src: CopySource, shared: str, progress: Callable[[int], None]) -> int:
-    """COPY the history file and stage it, checked and typed, into the table named shared
-    (a regular unlogged table: this runs on a connection of its own, beside the deals);
-    returns the number of records read."""
+def _stage_history(job: _HistoryJob) -> int:
+    """COPY the history file, fingerprint each deal's lines (job.digests), then, once the
+    deals' side says which deals need it (job.wanted), stage their lines, checked and typed,
+    into the table named job.shared (a regular unlogged table: this runs on a connection of
+    its own, beside the deals); returns the number of records read."""
+    src, shared = job.src, job.shared
     assert src.history is not None
     m, f = src.mapping, src.history
-    count, line = _copy_file(f, "raw_hist", progress)
+    count, line = _copy_file(f, "raw_hist", job.sent)
     c = _Columns(f, m.history, HISTORY_TYPES)
     keep = _keep(f, src.skip_deleted)
     stage_rows = _stages(m, f"SELECT DISTINCT {c.trim('stage')} FROM raw_hist r")
     _values_table("cp_hstage", [("raw", "text"), ("stage", "text")], stage_rows)
     deal = c.text("deal")
+    with timed("history fingerprints"):
+        fingerprint.history_digests(
+            job.digests, c.source("raw_hist"), deal, _raw_cells(f), keep, job.seed
+        )
+    job.digests_ready.set()
+    wanted = job.wanted.get()
+    if wanted is STOP:
+        return count
+    if line != "r.line + 1":
+        wanted = None  # cells span lines: line numbers count every row before, so stage all
+    only = "" if wanted is None else f" AND {deal} = ANY(%s)"
     checks = [f"{deal} = ''", f"COALESCE({c.raw('entered_at')}, '') = ''", *_unreadable(c)]
     d = staging.Dialect()
     cols = ", ".join(f"{name} {d.type(t)}" for name, t in staging.HISTORY_COLUMNS)
     _run(f"CREATE UNLOGGED TABLE {shared} ({cols})")
     names = ", ".join(name for name, _ in staging.HISTORY_COLUMNS)
-    _run(
-        f"INSERT INTO {shared} ({names}) SELECT {_refused_or(checks, line)}, {deal}, s.stage, "
-        f"{c.typed('entered_at')}, {c.typed('amount')}, {c.typed('close_date')} "
-        f"FROM {c.source('raw_hist')} JOIN cp_hstage s ON s.raw = {c.text('stage')} "
-        f"WHERE {keep}"
-    )
+    if wanted != []:  # [] when every deal's history is known: nothing to read
+        _run(
+            f"INSERT INTO {shared} ({names}) SELECT {_refused_or(checks, line)}, {deal}, s.stage, "
+            f"{c.typed('entered_at')}, {c.typed('amount')}, {c.typed('close_date')} "
+            f"FROM {c.source('raw_hist')} JOIN cp_hstage s ON s.raw = {c.text('stage')} "
+            f"WHERE {keep}{only}",
+            [] if wanted is None else [wanted],
+        )
     _run(f"ANALYZE {shared}")
     return count
 
 
+STOP: Any = object()  # sent instead of the deals to stage when the import gives up
+
+
 class _HistoryJob(threading.Thread):
     """Stages the history file on a second database connection while the first stages the
-    deals: the two largest steps of a big import then use both cores."""
+    deals: the two largest steps of a big import then use both cores. In between, the deals'
+    side waits for this side's fingerprints (digests_ready) and answers with the deals whose
+    history to stage (wanted: a list of ids, None for all, or STOP)."""
 
-    def __init__(self, src: CopySource, shared: str) -> None:
+    def __init__(self, src: CopySource, shared: str, digests: str, seed: int) -> None:
         super().__init__(name="import-history", daemon=True)
-        self.src, self.shared = src, shared
+        self.src, self.shared, self.digests, self.seed = src, shared, digests, seed
         self.count = 0
         self.lines = 0  # lines of the file sent so far; the importing thread reports them
         self.error: BaseException | None = None
+        self.digests_ready = threading.Event()
+        self.wanted: queue.Queue[Any] = queue.Queue()
 
     def run(self) -> None:
         # Django gives this thread a connection of its own, in autocommit.
         try:
-            self.count = _stage_history(self.src, self.shared, self._sent)
+            # The fingerprints group millions of lines by deal: in memory, not in temp files.
+            staging.execute("SET work_mem = '256MB'")
+            self.count = _stage_history(self)
         except BaseException as exc:  # reported by the importing thread
             self.error = exc
         finally:
+            self.digests_ready.set()
             connection.close()
 
-    def _sent(self, lines: int) -> None:
+    def sent(self, lines: int) -> None:
         self.lines = lines
 
 
 SHARED_PREFIX = "unstuck_import_hist_"
+DIGESTS_PREFIX = "unstuck_import_dig_"
 
 
 def _drop_abandoned() -> None:
-    """Drop history tables left by imports that died: each import holds an advisory lock
-    named by its table's number for as long as the table is in use."""
+    """Drop history and fingerprint tables left by imports that died: each import holds an
+    advisory lock named by its tables' number for as long as they are in use."""
     for (name,) in staging.fetchall(
-        "SELECT relname FROM pg_class WHERE relkind = 'r' AND relname LIKE %s",
-        [SHARED_PREFIX.replace("_", "\\_") + "%"],
+        "SELECT relname FROM pg_class WHERE relkind = 'r' AND (relname LIKE %s OR relname LIKE %s)",
+        [p.replace("_", "\\_") + "%" for p in (SHARED_PREFIX, DIGESTS_PREFIX)],
     ):
         key = int(name.rsplit("_", 1)[1])
         if staging.fetchall("SELECT pg_try_advisory_lock(%s)", [key])[0][0]:
@@ -466,25 +533,44 @@ def _drop_abandoned() -> None:
 # --- entry point -----------------------------------------------------------------------------
 
 # Dropped with the loader's staging tables when the import ends (stg_hist reads raw_hist).
-TABLES = ("raw_deal", "raw_hist", "cp_stage", "cp_hstage", "cp_owner")
+TABLES = (
+    "raw_deal",
+    "raw_hist",
+    "cp_stage",
+    "cp_hstage",
+    "cp_owner",
+    fingerprint.ROWS,
+    fingerprint.HASHES,
+)
 
 
 def stage(loader: Loader, src: CopySource) -> bool:
     """Fill stg_deal and stg_hist by COPY; False (with nothing staged) when the Python path
-    must read these files instead."""
+    must read these files instead. Deals whose fingerprints match (fingerprint.py) are left
+    out, with their history."""
     rows_before = loader.report.rows_read
     job = None
     try:
         with transaction.atomic():
+            seed = fingerprint.context_seed(loader, src)
+            facts = {
+                "source": src.mapping.source,
+                "seed": seed,
+                "deals_sha256": src.deals.sha256,
+                "history_sha256": src.history.sha256 if src.history is not None else "",
+            }
+            loader.result.fingerprints = dict(facts)
+            if _nothing_to_read(loader, facts):
+                return True
             if src.history is not None:
                 _drop_abandoned()
                 key = secrets.randbits(62)
-                shared = f"{SHARED_PREFIX}{key}"
+                shared, digests = f"{SHARED_PREFIX}{key}", f"{DIGESTS_PREFIX}{key}"
                 staging.execute("SELECT pg_advisory_lock(%s)", [key])
-                loader.cleanups.append(lambda: _drop_shared(shared, key))
-                job = _HistoryJob(src, shared)
+                loader.cleanups.append(lambda: _drop_shared(shared, key, digests))
+                job = _HistoryJob(src, shared, digests, seed)
                 job.start()
-            _stage_deals(loader, src, lambda: job.lines if job is not None else 0)
+            _stage_deals(loader, src, job, seed)
             if job is None:
                 staging.create("stg_hist", staging.HISTORY_COLUMNS, staging.Dialect())
             else:
@@ -508,14 +594,38 @@ def stage(loader: Loader, src: CopySource) -> bool:
         log.info("import: reading the files row by row (%s)", str(exc).splitlines()[0])
         loader.report.rows_read = rows_before
         loader.result.unknown_owners = {}
+        loader.result.skipped = 0
+        loader.result.fingerprints = {}
         loader.account_names.clear()
         return False
     finally:
         if job is not None:
+            job.wanted.put(STOP)  # unless it already has its answer, it is waiting for one
             job.join()
     return True
 
 
-def _drop_shared(shared: str, key: int) -> None:
+def _nothing_to_read(loader: Loader, facts: dict[str, Any]) -> bool:
+    """The very files of the last fingerprinting import, read in the same context, and every
+    deal it left as it left it: stage nothing (and say so) instead of reading them again."""
+    reference = fingerprint.files_unchanged(facts, loader.workspace.pk)
+    if reference is None:
+        return False
+    d = staging.Dialect()
+    staging.create("stg_deal", staging.DEAL_COLUMNS, d)
+    staging.create("stg_hist", staging.HISTORY_COLUMNS, d)
+    loader.result.skipped = reference["fingerprints"]["deals"]
+    loader.result.unknown_owners = reference.get("unknown_owners") or {}
+    loader.report.rows_read += reference["rows_read"]
+    loader.report.notes.append(
+        f"These are the files import {reference['run']} read, and the deals it wrote have not "
+        "changed since: nothing to import."
+    )
+    log.debug("import: the files of import %s again, nothing changed", reference["run"])
+    return True
+
+
+def _drop_shared(shared: str, key: int, digests: str) -> None:
     staging.execute(f"DROP TABLE IF EXISTS {shared}")
+    staging.execute(f"DROP TABLE IF EXISTS {digests}")
     staging.execute("SELECT pg_advisory_unlock(%s)", [key])

@@ -23,7 +23,7 @@ from django.db import transaction
 
 from unstuck.core.models import Membership, Workspace
 from unstuck.deals.models import Pipeline
-from unstuck.imports import copy_stage, staging
+from unstuck.imports import copy_stage, fingerprint, staging
 from unstuck.imports.copy_stage import CopySource
 from unstuck.imports.dimensions import ensure_stages, upsert_accounts
 from unstuck.imports.mapping import kind_from_name
@@ -74,6 +74,10 @@ class LoadResult:
     unknown_owners: dict[str, int] = field(default_factory=dict)
     related: dict[str, int] = field(default_factory=dict)  # contacts, stakeholders, activities
     conflicting_ids: int = 0  # ids on rows with different values, rejected (on_conflict=reject)
+    # Deals known unchanged by their fingerprints, never staged (counted as unchanged), and
+    # what the next import checks before it trusts them (fingerprint.remember), if stored.
+    skipped: int = 0
+    fingerprints: dict[str, Any] = field(default_factory=dict)
     staged_by: str = ""  # "copy" when PostgreSQL read the files itself, else "rows"
     written: bool = False
 
@@ -254,6 +258,9 @@ class Loader:
                 self.result.related = after()
             if self.report.errors and self.options.strict:
                 raise ImportRejected
+        if self.result.staged_by == "copy":
+            # What the next import checks before it trusts these fingerprints.
+            fingerprint.remember(self.result.fingerprints, self.workspace.pk)
         self.result.written = True
 
     # --- staging ----------------------------------------------------------------------------
@@ -301,6 +308,7 @@ class Loader:
                         row.last_activity_at,
                         row.next_step,
                         json.dumps(row.custom),
+                        None,  # row_hash: only the COPY path fingerprints rows
                     )
                 )
             writer.close()

@@ -393,6 +393,8 @@ def _execute(
         "errors": len(report.errors),
         "warnings": len(report.warnings),
     }
+    if status == RunStatus.DONE and result.fingerprints:
+        run.summary["fingerprints"] = result.fingerprints
     run.save()
     _save_problems(run, report)
     if status == RunStatus.DONE and (result.created or result.updated or result.history_added):

@@ -48,6 +48,8 @@ DEAL_COLUMNS = [
     ("last_activity_at", "ts"),
     ("next_step", "text"),
     ("custom", "json"),
+    # The row's fingerprint (fingerprint.py) when the COPY path read it, else NULL.
+    ("row_hash", "bigint"),
 ]
 HISTORY_COLUMNS = [
     ("line", "integer"),
@@ -92,8 +94,8 @@ class Dialect:
 
     def row_key(self) -> str:
         """A staged deal's values as one text, to tell identical repeats of an id from
-        conflicting ones (the line is left out: it always differs)."""
-        cols = [c for c, _ in DEAL_COLUMNS if c != "line"]
+        conflicting ones (the line and the fingerprint are left out: they differ anyway)."""
+        cols = [c for c, _ in DEAL_COLUMNS if c not in ("line", "row_hash")]
         if self.pg:
             return f"ROW({', '.join(cols)})::text"
         return " || char(31) || ".join(f"COALESCE(CAST({c} AS TEXT), char(30))" for c in cols)

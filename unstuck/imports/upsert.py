@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from unstuck.imports import bulk, staging
+from unstuck.imports import bulk, fingerprint, staging
 from unstuck.imports.staging import timed
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def upsert_staged(
         f"{temp('stg_deal_r')} AS "
         "SELECT s.line, s.external_id, s.name, s.owner_id, s.team_id, s.amount, s.currency, "
         "s.close_date, s.created_at, s.entered_hint, s.last_activity_at, s.next_step, "
-        "s.custom, m.pipeline_id, m.stage_id, m.kind, a.account_id, "
+        "s.custom, s.row_hash, m.pipeline_id, m.stage_id, m.kind, a.account_id, "
         f"CASE WHEN d.id IS NULL THEN {new_id} ELSE d.id END AS deal_id, "
         "CASE WHEN d.id IS NULL THEN 1 ELSE 0 END AS is_new, "
         "COALESCE(s.created_at, d.created_at) AS created0 "
@@ -173,43 +173,47 @@ def upsert_staged(
         lock_referenced=lambda: _lock_referenced(ws),
         rebuilding=lambda: phase(bulk.PHASE_REBUILDING),
     ):
+        # Fingerprinted rows (COPY path) store their hash and the state written.
+        fingerprints = ", import_hash, import_state" if d.pg else ""
+        written = _written_state(closed_at)
+        state = f", f.row_hash, CASE WHEN f.row_hash IS NULL THEN NULL ELSE {written} END"
+        state = state if d.pg else ""
         result.created = run(
             "INSERT INTO deals_deal (id, workspace_id, name, account_id, owner_id, team_id, "
             "pipeline_id, stage_id, status, amount, currency, close_date, created_at, "
             "closed_at, stage_entered_at, last_activity_at, next_step, source, external_id, "
-            "custom, updated_at) SELECT f.deal_id, %s, f.name, f.account_id, f.owner_id, "
-            "f.team_id, f.pipeline_id, f.stage_id, f.kind, COALESCE(f.amount, 0), f.currency, "
-            f"f.close_date, f.created_eff, {closed_at}, f.stage_entered_at, "
-            "f.last_activity_at, f.next_step, %s, f.external_id, f.custom, %s "
+            f"custom, updated_at{fingerprints}) SELECT f.deal_id, %s, f.name, f.account_id, "
+            "f.owner_id, f.team_id, f.pipeline_id, f.stage_id, f.kind, COALESCE(f.amount, 0), "
+            f"f.currency, f.close_date, f.created_eff, {closed_at}, f.stage_entered_at, "
+            f"f.last_activity_at, f.next_step, %s, f.external_id, f.custom, %s{state} "
             "FROM stg_final f WHERE f.is_new = 1",
             [ws, src, now_value],
         )
-        fields = {
-            "name": "f.name",
-            "account_id": "f.account_id",
-            "owner_id": "f.owner_id",
-            "team_id": "f.team_id",
-            "pipeline_id": "f.pipeline_id",
-            "stage_id": "f.stage_id",
-            "status": "f.kind",
-            "amount": "COALESCE(f.amount, 0)",
-            "currency": "f.currency",
-            "close_date": "f.close_date",
-            "created_at": "f.created_eff",
-            "closed_at": closed_at,
-            "stage_entered_at": "f.stage_entered_at",
-            "last_activity_at": "f.last_activity_at",
-            "next_step": "f.next_step",
-            "custom": "f.custom",
-        }
+        fields = _final_values(closed_at)
         changed = " OR ".join(d.distinct(f"d.{col}", expr) for col, expr in fields.items())
         sets = ", ".join(f"{col} = {expr}" for col, expr in fields.items())
+        if d.pg:
+            sets += (
+                ", import_hash = f.row_hash, import_state = CASE WHEN f.row_hash IS NULL "
+                f"THEN d.import_state ELSE {_written_state(closed_at)} END"
+            )
         result.updated = run(
             f"UPDATE deals_deal AS d SET {sets}, updated_at = %s FROM stg_final f "
             f"WHERE d.id = f.deal_id AND f.is_new = 0 AND ({changed})",
             [now_value],
         )
-        result.unchanged = counts[0] - result.created - result.updated
+        if d.pg:
+            # Deals staged but unchanged (their fingerprint was missing or stale) take theirs
+            # now, without counting as updated.
+            stored = fingerprint.stored_state("d")
+            run(
+                f"UPDATE deals_deal AS d SET import_hash = f.row_hash, import_state = {stored} "
+                "FROM stg_final f WHERE d.id = f.deal_id AND f.is_new = 0 "
+                "AND f.row_hash IS NOT NULL AND (d.import_hash IS DISTINCT FROM f.row_hash "
+                f"OR d.import_state IS DISTINCT FROM {stored})"
+            )
+        # Deals known unchanged by their fingerprints were never staged; they count too.
+        result.unchanged = counts[0] - result.created - result.updated + result.skipped
         result.history_added = run(
             "INSERT INTO deals_stagechange (deal_id, from_stage_id, to_stage_id, changed_at, "
             "amount, close_date, source) SELECT s.deal_id, s.prev, s.stage_id, s.changed_at, "
@@ -223,6 +227,33 @@ def upsert_staged(
             "UPDATE deals_stagechange AS sc SET from_stage_id = s.prev FROM stg_seq s "
             f"WHERE s.is_new = 0 AND sc.id = s.sc_id AND {d.distinct('s.old_from', 's.prev')}"
         )
+
+
+def _final_values(closed_at: str) -> dict[str, str]:
+    """Each imported deal field and the stg_final (f) expression it is written from."""
+    return {
+        "name": "f.name",
+        "account_id": "f.account_id",
+        "owner_id": "f.owner_id",
+        "team_id": "f.team_id",
+        "pipeline_id": "f.pipeline_id",
+        "stage_id": "f.stage_id",
+        "status": "f.kind",
+        "amount": "COALESCE(f.amount, 0)",
+        "currency": "f.currency",
+        "close_date": "f.close_date",
+        "created_at": "f.created_eff",
+        "closed_at": closed_at,
+        "stage_entered_at": "f.stage_entered_at",
+        "last_activity_at": "f.last_activity_at",
+        "next_step": "f.next_step",
+        "custom": "f.custom",
+    }
+
+
+def _written_state(closed_at: str) -> str:
+    """The state hash of the values the final insert or update writes from stg_final f."""
+    return fingerprint.state_hash(_final_values(closed_at))
 
 
 def _lock_referenced(workspace_id: int) -> None:

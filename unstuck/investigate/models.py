@@ -97,7 +97,23 @@ class DealAssessment(models.Model):
     computed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["workspace", "-payoff"], name="assessment_ws_payoff")]
+        # The queue's pages walk these in its order (payoff, score, deal) and stop after a
+        # page; its summary reads the covering one alone. 40 is STALL_WARNING (signals.py):
+        # the stuck ones, the queue's default view.
+        indexes = [
+            models.Index(
+                fields=["workspace", "-payoff", "-stall_score", "deal"], name="assessment_ws_rank"
+            ),
+            models.Index(
+                fields=["workspace", "-payoff", "-stall_score", "deal"],
+                condition=models.Q(stall_score__gte=40),
+                name="assessment_ws_stuck_rank",
+            ),
+            models.Index(
+                fields=["workspace", "deal", "stall_score", "payoff", "computed_at"],
+                name="assessment_ws_summary",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Assessment of deal {self.deal_id}"

@@ -9,12 +9,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Q
+from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from unstuck.core.access import deals_visible_to
 from unstuck.core.models import Membership
-from unstuck.deals.models import BuyingRole, Deal, Stakeholder
+from unstuck.deals.models import BuyingRole, Deal, DealQuerySet, Stakeholder
 from unstuck.investigate.models import (
     DealAssessment,
     DecisionStep,
@@ -26,29 +27,53 @@ from unstuck.investigate.models import (
 from unstuck.investigate.signals import STALL_WARNING, describe, signal_rows
 
 
-def queue_page(membership: Membership, page_number: Any, *, stuck_only: bool = True) -> Page:
-    """Open deals the member may see, best payoff of a manager's effort first."""
+class _CountedPaginator(Paginator):
+    """A paginator told its count: the queue's summary has already counted the same rows."""
+
+    def __init__(self, object_list: Any, per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self.__dict__["count"] = count  # the cached_property, filled in
+
+
+def _visible_open(membership: Membership) -> DealQuerySet:
+    return deals_visible_to(membership).open()
+
+
+def queue_page(
+    membership: Membership,
+    page_number: Any,
+    *,
+    stuck_only: bool = True,
+    count: int | None = None,
+    visible: DealQuerySet | None = None,
+) -> Page:
+    """Open deals the member may see, best payoff of a manager's effort first.
+
+    count, when the caller has it (queue_summary counts the same rows), saves the paginator
+    its own count; visible is the member's open deals, when the caller already built it."""
+    visible = _visible_open(membership) if visible is None else visible
+    unanswered = (
+        InvestigationRequest.objects.filter(deal_id=OuterRef("deal_id"), answered_at__isnull=True)
+        .order_by()
+        .values("deal_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    # EXISTS, not IN: the page walks the assessments in its order and checks each deal, so
+    # SQLite does not first list every deal the member may see.
     qs = (
         DealAssessment.objects.filter(
-            workspace_id=membership.workspace_id,
-            deal__in=deals_visible_to(membership).open(),
+            Exists(visible.filter(pk=OuterRef("deal_id"))), workspace_id=membership.workspace_id
         )
+        .annotate(open_requests=Coalesce(Subquery(unanswered), 0))
         .select_related("deal", "deal__account", "deal__owner", "deal__stage")
         .order_by("-payoff", "-stall_score", "deal_id")
     )
     if stuck_only:
         qs = qs.filter(stall_score__gte=STALL_WARNING)
-    paginator = Paginator(qs, settings.UNSTUCK_PAGE_SIZE)
-    page = paginator.get_page(page_number)
-    deal_ids = [a.deal_id for a in page.object_list]
-    open_requests: dict[int, int] = {}
-    for deal_id in InvestigationRequest.objects.filter(
-        deal_id__in=deal_ids, answered_at__isnull=True
-    ).values_list("deal_id", flat=True):
-        open_requests[deal_id] = open_requests.get(deal_id, 0) + 1
-    for assessment in page.object_list:
-        assessment.open_requests = open_requests.get(assessment.deal_id, 0)
-    return page
+    size = settings.UNSTUCK_PAGE_SIZE
+    paginator = Paginator(qs, size) if count is None else _CountedPaginator(qs, size, count=count)
+    return paginator.get_page(page_number)
 
 
 @dataclass
@@ -59,13 +84,11 @@ class QueueSummary:
     computed_at: datetime | None
 
 
-def queue_summary(membership: Membership) -> QueueSummary:
-    from django.db.models import Count, Max, Sum
-
-    visible = DealAssessment.objects.filter(
-        workspace_id=membership.workspace_id, deal__in=deals_visible_to(membership).open()
-    )
-    agg = visible.aggregate(
+def queue_summary(membership: Membership, *, visible: DealQuerySet | None = None) -> QueueSummary:
+    visible = _visible_open(membership) if visible is None else visible
+    agg = DealAssessment.objects.filter(
+        workspace_id=membership.workspace_id, deal__in=visible
+    ).aggregate(
         n=Count("pk"),
         stuck=Count("pk", filter=Q(stall_score__gte=STALL_WARNING)),
         payoff=Sum("payoff", filter=Q(stall_score__gte=STALL_WARNING)),
@@ -79,17 +102,42 @@ def queue_summary(membership: Membership) -> QueueSummary:
     )
 
 
-def overdue_requests(membership: Membership) -> list[InvestigationRequest]:
+def overdue_requests(
+    membership: Membership, *, visible: DealQuerySet | None = None
+) -> list[InvestigationRequest]:
     """Unanswered requests past their due date on deals the member may see."""
+    visible = deals_visible_to(membership) if visible is None else visible
     return list(
         InvestigationRequest.objects.filter(
-            deal__in=deals_visible_to(membership),
+            Exists(visible.filter(pk=OuterRef("deal_id"))),  # few requests: check each deal
             answered_at__isnull=True,
             due_date__lt=timezone.localdate(),
         )
         .select_related("deal", "assignee")
         .order_by("due_date", "pk")[:20]
     )
+
+
+@dataclass
+class Queue:
+    page: Page
+    summary: QueueSummary
+    overdue: list[InvestigationRequest]
+
+
+def queue(membership: Membership, page_number: Any, *, stuck_only: bool = True) -> Queue:
+    """Everything on the queue page: who may see which deals is worked out once, and the
+    pager's count is the summary's, which counts the same rows."""
+    visible = deals_visible_to(membership)
+    summary = queue_summary(membership, visible=visible.open())
+    page = queue_page(
+        membership,
+        page_number,
+        stuck_only=stuck_only,
+        count=summary.stuck if stuck_only else summary.open_deals,
+        visible=visible.open(),
+    )
+    return Queue(page=page, summary=summary, overdue=overdue_requests(membership, visible=visible))
 
 
 # --- the investigation on one deal ------------------------------------------------------

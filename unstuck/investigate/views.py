@@ -26,15 +26,14 @@ from unstuck.investigate.models import DecisionStep, InvestigationRequest, Obsta
 @workspace_view(Role.MANAGER, Role.LEADER)
 def queue(request: AppRequest, membership: Membership) -> HttpResponse:
     show_all = request.GET.get("show") == "all"
-    page = selectors.queue_page(membership, request.GET.get("page"), stuck_only=not show_all)
-    summary = selectors.queue_summary(membership)
-    if summary.computed_at is None:
+    found = selectors.queue(membership, request.GET.get("page"), stuck_only=not show_all)
+    if found.summary.computed_at is None:
         services.assessments_schedule(workspace=membership.workspace)
     context = {
-        "page": page,
+        "page": found.page,
         "show_all": show_all,
-        "summary": summary,
-        "overdue": selectors.overdue_requests(membership),
+        "summary": found.summary,
+        "overdue": found.overdue,
     }
     return render(request, "investigate/queue.html", context)
 

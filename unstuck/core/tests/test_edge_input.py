@@ -72,7 +72,6 @@ class InvalidValuesTests(ApiInputCase):
                 self.assertIn(field, str(response.json()["detail"]))
                 self.assertIsNotNone(Lever.objects.values_list(field, flat=True).get(pk=lever.pk))
 
-
     def test_dates_are_only_read_as_yyyy_mm_dd_not_as_timestamps(self) -> None:
         # pydantic alone reads "-2.8e-19" as a Unix timestamp: 1 January 1970.
         for value in ("-2.8010741774429764e-19", "1700000000", "2026-13-01", "26-1-1"):

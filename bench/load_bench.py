@@ -1,0 +1,275 @@
+"""Load: the production server (`unstuck serve`, gunicorn) under 20 concurrent users, on
+PostgreSQL and on SQLite, driven by locust (headless).
+
+For each database: a demo workspace of --deals deals in a run of its own (bench/common.py),
+planner statistics refreshed, the queue scored; then `unstuck serve` on a port of the
+bench's range, a warm-up, and two timed scenarios of --seconds each:
+  - "people": 20 users who pause about --think seconds between pages;
+  - "saturation": 20 clients that send the next request as soon as one answers.
+Each prints, per kind of request, the count, errors, p50/p95/p99/max and throughput, beside
+/healthz (no session) and the signed-in reference page /w/<slug>/ping/ under the same load,
+and the time gunicorn's workers spent on the requests (its access log), which tells waiting
+for a worker from working.
+
+Target (issue 15): the pipeline page's p95 under 300 ms at 20 users on PostgreSQL.
+
+    uv run --group load python bench/load_bench.py                 # both databases
+    uv run --group load python bench/load_bench.py --db postgres --deals 20000 --seconds 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import (
+    REPO,
+    BenchRun,
+    machine,
+    per_backend,
+    percentile,
+    summary,
+    verdict,
+)
+
+PORTS = {"postgres": int(os.environ.get("BENCH_PORT_PG", "8171")),
+         "sqlite": int(os.environ.get("BENCH_PORT_SQLITE", "8172"))}  # fmt: skip
+USERS = 20
+PEOPLE = [
+    "leader@demo.example",
+    "manager@demo.example",
+    "manager2@demo.example",
+    "rep@demo.example",
+    "rep2@demo.example",
+    "rep5@demo.example",
+]
+# What the workers' access log records per request: path, status, microseconds.
+ACCESS_FORMAT = "ACCESS %(U)s %(s)s %(D)s"
+
+
+def _prepare(deals: int) -> dict[str, object]:
+    """The demo data and what each simulated person needs: a session, deals, a token."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from unstuck.core.access import deals_visible_to
+    from unstuck.core.models import Membership, Workspace
+    from unstuck.core.services import api_token_create
+    from unstuck.demo.generator import generate_demo
+    from unstuck.investigate.services import assessments_recompute
+
+    ws = Workspace.objects.filter(slug="demo").first()
+    if ws is None:
+        started = time.perf_counter()
+        ws = generate_demo(deals=deals, seed=1, activity_rate=0.15).workspace
+        print(f"demo: {deals:,} deals in {time.perf_counter() - started:.0f} s")
+        assessments_recompute(workspace=ws)
+    people = []
+    for email in PEOPLE:
+        m = Membership.objects.select_related("user", "workspace").get(
+            user__email=email, workspace=ws
+        )
+        session = SessionStore()
+        session[SESSION_KEY] = str(m.user.pk)
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        session[HASH_SESSION_KEY] = m.user.get_session_auth_hash()
+        session.create()
+        ids = list(deals_visible_to(m).order_by("-amount").values_list("pk", flat=True)[:200])
+        _, token = api_token_create(user=m.user, name="load bench")
+        people.append(
+            {
+                "email": email,
+                "manages": m.role in ("manager", "leader"),
+                "session": session.session_key,
+                "deal_ids": ids,
+                "token": token,
+            }
+        )
+    return {"slug": ws.slug, "people": people}
+
+
+def _serve(run: BenchRun, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        **run.env(),
+        "UNSTUCK_ALLOWED_HOSTS": "127.0.0.1",
+        "GUNICORN_CMD_ARGS": f"--access-logformat '{ACCESS_FORMAT}'",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "unstuck.cli", "serve", "--bind", f"127.0.0.1:{port}"],
+        env=env,
+        cwd=REPO,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(0.5)
+    proc.terminate()
+    raise SystemExit(f"the server did not answer on port {port}: see {log}")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    # `unstuck serve` execs gunicorn: this pid is gunicorn's master; TERM stops its workers.
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _locust(config: Path, port: int, seconds: int, think: float, out: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(REPO / "bench" / "load_locustfile.py"),
+            "--headless",
+            "--users",
+            str(USERS),
+            "--spawn-rate",
+            str(USERS),
+            "--run-time",
+            f"{seconds}s",
+            "--host",
+            f"http://127.0.0.1:{port}",
+            "--csv",
+            str(out),
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+        ],
+        env={**os.environ, "LOAD_BENCH_CONFIG": str(config), "THINK_SECONDS": str(think)},
+        cwd=REPO,
+        check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=(out.parent / "locust.log").open("ab"),
+    )
+
+
+def _name(path: str) -> str:
+    if path == "/healthz":
+        return "/healthz (reference, no session)"
+    if path.endswith("/ping/"):
+        return "signed-in reference /ping/"
+    if path.startswith("/api/"):
+        return "API deal list"
+    if "/investigate/" in path:
+        return "queue"
+    if re.search(r"/deals/\d+/$", path):
+        return "deal page"
+    return "pipeline"
+
+
+def _service_times(log: Path, since: int) -> dict[str, list[float]]:
+    """Milliseconds gunicorn's workers spent per request, by kind, from the access log."""
+    out: dict[str, list[float]] = defaultdict(list)
+    with log.open("rb") as fh:
+        fh.seek(since)
+        for raw in fh:
+            line = raw.decode(errors="replace")
+            if line.startswith("ACCESS "):
+                _, path, _status, micros = line.split()
+                out[_name(path)].append(int(micros) / 1000)
+    return out
+
+
+def _report(title: str, stats_csv: Path, service: dict[str, list[float]], db: str) -> None:
+    rows = list(csv.DictReader(stats_csv.open()))
+    print(f"\n{db} · {title} · {machine()}")
+    print(f"  {'request':<34}{'count':>7}{'errors':>7}{'p50':>7}{'p95':>7}{'p99':>7}{'max':>7}"
+          f"{'req/s':>7}   worker p50/p95 ms")  # fmt: skip
+    by_name = {}
+    for row in rows:
+        name = row["Name"]
+        by_name[name] = row
+        work = service.get(name, [])
+        served = (
+            f"{statistics.median(work):6.0f} {percentile(work, 95):6.0f}"
+            if work and name != "Aggregated"
+            else ""
+        )
+        print(f"  {name:<34}{row['Request Count']:>7}{row['Failure Count']:>7}{row['50%']:>7}"
+              f"{row['95%']:>7}{row['99%']:>7}{float(row['Max Response Time']):>7.0f}"
+              f"{float(row['Requests/s']):>7.1f}   {served}")  # fmt: skip
+    ref = by_name.get("signed-in reference /ping/")
+    pipeline = by_name.get("pipeline")
+    total = by_name.get("Aggregated")
+    if pipeline and ref:
+        verdict(
+            f"{db} {title}: pipeline p95",
+            float(pipeline["95%"]),
+            under=300,
+            reference=float(ref["95%"]),
+            reference_label="signed-in reference p95",
+        )
+    if total:
+        verdict(f"{db} {title}: errors", float(total["Failure Count"]), unit="errors", under=1)
+
+
+def run(db: str, deals: int, seconds: int, think: float, template: str | None) -> None:
+    with BenchRun("load", db=db, template=template) as bench:
+        config = _prepare(deals)
+        print(f"ANALYZE {bench.analyze():.1f} s")
+        config_file = bench.tmp / "load.json"
+        config_file.write_text(json.dumps(config))
+        port = PORTS[db]
+        log = bench.tmp / "serve.log"
+        server = _serve(bench, port, log)
+        try:
+            # Every worker imports the URLs and the API on its first request: warm them all.
+            _locust(config_file, port, 15, 0, bench.tmp / "warmup")
+            for title, pause in ((f"people (think {think:g} s)", think), ("saturation", 0.0)):
+                since = log.stat().st_size
+                _locust(config_file, port, seconds, pause, bench.tmp / "run")
+                _report(title, bench.tmp / "run_stats.csv", _service_times(log, since), db)
+        finally:
+            _stop(server)
+        summary(f"load_bench {deals:,} deals {db}, {USERS} users, {seconds} s per scenario")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--deals", type=int, default=100_000)
+    parser.add_argument("--seconds", type=int, default=60, help="Length of each scenario.")
+    parser.add_argument(
+        "--think", type=float, default=1.0, help="Mean pause between a person's requests."
+    )
+    parser.add_argument(
+        "--template",
+        help="Copy this database (PostgreSQL name or SQLite file) made by the same generator "
+        "and seed, already scored, instead of generating one (with --db sqlite or postgres).",
+    )
+    args = parser.parse_args()
+    if args.db == "both":
+        argv = ["--deals", str(args.deals), "--seconds", str(args.seconds)]
+        argv += ["--think", str(args.think)]
+        sys.exit(per_backend(__file__, argv, ["postgres", "sqlite"]))
+    run(args.db, args.deals, args.seconds, args.think, args.template)
+
+
+if __name__ == "__main__":
+    main()
