@@ -1,7 +1,10 @@
-"""API for the share app, mounted under /api/v1/workspaces."""
+"""API for the share app, mounted under /api/v1/workspaces: each part has its own router."""
 
 from __future__ import annotations
 
 from ninja import Router
 
+from unstuck.share.news_api import router as news_router
+
 router = Router(tags=["share"])
+router.add_router("", news_router)

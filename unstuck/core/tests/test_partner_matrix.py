@@ -32,6 +32,7 @@ from unstuck.core.testing import PersonasTestCase
 from unstuck.deals.models import BuyingRole, Contact, Stakeholder
 from unstuck.imports.models import ImportRun
 from unstuck.investigate.models import DecisionStep, InvestigationRequest, Obstacle
+from unstuck.share.models import NewsPost
 from unstuck.thinking.models import BiasFlag, PerspectiveQuestion
 from unstuck.thinking.services import question_bank_ensure
 
@@ -55,6 +56,7 @@ class PartnerMatrixCase(PersonasTestCase):
     item: ActionItem
     leader_token: ApiToken
     secret: str
+    news: NewsPost
 
     @classmethod
     def setUpTestData(cls) -> None:
@@ -100,6 +102,8 @@ class PartnerMatrixCase(PersonasTestCase):
             session=cls.session_b, text="Send", owner=cls.rep_b, due_date=date(2030, 1, 1)
         )
         cls.leader_token = api_token_create(user=cls.leader, name="leader")[0]
+        # share: news posted by the leader (a partner sees only their own posts)
+        cls.news = NewsPost.objects.create(workspace=ws, author=cls.leader, title="N", body="B")
         cls.secret = api_token_create(user=cls.partner, name="partner")[1]
 
 
@@ -220,6 +224,12 @@ WEB: dict[str, Row] = {
     "insights:checkin": ("post", lambda t: {}, 403),
     "insights:pulse": ("post", lambda t: {}, 403),
     "insights:recompute": ("post", lambda t: {}, 403),
+    # share: news. Partners post and see their own posts; a leader's post is not theirs.
+    "share:news": ("get", lambda t: {}, 200),
+    "share:news-new": ("get", lambda t: {}, 200),
+    "share:news-detail": ("get", lambda t: {"pk": t.news.pk}, 404),
+    "share:news-relay": ("post", lambda t: {"pk": t.news.pk}, 403),
+    # /share news
 }
 
 # What the form posts, where a view reads the form before the service checks permission.
@@ -386,6 +396,19 @@ API: dict[str, ApiRow] = {
         403,
     ),
     f"PATCH {S}/cocreate/levers/{{lever_id}}": (_ids(lever_id="lever"), {"name": "x"}, 403),
+    # share: news
+    f"GET {S}/share/news": (lambda t: {}, None, 200),
+    f"POST {S}/share/news": (lambda t: {}, {"title": "Legal", "body": "New DPA"}, 201),
+    f"GET {S}/share/news/inbox": (lambda t: {}, None, 403),
+    f"GET {S}/share/news/{{post_id}}": (_ids(post_id="news"), None, 404),
+    f"POST {S}/share/news/{{post_id}}/read": (_ids(post_id="news"), None, 404),
+    f"POST {S}/share/news/{{post_id}}/relay": (
+        _ids(post_id="news"),
+        {"team_id": 1, "decision": "passed"},
+        404,
+    ),
+    f"GET {S}/share/news/{{post_id}}/reads": (_ids(post_id="news"), None, 404),
+    # /share news
     f"GET {S}/cocreate/guardrails": (lambda t: {}, None, 403),
     f"PUT {S}/cocreate/guardrails": (
         lambda t: {},

@@ -1,0 +1,28 @@
+"""The share app's models, one module per part: news and digest, and the bench."""
+
+from unstuck.share.models.bench import AskStatus, BenchAsk, BenchPerson, Function
+from unstuck.share.models.digest import (
+    DeliveryStatus,
+    DigestDelivery,
+    DigestSchedule,
+    PersonPreference,
+    Weekday,
+)
+from unstuck.share.models.news import Audience, NewsPost, NewsRead, NewsRelay, RelayDecision
+
+__all__ = [
+    "AskStatus",
+    "Audience",
+    "BenchAsk",
+    "BenchPerson",
+    "DeliveryStatus",
+    "DigestDelivery",
+    "DigestSchedule",
+    "Function",
+    "NewsPost",
+    "NewsRead",
+    "NewsRelay",
+    "PersonPreference",
+    "RelayDecision",
+    "Weekday",
+]
