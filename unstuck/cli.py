@@ -37,6 +37,11 @@ OWN_COMMANDS = [
         "[--manager EMAIL] [--format json]; insights recompute --all (nightly).",
     ),
     (
+        "digest",
+        "Weekly digest: digest send [--workspace SLUG] [--now] [--dry-run] (hourly from cron; "
+        "once per person and week); digest preview --user EMAIL.",
+    ),
+    (
         "options suggest",
         "Options for a stuck deal: options suggest --workspace SLUG --deal ID [--format json].",
     ),

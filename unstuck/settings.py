@@ -275,6 +275,8 @@ EMAIL_HOST_USER = os.environ.get("UNSTUCK_EMAIL_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("UNSTUCK_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("UNSTUCK_EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("UNSTUCK_FROM_EMAIL", "Unstuck <unstuck@localhost>")
+# Where people reach this Unstuck: emails (the weekly digest) link to it with absolute URLs.
+UNSTUCK_SITE_URL = os.environ.get("UNSTUCK_SITE_URL", "http://localhost:8000").rstrip("/")
 
 # Rows per page on list pages; the pipeline benchmark measures the default.
 UNSTUCK_PAGE_SIZE = env_int("UNSTUCK_PAGE_SIZE", 50)

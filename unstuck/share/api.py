@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from ninja import Router
 
+from unstuck.share.bench_api import router as bench_router
+from unstuck.share.digest_api import router as digest_router
 from unstuck.share.news_api import router as news_router
 
 router = Router(tags=["share"])
 router.add_router("", news_router)
+router.add_router("", digest_router)
+router.add_router("", bench_router)

@@ -32,7 +32,8 @@ from unstuck.core.testing import PersonasTestCase
 from unstuck.deals.models import BuyingRole, Contact, Stakeholder
 from unstuck.imports.models import ImportRun
 from unstuck.investigate.models import DecisionStep, InvestigationRequest, Obstacle
-from unstuck.share.models import NewsPost
+from unstuck.share.digest_send import unsubscribe_token
+from unstuck.share.models import BenchAsk, BenchPerson, NewsPost
 from unstuck.thinking.models import BiasFlag, PerspectiveQuestion
 from unstuck.thinking.services import question_bank_ensure
 
@@ -57,6 +58,8 @@ class PartnerMatrixCase(PersonasTestCase):
     leader_token: ApiToken
     secret: str
     news: NewsPost
+    bench_person: BenchPerson
+    ask: BenchAsk
 
     @classmethod
     def setUpTestData(cls) -> None:
@@ -104,6 +107,18 @@ class PartnerMatrixCase(PersonasTestCase):
         cls.leader_token = api_token_create(user=cls.leader, name="leader")[0]
         # share: news posted by the leader (a partner sees only their own posts)
         cls.news = NewsPost.objects.create(workspace=ws, author=cls.leader, title="N", body="B")
+        # share: the partner is on the bench and was asked for help on deal_b
+        cls.bench_person = BenchPerson.objects.create(
+            workspace=ws, user=cls.partner, function="legal", helps_with="DPAs"
+        )
+        cls.ask = BenchAsk.objects.create(
+            workspace=ws,
+            deal=cls.deal_b,
+            person=cls.bench_person,
+            asked_by=cls.rep_b,
+            what="Review the DPA",
+            due_date=date(2030, 1, 1),
+        )
         cls.secret = api_token_create(user=cls.partner, name="partner")[1]
 
 
@@ -229,7 +244,24 @@ WEB: dict[str, Row] = {
     "share:news-new": ("get", lambda t: {}, 200),
     "share:news-detail": ("get", lambda t: {"pk": t.news.pk}, 404),
     "share:news-relay": ("post", lambda t: {"pk": t.news.pk}, 403),
-    # /share news
+    # share: the digest. Their own "This week" and email settings; the schedule is a leader's.
+    "share:digest": ("get", lambda t: {}, 200),
+    "share:digest-preferences": ("post", lambda t: {}, 302),
+    "share:digest-schedule": ("post", lambda t: {}, 403),
+    "share:digest-unsubscribe": (
+        "get",
+        lambda t: {"token": unsubscribe_token(t.workspace.pk, t.partner.pk)},
+        200,
+    ),
+    # share: the bench. A partner answers the asks made to them; asking is for who works deals.
+    "share:bench": ("get", lambda t: {}, 200),
+    "share:bench-add": ("post", lambda t: {}, 403),
+    "share:ask-new": ("get", lambda t: {"deal_pk": t.deal_b.pk}, 403),
+    "share:who-helped": ("get", lambda t: {"deal_pk": t.deal_b.pk}, 403),
+    "share:ask-detail": ("get", lambda t: {"pk": t.ask.pk}, 200),
+    "share:ask-answer": ("post", lambda t: {"pk": t.ask.pk}, 302),
+    "share:ask-rate": ("post", lambda t: {"pk": t.ask.pk}, 403),
+    # /share
 }
 
 # What the form posts, where a view reads the form before the service checks permission.
@@ -408,7 +440,29 @@ API: dict[str, ApiRow] = {
         404,
     ),
     f"GET {S}/share/news/{{post_id}}/reads": (_ids(post_id="news"), None, 404),
-    # /share news
+    # share: the digest (their own), the bench (the asks made to them)
+    f"GET {S}/share/digest": (lambda t: {}, None, 200),
+    f"PUT {S}/share/digest/preferences": (lambda t: {}, {"time_zone": "Europe/Berlin"}, 200),
+    f"GET {S}/share/digest/schedule": (lambda t: {}, None, 200),
+    f"PUT {S}/share/digest/schedule": (lambda t: {}, {"weekday": 1, "hour": 9}, 403),
+    f"GET {S}/share/bench": (lambda t: {}, None, 200),
+    f"POST {S}/share/bench": (
+        lambda t: {},
+        {"email": "x@acme.test", "function": "legal", "helps_with": "x"},
+        403,
+    ),
+    f"GET {S}/share/bench/asks": (lambda t: {}, None, 200),
+    f"POST {S}/share/bench/asks": (
+        lambda t: {},
+        {"deal_id": "{deal_id}", "person_id": 1, "what": "x", "due_date": "2030-01-01"},
+        403,
+    ),
+    f"GET {S}/share/bench/asks/{{ask_id}}": (_ids(ask_id="ask"), None, 200),
+    f"POST {S}/share/bench/asks/{{ask_id}}/answer": (_ids(ask_id="ask"), {"answer": "Done"}, 200),
+    f"POST {S}/share/bench/asks/{{ask_id}}/rate": (_ids(ask_id="ask"), {"helpful": True}, 403),
+    f"GET {S}/share/bench/deals/{{deal_id}}/who-helped": (DEAL_B, None, 403),
+    f"GET {S}/share/bench/involvement": (lambda t: {}, None, 403),
+    # /share
     f"GET {S}/cocreate/guardrails": (lambda t: {}, None, 403),
     f"PUT {S}/cocreate/guardrails": (
         lambda t: {},
