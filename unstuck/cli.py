@@ -42,6 +42,11 @@ OWN_COMMANDS = [
         "once per person and week); digest preview --user EMAIL.",
     ),
     (
+        "news",
+        "News filtered downward: news list|post|relay --workspace SLUG --as EMAIL ….",
+    ),
+    ("bench", "The cross-functional bench: bench list; bench ask --as EMAIL --deal ID …."),
+    (
         "options suggest",
         "Options for a stuck deal: options suggest --workspace SLUG --deal ID [--format json].",
     ),

@@ -4,8 +4,10 @@ unsubscribe, the "This week" page, the CLI, and a fixed number of queries per pe
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime, timedelta
 
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
@@ -300,3 +302,120 @@ class DigestQueryTests(DigestCase):
         self.assertEqual(sent100 - sent10, 90)
         self.assertEqual(per_person, int(per_person))
         self.assertLessEqual(per_person, 8)
+
+
+class DigestCliAndPageTests(DigestCase):
+    def call(self, *args: str) -> str:
+        out = io.StringIO()
+        call_command(*args, stdout=out)
+        return out.getvalue()
+
+    def test_preview_prints_the_digest_or_says_nothing_would_be_sent(self) -> None:
+        text = self.call("digest", "preview", "--user", self.rep_a.email)
+        self.assertIn("List-Unsubscribe: <https://unstuck.example.com/w/acme/", text)
+        self.assertIn("Use it on every renewal this quarter.", text)
+        self.assertIn("Multi-year pricing", text)
+        empty = self.call("digest", "preview", "--user", self.rep_b.email)
+        self.assertIn("no digest would be sent", empty)
+
+    def test_send_now_twice_sends_each_person_at_most_once(self) -> None:
+        with SmtpServer() as smtp:
+            first = self.call("digest", "send", "--workspace", "acme", "--now")
+            second = self.call("digest", "send", "--workspace", "acme", "--now")
+        self.assertIn("acme: sent 2,", first)
+        self.assertIn("acme: sent 0,", second)
+        self.assertEqual(
+            sorted(x["To"] for x in smtp.messages), sorted([self.rep_a.email, self.rep_a2.email])
+        )
+        self.assertTrue(all(x["List-Unsubscribe"] for x in smtp.messages))
+
+    def test_dry_run_names_who_would_get_one(self) -> None:
+        out = self.call("digest", "send", "--workspace", "acme", "--now", "--dry-run")
+        self.assertIn(f"would send to {self.rep_a.email}", out)
+        self.assertFalse(DigestDelivery.objects.exists())
+
+    def test_news_cli_post_relay_list(self) -> None:
+        posted = self.call(
+            "news",
+            "post",
+            "--workspace",
+            "acme",
+            "--as",
+            self.leader.email,
+            "--title",
+            "Security",
+            "--body",
+            "Rotate keys",
+            "--team",
+            "B",
+        )
+        pk = int(posted.split("#")[1].rstrip(".\n"))
+        self.call(
+            "news",
+            "relay",
+            "--workspace",
+            "acme",
+            "--as",
+            self.manager_b.email,
+            "--post",
+            str(pk),
+            "--team",
+            "B",
+            "--pass",
+            "Do it today",
+        )
+        listed = self.call("news", "list", "--workspace", "acme", "--as", self.rep_b.email)
+        self.assertIn("Do it today", listed)
+        self.assertIn("Security", listed)
+
+    def test_this_week_page_for_each_person_and_the_refusals(self) -> None:
+        self.sign_in(self.rep_a)
+        page = self.client.get(reverse("share:digest", kwargs={"slug": "acme"}))
+        self.assertContains(page, "Use it on every renewal this quarter.")
+        self.sign_in(self.rep_b)
+        self.assertContains(
+            self.client.get(reverse("share:digest", kwargs={"slug": "acme"})), "Nothing new for you"
+        )
+        self.sign_in(self.outsider)
+        self.assertEqual(
+            self.client.get(reverse("share:digest", kwargs={"slug": "acme"})).status_code, 404
+        )
+        self.assertEqual(self.client.get("/api/v1/workspaces/acme/share/digest").status_code, 404)
+
+    def test_preferences_and_schedule(self) -> None:
+        self.sign_in(self.rep_a)
+        url = "/api/v1/workspaces/acme/share/digest"
+        bad = self.client.put(
+            f"{url}/preferences", {"time_zone": "Mars/Olympus"}, content_type="application/json"
+        )
+        self.assertEqual(bad.status_code, 400)
+        ok = self.client.put(
+            f"{url}/preferences",
+            {"time_zone": "Europe/Berlin", "subscribed": False},
+            content_type="application/json",
+        )
+        self.assertEqual(ok.json(), {"time_zone": "Europe/Berlin", "subscribed": False})
+        self.assertEqual(
+            self.client.get(url).json()["sections"][0]["items"][0]["lead"],
+            "Use it on every renewal this quarter.",
+        )
+        schedule = {"weekday": 4, "hour": 16, "enabled": True}
+        self.assertEqual(
+            self.client.put(
+                f"{url}/schedule", schedule, content_type="application/json"
+            ).status_code,
+            403,
+        )
+        self.sign_in(self.leader)
+        self.assertEqual(
+            self.client.put(f"{url}/schedule", schedule, content_type="application/json").json(),
+            schedule,
+        )
+        self.assertEqual(DigestSchedule.objects.get().weekday, 4)
+        page = self.client.post(
+            reverse("share:digest-schedule", kwargs={"slug": "acme"}), {"weekday": 1, "hour": 7}
+        )
+        self.assertEqual(page.status_code, 302)
+        self.assertEqual(
+            (DigestSchedule.objects.get().weekday, DigestSchedule.objects.get().enabled), (1, False)
+        )
