@@ -186,7 +186,7 @@ def closed_section(ctx: DigestContext) -> Section | None:
     rows = list(
         closed.select_related("stage")
         .prefetch_related(Prefetch("obstacles", queryset=Obstacle.objects.order_by()))
-        .order_by("-closed_at", "-pk")[: SHOWN * 2 + 1]
+        .order_by("-closed_at", "-pk")[: SHOWN + 1]
     )
     items = [
         DigestItem(
@@ -194,9 +194,9 @@ def closed_section(ctx: DigestContext) -> Section | None:
             url=_deal_url(ctx, d.pk),
             detail=f"{d.amount:,.0f} {d.currency}; {_reason(d)}",
         )
-        for d in rows[: SHOWN * 2]
+        for d in rows[:SHOWN]
     ]
-    return Section("closed", "Wins and losses this week", items, more=max(0, len(rows) - SHOWN * 2))
+    return Section("closed", "Wins and losses this week", items, more=max(0, len(rows) - SHOWN))
 
 
 @digest_section(90, "bench-nudge")
