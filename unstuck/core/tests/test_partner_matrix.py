@@ -199,6 +199,7 @@ WEB: dict[str, Row] = {
     "cocreate:lever-new": ("get", lambda t: {}, 403),
     "cocreate:lever-edit": ("get", lambda t: {"pk": t.lever.pk}, 403),
     "thinking:check": ("post", lambda t: {}, 200),
+    "thinking:check-dismiss": ("post", lambda t: {}, 400),  # their own drafts only
     "thinking:deal-note": ("post", _deal("deal_b"), 403),
     "thinking:flags": ("get", lambda t: {}, 200),
     "thinking:flag-dismiss": ("post", lambda t: {"pk": t.flag.pk}, 404),
