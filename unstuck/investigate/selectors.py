@@ -23,6 +23,7 @@ from unstuck.investigate.models import (
     InvestigationRequest,
     ObstacleStatus,
     StepStatus,
+    WinModel,
 )
 from unstuck.investigate.signals import STALL_WARNING, describe, signal_rows
 
@@ -82,6 +83,8 @@ class QueueSummary:
     open_deals: int
     value_at_stake: float
     computed_at: datetime | None
+    # The workspace has never been scored: its zeros would mean "not yet", not "none".
+    never_scored: bool = False
 
 
 def queue_summary(membership: Membership, *, visible: DealQuerySet | None = None) -> QueueSummary:
@@ -94,11 +97,18 @@ def queue_summary(membership: Membership, *, visible: DealQuerySet | None = None
         payoff=Sum("payoff", filter=Q(stall_score__gte=STALL_WARNING)),
         at=Max("computed_at"),
     )
+    # Scoring stores the win model first; without one nor any score, it has never run (one
+    # more query, only then).
+    never_scored = (
+        agg["at"] is None
+        and not WinModel.objects.filter(workspace_id=membership.workspace_id).exists()
+    )
     return QueueSummary(
         stuck=agg["stuck"] or 0,
         open_deals=agg["n"] or 0,
         value_at_stake=float(agg["payoff"] or 0),
         computed_at=agg["at"],
+        never_scored=never_scored,
     )
 
 
