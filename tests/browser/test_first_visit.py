@@ -4,6 +4,7 @@ queue by itself once the scoring is done."""
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -28,7 +29,7 @@ def sign_in(page: Page, base: str, email: str) -> None:
 def test_the_demo_queue_is_scored_on_the_first_visit(
     live_server: object, page: Page, screenshot_dir: Path
 ) -> None:
-    call_command("demo", "--no-serve", "--deals", "60", stdout=open("/dev/null", "w"))
+    call_command("demo", "--no-serve", "--deals", "60", stdout=io.StringIO())
     page.set_viewport_size({"width": 1300, "height": 900})
     sign_in(page, str(live_server), "manager@demo.example")
     expect(page.get_by_role("heading", name="Innovation queue")).to_be_visible()
