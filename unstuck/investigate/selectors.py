@@ -4,12 +4,12 @@ and the diagnosis rows of the CLI and API. Fixed number of queries per page."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -126,6 +126,32 @@ def overdue_requests(
         .select_related("deal", "assignee")
         .order_by("due_date", "pk")[:20]
     )
+
+
+def requests_asked_of(membership: Membership) -> Any:
+    """What a person has been asked to find out, on deals they still see: open ones by due
+    date, then those answered in the last 30 days."""
+    since = timezone.now() - timedelta(days=30)
+    return (
+        InvestigationRequest.objects.filter(
+            Exists(deals_visible_to(membership).filter(pk=OuterRef("deal_id"))),
+            assignee_id=membership.user_id,
+            deal__workspace_id=membership.workspace_id,
+        )
+        .filter(Q(answered_at__isnull=True) | Q(answered_at__gte=since))
+        .select_related("deal", "deal__account", "asked_by")
+        .order_by(F("answered_at").desc(nulls_first=True), "due_date", "pk")
+    )
+
+
+def open_requests_count(membership: Membership) -> int:
+    """How many questions wait for this person's answer (one query, for the navigation)."""
+    return InvestigationRequest.objects.filter(
+        Exists(deals_visible_to(membership).filter(pk=OuterRef("deal_id"))),
+        assignee_id=membership.user_id,
+        deal__workspace_id=membership.workspace_id,
+        answered_at__isnull=True,
+    ).count()
 
 
 @dataclass

@@ -151,6 +151,7 @@ WEB: dict[str, Row] = {
     "deals:partner-remove": ("post", lambda t: {"pk": t.deal_b.pk, "user_pk": t.partner.pk}, 403),
     "investigate:queue": ("get", lambda t: {}, 403),
     "investigate:settings": ("get", lambda t: {}, 403),
+    "investigate:my-requests": ("get", lambda t: {}, 403),
     "investigate:stakeholder-view": ("post", _deal("deal_b"), 403),
     "investigate:step-add": ("post", _deal("deal_b"), 403),
     "investigate:step-status": ("post", lambda t: {"pk": t.deal_b.pk, "step_pk": t.step_b.pk}, 403),

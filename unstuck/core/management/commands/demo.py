@@ -93,6 +93,8 @@ class Command(BaseCommand):
         if options["no_serve"]:
             return
         url = f"http://{options['host']}:{options['port']}/"
+        if "UNSTUCK_SITE_URL" not in os.environ:  # emails sent by this server link to it
+            settings.SITE_URL = url.rstrip("/")
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Unstuck is running at {url}  (Ctrl+C to stop)"))
         worker = None
