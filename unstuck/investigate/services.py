@@ -8,12 +8,13 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 
-from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from unstuck.core.errors import NotAllowed, UnstuckError
+from unstuck.core.http import absolute_url
 from unstuck.core.models import Membership, Role, User, Workspace
 from unstuck.core.services import _clean
 from unstuck.deals.models import Deal, Stakeholder
@@ -225,8 +226,12 @@ def feedback_add(*, deal: Deal, kind: str, text: str, by: User | None) -> Feedba
 
 
 def _request_url(deal: Deal) -> str:
-    base = getattr(settings, "UNSTUCK_BASE_URL", "").rstrip("/")
-    return f"{base}/w/{deal.workspace.slug}/deals/{deal.pk}/#investigation"
+    path = reverse("deals:detail", kwargs={"slug": deal.workspace.slug, "pk": deal.pk})
+    return absolute_url(f"{path}#investigation")
+
+
+def _my_requests_url(deal: Deal) -> str:
+    return absolute_url(reverse("investigate:my-requests", kwargs={"slug": deal.workspace.slug}))
 
 
 def request_create(
@@ -256,6 +261,7 @@ def request_create(
         message=(
             f"{membership.user.display_name} asks you to find out, by {due_date:%A %b %d}:\n\n"
             f"{request.question}\n\nAnswer it on the deal: {_request_url(deal)}\n"
+            f"Everything asked of you: {_my_requests_url(deal)}\n"
         ),
         from_email=None,
         recipient_list=[deal.owner.email],

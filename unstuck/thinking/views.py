@@ -18,8 +18,13 @@ from unstuck.core.models import Membership, Role
 from unstuck.thinking import selectors, services
 from unstuck.thinking.access import get_flag_for, get_question_for
 from unstuck.thinking.biases import BIAS_KEYS, CATALOGUE, NONE, Bias
-from unstuck.thinking.forms import CheckForm, DismissForm, NoteForm, QuestionForm
-from unstuck.thinking.models import FlagStatus
+from unstuck.thinking.forms import (
+    CheckForm,
+    DismissForm,
+    DraftDismissForm,
+    NoteForm,
+    QuestionForm,
+)
 from unstuck.thinking.question_bank import Perspective, Situation
 from unstuck.thinking.training import LESSONS, QUIZ, QUIZ_BY_KEY
 
@@ -29,30 +34,49 @@ from unstuck.thinking.training import LESSONS, QUIZ, QUIZ_BY_KEY
 @workspace_view()
 @require_POST
 def check(request: HttpRequest, membership: Membership) -> HttpResponse:
-    """Check the text beside which the note sits; answer with the note (empty when sound)."""
+    """Check the text beside which the note sits; answer with the note (empty when sound).
+
+    The text is a draft: nothing is stored; its save stores the flags (`services.text_check`).
+    """
     form = CheckForm(request.POST)
     if not form.is_valid():
         return HttpResponse(status=400)
     data = form.cleaned_data
     text = request.POST.get(data["field"] or "text", "")
-    # A flag on a deal shows in its managers' lists: only who may change the deal attaches one.
-    deal = get_deal_for(membership, data["deal"], write=True) if data["deal"] else None
-    flags = []
-    if text.strip():
-        try:
-            flags = services.text_check(
-                workspace=membership.workspace,
-                author=request.user,  # type: ignore[arg-type]
-                text=text,
-                deal=deal,
-                context=data["context"],
-                situation=data["situation"] or None,
-                draft_key=data["draft_key"],
-            )
-        except UnstuckError as exc:
-            return render(request, "thinking/_partials/gentle_note.html", {"error": exc.message})
-    shown = [f for f in flags if f.status == FlagStatus.OPEN]
-    return render(request, "thinking/_partials/gentle_note.html", {"flags": shown})
+    if data["deal"]:  # a note beside a deal's text: only who may change the deal writes there
+        get_deal_for(membership, data["deal"], write=True)
+    try:
+        flags = services.text_preview(
+            workspace=membership.workspace,
+            author=request.user,  # type: ignore[arg-type]
+            text=text,
+            situation=data["situation"] or None,
+            draft_key=data["draft_key"],
+        )
+    except UnstuckError as exc:
+        return render(request, "thinking/_partials/gentle_note.html", {"error": exc.message})
+    return render(request, "thinking/_partials/gentle_note.html", {"flags": flags})
+
+
+@workspace_view()
+@require_POST
+def draft_flag_dismiss(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Set aside a note shown beside a text still being typed; kept for when it is saved."""
+    form = DraftDismissForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse("Say in a few words why this note doesn't apply.", status=400)
+    data = form.cleaned_data
+    try:
+        flag = services.draft_flag_dismiss(
+            workspace=membership.workspace,
+            author=request.user,  # type: ignore[arg-type]
+            draft_key=data["draft_key"],
+            bias=data["bias"],
+            reason=data["reason"],
+        )
+    except UnstuckError as exc:
+        return HttpResponse(exc.message, status=400)
+    return render(request, "thinking/_partials/gentle_flag.html", {"flag": flag})
 
 
 @workspace_view()

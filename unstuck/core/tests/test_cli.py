@@ -11,6 +11,7 @@ from django.test import TestCase
 
 from unstuck.cli import main
 from unstuck.core.models import Membership, Team, Workspace
+from unstuck.investigate.models import DealAssessment
 
 
 def run(*args: str) -> str:
@@ -118,7 +119,14 @@ class WorkspaceAndUserCommandTests(TestCase):
     def test_demo_without_serving_loads_the_demo_once(self) -> None:
         out = run("demo", "--no-serve", "--deals", "60")
         self.assertIn("manager@demo.example", out)
-        self.assertEqual(Workspace.objects.get(slug="demo").deals.count(), 60)
+        demo = Workspace.objects.get(slug="demo")
+        self.assertEqual(demo.deals.count(), 60)
+        # Scored as it is built: the first visit finds a ranked queue, not "0 of 0 open".
+        self.assertEqual(
+            DealAssessment.objects.filter(workspace=demo).count(),
+            demo.deals.filter(stage__kind="open").count(),
+        )
+        self.assertIn("open deals scored", out)
         out = run("demo", "--no-serve", "--deals", "60")
         self.assertIn("already there", out)
         self.assertEqual(Workspace.objects.get(slug="demo").deals.count(), 60)

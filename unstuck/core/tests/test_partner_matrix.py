@@ -170,6 +170,7 @@ WEB: dict[str, Row] = {
     "deals:partner-remove": ("post", lambda t: {"pk": t.deal_b.pk, "user_pk": t.partner.pk}, 403),
     "investigate:queue": ("get", lambda t: {}, 403),
     "investigate:settings": ("get", lambda t: {}, 403),
+    "investigate:my-requests": ("get", lambda t: {}, 403),
     "investigate:stakeholder-view": ("post", _deal("deal_b"), 403),
     "investigate:step-add": ("post", _deal("deal_b"), 403),
     "investigate:step-status": ("post", lambda t: {"pk": t.deal_b.pk, "step_pk": t.step_b.pk}, 403),
@@ -218,6 +219,7 @@ WEB: dict[str, Row] = {
     "cocreate:lever-new": ("get", lambda t: {}, 403),
     "cocreate:lever-edit": ("get", lambda t: {"pk": t.lever.pk}, 403),
     "thinking:check": ("post", lambda t: {}, 200),
+    "thinking:check-dismiss": ("post", lambda t: {}, 400),  # their own drafts only
     "thinking:deal-note": ("post", _deal("deal_b"), 403),
     "thinking:flags": ("get", lambda t: {}, 200),
     "thinking:flag-dismiss": ("post", lambda t: {"pk": t.flag.pk}, 404),

@@ -5,6 +5,8 @@
 //   <a data-back href="/">             goes back in history (the href is the way without script);
 //   <input data-enter-clicks-next>     Enter clicks the element after it instead of submitting;
 //   <form data-mark-dirty>             gets the class "dirty" once anything in it is changed;
+//   <span data-reload-after="5000">   reloads the page after that many milliseconds (a page
+//                                      waiting for background work, e.g. a first scoring);
 //   <div hx-trigger="every 5s" data-poll-waits-for-typing>
 //                                      skips a poll while a field inside has the focus or a form
 //                                      inside is dirty, so nothing typed is swapped away (an
@@ -59,5 +61,13 @@ document.addEventListener("htmx:beforeRequest", (event) => {
   const polled = !config || !config.triggeringEvent; // a poll has no triggering event
   if (polled && (element.querySelector(":focus") || element.querySelector("form.dirty"))) {
     event.preventDefault();
+  }
+});
+
+document.addEventListener("DOMContentLoaded", () => {
+  const waiting = document.querySelector("[data-reload-after]");
+  if (waiting instanceof HTMLElement) {
+    const ms = Number(waiting.dataset.reloadAfter) || 5000;
+    window.setTimeout(() => window.location.reload(), ms);
   }
 });
