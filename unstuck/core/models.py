@@ -174,3 +174,44 @@ class Claim(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} until {self.until:%Y-%m-%d %H:%M:%S}"
+
+
+class TaskStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class TaskRun(models.Model):
+    """One run of a background task for a workspace (scoring, insights): whether it failed and
+    why, so no failure is silent, and what to enqueue again to retry it (core.background)."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, null=True, blank=True, related_name="task_runs"
+    )
+    kind = models.CharField(
+        max_length=30,
+        help_text="What it does, e.g. scoring: a later success of the same kind settles a failure.",
+    )
+    label = models.CharField(max_length=200)
+    task_path = models.CharField(max_length=200)
+    args = models.JSONField(default=dict, blank=True, help_text="{args: [...], kwargs: {...}}")
+    status = models.CharField(max_length=8, choices=TaskStatus.choices, default=TaskStatus.RUNNING)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    retried_at = models.DateTimeField(null=True, blank=True)
+    retried_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("-started_at", "-pk")
+        indexes = [models.Index(fields=["workspace", "-started_at"], name="taskrun_ws_time")]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.status})"
+
+    @property
+    def failed(self) -> bool:
+        return self.status == TaskStatus.FAILED

@@ -8,11 +8,22 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 from django.utils.text import slugify
 
+from unstuck.core.access import require_role
 from unstuck.core.errors import Conflict, NotAllowed, UnstuckError
-from unstuck.core.models import ApiToken, Membership, Role, Team, User, Workspace
+from unstuck.core.models import (
+    ApiToken,
+    Membership,
+    Role,
+    TaskRun,
+    TaskStatus,
+    Team,
+    User,
+    Workspace,
+)
 
 TOKEN_PREFIX = "unst_"
 
@@ -163,3 +174,37 @@ def api_token_authenticate(secret: str) -> User | None:
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+# --- background work ---------------------------------------------------------------------
+
+
+def task_retry(*, membership: Membership, task_run_id: int) -> TaskRun:
+    """Enqueue a failed background task again, as it was first run. Leaders and managers (the
+    people shown the failure) may; a run of another workspace is not found."""
+    from django.utils.module_loading import import_string
+
+    from unstuck.core.background import TRACKED
+
+    require_role(membership, Role.LEADER, Role.MANAGER)
+    with transaction.atomic():
+        run = (
+            TaskRun.objects.select_for_update()
+            .filter(pk=task_run_id, workspace_id=membership.workspace_id)
+            .first()
+        )
+        if run is None:
+            raise Http404("No such task.")
+        if run.status != TaskStatus.FAILED:
+            raise Conflict("Only a failed task can be retried.")
+        if run.retried_at is not None:
+            raise Conflict("This task was already retried: see its newer run.")
+        if run.task_path not in TRACKED:
+            raise UnstuckError("This task can no longer be retried; run it from the command line.")
+        run.retried_at = timezone.now()
+        run.retried_by = membership.user
+        run.save(update_fields=["retried_at", "retried_by"])
+        task = import_string(run.task_path)
+        args, kwargs = list(run.args.get("args", [])), dict(run.args.get("kwargs", {}))
+        transaction.on_commit(lambda: task.enqueue(*args, **kwargs))
+    return run

@@ -175,6 +175,7 @@ def import_detail(request: HttpRequest, membership: Membership, pk: int) -> Http
     run = _run(membership, pk)
     context = {
         "run": run,
+        "scoring": selectors.scoring_after(run),
         "progress": import_run_progress(run),
         "problems": selectors.run_problems(run, limit=200),
         "members": selectors.assignable_members(membership),

@@ -26,7 +26,7 @@ from unstuck.cocreate.models import (
     Session,
 )
 from unstuck.cocreate.services import levers_ensure
-from unstuck.core.models import ApiToken
+from unstuck.core.models import ApiToken, TaskRun
 from unstuck.core.services import api_token_create
 from unstuck.core.testing import PersonasTestCase
 from unstuck.deals.models import BuyingRole, Contact, Stakeholder
@@ -51,6 +51,7 @@ class PartnerMatrixCase(PersonasTestCase):
     question: PerspectiveQuestion
     flag: BiasFlag
     import_run: ImportRun
+    task_run: TaskRun
     approval: ApprovalRequest
     item: ActionItem
     leader_token: ApiToken
@@ -93,6 +94,9 @@ class PartnerMatrixCase(PersonasTestCase):
             confidence=0.9,
         )
         cls.import_run = ImportRun.objects.create(workspace=ws, kind="csv")
+        cls.task_run = TaskRun.objects.create(
+            workspace=ws, kind="scoring", label="Scoring", task_path="x", status="failed"
+        )
         cls.approval = ApprovalRequest.objects.create(
             workspace=ws, option=cls.option_b, requested_by=cls.manager_b
         )
@@ -131,6 +135,8 @@ def _session_b(t: PartnerMatrixTests) -> dict[str, Any]:
 WEB: dict[str, Row] = {
     "workspace-home": ("get", lambda t: {}, 302),
     "workspace-settings": ("get", lambda t: {}, 403),
+    # Retrying background work is for leaders and managers.
+    "task-retry": ("post", lambda t: {"pk": t.task_run.pk}, 403),
     # The smallest signed-in page answers every member.
     "ping": ("get", lambda t: {}, 200),
     "deals:pipeline": ("get", lambda t: {}, 200),
