@@ -275,6 +275,11 @@ EMAIL_HOST_USER = os.environ.get("UNSTUCK_EMAIL_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("UNSTUCK_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("UNSTUCK_EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("UNSTUCK_FROM_EMAIL", "Unstuck <unstuck@localhost>")
+# Where people reach Unstuck: links in emails (invitations, password resets, requests) are
+# absolute, built on it. The default suits the demo on this machine.
+UNSTUCK_SITE_URL = os.environ.get("UNSTUCK_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# How long an invitation or a password-reset link works (Django's setting, in seconds).
+PASSWORD_RESET_TIMEOUT = env_int("UNSTUCK_INVITE_HOURS", 72) * 3600
 
 # Rows per page on list pages; the pipeline benchmark measures the default.
 UNSTUCK_PAGE_SIZE = env_int("UNSTUCK_PAGE_SIZE", 50)

@@ -105,6 +105,14 @@ class Team(models.Model):
         return self.name
 
 
+class ActiveMembershipManager(models.Manager["Membership"]):
+    """Memberships that give access: a deactivated person's is kept (their deals keep their
+    name) but answers nowhere, since every access check and member list reads this manager."""
+
+    def get_queryset(self) -> models.QuerySet[Membership]:
+        return super().get_queryset().filter(deactivated_at__isnull=True)
+
+
 class Membership(models.Model):
     """A person's place in a workspace: their role and, for reps, their team."""
 
@@ -116,8 +124,16 @@ class Membership(models.Model):
     )
     title = models.CharField(max_length=100, blank=True, help_text="e.g. Deal desk, Legal.")
     created_at = models.DateTimeField(default=timezone.now)
+    deactivated_at = models.DateTimeField(
+        null=True, blank=True, help_text="Access gone; their deals stay theirs."
+    )
+
+    objects = ActiveMembershipManager()
+    # Every membership, deactivated ones too: the people page and re-inviting someone.
+    everyone = models.Manager()  # noqa: DJ012 (ruff takes a second manager for a field)
 
     class Meta:
+        base_manager_name = "everyone"
         ordering = ("workspace", "role", "user__name")
         constraints = [
             models.UniqueConstraint(fields=["workspace", "user"], name="one_membership_per_ws")

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.db import DatabaseError, connection
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -89,17 +90,25 @@ def workspace_settings(request: AppRequest, membership: Membership) -> HttpRespo
             services.workspace_update(workspace=workspace, **form.cleaned_data)
             messages.success(request, "Settings saved.")
             return redirect("workspace-settings", slug=workspace.slug)
+    # Leaders manage people, deactivated ones included (to give their access back).
+    manager = Membership.everyone if membership.is_leader else Membership.objects
     members = (
-        Membership.objects.filter(workspace=workspace)
+        manager.filter(workspace=workspace)
         .select_related("user", "team")
-        .order_by("role", "team__name", "user__name")
+        .order_by(F("deactivated_at").asc(nulls_first=True), "role", "team__name", "user__name")
     )
     teams = Team.objects.filter(workspace=workspace).select_related("manager")
     task_runs = selectors.task_runs_recent(workspace) if membership.is_leader else []
     return render(
         request,
         "core/workspace_settings.html",
-        {"form": form, "members": members, "teams": teams, "task_runs": task_runs},
+        {
+            "form": form,
+            "members": members,
+            "teams": teams,
+            "task_runs": task_runs,
+            "roles": Role.choices,
+        },
         status=400 if form.errors else 200,
     )
 

@@ -81,3 +81,18 @@ def scoring_after(run: ImportRun) -> TaskRun | str | None:
         return None
     found = task_run_after(run.workspace, kind="scoring", since=run.finished_at)
     return found if found is not None else "queued"
+
+
+def owners_to_invite(run: ImportRun) -> list[dict[str, Any]]:
+    """The CRM owners the import did not know, with the email the export gave each (if any)
+    and how many deals came in without an owner because of them, for "invite these N"."""
+    unknown: dict[str, int] = run.summary.get("unknown_owners") or {}
+    emails: dict[str, str] = run.summary.get("unknown_owner_emails") or {}
+    found = []
+    for i, (label, deals) in enumerate(unknown.items()):
+        email = emails.get(label, "")
+        if not email and "@" in label:
+            email = label
+        name = "" if label == email else label
+        found.append({"i": i, "label": label, "name": name, "email": email, "deals": deals})
+    return found

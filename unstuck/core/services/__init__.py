@@ -1,4 +1,5 @@
-"""Writes for workspaces, teams, members and API tokens."""
+"""Writes for workspaces, teams, members and API tokens; people and teams as leaders manage
+them are in `people` (re-exported here)."""
 
 from __future__ import annotations
 
@@ -104,6 +105,7 @@ def member_add(
     if user is None:
         user = User(email=email, name=name.strip())
         if password:
+            password_check(password, user)
             user.set_password(password)
         else:
             user.set_unusable_password()
@@ -112,7 +114,7 @@ def member_add(
     elif name and not user.name:
         user.name = name.strip()
         user.save(update_fields=["name"])
-    if Membership.objects.filter(workspace=workspace, user=user).exists():
+    if Membership.everyone.filter(workspace=workspace, user=user).exists():
         raise Conflict(f"{email} is already a member of {workspace.slug}.", field="email")
     team = team_get_or_create(workspace=workspace, name=team_name) if team_name else None
     if team is not None and role == Role.MANAGER:
@@ -208,3 +210,47 @@ def task_retry(*, membership: Membership, task_run_id: int) -> TaskRun:
         args, kwargs = list(run.args.get("args", [])), dict(run.args.get("kwargs", {}))
         transaction.on_commit(lambda: task.enqueue(*args, **kwargs))
     return run
+
+
+# People and teams, managed by leaders (a module of its own; one import path for callers).
+from unstuck.core.services.people import (  # noqa: E402
+    Invitation,
+    invite_link,
+    invite_tokens,
+    member_change_role,
+    member_deactivate,
+    member_invite,
+    member_invite_resend,
+    member_reactivate,
+    owners_invite,
+    password_check,
+    site_url,
+    team_create,
+    team_rename,
+    team_set_manager,
+)
+
+__all__ = [
+    "Invitation",
+    "api_token_authenticate",
+    "api_token_create",
+    "api_token_revoke",
+    "invite_link",
+    "invite_tokens",
+    "member_add",
+    "member_change_role",
+    "member_deactivate",
+    "member_invite",
+    "member_invite_resend",
+    "member_reactivate",
+    "owners_invite",
+    "password_check",
+    "site_url",
+    "task_retry",
+    "team_create",
+    "team_get_or_create",
+    "team_rename",
+    "team_set_manager",
+    "workspace_create",
+    "workspace_update",
+]
