@@ -172,7 +172,7 @@ def run(db: str, deals: int, people: int, template: str | None, profile: bool = 
         DigestDelivery.objects.all().delete()
         with (
             SmtpServer() as smtp,
-            override_settings(UNSTUCK_SITE_URL="https://unstuck.example.com"),
+            override_settings(SITE_URL="https://unstuck.example.com"),
         ):
             started = time.perf_counter()
             if profile:

@@ -276,8 +276,6 @@ EMAIL_HOST_USER = os.environ.get("UNSTUCK_EMAIL_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("UNSTUCK_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("UNSTUCK_EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("UNSTUCK_FROM_EMAIL", "Unstuck <unstuck@localhost>")
-# Where people reach this Unstuck: emails (the weekly digest) link to it with absolute URLs.
-UNSTUCK_SITE_URL = os.environ.get("UNSTUCK_SITE_URL", "http://localhost:8000").rstrip("/")
 
 
 def _site_url(value: str) -> str:
@@ -294,6 +292,8 @@ def _site_url(value: str) -> str:
 
 # The demo's address by default; `unstuck demo --host/--port` uses its own when unset.
 SITE_URL = _site_url(os.environ.get("UNSTUCK_SITE_URL", "http://127.0.0.1:8000"))
+# How long an invitation or a password-reset link works (Django's setting, in seconds).
+PASSWORD_RESET_TIMEOUT = env_int("UNSTUCK_INVITE_HOURS", 72) * 3600
 
 # Rows per page on list pages; the pipeline benchmark measures the default.
 UNSTUCK_PAGE_SIZE = env_int("UNSTUCK_PAGE_SIZE", 50)

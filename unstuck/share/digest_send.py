@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from unstuck.core.errors import NotAllowed, UnstuckError
+from unstuck.core.http import absolute_url
 from unstuck.core.models import Membership, Role, User, Workspace
 from unstuck.core.services import _clean
 from unstuck.share.digest import Digest, digest_build, is_due, person_zone, week_of
@@ -46,7 +47,7 @@ def read_unsubscribe_token(token: str) -> tuple[int, int] | None:
 
 
 def absolute(path: str) -> str:
-    return f"{settings.UNSTUCK_SITE_URL}{path}"
+    return absolute_url(path)
 
 
 def digest_message(digest: Digest, *, connection: object = None) -> EmailMultiAlternatives:
@@ -64,7 +65,7 @@ def digest_message(digest: Digest, *, connection: object = None) -> EmailMultiAl
         "digest": digest,
         "workspace": m.workspace,
         "person": m.user,
-        "site": settings.UNSTUCK_SITE_URL,
+        "site": settings.SITE_URL,
         "this_week": absolute(reverse("share:digest", kwargs={"slug": m.workspace.slug})),
         "unsubscribe": unsubscribe,
     }

@@ -13,7 +13,7 @@ from unstuck.core.errors import NotAllowed, UnstuckError
 from unstuck.core.models import Membership, Role, Team, User
 from unstuck.core.services import _clean
 from unstuck.share.models import Audience, NewsPost, NewsRead, NewsRelay, RelayDecision
-from unstuck.thinking.services import MAX_TEXT, flags_attach, text_check
+from unstuck.thinking.services import MAX_TEXT, text_check
 
 POSTERS = {Role.LEADER, Role.PARTNER}
 
@@ -25,8 +25,8 @@ def _check_bias(
     context: str,
     draft_key: str = "",
 ) -> None:
-    """Saved news is checked like a deal note; the flags raised while it was typed (the
-    gentle note, keyed by draft_key) point to it once saved."""
+    """Saved news is checked like a deal note; what the writer set aside in the live note
+    while typing (keyed by draft_key) is remembered once saved."""
     if text.strip():
         text_check(
             workspace=membership.workspace,
@@ -36,9 +36,6 @@ def _check_bias(
             context=context,
             draft_key=draft_key,
         )
-    flags_attach(
-        workspace=membership.workspace, author=membership.user, draft_key=draft_key, subject=subject
-    )
 
 
 @transaction.atomic

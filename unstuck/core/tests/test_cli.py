@@ -4,6 +4,7 @@ import io
 import subprocess
 import sys
 from contextlib import redirect_stdout
+from unittest import mock
 
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
@@ -190,3 +191,41 @@ class StartUpTests(TestCase):
         lines = self.probe(URL_CHECK_PROBE)
         self.assertTrue(any("swagger-ui.css" in line for line in lines), lines)
         self.assertIn("urls-imported False", lines)
+
+
+class UserAddPasswordTests(TestCase):
+    """`unstuck user add` runs Django's password validators, and without a terminal reads the
+    password from a pipe or prints an invitation link, never an EOFError (issue 15, item 6)."""
+
+    ADD = ("user", "add", "--workspace", "a", "--email", "kim@example.test", "--role", "rep")
+
+    def setUp(self) -> None:
+        run("workspace", "create", "--name", "A", "--slug", "a")
+
+    def test_a_weak_password_is_refused_with_the_validators_message(self) -> None:
+        with self.assertRaisesMessage(CommandError, "This password is too short"):
+            run(*self.ADD, "--password", "x")
+        self.assertFalse(Membership.objects.filter(user__email="kim@example.test").exists())
+
+    def test_a_piped_password_is_read_from_stdin_and_validated(self) -> None:
+        with mock.patch("sys.stdin", io.StringIO("a-long-piped-passphrase\n")):
+            run(*self.ADD)
+        self.assertIsNotNone(
+            authenticate(username="kim@example.test", password="a-long-piped-passphrase")
+        )
+
+    def test_without_a_terminal_or_a_pipe_it_prints_an_invitation_link(self) -> None:
+        with mock.patch("sys.stdin", io.StringIO("")):
+            out = run(*self.ADD)
+        self.assertIn("http://127.0.0.1:8000/invite/", out)
+        membership = Membership.objects.get(user__email="kim@example.test")
+        self.assertFalse(membership.user.has_usable_password())
+
+    def test_a_terminal_that_ends_input_is_a_clear_error_not_a_traceback(self) -> None:
+        terminal = mock.Mock(closed=False, isatty=lambda: True)
+        with (
+            mock.patch("sys.stdin", terminal),
+            mock.patch("getpass.getpass", side_effect=EOFError),
+            self.assertRaisesMessage(CommandError, "No password given; nothing was added."),
+        ):
+            run(*self.ADD)

@@ -26,7 +26,7 @@ from unstuck.cocreate.models import (
     Session,
 )
 from unstuck.cocreate.services import levers_ensure
-from unstuck.core.models import ApiToken
+from unstuck.core.models import ApiToken, Membership, TaskRun
 from unstuck.core.services import api_token_create
 from unstuck.core.testing import PersonasTestCase
 from unstuck.deals.models import BuyingRole, Contact, Stakeholder
@@ -38,7 +38,21 @@ from unstuck.thinking.models import BiasFlag, PerspectiveQuestion
 from unstuck.thinking.services import question_bank_ensure
 
 # Routes outside a workspace, and what anyone signed in gets there.
-OUTSIDE = {"home", "healthz", "readyz", "login", "logout", "api-tokens", "api-token-revoke"}
+OUTSIDE = {
+    "home",
+    "healthz",
+    "readyz",
+    "login",
+    "logout",
+    "api-tokens",
+    "api-token-revoke",
+    # Reached from an emailed link or the sign-in page, before anyone is signed in.
+    "invite-accept",
+    "password-reset",
+    "password-reset-done",
+    "password-reset-confirm",
+    "password-reset-complete",
+}
 
 
 class PartnerMatrixCase(PersonasTestCase):
@@ -53,6 +67,8 @@ class PartnerMatrixCase(PersonasTestCase):
     question: PerspectiveQuestion
     flag: BiasFlag
     import_run: ImportRun
+    task_run: TaskRun
+    rep_b_membership: Membership
     approval: ApprovalRequest
     item: ActionItem
     leader_token: ApiToken
@@ -98,6 +114,10 @@ class PartnerMatrixCase(PersonasTestCase):
             confidence=0.9,
         )
         cls.import_run = ImportRun.objects.create(workspace=ws, kind="csv")
+        cls.rep_b_membership = Membership.objects.get(workspace=ws, user=cls.rep_b)
+        cls.task_run = TaskRun.objects.create(
+            workspace=ws, kind="scoring", label="Scoring", task_path="x", status="failed"
+        )
         cls.approval = ApprovalRequest.objects.create(
             workspace=ws, option=cls.option_b, requested_by=cls.manager_b
         )
@@ -150,6 +170,16 @@ def _session_b(t: PartnerMatrixTests) -> dict[str, Any]:
 WEB: dict[str, Row] = {
     "workspace-home": ("get", lambda t: {}, 302),
     "workspace-settings": ("get", lambda t: {}, 403),
+    # Retrying background work is for leaders and managers.
+    "task-retry": ("post", lambda t: {"pk": t.task_run.pk}, 403),
+    # People and teams are the leaders' to manage.
+    "member-invite": ("post", lambda t: {}, 403),
+    "member-update": ("post", lambda t: {"pk": t.rep_b_membership.pk}, 403),
+    "member-deactivate": ("post", lambda t: {"pk": t.rep_b_membership.pk}, 403),
+    "member-reactivate": ("post", lambda t: {"pk": t.rep_b_membership.pk}, 403),
+    "member-invite-resend": ("post", lambda t: {"pk": t.rep_b_membership.pk}, 403),
+    "team-create": ("post", lambda t: {}, 403),
+    "team-update": ("post", lambda t: {"pk": t.team_b.pk}, 403),
     # The smallest signed-in page answers every member.
     "ping": ("get", lambda t: {}, 200),
     "deals:pipeline": ("get", lambda t: {}, 200),
@@ -236,6 +266,8 @@ WEB: dict[str, Row] = {
     "imports:rejected-csv": ("get", lambda t: {"pk": t.import_run.pk}, 403),
     "imports:repeat": ("post", lambda t: {"pk": t.import_run.pk}, 403),
     "imports:discard": ("post", lambda t: {"pk": t.import_run.pk}, 403),
+    "imports:invite-owners": ("post", lambda t: {"pk": t.import_run.pk}, 403),
+    "imports:mapping-toml": ("get", lambda t: {"pk": t.import_run.pk}, 403),
     # Where a manager's time goes is for managers and leaders only.
     "insights:page": ("get", lambda t: {}, 403),
     "insights:checkin": ("post", lambda t: {}, 403),
@@ -287,6 +319,15 @@ API: dict[str, ApiRow] = {
     # Someone else's token is not found.
     "DELETE /api/v1/tokens/{token_id}": (_ids(token_id="leader_token"), None, 404),
     f"GET {S}/deals": (lambda t: {}, None, 200),
+    # The member list (names, emails) is not a partner's; people and teams are the leaders'.
+    f"GET {S}/people": (lambda t: {}, None, 403),
+    f"POST {S}/people": (lambda t: {}, {"email": "new@acme.test", "role": "rep"}, 403),
+    f"PATCH {S}/people/{{person_id}}": (_ids(person_id="rep_b_membership"), {"role": "rep"}, 403),
+    f"POST {S}/people/{{person_id}}/deactivate": (_ids(person_id="rep_b_membership"), None, 403),
+    f"POST {S}/people/{{person_id}}/reactivate": (_ids(person_id="rep_b_membership"), None, 403),
+    f"GET {S}/teams": (lambda t: {}, None, 403),
+    f"POST {S}/teams": (lambda t: {}, {"name": "C"}, 403),
+    f"PATCH {S}/teams/{{team_id}}": (_ids(team_id="team_b"), {"name": "C"}, 403),
     f"GET {S}/deals/{{deal_id}}": (DEAL_B, None, 200),
     f"POST {S}/deals/{{deal_id}}/stage": (DEAL_B, {"stage": "Discovery"}, 403),
     f"GET {S}/deals/{{deal_id}}/stakeholders": (DEAL_B, None, 200),

@@ -38,7 +38,7 @@ def m(user: User) -> Membership:
     return Membership.objects.select_related("workspace", "team", "user").get(user=user)
 
 
-@override_settings(UNSTUCK_SITE_URL=SITE)
+@override_settings(SITE_URL=SITE)
 class DigestCase(PersonasTestCase):
     post: NewsPost
 
