@@ -95,7 +95,7 @@ def backtest(ws: object, today: date, rot_days: int, label: str, started: float)
 
     from unstuck.deals.models import Deal
     from unstuck.investigate.benchmarks import benchmarks_recompute
-    from unstuck.investigate.signals import SIGNALS, signal_rows
+    from unstuck.investigate.stall_signals import SIGNALS, signal_rows
 
     outcome = dict(
         Deal.objects.filter(workspace=ws).exclude(status="open").values_list("pk", "status")

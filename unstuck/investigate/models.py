@@ -98,7 +98,7 @@ class DealAssessment(models.Model):
 
     class Meta:
         # The queue's pages walk these in its order (payoff, score, deal) and stop after a
-        # page; its summary reads the covering one alone. 40 is STALL_WARNING (signals.py):
+        # page; its summary reads the covering one alone. 40 is STALL_WARNING (stall_signals.py):
         # the stuck ones, the queue's default view.
         indexes = [
             models.Index(

@@ -24,7 +24,7 @@ from unstuck.investigate.models import (
     ObstacleStatus,
     StepStatus,
 )
-from unstuck.investigate.signals import STALL_WARNING, describe, signal_rows
+from unstuck.investigate.stall_signals import STALL_WARNING, describe, signal_rows
 
 
 class _CountedPaginator(Paginator):

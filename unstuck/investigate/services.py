@@ -31,7 +31,7 @@ from unstuck.investigate.models import (
     StallSettings,
     StepStatus,
 )
-from unstuck.investigate.signals import describe, signal_rows
+from unstuck.investigate.stall_signals import describe, signal_rows
 
 log = logging.getLogger(__name__)
 

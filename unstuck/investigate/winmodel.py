@@ -1,5 +1,5 @@
 """Win probability per open deal, learned from the workspace's closed deals as they looked
-while still open (see signals._snapshot_closed), so nothing known only at closing leaks in.
+while still open (see stall_signals._snapshot_closed), so nothing known only at closing leaks in.
 
 From 200 closed deals: scikit-learn's HistGradientBoosting, calibrated (sigmoid below 1,000
 deals, isotonic above). Below that: stage win rates smoothed toward the overall rate. Either
@@ -25,7 +25,7 @@ from django.utils import timezone
 from unstuck.core.models import Workspace
 from unstuck.deals.models import Deal
 from unstuck.investigate.models import WinModel
-from unstuck.investigate.signals import STALL_WARNING, signal_rows
+from unstuck.investigate.stall_signals import STALL_WARNING, signal_rows
 
 MIN_CLOSED_FOR_BOOSTING = 200
 SMOOTHING = 10  # pseudo-deals at the overall rate added to each stage's rate

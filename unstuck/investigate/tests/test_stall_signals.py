@@ -8,7 +8,7 @@ from django.utils import timezone
 from unstuck.deals.models import Stage
 from unstuck.investigate.benchmarks import benchmarks_recompute
 from unstuck.investigate.models import StageBenchmark, StallSettings
-from unstuck.investigate.signals import signal_rows, signals_for_deal
+from unstuck.investigate.stall_signals import signal_rows, signals_for_deal
 from unstuck.investigate.tests.helpers import InvestigateCase, ago
 
 
