@@ -99,7 +99,16 @@ WHERE d.workspace_id = %s AND d.status <> 'open'
 
 def _query(snapshot_sql: str) -> str:
     since = days_between
-    close_now = "CASE WHEN h.has_hist = 0 THEN d.close_date ELSE h.close_last END"
+    # The deal row holds today's values. For a deal that closed after the moment scored,
+    # they are what it closed with (a lost deal's amount 0, the day it closed as its close
+    # date): the outcome itself. Only the history speaks for that moment then; a deal with
+    # no history at all keeps its amount (imports of one row per deal, nothing else to go on).
+    closed_later = "(d.closed_at IS NOT NULL AND d.closed_at > h.as_of)"
+    close_now = (
+        f"CASE WHEN h.has_hist = 1 THEN h.close_last WHEN {closed_later} THEN NULL "
+        "ELSE d.close_date END"
+    )
+    row_amount = f"CASE WHEN h.has_hist = 1 AND {closed_later} THEN NULL ELSE d.amount END"
     w = "PARTITION BY sc.deal_id ORDER BY sc.changed_at, sc.id"
     flags = {
         # Whole days against whole-day benchmarks (rounded up), so the sentence "34 days in
@@ -221,8 +230,8 @@ base AS (
     {floor_pos(since("COALESCE(h.entered_at, d.stage_entered_at)", "h.as_of"))}
       AS days_in_stage,
     {since("d.created_at", "h.as_of")} AS age_days,
-    COALESCE(h.amount_last, d.amount) AS amount_now,
-    COALESCE(h.amount_peak, d.amount) AS amount_peak,
+    COALESCE(h.amount_last, {row_amount}) AS amount_now,
+    COALESCE(h.amount_peak, {row_amount}) AS amount_peak,
     {close_now} AS close_now,
     h.close_first, COALESCE(h.pushes, 0) AS pushes, COALESCE(h.pulls, 0) AS pulls,
     h.moved_back_at,
