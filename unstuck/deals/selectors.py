@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from unstuck.core.access import deals_visible_to
 from unstuck.core.models import Membership, Role, Team, User
+from unstuck.core.templatetags.unstuck import whole_days
 from unstuck.core.validation import parse_id
 from unstuck.deals.models import Deal, DealQuerySet, Stage, StageChange, StageKind
 
@@ -144,7 +145,7 @@ class TimelineStep:
 
     @property
     def days(self) -> int:
-        return max(self.duration.days, 0)
+        return whole_days(self.entered_at, self.left_at)
 
 
 def _stage_moves(changes: list[StageChange]) -> list[StageChange]:
@@ -173,7 +174,9 @@ def deal_timeline(deal: Deal) -> list[TimelineStep]:
             steps.append(
                 TimelineStep(
                     stage=first_stage,
-                    entered_at=deal.created_at,
+                    # Without history, the deal's own "entered this stage" is the fact the
+                    # signals use too.
+                    entered_at=deal.created_at if changes else deal.stage_entered_at,
                     left_at=first_left,
                     amount=None,
                     close_date=None,

@@ -16,6 +16,7 @@ from django.utils import timezone
 from unstuck.core.access import deals_visible_to
 from unstuck.core.models import Membership
 from unstuck.deals.models import BuyingRole, Deal, DealQuerySet, Stakeholder
+from unstuck.investigate import stall_score
 from unstuck.investigate.models import (
     DealAssessment,
     DecisionStep,
@@ -25,7 +26,7 @@ from unstuck.investigate.models import (
     StepStatus,
     WinModel,
 )
-from unstuck.investigate.signals import STALL_WARNING, describe, signal_rows
+from unstuck.investigate.stall_signals import STALL_WARNING, describe, signal_rows
 
 
 class _CountedPaginator(Paginator):
@@ -293,8 +294,11 @@ def deal_stall(deal: Deal) -> dict[str, Any] | None:
     rows = signal_rows(deal.workspace, deals=Deal.objects.filter(pk=deal.pk))
     if not rows:
         return None
+    scorer = stall_score.stored(deal.workspace)
+    stall_score.apply(scorer, rows)
     row = rows[0]
     row["signals"] = describe(row)
+    row["score_model"] = scorer
     row["assessment"] = DealAssessment.objects.filter(deal=deal).first()
     return row
 
@@ -305,9 +309,18 @@ def diagnosis(
     *,
     as_of: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Open deals (as of a moment) with stall score and signals, worst first."""
+    """Open deals (as of a moment) with stall score and signals, worst first.
+
+    As of a past moment, the score is learnt from what was known then (benchmarks and
+    model), so the answer is the one that day's data gave."""
     deals = deals_visible_to(membership) if membership is not None else None
     rows = signal_rows(workspace, as_of=as_of, deals=deals)
+    scorer = (
+        stall_score.stored(workspace)
+        if as_of is None
+        else stall_score.stall_model_fit(workspace, known_at=as_of)
+    )
+    stall_score.apply(scorer, rows)
     out = []
     for row in rows:
         signals = describe(row)

@@ -110,7 +110,7 @@ class StallSettingsTests(InvestigateCase):
 
     def test_leaders_tune_thresholds_and_the_signals_follow(self) -> None:
         from unstuck.investigate.benchmarks import benchmarks_recompute
-        from unstuck.investigate.signals import signals_for_deal
+        from unstuck.investigate.stall_signals import signals_for_deal
 
         benchmarks_recompute(workspace=self.workspace)
         deal = self.make_deal(owner=self.rep_a, created_at=ago(3), next_step="x")
