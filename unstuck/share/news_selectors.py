@@ -118,7 +118,7 @@ def passed_on_since(membership: Membership, since: datetime, *, limit: int = 5) 
         .order_by("-created_at", "-pk")[:limit]
     )
     for post in list(must)[: limit - len(posts)]:
-        post.line, post.passed_at, post.passed_by_name = None, None, ""  # type: ignore[attr-defined]
+        post.line, post.passed_at, post.passed_by_name = None, None, ""
         posts.append(post)
     return posts
 
