@@ -36,7 +36,7 @@ def news_section(ctx: DigestContext) -> Section | None:
     must-reads. Managers: the news waiting for their decision."""
     m = ctx.membership
     if m.role == Role.REP:
-        posts: list[Any] = news_selectors.feed(m, since=ctx.since, limit=SHOWN)
+        posts: list[Any] = news_selectors.passed_on_since(m, ctx.since, limit=SHOWN)
         items = [
             DigestItem(
                 title=p.title,

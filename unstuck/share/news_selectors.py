@@ -86,6 +86,43 @@ def feed(
     return posts
 
 
+def passed_on_since(membership: Membership, since: datetime, *, limit: int = 5) -> list[Any]:
+    """For a rep's digest: posts passed on to their team since then (each with `line`,
+    `passed_by_name`, `passed_at`), then must-reads posted since then. Two plain queries."""
+    relays = list(
+        NewsRelay.objects.filter(
+            team_id=membership.team_id or 0,
+            decision=RelayDecision.PASSED,
+            decided_at__gte=since,
+            post__workspace_id=membership.workspace_id,
+        )
+        .select_related("post", "decided_by")
+        .order_by("-decided_at", "-pk")[:limit]
+    )
+    posts: list[Any] = []
+    for relay in relays:
+        post: Any = relay.post
+        post.line = relay.line
+        post.passed_at = relay.decided_at
+        post.passed_by_name = relay.decided_by.display_name if relay.decided_by else ""
+        posts.append(post)
+    to_team = NewsPost.teams.through.objects.filter(
+        newspost_id=OuterRef("pk"), team_id=membership.team_id or 0
+    )
+    must = (
+        NewsPost.objects.filter(
+            workspace_id=membership.workspace_id, must_read=True, created_at__gte=since
+        )
+        .filter(Q(audience=Audience.WORKSPACE) | Q(Exists(to_team)))
+        .exclude(pk__in=[p.pk for p in posts])
+        .order_by("-created_at", "-pk")[:limit]
+    )
+    for post in list(must)[: limit - len(posts)]:
+        post.line, post.passed_at, post.passed_by_name = None, None, ""
+        posts.append(post)
+    return posts
+
+
 @dataclass
 class InboxItem:
     post: NewsPost

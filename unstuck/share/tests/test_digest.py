@@ -5,10 +5,13 @@ unsubscribe, the "This week" page, the CLI, and a fixed number of queries per pe
 from __future__ import annotations
 
 import io
+import threading
 from datetime import UTC, date, datetime, timedelta
+from unittest import skipUnless
 
 from django.core.management import call_command
 from django.db import connection
+from django.test import TransactionTestCase
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -27,6 +30,7 @@ from unstuck.share.models import (
     DigestDelivery,
     DigestSchedule,
     NewsPost,
+    NewsRelay,
     PersonPreference,
 )
 from unstuck.share.tests.smtp import SmtpServer, parts
@@ -209,7 +213,6 @@ class DigestSendTests(DigestCase):
         self.post.created_at = tuesday - timedelta(days=1)
         self.post.save()
         NewsPost.objects.filter(pk=self.post.pk).update(created_at=tuesday - timedelta(days=1))
-        from unstuck.share.models import NewsRelay
 
         NewsRelay.objects.update(decided_at=tuesday - timedelta(days=1))
         with SmtpServer() as smtp:
@@ -419,3 +422,39 @@ class DigestCliAndPageTests(DigestCase):
         self.assertEqual(
             (DigestSchedule.objects.get().weekday, DigestSchedule.objects.get().enabled), (1, False)
         )
+
+
+@skipUnless(connection.vendor == "postgresql", "two workers at once need a database server")
+class TwoWorkersTests(TransactionTestCase):
+    """Two `digest send` workers started together: each person still gets one email."""
+
+    def test_two_workers_at_once_send_each_digest_once(self) -> None:
+        PersonasTestCase.setUpTestData.__func__(PersonasTestCase)  # type: ignore[attr-defined]
+        people = PersonasTestCase
+        post = NewsPost.objects.create(
+            workspace=people.workspace, author=people.leader, title="T", body="B"
+        )
+        for manager, team in ((people.manager_a, people.team_a), (people.manager_b, people.team_b)):
+            NewsRelay.objects.create(
+                post=post, team=team, decision="passed", line="x", decided_by=manager
+            )
+        barrier = threading.Barrier(2)
+        reports = []
+
+        def worker() -> None:
+            try:
+                barrier.wait()
+                reports.append(send.digest_send(workspace=people.workspace, force=True))
+            finally:
+                connection.close()
+
+        with SmtpServer() as smtp:
+            threads = [threading.Thread(target=worker) for _ in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        reps = sorted([people.rep_a.email, people.rep_a2.email, people.rep_b.email])
+        self.assertEqual(sorted(x["To"] for x in smtp.messages), reps)
+        self.assertEqual(sorted(e for r in reports for e in r.sent), reps)
+        self.assertEqual(DigestDelivery.objects.filter(status=DeliveryStatus.SENT).count(), 3)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from unstuck.core.models import Membership, Workspace
@@ -49,9 +50,15 @@ class Command(BaseCommand):
             if not workspaces.exists():
                 raise CommandError(f"No workspace '{options['workspace']}'.")
         for workspace in workspaces:
-            report = digest_send(
-                workspace=workspace, force=options["now"], dry_run=options["dry_run"]
-            )
+            try:
+                report = digest_send(
+                    workspace=workspace, force=options["now"], dry_run=options["dry_run"]
+                )
+            except OSError as exc:  # the mail server cannot be reached: nothing was claimed
+                raise CommandError(
+                    f"{workspace.slug}: cannot reach the mail server "
+                    f"({settings.EMAIL_HOST}:{settings.EMAIL_PORT}): {exc}. Nothing was sent."
+                ) from exc
             if options["dry_run"]:
                 self.stdout.write(
                     f"{workspace.slug}: would send {len(report.would_send)}, "
