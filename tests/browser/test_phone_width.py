@@ -60,7 +60,8 @@ def label_problems(page: Page) -> list[str]:
             range.selectNodeContents(s);
             const text = range.getBoundingClientRect();
             const box = s.getBoundingClientRect();
-            if (s.textContent.trim() && (text.left < box.left - 0.5 || text.right > box.right + 0.5))
+            const spills = text.left < box.left - 0.5 || text.right > box.right + 0.5;
+            if (s.textContent.trim() && spills)
               problems.push(`${s.textContent.trim()} spills out of its segment`);
             return {name: s.textContent.trim(), left: text.left, right: text.right};
           });
