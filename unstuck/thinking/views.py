@@ -335,7 +335,7 @@ def quiz(request: HttpRequest, membership: Membership) -> HttpResponse:
             )
             template = "thinking/quiz.html"
         return render(request, template, context)
-    order = quiz_order(workspace_id=workspace.pk, user_id=user.pk)
+    order = quiz_order(workspace_id=workspace.pk, user_id=membership.user_id)
     asked = quiz_item_for_token(request.GET.get("item", ""))
     key = (
         asked.key if asked else selectors.quiz_next_item(workspace=workspace, user=user)  # type: ignore[arg-type]
@@ -346,7 +346,7 @@ def quiz(request: HttpRequest, membership: Membership) -> HttpResponse:
         "item": item,
         "token": quiz_token(item),
         "all_done": key is None,
-        "choices": quiz_choices(item, user_id=user.pk),
+        "choices": quiz_choices(item, user_id=membership.user_id),
         "progress": progress,
         "position": order.index(item) + 1,
         "count": len(order),
