@@ -13,7 +13,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from unstuck.core.errors import NotAllowed, UnstuckError
+from unstuck.core.errors import Conflict, NotAllowed, UnstuckError
 from unstuck.core.http import absolute_url
 from unstuck.core.models import Membership, Role, User, Workspace
 from unstuck.core.services import _clean
@@ -215,20 +215,31 @@ def stakeholder_view_update(
     return view
 
 
+def _step_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
 def decision_step_add(
     *, deal: Deal, name: str, owner: str = "", status: str = StepStatus.TODO, notes: str = ""
 ) -> DecisionStep:
-    last = deal.decision_steps.order_by("-order").values_list("order", flat=True).first()
-    step = DecisionStep(
-        deal=deal,
-        order=(last or 0) + 1,
-        name=name.strip(),
-        owner=owner.strip(),
-        status=status,
-        notes=notes.strip(),
-    )
-    _clean(step)
+    """Add a step to the end of the customer's decision process; a step is there once."""
+    name = " ".join(name.split())
     with transaction.atomic():
+        # The deal's row is the lock: two people adding the same step at once add it once.
+        Deal.objects.select_for_update().filter(pk=deal.pk).first()
+        names = deal.decision_steps.values_list("name", flat=True)
+        if any(_step_key(existing) == _step_key(name) for existing in names):
+            raise Conflict(f"“{name}” is already a step of this decision.", field="name")
+        last = deal.decision_steps.order_by("-order").values_list("order", flat=True).first()
+        step = DecisionStep(
+            deal=deal,
+            order=(last or 0) + 1,
+            name=name,
+            owner=owner.strip(),
+            status=status,
+            notes=notes.strip(),
+        )
+        _clean(step)
         if status == StepStatus.STUCK:
             # One step is where the deal is bogged down; marking another moves the mark.
             deal.decision_steps.filter(status=StepStatus.STUCK).update(

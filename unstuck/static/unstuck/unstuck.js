@@ -5,6 +5,7 @@
 //   <a data-back href="/">             goes back in history (the href is the way without script);
 //   <input data-enter-clicks-next>     Enter clicks the element after it instead of submitting;
 //   <form data-mark-dirty>             gets the class "dirty" once anything in it is changed;
+//   <div class="timeline-bar"><span>   each segment shows its stage's name only when it fits;
 //   <span data-reload-after="5000">   reloads the page after that many milliseconds (a page
 //                                      waiting for background work, e.g. a first scoring);
 //   <div hx-trigger="every 5s" data-poll-waits-for-typing>
@@ -71,3 +72,17 @@ document.addEventListener("DOMContentLoaded", () => {
     window.setTimeout(() => window.location.reload(), ms);
   }
 });
+
+function labelTimelines() {
+  for (const segment of document.querySelectorAll(".timeline-bar span")) {
+    segment.classList.remove("no-label");
+    const range = document.createRange();
+    range.selectNodeContents(segment);
+    const text = range.getBoundingClientRect();
+    const box = segment.getBoundingClientRect();
+    if (text.width > box.width - 4) segment.classList.add("no-label");
+  }
+}
+document.addEventListener("DOMContentLoaded", labelTimelines);
+window.addEventListener("resize", labelTimelines);
+document.addEventListener("htmx:afterSettle", labelTimelines);

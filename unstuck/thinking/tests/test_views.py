@@ -10,7 +10,9 @@ from django.urls import reverse
 from unstuck.core.testing import PersonasTestCase
 from unstuck.deals.models import Activity
 from unstuck.thinking import services
+from unstuck.thinking.biases import BIAS_KEYS
 from unstuck.thinking.models import BiasFlag, FlagStatus, LessonCompletion, PerspectiveQuestion
+from unstuck.thinking.training import QUIZ, QUIZ_BY_KEY, quiz_order, quiz_token
 
 DENVER = "Flopped in Denver, it will flop in Dallas."
 HTMX = {"HX-Request": "true"}
@@ -213,14 +215,47 @@ class TrainingPageTests(PersonasTestCase):
             LessonCompletion.objects.filter(user=self.manager_a, bias="legacy").exists()
         )
         quiz = reverse("thinking:quiz", kwargs={"slug": "acme"})
-        response = self.client.post(
-            quiz, {"item": "q-legacy-1", "chosen": "personal"}, headers=HTMX
-        )
+        token = quiz_token(QUIZ_BY_KEY["q-legacy-1"])
+        response = self.client.post(quiz, {"item": token, "chosen": "personal"}, headers=HTMX)
         self.assertContains(response, "Not quite")
         self.assertContains(response, "habit")  # the explanation
         response = self.client.get(reverse("thinking:training", kwargs={"slug": "acme"}))
         self.assertEqual(response.context["progress"].lessons_done, 1)
         self.assertFalse(response.context["team"])  # managers see their own progress only
+
+    def test_the_quiz_page_carries_no_answer_key(self) -> None:
+        self.sign_in(self.manager_a)
+        quiz = reverse("thinking:quiz", kwargs={"slug": "acme"})
+        for _ in range(len(QUIZ)):
+            response = self.client.get(quiz)
+            item = response.context["item"]
+            html = response.content.decode()
+            self.assertNotIn(item.key, html)  # "q-legacy-1" names the answer
+            self.assertIn(f'name="item" value="{quiz_token(item)}"', html)
+            # The server checks the answer it was given against its own key.
+            result = self.client.post(quiz, {"item": quiz_token(item), "chosen": item.answer})
+            self.assertContains(result, "Right")
+            self.assertNotIn(item.key, result.content.decode())
+        self.assertEqual(
+            self.client.post(quiz, {"item": "q-legacy-1", "chosen": "legacy"}).status_code, 400
+        )
+
+    def test_each_person_gets_their_own_order_of_statements_and_choices(self) -> None:
+        quiz = reverse("thinking:quiz", kwargs={"slug": "acme"})
+        orders, choices = {}, {}
+        for who in (self.manager_a, self.manager_b, self.rep_a, self.leader):
+            self.sign_in(who)
+            orders[who.pk] = tuple(
+                i.key for i in quiz_order(workspace_id=self.workspace.pk, user_id=who.pk)
+            )
+            response = self.client.get(quiz)
+            self.assertEqual(response.context["item"].key, orders[who.pk][0])
+            choices[who.pk] = tuple(k for k, _ in response.context["choices"])
+            self.assertEqual(choices[who.pk][-1], "none")
+            self.assertEqual(sorted(choices[who.pk]), sorted([*BIAS_KEYS, "none"]))
+        self.assertGreater(len(set(orders.values())), 1)
+        self.assertGreater(len({c[:-1] for c in choices.values()}), 1)
+        self.assertTrue(any(o != tuple(i.key for i in QUIZ) for o in orders.values()))
 
     def test_a_leader_sees_each_managers_progress(self) -> None:
         services.lesson_complete(workspace=self.workspace, user=self.manager_a, bias="personal")
