@@ -320,3 +320,25 @@ class InviteOwnersThenImportAgainTests(PersonasTestCase):
         dana = Membership.objects.get(user__email="dana@acme.test")
         owned = Deal.objects.filter(workspace=self.workspace, owner=dana.user)
         self.assertEqual(sorted(owned.values_list("external_id", flat=True)), ["O1", "O2"])
+
+    def test_a_deactivated_owner_keeps_their_deals_when_the_export_comes_again(self) -> None:
+        from unstuck.core.services import member_deactivate
+
+        def imported() -> ImportRun:
+            deals = SimpleUploadedFile(
+                "kept.csv", b"id,deal_stage,agent\nK1,Engaging,rep.a@acme.test\n"
+            )
+            mapping = SimpleUploadedFile(
+                "m.toml", b'source = "kept"\n[columns]\nexternal_id = "id"\n'
+                b'stage = "deal_stage"\nowner = "agent"\n',
+            )  # fmt: skip
+            self.new(kind="auto", deals=deals, mapping_file=mapping)
+            return self.run_draft(ImportRun.objects.get(status=RunStatus.DRAFT))
+
+        imported()
+        leader = Membership.objects.get(user=self.leader)
+        member_deactivate(by=leader, membership_id=Membership.objects.get(user=self.rep_a).pk)
+        Deal.objects.filter(external_id="K1").update(stage_id=self.stages[1].pk)  # a change
+        second = imported()
+        self.assertEqual(second.summary["unknown_owners"], {})
+        self.assertEqual(Deal.objects.get(external_id="K1").owner, self.rep_a)
