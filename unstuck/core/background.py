@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar
 
 from django.utils import timezone
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+KEEP = timedelta(days=30)
 
 # task path -> kind, for the tasks a retry may enqueue again (nothing else is imported).
 TRACKED: dict[str, str] = {}
@@ -70,9 +73,12 @@ def tracked(
                     finished_at=timezone.now(),
                 )
                 raise
-            TaskRun.objects.filter(pk=record.pk).update(
-                status=TaskStatus.DONE, finished_at=timezone.now()
-            )
+            now = timezone.now()
+            TaskRun.objects.filter(pk=record.pk).update(status=TaskStatus.DONE, finished_at=now)
+            # Keep a month of history; a success settles the older failures of its kind anyway.
+            TaskRun.objects.filter(
+                workspace_id=record.workspace_id, kind=kind, started_at__lt=now - KEEP
+            ).delete()
             return result
 
         return wrapper

@@ -107,7 +107,8 @@ class OwnerDirectory:
     def __init__(self, workspace: Workspace, assign: dict[str, str]) -> None:
         self.by_email: dict[str, tuple[int, int | None]] = {}
         self.by_name: dict[str, tuple[int, int | None]] = {}
-        for m in Membership.objects.filter(workspace=workspace).select_related("user"):
+        # Deactivated members too: their deals stay theirs when the next export comes in.
+        for m in Membership.everyone.filter(workspace=workspace).select_related("user"):
             entry = (m.user_id, m.team_id)
             self.by_email[m.user.email.lower()] = entry
             if m.user.name:

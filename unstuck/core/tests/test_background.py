@@ -167,3 +167,18 @@ class RetryTests(PersonasTestCase):
         url = reverse("task-retry", kwargs={"slug": "acme", "pk": self.failed_run.pk})
         response = self.client.post(url, {"next": "https://evil.example/"})
         self.assertEqual(response["Location"], "/w/acme/settings/")
+
+
+class KeepTests(PersonasTestCase):
+    def test_a_success_prunes_runs_of_its_kind_older_than_a_month(self) -> None:
+        old = TaskRun.objects.create(
+            workspace=self.workspace, kind="scoring", label="old", task_path="x",
+            started_at=timezone.now() - timedelta(days=31), status=TaskStatus.FAILED,
+        )  # fmt: skip
+        other = TaskRun.objects.create(
+            workspace=self.workspace, kind="insights", label="old", task_path="x",
+            started_at=timezone.now() - timedelta(days=31),
+        )  # fmt: skip
+        recompute_after_import.call(self.workspace.pk)
+        self.assertFalse(TaskRun.objects.filter(pk=old.pk).exists())
+        self.assertTrue(TaskRun.objects.filter(pk=other.pk).exists())

@@ -282,3 +282,63 @@ class MavenParityTests(TestCase):
         self.assertEqual(
             Mapping.from_dict(tomllib.loads(toml.content.decode())), Mapping.from_toml(MAVEN_TOML)
         )
+
+
+class InviteOwnersThenImportAgainTests(PersonasTestCase):
+    new = WizardMappingTests.new
+    run_draft = WizardMappingTests.run_draft
+
+    def test_invited_owners_get_their_deals_when_the_import_runs_again(self) -> None:
+        deals = SimpleUploadedFile(
+            "owners.csv",
+            b"id,deal_stage,agent\nO1,Engaging,Dana Whit <dana@acme.test>\n"
+            b"O2,Engaging,Dana Whit <dana@acme.test>\nO3,Won,rep.a@acme.test\n",
+        )
+        mapping = SimpleUploadedFile(
+            "m.toml", b'source = "own"\n[columns]\nexternal_id = "id"\nstage = "deal_stage"\n'
+            b'owner = "agent"\n[stages]\nwon = ["Won"]\n',
+        )  # fmt: skip
+        self.new(kind="auto", deals=deals, mapping_file=mapping)
+        first = self.run_draft(ImportRun.objects.get())
+        self.assertEqual(first.summary["unknown_owners"], {"Dana Whit": 2})
+        self.assertEqual(first.summary["unknown_owner_emails"], {"Dana Whit": "dana@acme.test"})
+        page = self.client.get(reverse("imports:detail", kwargs={"slug": "acme", "pk": first.pk}))
+        self.assertContains(page, "Invite these 1 owner")
+        form = submitted(page.content.decode(), "invite-owners")
+        self.assertEqual((form["invite"], form["email-0"]), ("0", "dana@acme.test"))
+        with self.captureOnCommitCallbacks(execute=False):
+            response = self.client.post(
+                reverse("imports:invite-owners", kwargs={"slug": "acme", "pk": first.pk}), form
+            )
+        again = ImportRun.objects.exclude(pk=first.pk).get()
+        self.assertRedirects(
+            response,
+            reverse("imports:detail", kwargs={"slug": "acme", "pk": again.pk}),
+            fetch_redirect_response=False,
+        )
+        import_run_execute_stored(run_id=again.pk)
+        dana = Membership.objects.get(user__email="dana@acme.test")
+        owned = Deal.objects.filter(workspace=self.workspace, owner=dana.user)
+        self.assertEqual(sorted(owned.values_list("external_id", flat=True)), ["O1", "O2"])
+
+    def test_a_deactivated_owner_keeps_their_deals_when_the_export_comes_again(self) -> None:
+        from unstuck.core.services import member_deactivate
+
+        def imported() -> ImportRun:
+            deals = SimpleUploadedFile(
+                "kept.csv", b"id,deal_stage,agent\nK1,Engaging,rep.a@acme.test\n"
+            )
+            mapping = SimpleUploadedFile(
+                "m.toml", b'source = "kept"\n[columns]\nexternal_id = "id"\n'
+                b'stage = "deal_stage"\nowner = "agent"\n',
+            )  # fmt: skip
+            self.new(kind="auto", deals=deals, mapping_file=mapping)
+            return self.run_draft(ImportRun.objects.get(status=RunStatus.DRAFT))
+
+        imported()
+        leader = Membership.objects.get(user=self.leader)
+        member_deactivate(by=leader, membership_id=Membership.objects.get(user=self.rep_a).pk)
+        Deal.objects.filter(external_id="K1").update(stage_id=self.stages[1].pk)  # a change
+        second = imported()
+        self.assertEqual(second.summary["unknown_owners"], {})
+        self.assertEqual(Deal.objects.get(external_id="K1").owner, self.rep_a)
