@@ -165,7 +165,7 @@ def false_flag_rate(y: Sequence[str], pred: Sequence[str]) -> float:
     return _scores(indices(y), indices(pred))[1]
 
 
-GRID = np.round(np.arange(0.20, 0.96, 0.025), 3)
+GRID = np.round(np.concatenate([np.arange(0.20, 0.95, 0.025), np.arange(0.95, 0.995, 0.01)]), 3)
 
 
 def choose_thresholds(
