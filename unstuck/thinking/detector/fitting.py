@@ -165,7 +165,16 @@ def false_flag_rate(y: Sequence[str], pred: Sequence[str]) -> float:
     return _scores(indices(y), indices(pred))[1]
 
 
-GRID = np.round(np.concatenate([np.arange(0.20, 0.95, 0.025), np.arange(0.95, 0.995, 0.01)]), 3)
+GRID = np.round(
+    np.concatenate(
+        [
+            np.arange(0.20, 0.95, 0.025),
+            np.arange(0.95, 0.99, 0.01),
+            [0.99, 0.993, 0.995, 0.997, 0.998, 0.999],
+        ]
+    ),
+    4,
+)
 
 
 def choose_thresholds(
