@@ -69,9 +69,10 @@ Environment: DATABASE_URL (default: SQLite in the data directory), UNSTUCK_DATA_
 """
 
 
-# Commands that need neither the database nor the app registry run without django.setup(),
-# which imports every app and was most of a one-off command's start-up.
-STANDALONE = {"bias": "unstuck.thinking.management.commands.bias"}
+# Commands that need neither the database nor the app registry run without Django at all
+# (no settings, no django.setup(), which imports every app and was most of a one-off command's
+# start-up): module.main(arguments after the command's name).
+STANDALONE = {"bias": "unstuck.thinking.bias_cli"}
 # Commands that serve or check the site keep every system check; the others skip the URL
 # checks, which import every view and the whole API (about 0.6 s of CPU) for nothing.
 URL_CHECKED = {"check", "runserver", "serve", "demo", "testserver"}
@@ -109,8 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     if args[0] in STANDALONE and not any(
         a.startswith(("--settings", "--pythonpath")) for a in args
     ):
-        command = importlib.import_module(STANDALONE[args[0]]).Command()
-        command.run_from_argv(["unstuck", *args])
+        importlib.import_module(STANDALONE[args[0]]).main(args[1:])
         return
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line

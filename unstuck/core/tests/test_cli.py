@@ -157,8 +157,7 @@ BIAS_CHECK_PROBE = """
 import sys
 from unstuck.cli import main
 main(["bias", "check", "We've always sold it this way. Not changing for them."])
-from django.apps import apps
-print("apps-ready", apps.ready)
+print("django-imported", "django" in sys.modules)
 print("ninja-imported", "ninja" in sys.modules)
 print("urls-imported", "unstuck.urls" in sys.modules)
 """
@@ -170,6 +169,15 @@ import sys
 from unstuck.cli import main
 main(["findstatic", "ninja/swagger-ui.css"])
 print("urls-imported", "unstuck.urls" in sys.modules)
+loaded = []
+for module, loader in [
+    ("unstuck.thinking.detector.core", "classifier"),
+    ("unstuck.thinking.detector.features", "embedding_model"),
+    ("unstuck.thinking.detector.encoder", "minilm"),
+]:
+    if module in sys.modules and getattr(sys.modules[module], loader).cache_info().currsize:
+        loaded.append(loader)
+print("bias-models-loaded", loaded)
 """
 
 
@@ -180,17 +188,20 @@ class StartUpTests(TestCase):
         )
         return result.stdout.splitlines()
 
-    def test_bias_check_answers_without_loading_the_apps_or_the_api(self) -> None:
+    def test_bias_check_answers_without_loading_django_the_apps_or_the_api(self) -> None:
         lines = self.probe(BIAS_CHECK_PROBE)
         self.assertTrue(any(line.startswith("Legacy bias") for line in lines), lines)
-        self.assertIn("apps-ready False", lines)
+        self.assertIn("django-imported False", lines)
         self.assertIn("ninja-imported False", lines)
         self.assertIn("urls-imported False", lines)
 
-    def test_commands_that_do_not_serve_the_site_skip_the_url_checks(self) -> None:
+    def test_commands_that_do_not_serve_the_site_skip_the_url_checks_and_the_bias_model(
+        self,
+    ) -> None:
         lines = self.probe(URL_CHECK_PROBE)
         self.assertTrue(any("swagger-ui.css" in line for line in lines), lines)
         self.assertIn("urls-imported False", lines)
+        self.assertIn("bias-models-loaded []", lines)
 
 
 class UserAddPasswordTests(TestCase):
