@@ -32,6 +32,7 @@ from unstuck.core.testing import PersonasTestCase
 from unstuck.deals.models import BuyingRole, Contact, Stakeholder
 from unstuck.imports.models import ImportRun
 from unstuck.investigate.models import DecisionStep, InvestigationRequest, Obstacle
+from unstuck.share.models import Play
 from unstuck.thinking.models import BiasFlag, PerspectiveQuestion
 from unstuck.thinking.services import question_bank_ensure
 
@@ -55,6 +56,7 @@ class PartnerMatrixCase(PersonasTestCase):
     item: ActionItem
     leader_token: ApiToken
     secret: str
+    play: Play
 
     @classmethod
     def setUpTestData(cls) -> None:
@@ -98,6 +100,10 @@ class PartnerMatrixCase(PersonasTestCase):
         )
         cls.item = ActionItem.objects.create(
             session=cls.session_b, text="Send", owner=cls.rep_b, due_date=date(2030, 1, 1)
+        )
+        # A verified play never applied to the partner's deal: not theirs to see.
+        cls.play = Play.objects.create(
+            workspace=ws, title="Phase it", what_to_do="Pilot first", status="verified"
         )
         cls.leader_token = api_token_create(user=cls.leader, name="leader")[0]
         cls.secret = api_token_create(user=cls.partner, name="partner")[1]
@@ -220,6 +226,15 @@ WEB: dict[str, Row] = {
     "insights:checkin": ("post", lambda t: {}, 403),
     "insights:pulse": ("post", lambda t: {}, 403),
     "insights:recompute": ("post", lambda t: {}, 403),
+    # The playbook: only verified plays applied to their deals (none here); no curating.
+    "share:plays": ("get", lambda t: {}, 200),
+    "share:play-new": ("get", lambda t: {}, 403),
+    "share:play": ("get", lambda t: {"pk": t.play.pk}, 404),
+    "share:play-edit": ("get", lambda t: {"pk": t.play.pk}, 403),
+    "share:play-verify": ("post", lambda t: {"pk": t.play.pk}, 404),
+    "share:play-retire": ("post", lambda t: {"pk": t.play.pk}, 404),
+    "share:play-apply": ("post", lambda t: {"pk": t.play.pk}, 404),
+    "share:play-promote": ("post", lambda t: {"session_pk": t.session_b.pk}, 403),
 }
 
 # What the form posts, where a view reads the form before the service checks permission.
