@@ -37,6 +37,11 @@ OWN_COMMANDS = [
         "[--manager EMAIL] [--format json]; insights recompute --all (nightly).",
     ),
     (
+        "plays",
+        "The playbook: plays list [--q WORDS] [--due] | plays show --play ID (its measured "
+        "outcome) | plays apply --play ID --deal EXTERNAL_ID --by EMAIL.",
+    ),
+    (
         "options suggest",
         "Options for a stuck deal: options suggest --workspace SLUG --deal ID [--format json].",
     ),

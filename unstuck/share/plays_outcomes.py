@@ -72,7 +72,8 @@ def play_outcome(play: Play, *, as_of: datetime | None = None) -> Comparison:
 class OutcomeSummary:
     """What a list, a suggestion or the digest says about a play's outcome."""
 
-    n: int
+    applications: int  # recorded, whether or not a comparable deal was found
+    n: int  # compared (matched with comparable deals)
     won: int
     lost: int
     open: int
@@ -87,9 +88,10 @@ class OutcomeSummary:
         return self.__dict__.copy()
 
 
-def summarize(result: Comparison) -> OutcomeSummary:
+def summarize(result: Comparison, applications: int | None = None) -> OutcomeSummary:
     t, c = result.treated, result.comparison
     return OutcomeSummary(
+        applications=t.n + result.unmatched_treated if applications is None else applications,
         n=t.n,
         won=t.won,
         lost=t.lost,
@@ -110,18 +112,19 @@ def outcome_summary(play: Play) -> OutcomeSummary:
     key = f"share:play-outcome:{play.pk}:{stamp['n']}:{stamp['last']}:{date.today()}"
     found = cache.get(key)
     if found is None:
-        found = summarize(play_outcome(play))
+        found = summarize(play_outcome(play), stamp["n"])
         cache.set(key, found, 6 * 3600)
     return found
 
 
-def outcome_panel(result: Comparison) -> dict[str, Any]:
+def outcome_panel(result: Comparison, applications: int | None = None) -> dict[str, Any]:
     """What the play page's outcome panel shows: the figures per arm, the headline, and the
-    charts (Kaplan-Meier curves, win rates with their intervals)."""
+    charts (Kaplan-Meier curves, win rates with their intervals). `applications`: how many
+    are recorded (some may have had no comparable deal, or no history yet)."""
     t, c = result.treated, result.comparison
     panel: dict[str, Any] = {
         "result": result,
-        "summary": summarize(result),
+        "summary": summarize(result, applications),
         "too_early": result.verdict == "too_early",
         "level_pct": f"{result.level:.0%}",
         "arms": [

@@ -98,7 +98,7 @@ def play_list(request: AppRequest, membership: Membership) -> HttpResponse:
 @require_http_methods(["GET"])
 def play_detail(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     play = get_play_for(membership, pk)
-    panel = outcome_panel(play_outcome(play))
+    panel = outcome_panel(play_outcome(play), play.applications.count())
     applicable: list[Deal] = []
     if play.status != PlayStatus.RETIRED and membership.role != Role.PARTNER:
         applicable = list(
