@@ -19,7 +19,7 @@ from unstuck.core.validation import DbId
 from unstuck.deals.models import Deal
 from unstuck.share.models import Play, PlayApplication, PlaySource
 from unstuck.share.plays_access import can_curate, get_play_for
-from unstuck.share.plays_outcomes import play_outcome, summarize
+from unstuck.share.plays_outcomes import stored_outcome
 from unstuck.share.selectors import plays as selectors
 from unstuck.share.services import plays as services
 
@@ -315,10 +315,7 @@ def play_outcome_api(request: HttpRequest, slug: str, play_id: int) -> dict[str,
     interval, the probability the play does better, the Kaplan-Meier curves, the verdict
     ("too_early" below 10 applications or 10 comparable deals). docs/share.md."""
     membership = _member(request, slug)
-    play = get_play_for(membership, play_id)
-    result = play_outcome(play)
-    summary = summarize(result, play.applications.count())
-    return {"summary": summary.as_dict(), "result": result.as_dict()}
+    return stored_outcome(get_play_for(membership, play_id))
 
 
 @router.get(

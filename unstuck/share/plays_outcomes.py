@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.core.cache import cache
 from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.safestring import SafeString
@@ -88,6 +87,15 @@ class OutcomeSummary:
         return self.__dict__.copy()
 
 
+def probability_text(p: float) -> str:
+    """A posterior probability as people read it: never a flat 0 % or 100 %."""
+    if p > 0.99:
+        return "over 99%"
+    if p < 0.01:
+        return "under 1%"
+    return f"{p:.0%}"
+
+
 def summarize(result: Comparison, applications: int | None = None) -> OutcomeSummary:
     t, c = result.treated, result.comparison
     return OutcomeSummary(
@@ -105,28 +113,45 @@ def summarize(result: Comparison, applications: int | None = None) -> OutcomeSum
     )
 
 
-def outcome_summary(play: Play) -> OutcomeSummary:
-    """The play's outcome summary, cached until its applications change or the day ends
-    (the comparison deals' histories move on daily)."""
+def outcome_key(play: Play, *, today: date | None = None) -> str:
+    """What the stored outcome depends on: the play's applications (how many, the newest)
+    and the day (comparison deals' histories move on every day)."""
     stamp = PlayApplication.objects.filter(play=play).aggregate(n=Count("pk"), last=Max("pk"))
-    key = f"share:play-outcome:{play.pk}:{stamp['n']}:{stamp['last']}:{date.today()}"
-    found = cache.get(key)
-    if found is None:
-        found = summarize(play_outcome(play), stamp["n"])
-        cache.set(key, found, 6 * 3600)
-    return found
+    return f"{stamp['n']}:{stamp['last'] or 0}:{(today or timezone.localdate()).isoformat()}"
 
 
-def outcome_panel(result: Comparison, applications: int | None = None) -> dict[str, Any]:
-    """What the play page's outcome panel shows: the figures per arm, the headline, and the
-    charts (Kaplan-Meier curves, win rates with their intervals). `applications`: how many
-    are recorded (some may have had no comparable deal, or no history yet)."""
-    t, c = result.treated, result.comparison
+def stored_outcome(play: Play, *, refresh: bool = False) -> dict[str, Any]:
+    """The play's measured outcome as plain JSON — {"summary": …, "result": …} — computed
+    at most once per day and per change of its applications, and kept on the play so that
+    pages, the API, the suggestions and the digest read it instead of recomputing (the
+    computation takes about a second at 1,000 applications; reading it, a query).
+    Applying a play queues the refresh in the background (tasks.refresh_play_outcome)."""
+    key = outcome_key(play)
+    if not refresh and play.outcome_key == key and play.outcome:
+        return play.outcome
+    n = int(key.split(":", 1)[0])
+    result = play_outcome(play)
+    payload = {"summary": summarize(result, n).as_dict(), "result": result.as_dict()}
+    Play.objects.filter(pk=play.pk).update(outcome=payload, outcome_key=key)
+    play.outcome, play.outcome_key = payload, key
+    return payload
+
+
+def outcome_summary(play: Play) -> OutcomeSummary:
+    return OutcomeSummary(**stored_outcome(play)["summary"])
+
+
+def outcome_panel(stored: dict[str, Any]) -> dict[str, Any]:
+    """What the play page's outcome panel shows, from the stored outcome: the figures per
+    arm, the headline, and the charts (Kaplan-Meier curves, win rates with intervals)."""
+    result = stored["result"]
+    t, c = result["treated"], result["comparison"]
+    too_early = result["verdict"] == "too_early"
     panel: dict[str, Any] = {
         "result": result,
-        "summary": summarize(result, applications),
-        "too_early": result.verdict == "too_early",
-        "level_pct": f"{result.level:.0%}",
+        "summary": stored["summary"],
+        "too_early": too_early,
+        "level_pct": f"{result['level']:.0%}",
         "arms": [
             {"label": ARMS["play"].label, "arm": t},
             {"label": ARMS["comparison"].label, "arm": c},
@@ -135,21 +160,26 @@ def outcome_panel(result: Comparison, applications: int | None = None) -> dict[s
         "win_chart": None,
     }
     curves = [
-        (ARMS["play"], [(float(p.day), p.survival) for p in t.curve]),
-        (ARMS["comparison"], [(float(p.day), p.survival) for p in c.curve]),
+        (ARMS["play"], [(float(p["day"]), p["survival"]) for p in t["curve"]]),
+        (ARMS["comparison"], [(float(p["day"]), p["survival"]) for p in c["curve"]]),
     ]
     last = max((p[0] for _, pts in curves for p in pts), default=0)
-    if t.n and c.n:
+    if t["n"] and c["n"]:
         panel["km"] = _km(curves, min(float(HORIZON_DAYS), max(float(last), 30.0)))
     rows = [
-        (ARMS[k], arm.win_rate.mean, arm.win_rate.interval.low, arm.win_rate.interval.high)
+        (
+            ARMS[k],
+            arm["win_rate"]["mean"],
+            arm["win_rate"]["interval"]["low"],
+            arm["win_rate"]["interval"]["high"],
+        )
         for k, arm in (("play", t), ("comparison", c))
-        if arm.win_rate
+        if arm["win_rate"]
     ]
-    if rows and not panel["too_early"]:
+    if rows and not too_early:
         panel["win_chart"] = charts.intervals(
-            title=f"Win rate within {result.horizon_days} days, with its {result.level:.0%} "
-            "credible interval",
+            title=f"Win rate within {result['horizon_days']} days, with its "
+            f"{result['level']:.0%} credible interval",
             desc="Each arm's win rate (dot) and its credible interval (whisker).",
             rows=rows,
         )

@@ -53,6 +53,10 @@ class Play(models.Model):
         "cocreate.Session", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     source_outcome = models.CharField(max_length=10, blank=True)
+    # The measured outcome as last computed (plays_outcomes.stored_outcome), with the key of
+    # the applications and day it was computed for: pages read it instead of recomputing.
+    outcome = models.JSONField(default=dict, blank=True, editable=False)
+    outcome_key = models.CharField(max_length=80, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

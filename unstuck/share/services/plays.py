@@ -328,6 +328,9 @@ def play_apply(
             application.save()
     except IntegrityError:
         raise Conflict("This play is already recorded on this deal.") from None
+    from unstuck.share.plays_tasks import refresh_play_outcome
+
+    transaction.on_commit(lambda: refresh_play_outcome.enqueue(play.pk))
     return application
 
 

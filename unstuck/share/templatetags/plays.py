@@ -13,6 +13,7 @@ from unstuck.cocreate.models import LeverFamily, Outcome
 from unstuck.investigate.models import ObstacleKind
 from unstuck.investigate.signals import SIGNALS
 from unstuck.share.models import Play, PlayStatus
+from unstuck.share.plays_outcomes import probability_text
 
 register = template.Library()
 
@@ -46,6 +47,11 @@ def outcome_word(key: str) -> str:
 def points(value: float | None) -> str:
     """A difference of two rates in percentage points, signed: +12, -3."""
     return "—" if value is None else f"{value * 100:+.0f}"
+
+
+@register.filter
+def probability(value: float | None) -> str:
+    return "—" if value is None else probability_text(value)
 
 
 @register.simple_tag

@@ -11,7 +11,12 @@ from django.utils import timezone
 from unstuck.core.testing import PersonasTestCase
 from unstuck.demo.plays import Arm, plant_history, quarter_start
 from unstuck.share.models import Play, PlayStatus
-from unstuck.share.plays_outcomes import outcome_panel, outcome_summary, play_outcome
+from unstuck.share.plays_outcomes import (
+    outcome_panel,
+    outcome_summary,
+    play_outcome,
+    stored_outcome,
+)
 
 WORKING_WIN, BASE_WIN, MEAN_CLOSE, HORIZON = 0.6, 0.3, 30.0, 180
 
@@ -87,7 +92,7 @@ class PlantedEffectTests(PersonasTestCase):
         self.assertEqual(result.verdict, "too_early")
         self.assertIsNone(result.win)
         self.assertIn("too early to tell", result.headline("Deals with this play"))
-        panel = outcome_panel(result)
+        panel = outcome_panel(stored_outcome(self.early))
         self.assertTrue(panel["too_early"])
         self.assertIsNone(panel["win_chart"])
 
@@ -107,3 +112,18 @@ class PlantedEffectTests(PersonasTestCase):
         self.assertEqual((s.n, s.verdict), (80, "working"))
         self.assertIsNotNone(s.p_better)
         self.assertEqual(outcome_summary(self.early).verdict_label, "Too early to tell")
+
+    def test_the_outcome_is_stored_until_the_applications_change(self) -> None:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        from unstuck.share.models import PlayApplication
+
+        first = stored_outcome(self.early)
+        with CaptureQueriesContext(connection) as q:
+            again = stored_outcome(self.early)
+        self.assertEqual(first, again)
+        self.assertLessEqual(len(q), 2)  # the key only; nothing recomputed
+        PlayApplication.objects.filter(play=self.early).first().delete()  # type: ignore[union-attr]
+        self.early.refresh_from_db()
+        self.assertEqual(stored_outcome(self.early)["summary"]["applications"], 3)

@@ -31,7 +31,7 @@ from unstuck.share.plays_access import (
     can_verify_play,
     get_play_for,
 )
-from unstuck.share.plays_outcomes import ARMS, outcome_panel, play_outcome
+from unstuck.share.plays_outcomes import ARMS, outcome_panel, stored_outcome
 from unstuck.share.selectors import plays as selectors
 from unstuck.share.services import plays as services
 
@@ -98,7 +98,7 @@ def play_list(request: AppRequest, membership: Membership) -> HttpResponse:
 @require_http_methods(["GET"])
 def play_detail(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     play = get_play_for(membership, pk)
-    panel = outcome_panel(play_outcome(play), play.applications.count())
+    panel = outcome_panel(stored_outcome(play))
     applicable: list[Deal] = []
     if play.status != PlayStatus.RETIRED and membership.role != Role.PARTNER:
         applicable = list(

@@ -17,7 +17,7 @@ from unstuck.core.models import Membership, Role, Workspace
 from unstuck.investigate.management.commands._common import membership_arg, workspace_arg
 from unstuck.share.models import PlaySource
 from unstuck.share.plays_access import can_curate, get_play_for
-from unstuck.share.plays_outcomes import play_outcome, summarize
+from unstuck.share.plays_outcomes import play_outcome, probability_text, summarize
 from unstuck.share.selectors import plays as selectors
 from unstuck.share.services import plays as services
 
@@ -132,7 +132,10 @@ class Command(BaseCommand):
         w(f"{play.title}  ({play.get_status_display().lower()})")
         for line in textwrap.wrap(play.what_to_do, 92):
             w(f"  {line}")
-        w(f"\n{summary.verdict_label}: {summary.headline}")
+        if result.verdict == "too_early":
+            w(f"\n{summary.verdict_label}: {result.reason.removeprefix('too early to tell: ')}.")
+        else:
+            w(f"\n{summary.verdict_label}: {summary.headline}")
         t, c = result.treated, result.comparison
         w(f"  applications: {summary.applications} ({t.n} compared)")
         w(f"  won / lost / open: {t.won} / {t.lost} / {t.open}")
@@ -145,7 +148,7 @@ class Command(BaseCommand):
                     f"({result.level:.0%} interval {r.interval.low:.0%}-{r.interval.high:.0%})"
                 )
         if result.win:
-            w(f"  probability the play does better: {result.win.p_better:.0%}")
+            w(f"  probability the play does better: {probability_text(result.win.p_better)}")
         else:
             w("  too early to tell — no rates shown below the minimum sample")
         for note in result.notes:
