@@ -47,6 +47,11 @@ OWN_COMMANDS = [
     ),
     ("bench", "The cross-functional bench: bench list; bench ask --as EMAIL --deal ID …."),
     (
+        "plays",
+        "The playbook: plays list [--q WORDS] [--due] | plays show --play ID (its measured "
+        "outcome) | plays apply --play ID --deal EXTERNAL_ID --by EMAIL.",
+    ),
+    (
         "options suggest",
         "Options for a stuck deal: options suggest --workspace SLUG --deal ID [--format json].",
     ),

@@ -16,7 +16,7 @@ from unstuck.core.access import deals_visible_to
 from unstuck.core.models import Role
 from unstuck.deals.models import Deal, StageKind
 from unstuck.investigate.models import DealAssessment, InvestigationRequest, Obstacle
-from unstuck.investigate.signals import STALL_WARNING
+from unstuck.investigate.stall_signals import STALL_WARNING
 from unstuck.share import news_selectors
 from unstuck.share.bench_selectors import function_involvement
 from unstuck.share.digest import DigestContext, DigestItem, Section, digest_section

@@ -33,7 +33,7 @@ from unstuck.deals.models import BuyingRole, Contact, Stakeholder
 from unstuck.imports.models import ImportRun
 from unstuck.investigate.models import DecisionStep, InvestigationRequest, Obstacle
 from unstuck.share.digest_send import unsubscribe_token
-from unstuck.share.models import BenchAsk, BenchPerson, NewsPost
+from unstuck.share.models import BenchAsk, BenchPerson, NewsPost, Play
 from unstuck.thinking.models import BiasFlag, PerspectiveQuestion
 from unstuck.thinking.services import question_bank_ensure
 
@@ -76,6 +76,7 @@ class PartnerMatrixCase(PersonasTestCase):
     news: NewsPost
     bench_person: BenchPerson
     ask: BenchAsk
+    play: Play
 
     @classmethod
     def setUpTestData(cls) -> None:
@@ -123,6 +124,10 @@ class PartnerMatrixCase(PersonasTestCase):
         )
         cls.item = ActionItem.objects.create(
             session=cls.session_b, text="Send", owner=cls.rep_b, due_date=date(2030, 1, 1)
+        )
+        # A verified play never applied to the partner's deal: not theirs to see.
+        cls.play = Play.objects.create(
+            workspace=ws, title="Phase it", what_to_do="Pilot first", status="verified"
         )
         cls.leader_token = api_token_create(user=cls.leader, name="leader")[0]
         # share: news posted by the leader (a partner sees only their own posts)
@@ -297,6 +302,15 @@ WEB: dict[str, Row] = {
     "share:ask-answer": ("post", lambda t: {"pk": t.ask.pk}, 302),
     "share:ask-rate": ("post", lambda t: {"pk": t.ask.pk}, 403),
     # /share
+    # The playbook: only verified plays applied to their deals (none here); no curating.
+    "share:plays": ("get", lambda t: {}, 200),
+    "share:play-new": ("get", lambda t: {}, 403),
+    "share:play": ("get", lambda t: {"pk": t.play.pk}, 404),
+    "share:play-edit": ("get", lambda t: {"pk": t.play.pk}, 403),
+    "share:play-verify": ("post", lambda t: {"pk": t.play.pk}, 404),
+    "share:play-retire": ("post", lambda t: {"pk": t.play.pk}, 404),
+    "share:play-apply": ("post", lambda t: {"pk": t.play.pk}, 404),
+    "share:play-promote": ("post", lambda t: {"session_pk": t.session_b.pk}, 403),
 }
 
 # What the form posts, where a view reads the form before the service checks permission.
@@ -410,6 +424,22 @@ API: dict[str, ApiRow] = {
         {"empowered": 3, "time_for_innovation": 3, "decide_without_approval": 3},
         403,
     ),
+    # The playbook: verified plays applied to their deals only (none here); no curating.
+    f"GET {S}/share/plays": (lambda t: {}, None, 200),
+    f"POST {S}/share/plays": (lambda t: {}, {"title": "T", "what_to_do": "x"}, 403),
+    f"GET {S}/share/plays/trust": (lambda t: {}, None, 403),
+    f"GET {S}/share/plays/{{play_id}}": (_ids(play_id="play"), None, 404),
+    f"PATCH {S}/share/plays/{{play_id}}": (_ids(play_id="play"), {"title": "Mine"}, 404),
+    f"POST {S}/share/plays/{{play_id}}/verify": (_ids(play_id="play"), None, 404),
+    f"POST {S}/share/plays/{{play_id}}/retire": (_ids(play_id="play"), {}, 404),
+    f"GET {S}/share/plays/{{play_id}}/outcome": (_ids(play_id="play"), None, 404),
+    f"GET {S}/share/plays/{{play_id}}/applications": (_ids(play_id="play"), None, 404),
+    f"POST {S}/share/plays/{{play_id}}/applications": (
+        _ids(play_id="play"),
+        {"deal_id": 1},
+        404,
+    ),
+    f"POST {S}/share/sessions/{{session_id}}/promote": (SESSION_B, None, 403),
     f"GET {S}/imports/{{run_id}}": (_ids(run_id="import_run"), None, 403),
     f"GET {S}/cocreate/deals/{{deal_id}}/suggestions": (DEAL_B, None, 403),
     f"GET {S}/cocreate/sessions": (lambda t: {}, None, 200),

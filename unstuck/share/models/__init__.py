@@ -1,4 +1,4 @@
-"""The share app's models, one module per part: news and digest, and the bench."""
+"""The share app's models, one module per part: plays, news and the digest, and the bench."""
 
 from unstuck.share.models.bench import AskStatus, BenchAsk, BenchPerson, Function
 from unstuck.share.models.digest import (
@@ -9,6 +9,7 @@ from unstuck.share.models.digest import (
     Weekday,
 )
 from unstuck.share.models.news import Audience, NewsPost, NewsRead, NewsRelay, RelayDecision
+from unstuck.share.models.plays import Play, PlayApplication, PlaySource, PlayStatus
 
 __all__ = [
     "AskStatus",
@@ -23,6 +24,10 @@ __all__ = [
     "NewsRead",
     "NewsRelay",
     "PersonPreference",
+    "Play",
+    "PlayApplication",
+    "PlaySource",
+    "PlayStatus",
     "RelayDecision",
     "Weekday",
 ]
