@@ -3,6 +3,7 @@ and the diagnosis rows of the CLI and API. Fixed number of queries per page."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,7 +25,7 @@ from unstuck.investigate.models import (
     ObstacleStatus,
     StepStatus,
 )
-from unstuck.investigate.signals import STALL_WARNING, describe, signal_rows
+from unstuck.investigate.signals import STALL_WARNING, describe, iter_signal_rows, signal_rows
 
 
 class _CountedPaginator(Paginator):
@@ -254,13 +255,36 @@ def deal_stall(deal: Deal) -> dict[str, Any] | None:
     """Live score and signals of one open deal, plus its stored win probability."""
     if not deal.is_open:
         return None
-    rows = signal_rows(deal.workspace, deals=Deal.objects.filter(pk=deal.pk))
+    rows = signal_rows(deal.workspace, deal_id=deal.pk)
     if not rows:
         return None
     row = rows[0]
     row["signals"] = describe(row)
     row["assessment"] = DealAssessment.objects.filter(deal=deal).first()
     return row
+
+
+def iter_diagnosis(
+    membership: Membership | None,
+    workspace: Any,
+    *,
+    as_of: datetime | None = None,
+    min_score: int | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Open deals (as of a moment) with stall score and signals, worst first, one at a time:
+    a million open deals are written out without being held in memory."""
+    deals = deals_visible_to(membership) if membership is not None else None
+    for row in iter_signal_rows(workspace, as_of=as_of, deals=deals, min_score=min_score):
+        yield {
+            "deal_id": row["deal_id"],
+            "external_id": row["external_id"],
+            "name": row["name"],
+            "stage": row["stage_name"],
+            "days_in_stage": round(float(row["days_in_stage"] or 0), 1),
+            "amount": float(row["amount_now"] or 0),
+            "stall_score": row["stall_score"],
+            "signals": [s.as_dict() for s in describe(row)],
+        }
 
 
 def diagnosis(
@@ -270,22 +294,4 @@ def diagnosis(
     as_of: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Open deals (as of a moment) with stall score and signals, worst first."""
-    deals = deals_visible_to(membership) if membership is not None else None
-    rows = signal_rows(workspace, as_of=as_of, deals=deals)
-    out = []
-    for row in rows:
-        signals = describe(row)
-        out.append(
-            {
-                "deal_id": row["deal_id"],
-                "external_id": row["external_id"],
-                "name": row["name"],
-                "stage": row["stage_name"],
-                "days_in_stage": round(float(row["days_in_stage"] or 0), 1),
-                "amount": float(row["amount_now"] or 0),
-                "stall_score": row["stall_score"],
-                "signals": [s.as_dict() for s in signals],
-            }
-        )
-    out.sort(key=lambda r: (-r["stall_score"], -r["amount"], r["deal_id"]))
-    return out
+    return list(iter_diagnosis(membership, workspace, as_of=as_of))
