@@ -32,6 +32,7 @@ from unstuck.investigate.models import (
     StepStatus,
 )
 from unstuck.investigate.signals import describe, signal_rows
+from unstuck.investigate.sql import refresh_statistics
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,9 @@ def assessments_recompute(*, workspace: Workspace, retrain: bool = False) -> Rec
     with transaction.atomic():
         DealAssessment.objects.filter(workspace=workspace).delete()
         DealAssessment.objects.bulk_create(assessments, batch_size=2000)
+    # Every assessment was rewritten: the queue's plans need today's statistics, not
+    # yesterday's (autovacuum would come later, or not at all for a small change).
+    refresh_statistics(DealAssessment._meta.db_table)
     return RecomputeResult(
         benchmarks=len(benchmarks), assessed=len(assessments), model_kind=fitted.kind
     )
