@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -23,6 +23,7 @@ from unstuck.core.templatetags.unstuck import format_money
 from unstuck.investigate.benchmarks import no_activity_threshold, stall_settings_for
 from unstuck.investigate.models import StageBenchmark
 from unstuck.investigate.sql import (
+    analytic_transaction,
     as_date,
     as_float,
     as_timestamp,
@@ -358,7 +359,7 @@ def iter_signal_rows(
     )
     # A server-side cursor lives in a transaction (outside one, PostgreSQL would keep the
     # whole result WITH HOLD); the statement only reads.
-    with transaction.atomic(), connection.chunked_cursor() as cursor:
+    with analytic_transaction(), connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
         names = [c[0] for c in cursor.description]
         while batch := cursor.fetchmany(chunk_size):
