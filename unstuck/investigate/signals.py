@@ -336,7 +336,11 @@ def signal_rows(
     sql, params, thresholds = signal_statement(
         workspace, as_of=as_of, deals=deals, deal_id=deal_id, closed_snapshots=closed_snapshots
     )
-    rows = fetch_dicts(sql, params)
+    if deal_id is None:  # the whole workspace, or what a member may see of it
+        with analytic_transaction():
+            rows = fetch_dicts(sql, params)
+    else:
+        rows = fetch_dicts(sql, params)
     for row in rows:
         row["stall_score"] = int(row["stall_score"] or 0)
         row["thresholds"] = thresholds

@@ -121,18 +121,30 @@ def refresh_statistics(*tables: str) -> None:
 
 @contextlib.contextmanager
 def analytic_transaction() -> Iterator[None]:
-    """A read-only transaction for a statement over a whole workspace's history (diagnose,
-    the recompute), with the plans such a statement needs on PostgreSQL.
+    """A transaction for a statement over a whole workspace's history (diagnose, the
+    recompute), with the plans such a statement needs on PostgreSQL.
 
-    The statement's many aggregates make the planner guess tens of times too few rows (2,000
-    for 100,000 deals), and from such a guess it picks nested loops that then run for
+    The statement's many aggregates make the planner expect tens of times too few rows
+    (2,000 for 100,000 deals), and on such a guess it picks nested loops that then run for
     minutes; hash and merge joins are right at every size here. A cursor would also be
     planned for its first rows (cursor_tuple_fraction 0.1), while every row is read.
-    Both settings last until the transaction ends; the server's defaults are untouched.
+    The settings end with the transaction; inside a caller's, they are put back after.
     """
+    settings = {"enable_nestloop": "off", "cursor_tuple_fraction": "1.0"}
+    nested = connection.in_atomic_block
     with transaction.atomic():
-        if is_postgres():
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL enable_nestloop = off")
-                cursor.execute("SET LOCAL cursor_tuple_fraction = 1.0")
+        if not is_postgres():
+            yield
+            return
+        with connection.cursor() as cursor:
+            before = {}
+            for name, value in settings.items():
+                cursor.execute(f"SELECT current_setting('{name}')")
+                before[name] = cursor.fetchone()[0]
+                cursor.execute(f"SET LOCAL {name} = {value}")
         yield
+        # SET LOCAL outlives the release of a savepoint (a rollback, on an error, undoes it).
+        if nested:
+            with connection.cursor() as cursor:
+                for name, value in before.items():
+                    cursor.execute("SELECT set_config(%s, %s, true)", [name, value])

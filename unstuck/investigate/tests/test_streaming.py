@@ -19,6 +19,7 @@ from unstuck.investigate.benchmarks import benchmarks_recompute
 from unstuck.investigate.selectors import diagnosis, iter_diagnosis
 from unstuck.investigate.services import assessments_recompute
 from unstuck.investigate.signals import iter_signal_rows, signal_rows
+from unstuck.investigate.sql import analytic_transaction
 from unstuck.investigate.tests.helpers import InvestigateCase, ago
 
 
@@ -125,3 +126,24 @@ class StatisticsTests(InvestigateCase):
             )
             (rows,) = cursor.fetchone()
         self.assertEqual(rows, result.assessed)
+
+
+@skipUnless(connection.vendor == "postgresql", "planner settings are PostgreSQL's")
+class AnalyticTransactionTests(InvestigateCase):
+    def setting(self, name: str) -> str:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT current_setting('{name}')")
+            return str(cursor.fetchone()[0])
+
+    def test_whole_workspace_reads_plan_without_nested_loops(self) -> None:
+        with analytic_transaction():
+            self.assertEqual(self.setting("enable_nestloop"), "off")
+            self.assertEqual(float(self.setting("cursor_tuple_fraction")), 1.0)
+
+    def test_the_callers_transaction_gets_its_settings_back(self) -> None:
+        # A TestCase runs in a transaction, as a caller's atomic block would.
+        before = self.setting("enable_nestloop")
+        signal_rows(self.workspace)
+        list(iter_signal_rows(self.workspace))
+        self.assertEqual(self.setting("enable_nestloop"), before)
+        self.assertEqual(self.setting("enable_nestloop"), "on")
