@@ -5,6 +5,7 @@ order the CLI prints, without holding every row."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from io import StringIO
 from typing import Any
 from unittest import skipUnless
@@ -25,7 +26,7 @@ from unstuck.investigate.tests.helpers import InvestigateCase, ago
 
 def _rounded(row: dict[str, Any]) -> dict[str, Any]:
     """A row without the microseconds between two statements' "now"."""
-    return {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}
+    return {k: round(float(v), 2) if isinstance(v, float | Decimal) else v for k, v in row.items()}
 
 
 class StreamingTests(InvestigateCase):
