@@ -1,40 +1,49 @@
 """Diagnose at scale: 1,000,000 open deals with 5,000,000 stage-history rows on PostgreSQL,
-and the same signal SQL in DuckDB over the same data as a reference.
+and the same signal statement in DuckDB over the same data as a reference.
 
-Builds the data set with set-based SQL (generate_series) in a fresh PostgreSQL database:
-open deals in five stages with their stage moves plus two close-date/amount updates each,
-20,000 won deals for the benchmarks, two activities per open deal and a buying committee on
-two deals in three. Then times, on the same workspace:
+Builds the data set with set-based SQL (generate_series) in a database of its own
+(bench/common.py: a unique name, dropped afterwards unless --keep): open deals in five
+stages with their stage moves plus two close-date/amount updates each, 20,000 won deals for
+the benchmarks, two activities per open deal and a buying committee on two deals in three.
+Then, on the same workspace:
   1. benchmarks_recompute (percentiles over the won deals' history);
-  2. the signal statement alone, aggregated in the database (what the server spends);
-  3. signal_rows(): the statement plus fetching every row into Python;
-  4. the same statement in DuckDB over the same tables exported as CSV.
+  2. the signal statement the app runs (signals.signal_statement), aggregated in the
+     database, twice: wall time and the CPU time of the PostgreSQL backend and its
+     parallel workers (what a busy machine disturbs least);
+  3. `unstuck diagnose --format csv` in a child process: every row streamed to a file,
+     with the child's wall time and peak RSS;
+  4. the same statement in DuckDB (in a child process, over the same tables exported as
+     CSV), twice, with its wall and CPU time and peak RSS.
+
+Targets (issue 16): the diagnose command under 500 MB peak RSS, and the statement within
+2x DuckDB (compared on wall time, and on CPU time when the machine is busy).
+PostgreSQL settings assumed: the defaults (work_mem 4MB, max_parallel_workers_per_gather 2,
+jit on); nothing is tuned for the bench.
 
     uv run python bench/diagnose_bench.py                      # 1,000,000 open deals
     uv run python bench/diagnose_bench.py --deals 100000       # a quicker look
+    uv run python bench/diagnose_bench.py --deals 100000 --keep   # then --template <name>
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import tempfile
+import subprocess
+import sys
 import time
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-PG_URL = "postgres://postgres@127.0.0.1:5432/unstuck_bench_diagnose"
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.common import BenchRun, machine, summary, temp_folder, verdict  # noqa: E402
+
 WON = 20_000
-
-
-def _recreate_pg_database() -> None:
-    import psycopg
-
-    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-        c.execute("DROP DATABASE IF EXISTS unstuck_bench_diagnose WITH (FORCE)")
-        c.execute("CREATE DATABASE unstuck_bench_diagnose")
 
 
 def build(deals: int) -> Any:
@@ -159,33 +168,69 @@ def counts() -> dict[str, int]:
     return out
 
 
-def signal_sql(ws: Any, moment: datetime) -> tuple[str, list[Any]]:
-    """The exact statement signal_rows runs for 'now', with its parameters."""
-    from unstuck.investigate import stall_signals as signals
-    from unstuck.investigate.benchmarks import no_activity_threshold, stall_settings_for
-    from unstuck.investigate.models import StageBenchmark
-    from unstuck.investigate.sql import timestamp_param
+def signal_sql(ws: Any) -> tuple[str, list[Any]]:
+    """The exact statement the app runs for 'now' (diagnose, the recompute), aggregated to
+    one row so that what is timed is the database's work, not the transfer."""
+    from unstuck.investigate.stall_signals import SIGNALS, signal_statement
 
-    stall = stall_settings_for(ws)
-    wrow = StageBenchmark.objects.filter(workspace=ws, stage=None).first()
-    sql, params = signals._render(
-        signals._query("__SNAPSHOT__"),
-        {
-            "no_activity_days": no_activity_threshold(stall, wrow),
-            "slip_count": stall.slip_count,
-            "has_committees": 1,
-            "single_threaded_max": stall.single_threaded_max,
-            "eb_from_stage": stall.economic_buyer_from_stage,
-            "now_mode": 1,
-            "champion_quiet_days": stall.champion_quiet_days,
-            "workspace_id": ws.pk,
-            "stage_kind": "open",
-        },
+    sql, params, _ = signal_statement(ws)
+    summary_sql = (
+        "SELECT count(*), sum(stall_score), "
+        + ", ".join(f"sum(f_{code})" for code in SIGNALS)
+        + f" FROM ({sql}) q"
     )
-    before, after = sql.split("__SNAPSHOT__")
-    ts = timestamp_param(moment)
-    snapshot = signals._snapshot_open(id_filter="", now_mode=True)
-    return before + snapshot + after, [ts, ws.pk, ts, ts, *params]
+    return summary_sql, params
+
+
+def _backend_cpu(pids: list[int]) -> float:
+    """CPU seconds the PostgreSQL processes have used (same machine: /proc)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def time_in_postgres(sql: str, params: list[Any]) -> tuple[float, float, tuple[Any, ...]]:
+    """Wall and CPU seconds of one run of the statement in PostgreSQL. The CPU counts the
+    backend and the parallel workers it starts (sampled while it runs)."""
+    import threading
+
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+        workers: dict[int, float] = {}
+        done = threading.Event()
+
+        def sample() -> None:  # parallel workers come and go: keep their last CPU figure
+            import psycopg
+
+            with psycopg.connect(BENCH_URL, autocommit=True) as watch:
+                while not done.wait(0.05):
+                    rows = watch.execute(
+                        "SELECT pid FROM pg_stat_activity WHERE leader_pid = %s", [backend]
+                    ).fetchall()
+                    for (pid,) in rows:
+                        workers[pid] = max(workers.get(pid, 0.0), _backend_cpu([pid]))
+
+        watcher = threading.Thread(target=sample, daemon=True)
+        watcher.start()
+        cpu0, t0 = _backend_cpu([backend]), time.perf_counter()
+        cursor.execute(sql, params)
+        result = cursor.fetchone()
+        wall = time.perf_counter() - t0
+        cpu = _backend_cpu([backend]) - cpu0
+        done.set()
+        watcher.join()
+    return wall, cpu + sum(workers.values()), tuple(result)
+
+
+BENCH_URL = ""
 
 
 def literal(sql: str, params: list[Any]) -> str:
@@ -233,96 +278,111 @@ def export_csv(folder: Path) -> None:
                     f.write(chunk)
 
 
+DUCK_CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+import duckdb
+folder, sql = Path(sys.argv[1]), Path(sys.argv[2]).read_text()
+duck = duckdb.connect()
+for csv in sorted(folder.glob("*.csv")):
+    duck.execute(
+        f"CREATE TABLE {csv.stem} AS SELECT * FROM read_csv_auto('{csv}', sample_size = -1)"
+    )
+# CSV cannot tell an empty string from NULL; the CRM's empty next step is ''.
+duck.execute("UPDATE deals_deal SET next_step = '' WHERE next_step IS NULL")
+runs = []
+for _ in range(2):
+    c0, t0 = time.process_time(), time.perf_counter()
+    result = duck.execute(sql).fetchone()
+    runs.append([time.perf_counter() - t0, time.process_time() - c0])
+print(json.dumps({"runs": runs, "result": [float(x) for x in result],
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def run_child(argv: list[str], env: dict[str, str], out: Path) -> tuple[float, float, int]:
+    """Wall seconds, peak RSS (MB) and exit code of a child process writing to out."""
+    started = time.perf_counter()
+    with out.open("wb") as fh:
+        proc = subprocess.Popen(argv, env=env, cwd=REPO, stdout=fh)
+        _, status, usage = os.wait4(proc.pid, 0)
+    return time.perf_counter() - started, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--deals", type=int, default=1_000_000)
     parser.add_argument("--skip-duckdb", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
     parser.add_argument(
-        "--reuse", action="store_true", help="Keep the data set of the previous run."
+        "--template", help="Copy this database kept by an earlier run instead of building one."
     )
     args = parser.parse_args()
-    os.environ.setdefault("UNSTUCK_SECRET_KEY", "bench")
-    os.environ["UNSTUCK_DATA_DIR"] = tempfile.mkdtemp(prefix="unstuck-diagbench-")
-    os.environ["DATABASE_URL"] = PG_URL
-    os.environ["DJANGO_SETTINGS_MODULE"] = "unstuck.settings"
-    import django
+    global BENCH_URL
+    with BenchRun("diagnose", db="postgres", keep=args.keep, template=args.template) as run:
+        BENCH_URL = run.pg_url
+        from django.db import connection
 
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-    from django.utils import timezone
+        from unstuck.core.models import Workspace
+        from unstuck.investigate.benchmarks import benchmarks_recompute
 
-    from unstuck.investigate.benchmarks import benchmarks_recompute
-    from unstuck.investigate.stall_signals import signal_rows
-
-    if not args.reuse:
-        _recreate_pg_database()
-    call_command("migrate", verbosity=0)
-    print(f"Diagnose benchmark · PostgreSQL {connection.cursor().connection.info.server_version}")
-    print(
-        "machine: 2 cores shared with other engineers' jobs, load average "
-        + " ".join(f"{x:.1f}" for x in os.getloadavg())
-        + "; default PostgreSQL settings\n"
-    )
-    started = time.perf_counter()
-    from unstuck.core.models import Workspace
-
-    ws = Workspace.objects.filter(slug="bench").first() if args.reuse else None
-    ws = ws or build(args.deals)
-    n = counts()
-    print(f"ready in {time.perf_counter() - started:.0f} s: " + ", ".join(
-        f"{v:,} {k}" for k, v in n.items()))  # fmt: skip
-    started = time.perf_counter()
-    benchmarks_recompute(workspace=ws)
-    print(f"\n{'benchmarks_recompute':<46}{time.perf_counter() - started:>8.1f} s")
-    moment = timezone.now()
-    sql, params = signal_sql(ws, moment)
-    from unstuck.investigate.stall_signals import SIGNALS
-
-    summary = (
-        "SELECT count(*), sum(stall_score), "
-        + ", ".join(f"sum(f_{code})" for code in SIGNALS)
-        + " FROM ("
-        + sql
-        + ") q"
-    )
-    with connection.cursor() as cursor:
+        print(f"PostgreSQL {connection.cursor().connection.info.server_version}, default "
+              "settings (work_mem 4MB, max_parallel_workers_per_gather 2, jit on)")  # fmt: skip
         started = time.perf_counter()
-        cursor.execute(summary, params)
-        pg_summary = cursor.fetchone()
-    pg_sql = time.perf_counter() - started
-    print(f"{'signal statement, aggregated in PostgreSQL':<46}{pg_sql:>8.1f} s  {pg_summary}")
-    started = time.perf_counter()
-    rows = signal_rows(ws)
-    pg_full = time.perf_counter() - started
-    print(f"{'signal_rows() incl. fetching every row':<46}{pg_full:>8.1f} s  {len(rows):,} rows")
-    verdict = "under" if pg_full < 60 else "OVER"
-    print(f"{'':<46}→ {verdict} the 60 s target")
-    del rows
-    if args.skip_duckdb:
-        return
-    import duckdb
+        ws = Workspace.objects.filter(slug="bench").first() or build(args.deals)
+        n = counts()
+        print(f"ready in {time.perf_counter() - started:.0f} s: " + ", ".join(
+            f"{v:,} {k}" for k, v in n.items()))  # fmt: skip
+        started = time.perf_counter()
+        benchmarks_recompute(workspace=ws)
+        print(f"{'benchmarks_recompute':<46}{time.perf_counter() - started:>8.1f} s  · {machine()}")
+        sql, params = signal_sql(ws)
+        pg = []
+        for attempt in (1, 2):
+            wall, cpu, pg_result = time_in_postgres(sql, params)
+            pg.append((wall, cpu))
+            print(f"{f'signal statement in PostgreSQL, run {attempt}':<46}{wall:>8.1f} s  "
+                  f"cpu {cpu:.1f} s  · {machine()}")  # fmt: skip
+        print(f"{'':<46}{pg_result}")
 
-    folder = Path(tempfile.mkdtemp(prefix="unstuck-duck-"))
-    started = time.perf_counter()
-    export_csv(folder)
-    duck = duckdb.connect()
-    for csv in folder.glob("*.csv"):
-        duck.execute(
-            f"CREATE TABLE {csv.stem} AS SELECT * FROM read_csv_auto('{csv}', sample_size = -1)"
-        )
-    # CSV cannot tell an empty string from NULL; the CRM's empty next step is ''.
-    duck.execute("UPDATE deals_deal SET next_step = '' WHERE next_step IS NULL")
-    print(
-        f"\n{'DuckDB: export + load (not timed below)':<46}{time.perf_counter() - started:>8.1f} s"
-    )
-    duck_sql = literal(summary, params)
-    started = time.perf_counter()
-    duck_summary = duck.execute(duck_sql).fetchone()
-    duck_time = time.perf_counter() - started
-    print(f"{'DuckDB: same statement, aggregated':<46}{duck_time:>8.1f} s  {duck_summary}")
-    same = tuple(float(x) for x in duck_summary) == tuple(float(x) for x in pg_summary)
-    print(f"{'':<46}→ results {'identical' if same else 'DIFFER'} to PostgreSQL's")
+        with temp_folder("diagnose") as folder:
+            env = {**os.environ, **run.env()}
+            wall, rss, code = run_child(
+                [sys.executable, "-m", "unstuck.cli", "diagnose", "--workspace", "bench",
+                 "--format", "csv"], env, folder / "diagnose.csv")  # fmt: skip
+            lines = sum(1 for _ in (folder / "diagnose.csv").open("rb")) - 1
+            print(f"{'unstuck diagnose --format csv (child)':<46}{wall:>8.1f} s  {lines:,} rows "
+                  f"written, exit {code}, peak RSS {rss:.0f} MB · {machine()}")  # fmt: skip
+            verdict("diagnose --format csv peak RSS", rss, under=500, unit="MB",
+                    note=f"{lines:,} rows in {wall:.0f} s")  # fmt: skip
+            (folder / "diagnose.csv").unlink()
+            if args.skip_duckdb:
+                summary(f"diagnose_bench {args.deals:,} deals")
+                return
+            started = time.perf_counter()
+            export_csv(folder)
+            (folder / "statement.sql").write_text(literal(sql, params))
+            (folder / "child.py").write_text(DUCK_CHILD)
+            print(f"{'DuckDB: export (not timed below)':<46}"
+                  f"{time.perf_counter() - started:>8.1f} s")  # fmt: skip
+            child = [sys.executable, str(folder / "child.py"), str(folder)]
+            wall, rss, code = run_child(
+                [*child, str(folder / "statement.sql")], env, folder / "duck.json"
+            )
+            duck = json.loads((folder / "duck.json").read_text())
+        for attempt, (d_wall, d_cpu) in enumerate(duck["runs"], 1):
+            print(f"{f'DuckDB: same statement, run {attempt}':<46}{d_wall:>8.1f} s  "
+                  f"cpu {d_cpu:.1f} s (all threads)")  # fmt: skip
+        print(f"{'':<46}peak RSS {duck['rss_mb']:.0f} MB (load and query) · {machine()}")
+        same = tuple(duck["result"]) == tuple(float(x) for x in pg_result)
+        print(f"{'':<46}→ results {'identical' if same else 'DIFFER'} to PostgreSQL's")
+        best_pg = min(pg)
+        best_duck = min(duck["runs"])
+        verdict("signal statement, wall", best_pg[0], unit="s", reference=best_duck[0],
+                reference_label="DuckDB", ratio_under=2)  # fmt: skip
+        verdict("signal statement, CPU", best_pg[1], unit="s", reference=best_duck[1],
+                reference_label="DuckDB (all threads)", ratio_under=2)  # fmt: skip
+        summary(f"diagnose_bench {args.deals:,} deals")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,13 @@ and the diagnosis rows of the CLI and API. Fixed number of queries per page."""
 
 from __future__ import annotations
 
+import pickle
+import sqlite3
+import tempfile
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -26,7 +31,12 @@ from unstuck.investigate.models import (
     StepStatus,
     WinModel,
 )
-from unstuck.investigate.stall_signals import STALL_WARNING, describe, signal_rows
+from unstuck.investigate.stall_signals import (
+    STALL_WARNING,
+    describe,
+    iter_signal_rows,
+    signal_rows,
+)
 
 
 class _CountedPaginator(Paginator):
@@ -291,7 +301,7 @@ def deal_stall(deal: Deal) -> dict[str, Any] | None:
     """Live score and signals of one open deal, plus its stored win probability."""
     if not deal.is_open:
         return None
-    rows = signal_rows(deal.workspace, deals=Deal.objects.filter(pk=deal.pk))
+    rows = signal_rows(deal.workspace, deal_id=deal.pk)
     if not rows:
         return None
     scorer = stall_score.stored(deal.workspace)
@@ -303,38 +313,82 @@ def deal_stall(deal: Deal) -> dict[str, Any] | None:
     return row
 
 
+def _diagnosis_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "deal_id": row["deal_id"],
+        "external_id": row["external_id"],
+        "name": row["name"],
+        "stage": row["stage_name"],
+        "days_in_stage": round(float(row["days_in_stage"] or 0), 1),
+        "amount": float(row["amount_now"] or 0),
+        "stall_score": row["stall_score"],
+        "signals": [s.as_dict() for s in describe(row)],
+    }
+
+
+def iter_diagnosis(
+    membership: Membership | None,
+    workspace: Any,
+    *,
+    as_of: datetime | None = None,
+    min_score: int | None = None,
+    chunk_size: int = 2000,
+) -> Generator[dict[str, Any], None, None]:
+    """Open deals (as of a moment) with stall score and signals, worst first, one at a time:
+    a million open deals are written out without being held in memory.
+
+    As of a past moment, the score is learnt from what was known then (benchmarks and
+    model), so the answer is the one that day's data gave. The fixed-weight score is ordered
+    by the database; a learnt score is computed here, chunk by chunk, and ordered through a
+    temporary SQLite file (an external sort), so memory stays bounded either way."""
+    deals = deals_visible_to(membership) if membership is not None else None
+    scorer = (
+        stall_score.stored(workspace)
+        if as_of is None
+        else stall_score.stall_model_fit(workspace, known_at=as_of)
+    )
+    if scorer is None or scorer.method == "rules":
+        for row in iter_signal_rows(workspace, as_of=as_of, deals=deals, min_score=min_score):
+            stall_score.apply(scorer, [row])
+            yield _diagnosis_row(row)
+        return
+    with tempfile.TemporaryDirectory(prefix="unstuck-diagnose-") as folder:
+        store = sqlite3.connect(Path(folder) / "rows.sqlite3")
+        try:
+            store.execute("CREATE TABLE r (score INT, amount REAL, deal_id INT, body BLOB)")
+            chunk: list[dict[str, Any]] = []
+
+            def flush() -> None:
+                stall_score.apply(scorer, chunk)
+                out = [_diagnosis_row(row) for row in chunk]
+                store.executemany(
+                    "INSERT INTO r VALUES (?, ?, ?, ?)",
+                    [
+                        (r["stall_score"], r["amount"], r["deal_id"], pickle.dumps(r))
+                        for r in out
+                        if min_score is None or r["stall_score"] >= min_score
+                    ],
+                )
+                chunk.clear()
+
+            for row in iter_signal_rows(workspace, as_of=as_of, deals=deals):
+                chunk.append(row)
+                if len(chunk) >= chunk_size:
+                    flush()
+            flush()
+            cursor = store.execute("SELECT body FROM r ORDER BY score DESC, amount DESC, deal_id")
+            while batch := cursor.fetchmany(chunk_size):
+                for (body,) in batch:
+                    yield pickle.loads(body)
+        finally:
+            store.close()
+
+
 def diagnosis(
     membership: Membership | None,
     workspace: Any,
     *,
     as_of: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Open deals (as of a moment) with stall score and signals, worst first.
-
-    As of a past moment, the score is learnt from what was known then (benchmarks and
-    model), so the answer is the one that day's data gave."""
-    deals = deals_visible_to(membership) if membership is not None else None
-    rows = signal_rows(workspace, as_of=as_of, deals=deals)
-    scorer = (
-        stall_score.stored(workspace)
-        if as_of is None
-        else stall_score.stall_model_fit(workspace, known_at=as_of)
-    )
-    stall_score.apply(scorer, rows)
-    out = []
-    for row in rows:
-        signals = describe(row)
-        out.append(
-            {
-                "deal_id": row["deal_id"],
-                "external_id": row["external_id"],
-                "name": row["name"],
-                "stage": row["stage_name"],
-                "days_in_stage": round(float(row["days_in_stage"] or 0), 1),
-                "amount": float(row["amount_now"] or 0),
-                "stall_score": row["stall_score"],
-                "signals": [s.as_dict() for s in signals],
-            }
-        )
-    out.sort(key=lambda r: (-r["stall_score"], -r["amount"], r["deal_id"]))
-    return out
+    """Open deals (as of a moment) with stall score and signals, worst first."""
+    return list(iter_diagnosis(membership, workspace, as_of=as_of))

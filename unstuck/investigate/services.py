@@ -35,6 +35,7 @@ from unstuck.investigate.models import (
     StepStatus,
     WinModel,
 )
+from unstuck.investigate.sql import refresh_statistics
 from unstuck.investigate.stall_signals import describe, signal_rows
 
 log = logging.getLogger(__name__)
@@ -133,8 +134,10 @@ def assessments_recompute(
             for chunk in _chunks(sorted(todo | gone), 5000):
                 DealAssessment.objects.filter(deal_id__in=chunk).delete()
         DealAssessment.objects.bulk_create(assessments, batch_size=2000)
-    if todo is None:
-        _refresh_statistics()
+    # Assessments were rewritten (all of them, or the changed deals'): the queue's plans need
+    # today's statistics, not yesterday's (autovacuum would come later, or not at all for a
+    # small change). ANALYZE samples the table, so it costs little either way.
+    refresh_statistics(DealAssessment._meta.db_table)
     return RecomputeResult(
         benchmarks=len(benchmarks),
         assessed=len(assessments),
@@ -146,15 +149,6 @@ def assessments_recompute(
 
 def _chunks(ids: list[int], size: int) -> list[list[int]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
-
-
-def _refresh_statistics() -> None:
-    """Every assessment was rewritten: refresh the planner's statistics of the table now, so
-    the queue's plan does not wait for autovacuum (issue 16)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {DealAssessment._meta.db_table}")
 
 
 def assessments_schedule(*, workspace: Workspace, force: bool = False) -> bool:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Generator
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -28,6 +30,7 @@ from unstuck.investigate.benchmarks import (
 )
 from unstuck.investigate.models import StageBenchmark
 from unstuck.investigate.sql import (
+    analytic_transaction,
     as_date,
     as_float,
     as_timestamp,
@@ -37,6 +40,7 @@ from unstuck.investigate.sql import (
     days_between_dates,
     fetch_dicts,
     floor_pos,
+    is_postgres,
     json_rows,
     timestamp_param,
 )
@@ -97,8 +101,18 @@ WHERE d.workspace_id = %s AND d.status <> 'open'
 """
 
 
-def _query(snapshot_sql: str) -> str:
+def _query(snapshot_sql: str, *, one_deal: bool = False) -> str:
+    """The statement; one_deal narrows every table it reads to %(deal_id)s, so a deal page
+    reads that deal's rows through their indexes instead of joining whole tables to a
+    one-row snapshot."""
     since = days_between
+    only_sc, only_a, only_s = (
+        f"AND {alias}.deal_id = %(deal_id)s" if one_deal else "" for alias in ("sc", "a", "s")
+    )
+    # On PostgreSQL the snapshot is inlined where it is used (it is a filter on deals_deal),
+    # not materialised: a materialised CTE is read by one process and hides its row count
+    # and its deal ids from the planner.
+    materialized = " NOT MATERIALIZED" if is_postgres() else ""
     # The deal row holds today's values. For a deal that closed after the moment scored,
     # they are what it closed with (a lost deal's amount 0, the day it closed as its close
     # date): the outcome itself. Only the history speaks for that moment then; a deal with
@@ -145,7 +159,7 @@ def _query(snapshot_sql: str) -> str:
         ]
     ).replace("%s", "%(benchmarks)s")
     return f"""
-WITH snap AS ({snapshot_sql}),
+WITH snap AS{materialized} ({snapshot_sql}),
 -- The benchmarks as known at the moment scored (stored ones for now; computed from the
 -- deals closed by then for an as-of date), handed over as rows.
 bench AS ({bench}),
@@ -162,7 +176,7 @@ hist AS (
   FROM deals_stagechange sc
   JOIN snap ON snap.deal_id = sc.deal_id
   JOIN deals_stage st ON st.id = sc.to_stage_id
-  WHERE sc.changed_at <= snap.as_of
+  WHERE sc.changed_at <= snap.as_of {only_sc}
 ),
 -- One row per snapshot deal: its history aggregated, or NULLs when it has none yet. The
 -- main query is driven from here (not joined to it), since SQLite will not index it.
@@ -189,7 +203,7 @@ hagg AS (
   FROM snap
   WHERE NOT EXISTS (
     SELECT 1 FROM deals_stagechange sc
-    WHERE sc.deal_id = snap.deal_id AND sc.changed_at <= snap.as_of
+    WHERE sc.deal_id = snap.deal_id AND sc.changed_at <= snap.as_of {only_sc}
   )
 ),
 act AS (
@@ -198,7 +212,7 @@ act AS (
            AS n_act_30,
          SUM(CASE WHEN a.direction = 'inbound' THEN 1 ELSE 0 END) AS n_inbound
   FROM deals_activity a JOIN snap ON snap.deal_id = a.deal_id
-  WHERE a.occurred_at <= snap.as_of
+  WHERE a.occurred_at <= snap.as_of {only_a}
   GROUP BY a.deal_id
 ),
 sh AS (
@@ -210,14 +224,14 @@ sh AS (
          MIN(CASE WHEN s.buying_role = 'champion' THEN s.contact_id END) AS champion_contact
   FROM deals_stakeholder s JOIN snap ON snap.deal_id = s.deal_id
   JOIN deals_contact c ON c.id = s.contact_id
-  WHERE s.created_at <= snap.as_of
+  WHERE s.created_at <= snap.as_of {only_s}
   GROUP BY s.deal_id
 ),
 champ AS (
   SELECT a.deal_id, MAX(a.occurred_at) AS champion_last
   FROM deals_activity a JOIN snap ON snap.deal_id = a.deal_id
   JOIN sh ON sh.deal_id = a.deal_id AND sh.champion_contact = a.contact_id
-  WHERE a.occurred_at <= snap.as_of
+  WHERE a.occurred_at <= snap.as_of {only_a}
   GROUP BY a.deal_id
 ),
 base AS (
@@ -288,21 +302,23 @@ def _render(sql: str, named: dict[str, Any]) -> tuple[str, list[Any]]:
     return sql.replace("%s", "%%s") % Collect(), params
 
 
-def signal_rows(
+def signal_statement(
     workspace: Workspace,
     *,
     as_of: datetime | None = None,
     deals: QuerySet[Any] | None = None,
+    deal_id: int | None = None,
     closed_snapshots: bool = False,
     benchmarks: list[StageBenchmark] | None = None,
-) -> list[dict[str, Any]]:
-    """One row per deal open at `as_of` (default: now) with its facts, flags and score.
+    min_score: int | None = None,
+    worst_first: bool = False,
+) -> tuple[str, list[Any], dict[str, Any]]:
+    """The signal statement, its parameters and the thresholds its evidence quotes.
 
-    `deals` narrows to a queryset (e.g. what a member may see); `closed_snapshots` instead
-    returns each closed deal as it looked partway through its life (for the win model).
     Benchmarks: the stored ones for now, those known at `as_of` for an earlier moment, or
-    the ones given.
-    """
+    the ones given. deal_id reads a single deal (the deal page); min_score and worst_first
+    filter and order in the database, so a caller that streams the rows need not hold them
+    to sort them."""
     now_mode = as_of is None
     moment = as_of or timezone.now()
     stall = stall_settings_for(workspace)
@@ -324,6 +340,8 @@ def signal_rows(
     if deals is not None:
         inner, inner_params = deals.values("pk").query.sql_with_params()
         id_filter, id_params = f"AND d.id IN ({inner})", list(inner_params)
+    if deal_id is not None:
+        id_filter, id_params = f"{id_filter} AND d.id = %s", [*id_params, deal_id]
     if closed_snapshots:
         snapshot = _snapshot_closed()
         snap_params: list[Any] = [workspace.pk]
@@ -342,8 +360,13 @@ def signal_rows(
         Activity.objects.filter(deal__workspace=workspace, occurred_at__lte=seen_by).exists()
     )
     no_activity_days, no_activity_source = no_activity_rule(stall, workspace_row)
+    query = _query("__SNAPSHOT__", one_deal=deal_id is not None)
+    if min_score is not None:
+        query = f"SELECT * FROM ({query}) scored WHERE stall_score >= %(min_score)s"
+    if worst_first:
+        query += "\nORDER BY stall_score DESC, COALESCE(amount_now, 0) DESC, deal_id"
     sql, params = _render(
-        _query("__SNAPSHOT__"),
+        query,
         {
             "benchmarks": bench_json,
             "no_activity_days": no_activity_days,
@@ -355,20 +378,85 @@ def signal_rows(
             "now_mode": 1 if now_mode else 0,
             "champion_quiet_days": stall.champion_quiet_days,
             "stage_kind": "any" if closed_snapshots else "open",
+            "deal_id": deal_id,
+            "min_score": min_score,
         },
     )
     before, after = sql.split("__SNAPSHOT__")
-    rows = fetch_dicts(before + snapshot + after, [*snap_params, *params])
     thresholds = {
         "no_activity_days": no_activity_days,
         "no_activity_source": no_activity_source,
         "slip_count": stall.slip_count,
         "champion_quiet_days": stall.champion_quiet_days,
     }
+    return before + snapshot + after, [*snap_params, *params], thresholds
+
+
+def signal_rows(
+    workspace: Workspace,
+    *,
+    as_of: datetime | None = None,
+    deals: QuerySet[Any] | None = None,
+    deal_id: int | None = None,
+    closed_snapshots: bool = False,
+    benchmarks: list[StageBenchmark] | None = None,
+) -> list[dict[str, Any]]:
+    """One row per deal open at `as_of` (default: now) with its facts, flags and score.
+
+    `deals` narrows to a queryset (e.g. what a member may see), `deal_id` to one deal;
+    `closed_snapshots` instead returns each closed deal as it looked partway through its
+    life (for the win model). Benchmarks as in `signal_statement`.
+    """
+    sql, params, thresholds = signal_statement(
+        workspace,
+        as_of=as_of,
+        deals=deals,
+        deal_id=deal_id,
+        closed_snapshots=closed_snapshots,
+        benchmarks=benchmarks,
+    )
+    if deal_id is None:  # the whole workspace, or what a member may see of it
+        with analytic_transaction():
+            rows = fetch_dicts(sql, params)
+    else:
+        rows = fetch_dicts(sql, params)
     for row in rows:
         row["stall_score"] = int(row["stall_score"] or 0)
         row["thresholds"] = thresholds
     return rows
+
+
+def iter_signal_rows(
+    workspace: Workspace,
+    *,
+    as_of: datetime | None = None,
+    deals: QuerySet[Any] | None = None,
+    min_score: int | None = None,
+    benchmarks: list[StageBenchmark] | None = None,
+    chunk_size: int = 2000,
+) -> Generator[dict[str, Any], None, None]:
+    """The rows of signal_rows, worst first, streamed in chunks: memory stays bounded
+    however many deals are open (a server-side cursor on PostgreSQL; SQLite steps through
+    its result as it is read)."""
+    sql, params, thresholds = signal_statement(
+        workspace,
+        as_of=as_of,
+        deals=deals,
+        min_score=min_score,
+        worst_first=True,
+        benchmarks=benchmarks,
+    )
+    # A server-side cursor lives in a transaction (outside one, PostgreSQL would keep the
+    # whole result WITH HOLD); the statement only reads.
+    with analytic_transaction(), connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [c[0] for c in cursor.description]
+        while batch := cursor.fetchmany(chunk_size):
+            for values in batch:
+                row = dict(zip(names, values, strict=True))
+                row["stall_score"] = int(row["stall_score"] or 0)
+                row["thresholds"] = thresholds
+                yield row
 
 
 def _day(value: Any) -> str:
@@ -510,9 +598,7 @@ def describe(row: dict[str, Any]) -> list[Signal]:
 
 def signals_for_deal(workspace: Workspace, deal_pk: int) -> dict[str, Any] | None:
     """The live row and signals of one open deal (None when the deal is not open)."""
-    from unstuck.deals.models import Deal
-
-    rows = signal_rows(workspace, deals=Deal.objects.filter(pk=deal_pk))
+    rows = signal_rows(workspace, deal_id=deal_pk)
     if not rows:
         return None
     row = rows[0]
