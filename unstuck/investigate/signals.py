@@ -8,7 +8,7 @@ so each extra signal adds less than the one before and the score never passes 10
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -354,7 +354,7 @@ def iter_signal_rows(
     deals: QuerySet[Any] | None = None,
     min_score: int | None = None,
     chunk_size: int = 2000,
-) -> Iterator[dict[str, Any]]:
+) -> Generator[dict[str, Any], None, None]:
     """The rows of signal_rows, worst first, streamed in chunks: memory stays bounded
     however many deals are open (a server-side cursor on PostgreSQL; SQLite steps through
     its result as it is read)."""
