@@ -116,8 +116,8 @@ def refresh_statistics(*tables: str) -> None:
 
     Autovacuum would analyse them only after a delay, and until then the planner works from
     the old row counts and values: the queue page took 400-750 ms at 100,000 deals after a
-    recompute, 130-160 ms once analysed. SQLite keeps no statistics unless ANALYZE has run
-    once, and then keeps them until it runs again; its plans here do not need them.
+    recompute, 130-160 ms once analysed (issue 16). SQLite keeps no statistics unless
+    ANALYZE has run once, and then keeps them, stale, until it runs again: left as it is.
     """
     if not is_postgres():
         return
