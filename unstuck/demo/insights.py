@@ -143,11 +143,11 @@ def _speed_up(deal: Deal, start: datetime, end: datetime | None, speedup: float)
         c.changed_at = _squeeze(c.changed_at, start, end, speedup)
         if deal.closed_at is not None and c.close_date is not None and c is changes[-1]:
             c.close_date = c.changed_at.date()
-    StageChange.objects.bulk_update(changes, ["changed_at", "close_date"])
+    StageChange.objects.bulk_update(changes, ["changed_at", "close_date"], batch_size=2000)
     acts = list(Activity.objects.filter(deal=deal, occurred_at__gt=start))
     for a in acts:
         a.occurred_at = _squeeze(a.occurred_at, start, end, speedup)
-    Activity.objects.bulk_update(acts, ["occurred_at"])
+    Activity.objects.bulk_update(acts, ["occurred_at"], batch_size=2000)
     for name in ("closed_at", "stage_entered_at", "last_activity_at"):
         value = getattr(deal, name)
         if value is not None:

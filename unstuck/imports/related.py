@@ -116,7 +116,9 @@ def load_contacts(
                     setattr(found, k, val)
                 changed.append(found)
         Contact.objects.bulk_create(new)
-        Contact.objects.bulk_update(changed, ["name", "title", "email", "phone", "account_id"])
+        Contact.objects.bulk_update(
+            changed, ["name", "title", "email", "phone", "account_id"], batch_size=2000
+        )
         counts["contacts"] += len(new)
     if roles is None:
         return counts
