@@ -164,7 +164,7 @@ def outcome_panel(stored: dict[str, Any]) -> dict[str, Any]:
         (ARMS["comparison"], [(float(p["day"]), p["survival"]) for p in c["curve"]]),
     ]
     last = max((p[0] for _, pts in curves for p in pts), default=0)
-    if t["n"] and c["n"]:
+    if t["n"] and c["n"] and not too_early:
         panel["km"] = _km(curves, min(float(HORIZON_DAYS), max(float(last), 30.0)))
     rows = [
         (

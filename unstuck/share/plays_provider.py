@@ -54,7 +54,10 @@ class PlaybookProvider:
                 names = ", ".join(SIGNALS[s][1].lower() for s in fired)
                 why.append(f"fits the signals on this deal: {names}")
             summary = outcome_summary(play)
-            score += VERDICT_BONUS.get(summary.verdict, 0.0)
+            if matched or fired:
+                # The measured outcome lifts a play that answers this deal's problem; a play
+                # that only shares the stage stays below the levers that answer its obstacles.
+                score += VERDICT_BONUS.get(summary.verdict, 0.0)
             why.append(summary.headline)
             evidence = len(play.evidence_deals.all())
             if evidence:

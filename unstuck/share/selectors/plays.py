@@ -47,9 +47,10 @@ def search_plays(qs: QuerySet[Play], q: str) -> QuerySet[Play]:
             + SearchVector("what_to_do", "what_to_say", weight="C", config="english")
         )
         query = SearchQuery(q, search_type="websearch", config="english")
+        # Match on the vector itself: ts_rank gives non-matching rows a tiny positive rank.
         return (
-            qs.annotate(rank=SearchRank(vector, query))
-            .filter(rank__gt=0)
+            qs.annotate(search=vector, rank=SearchRank(vector, query))
+            .filter(search=query)
             .order_by("-rank", "title", "pk")
         )
     for word in q.split():

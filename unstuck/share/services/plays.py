@@ -307,9 +307,12 @@ def play_apply(
         raise UnstuckError("That session is on another deal.", field="session")
     if source not in PlaySource.values:
         raise UnstuckError("Unknown source.", field="source")
-    score = (
-        DealAssessment.objects.filter(deal=deal).values_list("stall_score", flat=True).first() or 0
-    )
+    score = DealAssessment.objects.filter(deal=deal).values_list("stall_score", flat=True).first()
+    if score is None:  # not assessed yet (no recomputation since it arrived): score it now
+        from unstuck.investigate.signals import signals_for_deal
+
+        row = signals_for_deal(deal.workspace, deal.pk)
+        score = int(row["stall_score"]) if row else 0
     application = PlayApplication(
         workspace_id=deal.workspace_id,
         play=play,
