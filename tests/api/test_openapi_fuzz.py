@@ -7,7 +7,8 @@ response that does not match its schema, or invalid data accepted, fails the run
 
 Bounded: UNSTUCK_FUZZ_EXAMPLES examples per operation and mode (default 12), derandomised so
 that CI is repeatable; set UNSTUCK_FUZZ_RANDOM=1 to explore new cases locally.
-Run: `uv run pytest -m schemathesis` (CI runs it on SQLite and on PostgreSQL).
+Run: `uv run pytest -m schemathesis` (CI runs it on SQLite and on PostgreSQL);
+UNSTUCK_FUZZ_ONLY=/share/ fuzzes only the operations whose path holds that text.
 """
 
 from __future__ import annotations
@@ -40,11 +41,12 @@ from unstuck.deals.models import Deal, Stakeholder
 from unstuck.demo.generator import generate_demo
 from unstuck.imports.models import ImportRun
 from unstuck.investigate.models import InvestigationRequest
+from unstuck.share.models import BenchAsk, NewsPost
 from unstuck.thinking.models import BiasFlag, PerspectiveQuestion
 
 EXAMPLES = int(os.environ.get("UNSTUCK_FUZZ_EXAMPLES", "12"))
 RANDOM = os.environ.get("UNSTUCK_FUZZ_RANDOM") == "1"
-# UNSTUCK_FUZZ_ONLY=/people fuzzes only the operations whose label contains it (while working).
+# UNSTUCK_FUZZ_ONLY=/share/ fuzzes only the operations whose label (method and path) contains it.
 ONLY = os.environ.get("UNSTUCK_FUZZ_ONLY", "")
 PERSONAS = ("leader", "manager", "rep", "partner")
 CHECKS = [
@@ -106,6 +108,9 @@ class OpenApiFuzzTests(LiveServerTestCase):
                 .values_list("pk", flat=True)[:20]
             ),
             "team_id": list(Team.objects.filter(workspace=ws).values_list("pk", flat=True)),
+            # share: the demo's news and bench asks
+            "post_id": list(NewsPost.objects.filter(workspace=ws).values_list("pk", flat=True)),
+            "ask_id": list(BenchAsk.objects.filter(workspace=ws).values_list("pk", flat=True)),
         }
 
     def _path_values(self, name: str) -> st.SearchStrategy[Any]:

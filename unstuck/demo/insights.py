@@ -345,9 +345,13 @@ def recent_work(*, workspace: Workspace, seed: int, today: date) -> None:
             ).order_by("pk")
         )
         moved = [c.pk for c in recent if rng.random() < share]
-        # One value for all: a plain UPDATE (bulk_update's CASE over tens of thousands of
-        # ids took over half an hour on PostgreSQL at 100,000 deals).
-        StageChange.objects.filter(pk__in=moved).update(changed_by_id=manager_id)
+        # One value for all: a plain UPDATE in chunks (bulk_update's CASE over tens of
+        # thousands of ids took over half an hour on PostgreSQL at 100,000 deals; chunks keep
+        # SQLite under its limit of variables per statement).
+        for start in range(0, len(moved), 2000):
+            StageChange.objects.filter(pk__in=moved[start : start + 2000]).update(
+                changed_by_id=manager_id
+            )
         LessonCompletion.objects.bulk_create(
             LessonCompletion(
                 workspace=workspace,

@@ -10,10 +10,11 @@ shown but never makes an otherwise empty digest worth sending: no filler.
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cached_property
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -51,6 +52,9 @@ class DigestContext:
     membership: Membership
     now: datetime
     week: date  # the Monday of the week, in the person's time zone
+    # What one send run's digests share (e.g. a team's passed-on news, the same for all its
+    # reps): a section may keep it here, keyed by what it depends on, and not ask again.
+    shared: dict[Hashable, Any] = field(default_factory=dict)
 
     @property
     def since(self) -> datetime:
@@ -135,12 +139,16 @@ def digest_build(
     *,
     now: datetime | None = None,
     preference: PersonPreference | None = None,
+    shared: dict[Hashable, Any] | None = None,
 ) -> Digest:
-    """This person's digest for the week that holds `now` (default: now)."""
+    """This person's digest for the week that holds `now` (default: now). `shared`: a dict
+    kept across one run's digests (same `now`), for what several people's digests share."""
     _load_builders()
     now = now or timezone.now()
     week = week_of(now, person_zone(preference))
-    context = DigestContext(membership=membership, now=now, week=week)
+    context = DigestContext(
+        membership=membership, now=now, week=week, shared={} if shared is None else shared
+    )
     digest = Digest(membership=membership, week=week)
     for _, _, builder in _REGISTRY:
         section = builder(context)

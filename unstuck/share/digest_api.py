@@ -10,7 +10,6 @@ from ninja import Field, Router, Schema
 from unstuck.core.access import membership_for
 from unstuck.core.apidocs import responses
 from unstuck.core.http import AppRequest
-from unstuck.core.validation import Unset
 from unstuck.share import digest_send as send
 from unstuck.share.digest import digest_build
 from unstuck.share.models import DigestSchedule, PersonPreference
@@ -41,10 +40,10 @@ class DigestOut(Schema):
 
 
 class PreferenceIn(Schema):
-    time_zone: str = Field(  # type: ignore[assignment]  # omitted: unchanged; null: refused
-        None, max_length=64, description="e.g. Europe/Berlin; omit to leave unchanged"
+    time_zone: str = Field(
+        ..., max_length=64, description="e.g. Europe/Berlin; empty: the server's"
     )
-    subscribed: bool = Unset
+    subscribed: bool = Field(..., description="Whether the weekly digest comes by email.")
 
 
 class PreferenceOut(Schema):
@@ -53,9 +52,9 @@ class PreferenceOut(Schema):
 
 
 class ScheduleIO(Schema):
-    weekday: int = Field(0, ge=0, le=6, description="0 Monday … 6 Sunday")
-    hour: int = Field(8, ge=0, le=23, description="In each person's time zone")
-    enabled: bool = True
+    weekday: int = Field(..., ge=0, le=6, description="0 Monday … 6 Sunday")
+    hour: int = Field(..., ge=0, le=23, description="In each person's time zone")
+    enabled: bool = Field(..., description="Whether the workspace's digest goes out.")
 
 
 @router.get("/{slug}/share/digest", response=responses({200: DigestOut}, 404))
@@ -73,11 +72,8 @@ def digest_get(request: AppRequest, slug: str) -> dict[str, object]:
 def preferences_put(request: AppRequest, slug: str, payload: PreferenceIn) -> dict[str, object]:
     """The caller's time zone and whether the digest comes by email."""
     membership = membership_for(request.user, slug)
-    given = payload.dict(exclude_unset=True)
     preference = send.preference_update(
-        membership=membership,
-        time_zone=given.get("time_zone"),
-        subscribed=given.get("subscribed"),
+        membership=membership, time_zone=payload.time_zone, subscribed=payload.subscribed
     )
     return {
         "time_zone": preference.time_zone,

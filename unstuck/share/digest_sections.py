@@ -36,7 +36,11 @@ def news_section(ctx: DigestContext) -> Section | None:
     must-reads. Managers: the news waiting for their decision."""
     m = ctx.membership
     if m.role == Role.REP:
-        posts: list[Any] = news_selectors.passed_on_since(m, ctx.since, limit=SHOWN)
+        # The same for every rep of the team: asked once per send run.
+        key = ("news", m.workspace_id, m.team_id)
+        if key not in ctx.shared:
+            ctx.shared[key] = news_selectors.passed_on_since(m, ctx.since, limit=SHOWN)
+        posts: list[Any] = ctx.shared[key]
         items = [
             DigestItem(
                 title=p.title,

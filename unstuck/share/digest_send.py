@@ -12,9 +12,10 @@ worker that dies between the mail server's acceptance and marking the row leaves
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -156,6 +157,7 @@ def digest_send(
         (d.user_id, d.week): d
         for d in DigestDelivery.objects.filter(workspace=workspace, week__in=weeks)
     }
+    shared: dict[Hashable, Any] = {}  # what the run's digests share (digest.DigestContext)
     connection = None if dry_run else get_connection()
     try:
         if connection is not None:
@@ -175,7 +177,7 @@ def digest_send(
                 report.already += 1
                 continue
             if dry_run:
-                digest = digest_build(membership, now=now, preference=preference)
+                digest = digest_build(membership, now=now, preference=preference, shared=shared)
                 (report.skipped if digest.is_empty else report.would_send).append(
                     membership.user.email
                 )
@@ -184,7 +186,7 @@ def digest_send(
             if delivery is None:
                 report.already += 1
                 continue
-            _deliver(membership, delivery, now, preference, connection, report)
+            _deliver(membership, delivery, now, preference, connection, report, shared)
     finally:
         if connection is not None:
             connection.close()
@@ -198,8 +200,9 @@ def _deliver(
     preference: PersonPreference | None,
     connection: object,
     report: SendReport,
+    shared: dict[Hashable, Any],
 ) -> None:
-    digest = digest_build(membership, now=now, preference=preference)
+    digest = digest_build(membership, now=now, preference=preference, shared=shared)
     if digest.is_empty:
         delivery.status = DeliveryStatus.SKIPPED
         delivery.save(update_fields=["status"])

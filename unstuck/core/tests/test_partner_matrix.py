@@ -516,9 +516,17 @@ API: dict[str, ApiRow] = {
     f"GET {S}/share/news/{{post_id}}/reads": (_ids(post_id="news"), None, 404),
     # share: the digest (their own), the bench (the asks made to them)
     f"GET {S}/share/digest": (lambda t: {}, None, 200),
-    f"PUT {S}/share/digest/preferences": (lambda t: {}, {"time_zone": "Europe/Berlin"}, 200),
+    f"PUT {S}/share/digest/preferences": (
+        lambda t: {},
+        {"time_zone": "Europe/Berlin", "subscribed": True},
+        200,
+    ),
     f"GET {S}/share/digest/schedule": (lambda t: {}, None, 200),
-    f"PUT {S}/share/digest/schedule": (lambda t: {}, {"weekday": 1, "hour": 9}, 403),
+    f"PUT {S}/share/digest/schedule": (
+        lambda t: {},
+        {"weekday": 1, "hour": 9, "enabled": True},
+        403,
+    ),
     f"GET {S}/share/bench": (lambda t: {}, None, 200),
     f"POST {S}/share/bench": (
         lambda t: {},

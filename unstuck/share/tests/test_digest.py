@@ -389,7 +389,9 @@ class DigestCliAndPageTests(DigestCase):
         self.sign_in(self.rep_a)
         url = "/api/v1/workspaces/acme/share/digest"
         bad = self.client.put(
-            f"{url}/preferences", {"time_zone": "Mars/Olympus"}, content_type="application/json"
+            f"{url}/preferences",
+            {"time_zone": "Mars/Olympus", "subscribed": True},
+            content_type="application/json",
         )
         self.assertEqual(bad.status_code, 400)
         ok = self.client.put(
