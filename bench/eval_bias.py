@@ -118,7 +118,7 @@ def by_group(rows: Sequence[Statement], pred: Sequence[str], key: str, held_out:
     groups: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(rows):
         groups[str(getattr(r, key))].append(i)
-    how = " (each held out in turn)" if held_out else ""
+    how = " (each scored by a model that never saw it)" if held_out else ""
     print(f"\nby {key}{how}: n, macro-F1, recall on biased, false flags on sound")
     for name, idx in sorted(groups.items(), key=lambda kv: -len(kv[1])):
         gold = [rows[i].label for i in idx]
