@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
+from collections import Counter
 from io import StringIO
 
 from django.core.management import call_command
@@ -13,6 +15,7 @@ from unstuck.cocreate.catalogue import DEFAULT_LEVERS
 from unstuck.cocreate.generator import PerspectiveProvider, Suggestion, suggest_for
 from unstuck.cocreate.models import Lever, LeverFamily
 from unstuck.cocreate.tests.helpers import CocreateTestCase
+from unstuck.investigate.models import Obstacle
 
 
 class GeneratorTests(CocreateTestCase):
@@ -42,6 +45,33 @@ class GeneratorTests(CocreateTestCase):
         self.assertIn("Account", texts)  # the account's own name
         self.assertIn("$120,000", texts)
         self.assertIn("Ana Ruiz", texts)  # the economic buyer
+
+    def test_the_suggestions_spread_over_the_obstacles_and_lever_families(self) -> None:
+        Obstacle.objects.create(
+            deal=self.deal_a,
+            kind="politics",
+            description="A reorganisation pushed the sponsor aside; the new COO reviews vendors",
+        )
+        Obstacle.objects.create(
+            deal=self.deal_a, kind="technical", description="IT doubts the ERP integration"
+        )
+        top = suggest_for(self.deal_a)[:12]
+        answered = [s.obstacle for s in top if s.obstacle]
+        open_obstacles = set(self.deal_a.obstacles.values_list("description", flat=True))
+        # Every open obstacle is answered near the top, none of them over and over.
+        self.assertEqual(set(answered[:8]), open_obstacles)
+        self.assertLessEqual(max(Counter(answered).values()), 4, Counter(answered))
+        runs = [len(list(g)) for _, g in itertools.groupby(s.obstacle for s in top)]
+        self.assertLessEqual(max(runs), 2, [s.obstacle for s in top])
+        self.assertGreaterEqual(len({s.family for s in top[:8]}), 4)
+        # Each says which obstacle it answers, and that is the one its text is about.
+        for s in top:
+            if s.obstacle:
+                self.assertTrue(
+                    any(s.obstacle[:30].lower() in w.lower() for w in s.why)
+                    or s.source == "perspective",
+                    (s.key, s.why),
+                )
 
     def test_a_lever_outside_its_deal_size_is_not_offered(self) -> None:
         self.deal_a.amount = 10_000
