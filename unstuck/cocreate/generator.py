@@ -141,8 +141,17 @@ def _money(amount: Decimal, currency: str) -> str:
 
 
 def _short(text: str, limit: int = 90) -> str:
+    """At most `limit` characters: whole when it fits, else cut at the last clause break
+    (";", ":", ", ", " — ") past its first third, else at a word, with an ellipsis."""
     text = " ".join(text.split()).rstrip(".")
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    breaks = [head.rfind(mark) for mark in ("; ", ": ", ", ", " — ")]
+    cut = max(breaks)
+    if cut >= limit // 3:
+        return head[:cut] + "…"
+    return head.rsplit(" ", 1)[0] + "…"
 
 
 def _inline(text: str) -> str:
@@ -154,12 +163,19 @@ def _inline(text: str) -> str:
 
 def fill(template: str, facts: DealFacts, *, obstacle: str = "", term_months: int = 0) -> str:
     """The template with the deal's own facts; a fact the deal lacks reads as plain words.
-    {obstacle} is the obstacle the proposal answers, never an unrelated one."""
+
+    {obstacle} is the obstacle the proposal answers (never an unrelated one), quoted as the
+    rep wrote it: a sentence, so templates put it where a quotation reads, e.g. "the doubt they
+    raised ({obstacle})"; with no obstacle logged it reads "not logged yet". Quotes a template
+    already puts around it (an edited lever's '{obstacle}') are not doubled.
+    """
+    for quoted in ("'{obstacle}'", "“{obstacle}”", '"{obstacle}"'):
+        template = template.replace(quoted, "{obstacle}")
     values = _Blank(
         account=facts.account,
         amount=_money(facts.amount, facts.currency),
         stage=facts.stage,
-        obstacle=_short(_inline(obstacle)) or "their open questions",
+        obstacle=f"“{_short(_inline(obstacle))}”" if obstacle.strip() else "not logged yet",
         concern=_short(_inline(facts.concerns[0]), 80) if facts.concerns else "their budget hurdle",
         pain=_short(_inline(facts.pain)) or "the problem they told us about",
         outcome=_short(_inline(facts.outcome), 80) or "the result they want",
