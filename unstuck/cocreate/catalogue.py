@@ -3,7 +3,9 @@
 Each lever says when it fits — obstacle kinds, deal phase, deal size, what the committee
 weighs — and holds a template that the generator fills with the deal's own facts:
 {account} {amount} {stage} {obstacle} {concern} {pain} {outcome} {economic_buyer}
-{term_months} {longer_term}.
+{term_months} {longer_term}. {obstacle} is what the rep wrote, a sentence, filled in with its
+quotation marks: put it where a quotation reads ("the doubt they raised ({obstacle})"), never
+where a noun belongs ("the {obstacle} risk").
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ DEFAULT_LEVERS: tuple[DefaultLever, ...] = (
         F.COMMERCIAL,
         "Sign now, pay from the new budget year",
         "Sign this quarter with the first invoice deferred to {account}'s next budget year, "
-        "answering '{obstacle}' without losing the slot.",
+        "so the slot is kept and the objection they raised ({obstacle}) is answered.",
         ("budget", "timing"),
         ("late",),
         ("price",),
@@ -146,7 +148,7 @@ DEFAULT_LEVERS: tuple[DefaultLever, ...] = (
         F.RISK,
         "An exit right after year one",
         "Give {account} the right to leave after twelve months if the agreed results are not "
-        "there — it takes the '{obstacle}' risk off the table.",
+        "there, so the doubt they raised ({obstacle}) no longer carries a risk for them.",
         ("politics", "competitor", "priority"),
         ("late",),
         ("risk", "vendor_viability"),
@@ -169,7 +171,7 @@ DEFAULT_LEVERS: tuple[DefaultLever, ...] = (
         F.RISK,
         "Carry the compliance risk",
         "Offer a compliance warranty and our standard data-processing terms pre-agreed, so "
-        "{account}'s legal review of '{obstacle}' shortens to a check.",
+        "{account}'s legal review shortens to a check (their open point: {obstacle}).",
         ("legal",),
         ("mid", "late"),
         ("compliance", "risk"),
@@ -211,7 +213,7 @@ DEFAULT_LEVERS: tuple[DefaultLever, ...] = (
         "descope-integration",
         F.SCOPE,
         "Take the hard integration out of phase one",
-        "Move the integration IT doubts ('{obstacle}') to phase two and start on a file "
+        "Move the integration IT doubts ({obstacle}) to phase two and start on a file "
         "feed, so the technical review stops blocking the decision.",
         ("technical",),
         ("mid", "late"),
@@ -265,7 +267,7 @@ DEFAULT_LEVERS: tuple[DefaultLever, ...] = (
         F.STAKEHOLDERS,
         "A mutual action plan",
         "Agree a dated plan with {account} for every step left to signature, with owners on "
-        "both sides, so '{obstacle}' gets a date instead of a shrug.",
+        "both sides, so what holds it up ({obstacle}) gets a date instead of a shrug.",
         ("timing", "legal", "priority"),
         ("mid", "late"),
         (),
@@ -284,8 +286,8 @@ DEFAULT_LEVERS: tuple[DefaultLever, ...] = (
         "architect-session",
         F.STAKEHOLDERS,
         "Our architect with their IT",
-        "Put our solution architect with {account}'s IT for a working session on "
-        "'{obstacle}', with a written answer to each open question afterwards.",
+        "Put our solution architect with {account}'s IT for a working session on their "
+        "open point ({obstacle}), with a written answer to each question afterwards.",
         ("technical",),
         (),
         ("integration", "compliance"),
@@ -380,7 +382,7 @@ DEFAULT_LEVERS: tuple[DefaultLever, ...] = (
         F.PARTNERS,
         "Bring in the integrator they trust",
         "Deliver the implementation with the systems integrator {account} already uses, so "
-        "'{obstacle}' is their partner's job, not a new vendor's risk.",
+        "their concern ({obstacle}) is their partner's job, not a new vendor's risk.",
         ("technical", "politics"),
         ("mid", "late"),
         ("integration", "risk", "support"),

@@ -65,6 +65,9 @@ class Suggestion:
     family: str = ""
     lever_key: str = ""
     terms: dict[str, Any] = field(default_factory=dict)
+    # The open obstacle it answers ("" when none): the ranking spreads the suggestions over
+    # the deal's obstacles instead of answering one of them again and again.
+    obstacle: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -138,8 +141,17 @@ def _money(amount: Decimal, currency: str) -> str:
 
 
 def _short(text: str, limit: int = 90) -> str:
+    """At most `limit` characters: whole when it fits, else cut at the last clause break
+    (";", ":", ", ", " — ") past its first third, else at a word, with an ellipsis."""
     text = " ".join(text.split()).rstrip(".")
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    breaks = [head.rfind(mark) for mark in ("; ", ": ", ", ", " — ")]
+    cut = max(breaks)
+    if cut >= limit // 3:
+        return head[:cut] + "…"
+    return head.rsplit(" ", 1)[0] + "…"
 
 
 def _inline(text: str) -> str:
@@ -151,12 +163,19 @@ def _inline(text: str) -> str:
 
 def fill(template: str, facts: DealFacts, *, obstacle: str = "", term_months: int = 0) -> str:
     """The template with the deal's own facts; a fact the deal lacks reads as plain words.
-    {obstacle} is the obstacle the proposal answers, never an unrelated one."""
+
+    {obstacle} is the obstacle the proposal answers (never an unrelated one), quoted as the
+    rep wrote it: a sentence, so templates put it where a quotation reads, e.g. "the doubt they
+    raised ({obstacle})"; with no obstacle logged it reads "not logged yet". Quotes a template
+    already puts around it (an edited lever's '{obstacle}') are not doubled.
+    """
+    for quoted in ("'{obstacle}'", "“{obstacle}”", '"{obstacle}"'):
+        template = template.replace(quoted, "{obstacle}")
     values = _Blank(
         account=facts.account,
         amount=_money(facts.amount, facts.currency),
         stage=facts.stage,
-        obstacle=_short(_inline(obstacle)) or "their open questions",
+        obstacle=f"“{_short(_inline(obstacle))}”" if obstacle.strip() else "not logged yet",
         concern=_short(_inline(facts.concerns[0]), 80) if facts.concerns else "their budget hurdle",
         pain=_short(_inline(facts.pain)) or "the problem they told us about",
         outcome=_short(_inline(facts.outcome), 80) or "the result they want",
@@ -213,57 +232,63 @@ class LeverProvider:
                 continue
             if lever.max_amount is not None and facts.amount > lever.max_amount:
                 continue
-            why: list[str] = []
-            score = 0.5
             matched = [k for k in lever.obstacle_kinds if k in kinds]
-            obstacle_text = ""
-            if matched:
-                obstacle_text = next(d for k, d in facts.obstacles if k == matched[0])
-                score += 4 + len(matched) - 1
-                why.append(
-                    f"answers the {KIND_LABELS.get(matched[0], matched[0]).lower()} obstacle "
-                    f"“{_short(obstacle_text, 70)}”"
-                )
-            weighed = [f for f in lever.factors if facts.factors.get(f)]
-            if weighed:
-                score += min(2.0, 0.75 * len(weighed))
-                names = ", ".join(FACTOR_LABELS.get(f, f).lower() for f in weighed)
-                why.append(f"the committee weighs {names}")
-            if lever.phases:
-                if facts.phase in lever.phases:
-                    score += 1
-                    why.append(f"suits a deal in {facts.stage}")
-                else:
-                    score -= 1.5
-            if lever.min_amount is not None:
-                why.append(f"the deal is large enough ({_money(facts.amount, facts.currency)})")
-            if not matched and not weighed:
-                why.append("widens the options beyond this deal's logged obstacles")
-            terms = {
-                "discount_pct": lever.discount_pct,
-                "term_months": lever.term_months,
-                "payment_terms": lever.payment_terms,
-                "clauses": list(lever.clauses),
-            }
-            out.append(
-                Suggestion(
-                    key=f"lever:{lever.key}",
-                    source="lever",
-                    title=lever.name,
-                    text=fill(
-                        lever.template,
-                        facts,
-                        obstacle=obstacle_text,
-                        term_months=lever.term_months or 0,
-                    ),
-                    why=why,
-                    score=score,
-                    family=lever.get_family_display(),
-                    lever_key=lever.key,
-                    terms=terms,
-                )
-            )
+            # One candidate per open obstacle it answers; the ranking keeps the one that
+            # widens the list most (see `diversify`).
+            answers = [(k, d) for k, d in facts.obstacles if k in matched] or [("", "")]
+            for kind, obstacle_text in answers:
+                out.append(self._candidate(lever, facts, matched, kind, obstacle_text))
         return out
+
+    def _candidate(
+        self, lever: Lever, facts: DealFacts, matched: list[str], kind: str, obstacle_text: str
+    ) -> Suggestion:
+        why: list[str] = []
+        score = 0.5
+        if kind:
+            score += 4 + len(matched) - 1
+            why.append(
+                f"answers the {KIND_LABELS.get(kind, kind).lower()} obstacle "
+                f"“{_short(obstacle_text, 70)}”"
+            )
+        weighed = [f for f in lever.factors if facts.factors.get(f)]
+        if weighed:
+            score += min(2.0, 0.75 * len(weighed))
+            names = ", ".join(FACTOR_LABELS.get(f, f).lower() for f in weighed)
+            why.append(f"the committee weighs {names}")
+        if lever.phases:
+            if facts.phase in lever.phases:
+                score += 1
+                why.append(f"suits a deal in {facts.stage}")
+            else:
+                score -= 1.5
+        if lever.min_amount is not None:
+            why.append(f"the deal is large enough ({_money(facts.amount, facts.currency)})")
+        if not kind and not weighed:
+            why.append("widens the options beyond this deal's logged obstacles")
+        terms = {
+            "discount_pct": lever.discount_pct,
+            "term_months": lever.term_months,
+            "payment_terms": lever.payment_terms,
+            "clauses": list(lever.clauses),
+        }
+        return Suggestion(
+            key=f"lever:{lever.key}",
+            source="lever",
+            title=lever.name,
+            text=fill(
+                lever.template,
+                facts,
+                obstacle=obstacle_text,
+                term_months=lever.term_months or 0,
+            ),
+            why=why,
+            score=score,
+            family=lever.get_family_display(),
+            lever_key=lever.key,
+            terms=terms,
+            obstacle=obstacle_text,
+        )
 
 
 class PerspectiveProvider:
@@ -275,28 +300,70 @@ class PerspectiveProvider:
         out = []
         for p in PERSPECTIVE_PROMPTS:
             matched = [k for k in p.obstacle_kinds if k in facts.obstacle_kinds]
-            obstacle = next((d for k, d in facts.obstacles if matched and k == matched[0]), "")
-            why = [f"{p.perspective}: “{fill(p.question, facts)}”"]
-            if matched:
-                why.append(
-                    f"speaks to the {KIND_LABELS.get(matched[0], matched[0]).lower()} obstacle"
+            answers = [(k, d) for k, d in facts.obstacles if k in matched] or [("", "")]
+            for kind, obstacle in answers:
+                why = [f"{p.perspective}: “{fill(p.question, facts)}”"]
+                if kind:
+                    why.append(f"speaks to the {KIND_LABELS.get(kind, kind).lower()} obstacle")
+                out.append(
+                    Suggestion(
+                        key=f"perspective:{p.key}",
+                        source="perspective",
+                        title=f"{p.perspective}'s view",
+                        text=fill(p.proposal, facts, obstacle=obstacle),
+                        why=why,
+                        score=1.0 + (2.5 if kind else 0),
+                        family="Perspective",
+                        obstacle=obstacle,
+                    )
                 )
-            out.append(
-                Suggestion(
-                    key=f"perspective:{p.key}",
-                    source="perspective",
-                    title=f"{p.perspective}'s view",
-                    text=fill(p.proposal, facts, obstacle=obstacle),
-                    why=why,
-                    score=1.0 + (2.5 if matched else 0),
-                    family="Perspective",
-                )
-            )
         return out
 
 
 # Extra providers (the playbook's tactics from similar deals) register here.
 EXTRA_PROVIDERS: list[SuggestionProvider] = []
+
+
+# How much a suggestion's fit counts down for each answer to its obstacle ranked above it
+# beyond the least-answered obstacle's, and likewise for its lever family: enough that the
+# second answer to one obstacle comes before a third to another, never so much that a
+# suggestion answering none of the deal's obstacles overtakes one that does (a match is
+# worth 4).
+REPEAT_OBSTACLE_PENALTY = 1.5
+REPEAT_FAMILY_PENALTY = 0.5
+
+
+def diversify(candidates: list[Suggestion]) -> list[Suggestion]:
+    """Rank for fit and for range: greedily take the candidate whose fit, less how far its
+    obstacle and its lever family are ahead of the least used ones still on offer, is
+    highest; one per key (a lever answering two obstacles is a candidate for each and is
+    ranked once, for the one that widens the list more)."""
+    pool = sorted(candidates, key=lambda s: (-s.score, s.key))
+    per_obstacle: Counter[str] = Counter()
+    per_family: Counter[str] = Counter()
+    ranked: list[Suggestion] = []
+    while pool:
+        obstacles = {s.obstacle for s in pool if s.obstacle}
+        least_obstacle = min((per_obstacle[o] for o in obstacles), default=0)
+        least_family = min(per_family[s.family] for s in pool)
+
+        def worth(
+            s: Suggestion, least_obstacle: int = least_obstacle, least_family: int = least_family
+        ) -> float:
+            ahead = per_obstacle[s.obstacle] - least_obstacle if s.obstacle else 0
+            return (
+                s.score
+                - REPEAT_OBSTACLE_PENALTY * ahead
+                - REPEAT_FAMILY_PENALTY * (per_family[s.family] - least_family)
+            )
+
+        best = max(pool, key=worth)  # max keeps the first of equals: the pool's order
+        ranked.append(best)
+        if best.obstacle:
+            per_obstacle[best.obstacle] += 1
+        per_family[best.family] += 1
+        pool = [s for s in pool if s.key != best.key]
+    return ranked
 
 
 def suggest_for(
@@ -305,8 +372,10 @@ def suggest_for(
     outcome: str = "",
     facts: DealFacts | None = None,
     providers: list[SuggestionProvider] | None = None,
+    exclude: set[str] | frozenset[str] = frozenset(),
 ) -> list[Suggestion]:
-    """Every suggestion for the deal, best first: fit to the deal times the team's prior."""
+    """Every suggestion for the deal (but the keys excluded), best first: fit to the deal
+    times the team's prior, spread over the deal's obstacles and the lever families."""
     from unstuck.cocreate.services import levers_ensure
 
     levers_ensure(workspace=deal.workspace)
@@ -315,14 +384,15 @@ def suggest_for(
         levers = Lever.objects.filter(workspace_id=deal.workspace_id, is_active=True)
         providers = [LeverProvider(levers), PerspectiveProvider(), *EXTRA_PROVIDERS]
     priors = usefulness_priors(deal.workspace_id)
-    seen: dict[str, Suggestion] = {}
+    candidates: list[Suggestion] = []
     for provider in providers:
         for s in provider.suggest(facts, deal.workspace_id):
+            if s.key in exclude:
+                continue
             prior = priors.get(s.key)
             if prior is not None:
                 s.score *= 0.5 + prior
                 if prior >= 0.6:
                     s.why.append("your team has found it useful before")
-            if s.key not in seen or seen[s.key].score < s.score:
-                seen[s.key] = s
-    return sorted(seen.values(), key=lambda s: (-s.score, s.key))
+            candidates.append(s)
+    return diversify(candidates)

@@ -28,7 +28,7 @@ PERSPECTIVE_PROMPTS: tuple[PerspectivePrompt, ...] = (
         "Procurement",
         "What would procurement need to sign without another round?",
         "Send {account}'s procurement a pre-filled pack: standard terms, security answers and "
-        "a pricing rationale, so “{obstacle}” closes in one pass.",
+        "a pricing rationale, so their open point ({obstacle}) closes in one pass.",
         ("legal", "budget"),
     ),
     PerspectivePrompt(
@@ -44,7 +44,7 @@ PERSPECTIVE_PROMPTS: tuple[PerspectivePrompt, ...] = (
         "IT and security",
         "What would IT need to see to stop being the blocker?",
         "Offer {account}'s IT a sandbox and a written integration plan before they ask, "
-        "addressing “{obstacle}”.",
+        "answering their doubt ({obstacle}).",
         ("technical",),
     ),
     PerspectivePrompt(

@@ -168,9 +168,8 @@ def open_suggestions(session: Session) -> list[Suggestion]:
             session=session, action=SuggestionAction.IGNORED
         ).values_list("key", flat=True)
     )
-    return [
-        s for s in suggest_for(session.deal, outcome=session.ideal_outcome) if s.key not in used
-    ]
+    # Ranked without them, so the range is judged over what is still on offer.
+    return suggest_for(session.deal, outcome=session.ideal_outcome, exclude=used)
 
 
 def deal_sessions(deal_id: int) -> list[Session]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+import itertools
 import json
 import time
+from collections import Counter
 from io import StringIO
 
 from django.core.management import call_command
@@ -13,6 +16,7 @@ from unstuck.cocreate.catalogue import DEFAULT_LEVERS
 from unstuck.cocreate.generator import PerspectiveProvider, Suggestion, suggest_for
 from unstuck.cocreate.models import Lever, LeverFamily
 from unstuck.cocreate.tests.helpers import CocreateTestCase
+from unstuck.investigate.models import Obstacle
 
 
 class GeneratorTests(CocreateTestCase):
@@ -42,6 +46,79 @@ class GeneratorTests(CocreateTestCase):
         self.assertIn("Account", texts)  # the account's own name
         self.assertIn("$120,000", texts)
         self.assertIn("Ana Ruiz", texts)  # the economic buyer
+
+    def test_the_suggestions_spread_over_the_obstacles_and_lever_families(self) -> None:
+        Obstacle.objects.create(
+            deal=self.deal_a,
+            kind="politics",
+            description="A reorganisation pushed the sponsor aside; the new COO reviews vendors",
+        )
+        Obstacle.objects.create(
+            deal=self.deal_a, kind="technical", description="IT doubts the ERP integration"
+        )
+        top = suggest_for(self.deal_a)[:12]
+        answered = [s.obstacle for s in top if s.obstacle]
+        open_obstacles = set(self.deal_a.obstacles.values_list("description", flat=True))
+        # Every open obstacle is answered near the top, none of them over and over.
+        self.assertEqual(set(answered[:8]), open_obstacles)
+        self.assertLessEqual(max(Counter(answered).values()), 4, Counter(answered))
+        runs = [len(list(g)) for _, g in itertools.groupby(s.obstacle for s in top)]
+        self.assertLessEqual(max(runs), 2, [s.obstacle for s in top])
+        self.assertGreaterEqual(len({s.family for s in top[:8]}), 4)
+        # Each says which obstacle it answers, and that is the one its text is about.
+        for s in top:
+            if s.obstacle:
+                self.assertTrue(
+                    any(s.obstacle[:30].lower() in w.lower() for w in s.why)
+                    or s.source == "perspective",
+                    (s.key, s.why),
+                )
+
+    def test_an_obstacle_is_quoted_where_a_quotation_reads(self) -> None:
+        Obstacle.objects.filter(deal=self.deal_a).delete()
+        long = (
+            "A reorganisation pushed the sponsor aside; the new COO wants to review every "
+            "vendor before anything is signed this year"
+        )
+        Obstacle.objects.create(deal=self.deal_a, kind="politics", description=long)
+        exit_right = next(s for s in suggest_for(self.deal_a) if s.key == "lever:exit-right")
+        self.assertIn(
+            "so the doubt they raised (“A reorganisation pushed the sponsor aside…”) no longer "
+            "carries a risk",
+            exit_right.text,
+        )
+        self.assertNotIn("'", exit_right.text.replace("Account's", ""))
+        for s in suggest_for(self.deal_a):
+            self.assertNotRegex(s.text, r"the ['“][^'”]*['”] risk", s.key)
+            self.assertNotIn("''", s.text)
+
+    def test_an_edited_lever_quoting_the_obstacle_itself_is_not_quoted_twice(self) -> None:
+        services.levers_ensure(workspace=self.workspace)
+        Lever.objects.filter(workspace=self.workspace, key="exit-right").update(
+            template="Leave after a year if '{obstacle}' comes true."
+        )
+        text = next(s.text for s in suggest_for(self.deal_a) if s.key == "lever:exit-right")
+        self.assertRegex(text, r"^Leave after a year if “[^'”]+” comes true\.$")
+
+    def test_the_migration_rewrites_only_templates_left_as_they_were(self) -> None:
+        from django.apps import apps
+
+        migration = importlib.import_module(
+            "unstuck.cocreate.migrations.0002_lever_templates_read_as_sentences"
+        )
+        old, new = migration.TEMPLATES["exit-right"]
+        services.levers_ensure(workspace=self.workspace)
+        Lever.objects.filter(workspace=self.workspace, key="exit-right").update(template=old)
+        Lever.objects.filter(workspace=self.workspace, key="mutual-plan").update(
+            template="Our own wording about '{obstacle}'."
+        )
+        migration.rewrite(apps, None)
+        templates = dict(
+            Lever.objects.filter(workspace=self.workspace).values_list("key", "template")
+        )
+        self.assertEqual(templates["exit-right"], new)
+        self.assertEqual(templates["mutual-plan"], "Our own wording about '{obstacle}'.")
+        self.assertEqual(new, next(d.template for d in DEFAULT_LEVERS if d.key == "exit-right"))
 
     def test_a_lever_outside_its_deal_size_is_not_offered(self) -> None:
         self.deal_a.amount = 10_000
