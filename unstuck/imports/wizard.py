@@ -160,7 +160,8 @@ def mapping_chosen(
     else:
         return None
     data.pop("suggested", None)
-    return Mapping.from_dict(data, where=where).to_dict()
+    # "given": where it came from, for the Columns step to say (the parser ignores it).
+    return {**Mapping.from_dict(data, where=where).to_dict(), "given": where}
 
 
 def companion_specs(mapping: dict[str, Any]) -> list[dict[str, Any]]:
