@@ -161,7 +161,7 @@ def counts() -> dict[str, int]:
 
 def signal_sql(ws: Any, moment: datetime) -> tuple[str, list[Any]]:
     """The exact statement signal_rows runs for 'now', with its parameters."""
-    from unstuck.investigate import signals
+    from unstuck.investigate import stall_signals as signals
     from unstuck.investigate.benchmarks import no_activity_threshold, stall_settings_for
     from unstuck.investigate.models import StageBenchmark
     from unstuck.investigate.sql import timestamp_param
@@ -253,7 +253,7 @@ def main() -> None:
     from django.utils import timezone
 
     from unstuck.investigate.benchmarks import benchmarks_recompute
-    from unstuck.investigate.signals import signal_rows
+    from unstuck.investigate.stall_signals import signal_rows
 
     if not args.reuse:
         _recreate_pg_database()
@@ -277,7 +277,7 @@ def main() -> None:
     print(f"\n{'benchmarks_recompute':<46}{time.perf_counter() - started:>8.1f} s")
     moment = timezone.now()
     sql, params = signal_sql(ws, moment)
-    from unstuck.investigate.signals import SIGNALS
+    from unstuck.investigate.stall_signals import SIGNALS
 
     summary = (
         "SELECT count(*), sum(stall_score), "

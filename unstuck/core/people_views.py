@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import SetPasswordForm
@@ -167,7 +168,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     success_url = reverse_lazy("password-reset-done")
 
     def form_valid(self, form: Any) -> HttpResponse:
-        self.extra_email_context = {"site_url": services.site_url("")}
+        self.extra_email_context = {"site_url": settings.SITE_URL}
         return super().form_valid(form)
 
 

@@ -19,9 +19,19 @@ def run_import(run_id: int) -> None:
 @task()
 @tracked("scoring", "Scoring the pipeline after an import")
 def recompute_after_import(workspace_id: int) -> dict[str, object]:
-    """New history changes the stage benchmarks, every deal's signals and the win model."""
+    """Rescore right after an import, without waiting for the night: the models are retrained
+    when the import brought new outcomes (closed deals), and only the deals it changed (plus
+    those whose stage benchmark moved) are rescored unless the models changed."""
     from unstuck.core.models import Workspace
-    from unstuck.investigate.services import assessments_recompute
+    from unstuck.investigate.services import assessments_recompute, models_stale
 
-    result = assessments_recompute(workspace=Workspace.objects.get(pk=workspace_id), retrain=True)
-    return {"assessed": result.assessed, "model": str(result.model_kind)}
+    workspace = Workspace.objects.get(pk=workspace_id)
+    result = assessments_recompute(
+        workspace=workspace, retrain=models_stale(workspace), incremental=True
+    )
+    return {
+        "assessed": result.assessed,
+        "kept": result.kept,
+        "full": result.full,
+        "model": str(result.model_kind),
+    }

@@ -29,7 +29,7 @@ from unstuck.deals.models import Deal
 from unstuck.insights.cohorts import TreatedMoment, build_cohort
 from unstuck.insights.estimator import Comparison, compare
 from unstuck.investigate.models import CustomerPain, FeedbackEntry, Obstacle
-from unstuck.investigate.signals import STALL_WARNING, signal_rows
+from unstuck.investigate.stall_signals import STALL_WARNING, signal_rows
 
 STALL_BANDS = (STALL_WARNING, 60, 80)  # under 40 (not flagged), 40-59, 60-79, 80 and over
 STALL_BAND_LABELS = ("under 40", "40\u201359", "60\u201379", "80+")

@@ -15,7 +15,7 @@ from unstuck.core.models import Membership, Workspace
 from unstuck.deals.models import Deal, Stage
 from unstuck.insights.models import OpenTotal, StuckValue, replace_stored
 from unstuck.insights.timesplit import WEEKS_SHOWN, last_weeks
-from unstuck.investigate.signals import STALL_WARNING, signal_rows
+from unstuck.investigate.stall_signals import STALL_WARNING, signal_rows
 
 
 @dataclass

@@ -117,14 +117,13 @@ def stall_settings_for(workspace: Workspace) -> StallSettings:
     return found
 
 
-@transaction.atomic
-def benchmarks_recompute(
+def benchmarks_compute(
     *, workspace: Workspace, as_of: datetime | None = None
 ) -> list[StageBenchmark]:
-    """Recompute and store every stage's benchmark and the workspace-wide row.
+    """Every stage's benchmark and the workspace-wide row (stage None), unsaved.
 
-    With `as_of`, only deals closed by then count (back-tests must not learn from the
-    future)."""
+    With `as_of`, only deals closed by then count: what was known at that moment, so an
+    as-of diagnosis or a back-test never learns from the future."""
     k = stall_settings_for(workspace).shrinkage_strength
     params = [workspace.pk, timestamp_param(as_of or timezone.now())]
     percentiles = {r["stage_id"]: r for r in fetch_dicts(_percentile_sql(), params)}
@@ -181,6 +180,15 @@ def benchmarks_recompute(
                 computed_at=now,
             )
         )
+    return rows
+
+
+@transaction.atomic
+def benchmarks_recompute(
+    *, workspace: Workspace, as_of: datetime | None = None
+) -> list[StageBenchmark]:
+    """Recompute and store every stage's benchmark and the workspace-wide row."""
+    rows = benchmarks_compute(workspace=workspace, as_of=as_of)
     StageBenchmark.objects.filter(workspace=workspace).delete()
     return StageBenchmark.objects.bulk_create(rows)
 
@@ -188,9 +196,18 @@ def benchmarks_recompute(
 def no_activity_threshold(settings_row: StallSettings, workspace_row: StageBenchmark | None) -> int:
     """Days of silence that count: the workspace's setting, else the p90 gap between the
     activities of won deals (the team's usual cadence), never under a week."""
+    return no_activity_rule(settings_row, workspace_row)[0]
+
+
+def no_activity_rule(
+    settings_row: StallSettings, workspace_row: StageBenchmark | None
+) -> tuple[int, str]:
+    """The silence threshold and where it comes from: "setting", "cadence" (the won deals'
+    p90 gap) or "default" (no won deal has two activities to measure a cadence from), so the
+    signal's sentence claims only what the data shows."""
     if settings_row.no_activity_days:
-        return settings_row.no_activity_days
+        return settings_row.no_activity_days, "setting"
     gap = workspace_row.activity_gap_p90_days if workspace_row else None
     if gap is None:
-        return DEFAULT_NO_ACTIVITY_DAYS
-    return max(MIN_NO_ACTIVITY_DAYS, math.ceil(gap))
+        return DEFAULT_NO_ACTIVITY_DAYS, "default"
+    return max(MIN_NO_ACTIVITY_DAYS, math.ceil(gap)), "cadence"

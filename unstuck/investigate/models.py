@@ -95,10 +95,16 @@ class DealAssessment(models.Model):
     )
     factors = models.JSONField(default=list, blank=True)
     computed_at = models.DateTimeField(default=timezone.now)
+    inputs = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="Digest of what the score was computed from (the deal, its history, "
+        "activities and committee), so an incremental recompute skips unchanged deals.",
+    )
 
     class Meta:
         # The queue's pages walk these in its order (payoff, score, deal) and stop after a
-        # page; its summary reads the covering one alone. 40 is STALL_WARNING (signals.py):
+        # page; its summary reads the covering one alone. 40 is STALL_WARNING (stall_signals.py):
         # the stuck ones, the queue's default view.
         indexes = [
             models.Index(
@@ -136,6 +142,22 @@ class WinModel(models.Model):
 
     def __str__(self) -> str:
         return f"Win model of {self.workspace} ({self.kind})"
+
+
+class StallScoreModel(models.Model):
+    """How a workspace's stall score is computed (stall_score.py): the learnt model, or the
+    baseline used instead and why, with the back-test that decided it."""
+
+    workspace = models.OneToOneField(
+        Workspace, on_delete=models.CASCADE, related_name="stall_score_model"
+    )
+    method = models.CharField(max_length=20)
+    params = models.JSONField(default=dict, blank=True)
+    reason = models.TextField(blank=True, help_text="Why the learnt model is not used, if not.")
+    trained_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Stall score of {self.workspace} ({self.method})"
 
 
 # --- the investigation ------------------------------------------------------------------

@@ -8,17 +8,19 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 
-from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
-from unstuck.core.errors import NotAllowed, UnstuckError
+from unstuck.core.errors import Conflict, NotAllowed, UnstuckError
+from unstuck.core.http import absolute_url
 from unstuck.core.models import Membership, Role, User, Workspace
 from unstuck.core.services import _clean
 from unstuck.deals.models import Deal, Stakeholder
-from unstuck.investigate import winmodel
+from unstuck.investigate import stall_score, winmodel
 from unstuck.investigate.benchmarks import benchmarks_recompute, stall_settings_for
+from unstuck.investigate.incremental import benchmark_changes, deal_inputs
 from unstuck.investigate.models import (
     CustomerPain,
     DealAssessment,
@@ -27,11 +29,13 @@ from unstuck.investigate.models import (
     FeedbackEntry,
     InvestigationRequest,
     Obstacle,
+    StageBenchmark,
     StakeholderView,
     StallSettings,
     StepStatus,
+    WinModel,
 )
-from unstuck.investigate.signals import describe, signal_rows
+from unstuck.investigate.stall_signals import describe, signal_rows
 
 log = logging.getLogger(__name__)
 
@@ -41,19 +45,64 @@ class RecomputeResult:
     benchmarks: int
     assessed: int
     model_kind: str
+    full: bool = True
+    kept: int = 0
 
 
-def assessments_recompute(*, workspace: Workspace, retrain: bool = False) -> RecomputeResult:
-    """Recompute benchmarks, then score every open deal and store its assessment.
+# Above this many deals to rescore, one full pass is cheaper than a long list of ids.
+INCREMENTAL_MAX = 20_000
 
-    The win model is trained when missing (or when asked); the nightly run retrains it."""
+
+def models_stale(workspace: Workspace) -> bool:
+    """New outcomes since the models were trained (an import brought closed deals)."""
+    record = WinModel.objects.filter(workspace=workspace).first()
+    if record is None:
+        return True
+    closed = Deal.objects.filter(workspace=workspace).exclude(status="open").count()
+    return closed != record.closed_deals
+
+
+def assessments_recompute(
+    *, workspace: Workspace, retrain: bool = False, incremental: bool = False
+) -> RecomputeResult:
+    """Recompute benchmarks, then score the open deals and store their assessments.
+
+    The win model and the stall score are trained when missing (or when asked); the nightly
+    run retrains them and rescores every deal (time in stage grows for all of them).
+    `incremental` (after an import or a day's edits) rescores only the deals whose inputs
+    changed since their assessment and those in a stage whose benchmark moved; a retrained
+    model or a changed workspace-wide benchmark still means every deal."""
+    before = list(StageBenchmark.objects.filter(workspace=workspace))
     benchmarks = benchmarks_recompute(workspace=workspace)
     fitted = None if retrain else winmodel.load(workspace)
+    trained = fitted is None
     if fitted is None:
         winmodel.win_model_train(workspace=workspace)
         fitted = winmodel.load(workspace)
     assert fitted is not None
-    rows = signal_rows(workspace)
+    scorer = None if retrain else stall_score.stored(workspace)
+    if scorer is None:
+        trained = True
+        scorer = stall_score.stall_model_train(workspace=workspace)
+    inputs = deal_inputs(workspace)
+    todo: set[int] | None = None
+    stored: dict[int, str] = {}
+    if incremental and not trained:
+        workspace_wide, stages = benchmark_changes(before, benchmarks)
+        stored = dict(
+            DealAssessment.objects.filter(workspace=workspace).values_list("deal_id", "inputs")
+        )
+        if not workspace_wide and stored:
+            todo = {
+                deal_id
+                for deal_id, (digest, stage_id) in inputs.items()
+                if stored.get(deal_id) != digest or stage_id in stages
+            }
+            if len(todo) > INCREMENTAL_MAX:
+                todo = None
+    deals = None if todo is None else Deal.objects.filter(pk__in=sorted(todo))
+    rows = signal_rows(workspace, deals=deals) if todo is None or todo else []
+    stall_score.apply(scorer, rows)
     customs = winmodel._customs([r["deal_id"] for r in rows])
     predictions = winmodel.predict(fitted, rows, customs)
     now = timezone.now()
@@ -72,14 +121,40 @@ def assessments_recompute(*, workspace: Workspace, retrain: bool = False) -> Rec
                 payoff=round(value * uplift, 2),
                 factors=prediction.factors,
                 computed_at=now,
+                inputs=inputs.get(row["deal_id"], ("", 0))[0],
             )
         )
     with transaction.atomic():
-        DealAssessment.objects.filter(workspace=workspace).delete()
+        if todo is None:
+            DealAssessment.objects.filter(workspace=workspace).delete()
+        else:
+            # The rescored ones, and those of deals no longer open.
+            gone = set(stored) - set(inputs)
+            for chunk in _chunks(sorted(todo | gone), 5000):
+                DealAssessment.objects.filter(deal_id__in=chunk).delete()
         DealAssessment.objects.bulk_create(assessments, batch_size=2000)
+    if todo is None:
+        _refresh_statistics()
     return RecomputeResult(
-        benchmarks=len(benchmarks), assessed=len(assessments), model_kind=fitted.kind
+        benchmarks=len(benchmarks),
+        assessed=len(assessments),
+        model_kind=fitted.kind,
+        full=todo is None,
+        kept=0 if todo is None else len(inputs) - len(todo),
     )
+
+
+def _chunks(ids: list[int], size: int) -> list[list[int]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def _refresh_statistics() -> None:
+    """Every assessment was rewritten: refresh the planner's statistics of the table now, so
+    the queue's plan does not wait for autovacuum (issue 16)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {DealAssessment._meta.db_table}")
 
 
 def assessments_schedule(*, workspace: Workspace, force: bool = False) -> bool:
@@ -140,20 +215,31 @@ def stakeholder_view_update(
     return view
 
 
+def _step_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
 def decision_step_add(
     *, deal: Deal, name: str, owner: str = "", status: str = StepStatus.TODO, notes: str = ""
 ) -> DecisionStep:
-    last = deal.decision_steps.order_by("-order").values_list("order", flat=True).first()
-    step = DecisionStep(
-        deal=deal,
-        order=(last or 0) + 1,
-        name=name.strip(),
-        owner=owner.strip(),
-        status=status,
-        notes=notes.strip(),
-    )
-    _clean(step)
+    """Add a step to the end of the customer's decision process; a step is there once."""
+    name = " ".join(name.split())
     with transaction.atomic():
+        # The deal's row is the lock: two people adding the same step at once add it once.
+        Deal.objects.select_for_update().filter(pk=deal.pk).first()
+        names = deal.decision_steps.values_list("name", flat=True)
+        if any(_step_key(existing) == _step_key(name) for existing in names):
+            raise Conflict(f"“{name}” is already a step of this decision.", field="name")
+        last = deal.decision_steps.order_by("-order").values_list("order", flat=True).first()
+        step = DecisionStep(
+            deal=deal,
+            order=(last or 0) + 1,
+            name=name,
+            owner=owner.strip(),
+            status=status,
+            notes=notes.strip(),
+        )
+        _clean(step)
         if status == StepStatus.STUCK:
             # One step is where the deal is bogged down; marking another moves the mark.
             deal.decision_steps.filter(status=StepStatus.STUCK).update(
@@ -225,8 +311,12 @@ def feedback_add(*, deal: Deal, kind: str, text: str, by: User | None) -> Feedba
 
 
 def _request_url(deal: Deal) -> str:
-    base = getattr(settings, "UNSTUCK_BASE_URL", "").rstrip("/")
-    return f"{base}/w/{deal.workspace.slug}/deals/{deal.pk}/#investigation"
+    path = reverse("deals:detail", kwargs={"slug": deal.workspace.slug, "pk": deal.pk})
+    return absolute_url(f"{path}#investigation")
+
+
+def _my_requests_url(deal: Deal) -> str:
+    return absolute_url(reverse("investigate:my-requests", kwargs={"slug": deal.workspace.slug}))
 
 
 def request_create(
@@ -256,6 +346,7 @@ def request_create(
         message=(
             f"{membership.user.display_name} asks you to find out, by {due_date:%A %b %d}:\n\n"
             f"{request.question}\n\nAnswer it on the deal: {_request_url(deal)}\n"
+            f"Everything asked of you: {_my_requests_url(deal)}\n"
         ),
         from_email=None,
         recipient_list=[deal.owner.email],

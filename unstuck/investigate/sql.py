@@ -66,6 +66,13 @@ def ceil_pos(expr: str) -> str:
     return f"(CAST(({expr}) AS INTEGER) + (({expr}) > CAST(({expr}) AS INTEGER)))"
 
 
+def floor_pos(expr: str) -> str:
+    """Floor of a non-negative number (SQLite's CAST truncates, which floors it)."""
+    if is_postgres():
+        return f"CAST(FLOOR({expr}) AS BIGINT)"
+    return f"CAST(({expr}) AS INTEGER)"
+
+
 def greatest(*args: str) -> str:
     """The largest of the arguments (none may be NULL: SQLite's MAX() would return NULL)."""
     return f"{'GREATEST' if is_postgres() else 'MAX'}({', '.join(args)})"

@@ -1,5 +1,5 @@
 """Win probability per open deal, learned from the workspace's closed deals as they looked
-while still open (see signals._snapshot_closed), so nothing known only at closing leaks in.
+while still open (see stall_signals._snapshot_closed), so nothing known only at closing leaks in.
 
 From 200 closed deals: scikit-learn's HistGradientBoosting, calibrated (sigmoid below 1,000
 deals, isotonic above). Below that: stage win rates smoothed toward the overall rate. Either
@@ -10,6 +10,7 @@ and not stalled (stall score under 40) when seen.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,11 +26,14 @@ from django.utils import timezone
 from unstuck.core.models import Workspace
 from unstuck.deals.models import Deal
 from unstuck.investigate.models import WinModel
-from unstuck.investigate.signals import STALL_WARNING, signal_rows
+from unstuck.investigate.stall_signals import STALL_WARNING, signal_rows
+
+log = logging.getLogger(__name__)
 
 MIN_CLOSED_FOR_BOOSTING = 200
 SMOOTHING = 10  # pseudo-deals at the overall rate added to each stage's rate
 MIN_CATEGORY_SUPPORT = 20
+MIN_MINORITY = 10  # closed deals of the rarer outcome below which no model is learnt
 
 # name: (label, how to read it from a signal row)
 NUMERIC: dict[str, str] = {
@@ -203,11 +207,14 @@ class Fitted:
     rates: StageRates
     model: Any = None
     reference: np.ndarray | None = None
+    # Why the stage rates are used instead of the booster, in words for the page and the CLI.
+    fallback_reason: str = ""
 
 
 def _boosting(n: int) -> Any:
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import StratifiedKFold
 
     def make(spec: FeatureSpec) -> Any:
         # Capacity grows with the data: early stopping on a held-out tenth picks the number of
@@ -224,7 +231,11 @@ def _boosting(n: int) -> Any:
             categorical_features=np.array(spec.categorical_mask, dtype=bool),
             random_state=0,
         )
-        return CalibratedClassifierCV(base, method="isotonic" if n >= 1000 else "sigmoid", cv=5)
+        # Shuffled folds: rows come in deal order, so an import appended to a workspace forms
+        # one block, and unshuffled folds could leave a feature known only on that block
+        # (or only outside it) with no value at all in a training fold.
+        folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+        return CalibratedClassifierCV(base, method="isotonic" if n >= 1000 else "sigmoid", cv=folds)
 
     return make
 
@@ -232,15 +243,37 @@ def _boosting(n: int) -> Any:
 def fit(rows: list[dict[str, Any]], y: np.ndarray, customs: dict[int, dict[str, Any]]) -> Fitted:
     rates = StageRates().fit(rows, y)
     spec = FeatureSpec.learn([customs.get(r["deal_id"]) or {} for r in rows])
-    if len(rows) < MIN_CLOSED_FOR_BOOSTING or len(set(y.tolist())) < 2:
-        return Fitted(kind=WinModel.Kind.STAGE_RATES, spec=spec, rates=rates)
+
+    def stage_rates(reason: str) -> Fitted:
+        return Fitted(
+            kind=WinModel.Kind.STAGE_RATES, spec=spec, rates=rates, fallback_reason=reason
+        )
+
+    if len(rows) < MIN_CLOSED_FOR_BOOSTING:
+        return stage_rates(
+            f"{len(rows)} closed deals; a learnt model needs {MIN_CLOSED_FOR_BOOSTING}."
+        )
+    minority = int(min(y.sum(), len(y) - y.sum()))
+    if minority < MIN_MINORITY:
+        return stage_rates(
+            f"Only {minority} closed deals {'won' if y.sum() <= len(y) / 2 else 'lost'}; "
+            f"a learnt model needs {MIN_MINORITY} of each outcome."
+        )
     full = spec.matrix(rows, customs)
     spec.keep = [
         len(np.unique(c[np.isfinite(c)])) >= 2 and np.isfinite(c).sum() >= MIN_CATEGORY_SUPPORT
         for c in full.T
     ]
+    if not any(spec.keep):
+        return stage_rates("No fact varies across the closed deals, so there is nothing to learn.")
     X = spec.matrix(rows, customs)
-    model = _boosting(len(rows))(spec).fit(X, y)
+    try:
+        model = _boosting(len(rows))(spec).fit(X, y)
+    except (ValueError, FloatingPointError) as error:
+        # Degenerate data (e.g. a feature present in too few deals of a fold) must not stop
+        # the scoring: the stage rates still rank the deals, and the reason is shown.
+        log.warning("Win model fell back to stage rates: %s", error)
+        return stage_rates(f"The learnt model could not be fitted on this data ({error}).")
     reference = np.nanmedian(X, axis=0)
     return Fitted(
         kind=WinModel.Kind.BOOSTING,
@@ -365,6 +398,9 @@ def win_model_train(*, workspace: Workspace) -> WinModel:
             "path": str(path),
             "closed_deals": len(rows),
             "stage_rates": fitted.rates.rates,
+            "metrics": {"fallback_reason": fitted.fallback_reason}
+            if fitted.fallback_reason
+            else {},
             "trained_at": timezone.now(),
         },
     )

@@ -24,6 +24,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from unstuck.core.access import require_role
 from unstuck.core.errors import Conflict, UnstuckError
+from unstuck.core.http import absolute_url
 from unstuck.core.models import Membership, Role, Team, User
 
 
@@ -39,8 +40,8 @@ invite_tokens = InviteTokenGenerator()
 
 
 def site_url(path: str) -> str:
-    """An absolute link for an email, on UNSTUCK_SITE_URL."""
-    return settings.UNSTUCK_SITE_URL + path
+    """An absolute link for an email, on the site URL (`UNSTUCK_SITE_URL`)."""
+    return absolute_url(path)
 
 
 def invite_link(user: User) -> str:

@@ -34,13 +34,20 @@ def money(amount: Decimal | float | int | None, currency: str = "USD") -> str:
     return format_money(amount, currency)
 
 
+def whole_days(start: datetime, end: datetime | None = None) -> int:
+    """Whole days elapsed from `start` to `end` (default now), never negative: the one
+    definition of "days in stage" and "days ago" (the stall signals' SQL floors the same way),
+    so the deal header, the timeline and the signals agree."""
+    return max(((end or timezone.now()) - start).days, 0)
+
+
 @register.filter
 def days_since(moment: datetime | date | None) -> int | None:
     if moment is None:
         return None
-    today = timezone.localdate()
-    day = timezone.localtime(moment).date() if isinstance(moment, datetime) else moment
-    return (today - day).days
+    if isinstance(moment, datetime):
+        return whole_days(moment)
+    return (timezone.localdate() - moment).days
 
 
 @register.filter

@@ -12,6 +12,7 @@ from django.test import TestCase
 
 from unstuck.cli import main
 from unstuck.core.models import Membership, Team, Workspace
+from unstuck.investigate.models import DealAssessment
 
 
 def run(*args: str) -> str:
@@ -119,7 +120,14 @@ class WorkspaceAndUserCommandTests(TestCase):
     def test_demo_without_serving_loads_the_demo_once(self) -> None:
         out = run("demo", "--no-serve", "--deals", "60")
         self.assertIn("manager@demo.example", out)
-        self.assertEqual(Workspace.objects.get(slug="demo").deals.count(), 60)
+        demo = Workspace.objects.get(slug="demo")
+        self.assertEqual(demo.deals.count(), 60)
+        # Scored as it is built: the first visit finds a ranked queue, not "0 of 0 open".
+        self.assertEqual(
+            DealAssessment.objects.filter(workspace=demo).count(),
+            demo.deals.filter(stage__kind="open").count(),
+        )
+        self.assertIn("open deals scored", out)
         out = run("demo", "--no-serve", "--deals", "60")
         self.assertIn("already there", out)
         self.assertEqual(Workspace.objects.get(slug="demo").deals.count(), 60)
@@ -149,8 +157,7 @@ BIAS_CHECK_PROBE = """
 import sys
 from unstuck.cli import main
 main(["bias", "check", "We've always sold it this way. Not changing for them."])
-from django.apps import apps
-print("apps-ready", apps.ready)
+print("django-imported", "django" in sys.modules)
 print("ninja-imported", "ninja" in sys.modules)
 print("urls-imported", "unstuck.urls" in sys.modules)
 """
@@ -162,6 +169,15 @@ import sys
 from unstuck.cli import main
 main(["findstatic", "ninja/swagger-ui.css"])
 print("urls-imported", "unstuck.urls" in sys.modules)
+loaded = []
+for module, loader in [
+    ("unstuck.thinking.detector.core", "classifier"),
+    ("unstuck.thinking.detector.features", "embedding_model"),
+    ("unstuck.thinking.detector.encoder", "minilm"),
+]:
+    if module in sys.modules and getattr(sys.modules[module], loader).cache_info().currsize:
+        loaded.append(loader)
+print("bias-models-loaded", loaded)
 """
 
 
@@ -172,17 +188,20 @@ class StartUpTests(TestCase):
         )
         return result.stdout.splitlines()
 
-    def test_bias_check_answers_without_loading_the_apps_or_the_api(self) -> None:
+    def test_bias_check_answers_without_loading_django_the_apps_or_the_api(self) -> None:
         lines = self.probe(BIAS_CHECK_PROBE)
         self.assertTrue(any(line.startswith("Legacy bias") for line in lines), lines)
-        self.assertIn("apps-ready False", lines)
+        self.assertIn("django-imported False", lines)
         self.assertIn("ninja-imported False", lines)
         self.assertIn("urls-imported False", lines)
 
-    def test_commands_that_do_not_serve_the_site_skip_the_url_checks(self) -> None:
+    def test_commands_that_do_not_serve_the_site_skip_the_url_checks_and_the_bias_model(
+        self,
+    ) -> None:
         lines = self.probe(URL_CHECK_PROBE)
         self.assertTrue(any("swagger-ui.css" in line for line in lines), lines)
         self.assertIn("urls-imported False", lines)
+        self.assertIn("bias-models-loaded []", lines)
 
 
 class UserAddPasswordTests(TestCase):

@@ -33,7 +33,7 @@ def _link(message: object) -> str:
     return found.group(0)
 
 
-@override_settings(UNSTUCK_SITE_URL=SITE)
+@override_settings(SITE_URL=SITE)
 class InviteTests(PersonasTestCase):
     def invite(self, user: User, **data: Any) -> Any:
         self.client.force_login(user)
@@ -268,7 +268,7 @@ class DeactivateTests(PersonasTestCase):
             services.member_deactivate(by=self.lead, membership_id=self.lead.pk)
 
 
-@override_settings(UNSTUCK_SITE_URL=SITE)
+@override_settings(SITE_URL=SITE)
 class PasswordResetTests(PersonasTestCase):
     def test_the_sign_in_page_offers_a_reset_by_email_with_an_absolute_link(self) -> None:
         self.assertContains(self.client.get(reverse("login")), reverse("password-reset"))
@@ -358,7 +358,7 @@ class PeopleApiTests(PersonasTestCase):
         )
 
 
-@override_settings(UNSTUCK_SITE_URL=SITE)
+@override_settings(SITE_URL=SITE)
 class InviteImportOwnersTests(PersonasTestCase):
     def test_the_owners_an_import_did_not_know_are_invited_with_the_exports_emails(self) -> None:
         run = ImportRun.objects.create(

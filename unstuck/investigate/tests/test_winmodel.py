@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 from io import StringIO
+from typing import Any
 
 from django.core.management import call_command
 from django.test import TestCase, override_settings
@@ -91,3 +92,76 @@ class NoHistoryTests(InvestigateCase):
         self.assertNotIn("stage_order", fitted.spec.names)  # unknown without history
         p = [pr.probability for pr in predict(fitted, data, customs, explain=False)]
         self.assertGreater(roc_auc_score(y, p), 0.9)
+
+
+class DegenerateDataTests(TestCase):
+    """A wizard import appended to a workspace left features known on one block of deals
+    only; the fit failed inside scikit-learn and the scoring stopped (issue 14.2)."""
+
+    @staticmethod
+    def _rows(n: int, *, champion_known: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "deal_id": i,
+                "stage_kind": "open",
+                "stage_order": i % 2,
+                "stage_name": "Engaging",
+                "amount_peak": 100,
+                "amount_now": 100,
+                "age_days": i % 50,
+                "days_in_stage": 0,
+                "n_act": 0,
+                "n_act_30": 0,
+                "days_silent": i % 50,
+                "n_inbound": 0,
+                "n_sh": 0,
+                "n_eb": 0,
+                "n_supporters": 0,
+                "pushes": 0,
+                "moved_back_at": None,
+                "days_to_close": None,
+                "champion_days": i % 9 if i < champion_known else None,
+                "stall_score": 0,
+            }
+            for i in range(n)
+        ]
+
+    def test_a_feature_known_on_one_block_of_deals_still_fits(self) -> None:
+        import numpy as np
+
+        from unstuck.investigate.winmodel import fit, predict
+
+        rows = self._rows(600, champion_known=60)
+        y = np.array([1 if i % 3 == 0 else 0 for i in range(600)])
+        fitted = fit(rows, y, {})
+        self.assertEqual(fitted.kind, WinModel.Kind.BOOSTING)
+        self.assertEqual(len(predict(fitted, rows[:3], {}, explain=False)), 3)
+
+    def test_a_fit_that_fails_falls_back_to_stage_rates_and_says_why(self) -> None:
+        from unittest import mock
+
+        import numpy as np
+
+        from unstuck.investigate import winmodel
+
+        rows = self._rows(400, champion_known=400)
+        y = np.array([1 if i % 3 == 0 else 0 for i in range(400)])
+        failing = mock.Mock(side_effect=ValueError("window shape cannot be larger"))
+        with mock.patch.object(
+            winmodel, "_boosting", return_value=lambda spec: mock.Mock(fit=failing)
+        ):
+            fitted = winmodel.fit(rows, y, {})
+        self.assertEqual(fitted.kind, WinModel.Kind.STAGE_RATES)
+        self.assertIn("could not be fitted", fitted.fallback_reason)
+        p = winmodel.predict(fitted, rows[:2], {})
+        self.assertIn("went on to win", p[0].factors[0]["text"])
+
+    def test_one_outcome_only_falls_back_and_says_so(self) -> None:
+        import numpy as np
+
+        from unstuck.investigate.winmodel import fit
+
+        rows = self._rows(300, champion_known=300)
+        fitted = fit(rows, np.zeros(300, dtype=int), {})
+        self.assertEqual(fitted.kind, WinModel.Kind.STAGE_RATES)
+        self.assertIn("Only 0 closed deals won", fitted.fallback_reason)

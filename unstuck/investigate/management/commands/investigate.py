@@ -21,7 +21,15 @@ class Command(BaseCommand):
         recompute = sub.add_parser("recompute", help="Recompute now, in this process.")
         recompute.add_argument("--workspace", help="Workspace slug.")
         recompute.add_argument("--all", action="store_true", help="Every workspace.")
-        recompute.add_argument("--retrain", action="store_true", help="Retrain the win model.")
+        recompute.add_argument(
+            "--retrain", action="store_true", help="Retrain the win model and the stall score."
+        )
+        recompute.add_argument(
+            "--changed",
+            action="store_true",
+            help="Rescore only deals whose data changed since they were scored (and those "
+            "whose stage benchmark moved); the nightly run rescores all.",
+        )
         recompute.add_argument(
             "--enqueue", action="store_true", help="Queue it for `unstuck worker` instead."
         )
@@ -39,8 +47,11 @@ class Command(BaseCommand):
                 recompute_workspace.enqueue(workspace.pk, options["retrain"])
                 self.stdout.write(f"{workspace.slug}: queued.")
                 continue
-            result = assessments_recompute(workspace=workspace, retrain=options["retrain"])
+            result = assessments_recompute(
+                workspace=workspace, retrain=options["retrain"], incremental=options["changed"]
+            )
+            kept = "" if result.full else f" ({result.kept} unchanged kept their scores)"
             self.stdout.write(
-                f"{workspace.slug}: {result.assessed} open deals scored, "
+                f"{workspace.slug}: {result.assessed} open deals scored{kept}, "
                 f"{result.benchmarks} benchmarks, win model: {result.model_kind}."
             )

@@ -37,6 +37,8 @@ class Command(BaseCommand):
                 f"{workspace.slug}: trained {record.get_kind_display()} on "
                 f"{record.closed_deals} closed deals → {record.path}"
             )
+            if reason := record.metrics.get("fallback_reason"):
+                self.stdout.write(f"Using the stage win rates: {reason}")
             return
         try:
             result = win_model_evaluate(workspace=workspace, folds=options["folds"])

@@ -8,7 +8,7 @@ from django.utils import timezone
 from unstuck.deals.models import Stage
 from unstuck.investigate.benchmarks import benchmarks_recompute
 from unstuck.investigate.models import StageBenchmark, StallSettings
-from unstuck.investigate.signals import signal_rows, signals_for_deal
+from unstuck.investigate.stall_signals import signal_rows, signals_for_deal
 from unstuck.investigate.tests.helpers import InvestigateCase, ago
 
 
@@ -109,7 +109,7 @@ class SignalTests(InvestigateCase):
             self.move(deal, self.stages[0], ago(3 - n), close_date=day)
         texts = self.signals(deal)
         self.assertIn("slipping", texts)
-        self.assertIn("pushed out 2 times", texts["slipping"])
+        self.assertIn("pushed out twice", texts["slipping"])
 
     def test_a_past_close_date_amount_cut_and_step_back_are_flagged(self) -> None:
         today = timezone.localdate()
@@ -167,3 +167,113 @@ class SignalTests(InvestigateCase):
         won = self.workspace.deals.filter(status="won").first()
         assert won is not None
         self.assertIsNone(signals_for_deal(self.workspace, won.pk))
+
+
+class FactsAgreeTests(InvestigateCase):
+    """Issue 14.8: facts that contradicted each other on the deal page."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        benchmarks_recompute(workspace=cls.workspace)
+
+    def test_a_close_date_pulled_back_after_slipping_is_not_called_pushed_out(self) -> None:
+        today = timezone.localdate()
+        first = today + timedelta(days=60)
+        deal = self.make_deal(owner=self.rep_a, created_at=ago(30), close_date=first)
+        self.move(deal, self.stages[0], ago(30), close_date=first)
+        self.move(deal, self.stages[0], ago(20), close_date=first + timedelta(days=30))
+        self.move(deal, self.stages[0], ago(10), close_date=first + timedelta(days=70))
+        # The demo generator does this on purpose: the last change pulls it into the past.
+        self.move(deal, self.stages[0], ago(2), close_date=today - timedelta(days=5))
+        row = signals_for_deal(self.workspace, deal.pk)
+        assert row is not None
+        texts = {s.code: s.text for s in row["signals"]}
+        self.assertEqual((row["pushes"], row["pulls"]), (2, 1))
+        text = texts["slipping"]
+        self.assertIn("pushed out twice and pulled in once", text)
+        self.assertIn("earlier than the", text)
+        self.assertNotIn(" to ", text)
+
+    def test_a_close_date_that_only_slipped_reads_from_first_to_now(self) -> None:
+        today = timezone.localdate()
+        deal = self.make_deal(
+            owner=self.rep_a, created_at=ago(30), close_date=today + timedelta(days=5)
+        )
+        for n, days in enumerate((10, 40, 80)):
+            self.move(deal, self.stages[0], ago(20 - n), close_date=today + timedelta(days))
+        row = signals_for_deal(self.workspace, deal.pk)
+        assert row is not None
+        text = {s.code: s.text for s in row["signals"]}["slipping"]
+        self.assertIn("pushed out 3 times: from", text)
+        self.assertNotIn("pulled in", text)
+
+    def test_header_signal_and_timeline_give_the_same_days_in_stage(self) -> None:
+        from django.urls import reverse
+
+        # 32.6 days: rounding said 33 in one place and 32 in another.
+        deal = self.make_deal(owner=self.rep_a, created_at=ago(40))
+        self.move(deal, self.stages[1], timezone.now() - timedelta(days=32, hours=14))
+        row = signals_for_deal(self.workspace, deal.pk)
+        assert row is not None
+        stalled = {s.code: s.text for s in row["signals"]}["stage_stalled"]
+        self.assertTrue(stalled.startswith("32 days in Discovery"), stalled)
+        self.client.force_login(self.rep_a)
+        response = self.client.get(
+            reverse("deals:detail", kwargs={"slug": self.workspace.slug, "pk": deal.pk})
+        )
+        self.assertEqual(response.context["timeline"][-1].days, 32)
+        self.assertContains(response, '<div class="value">32 days</div>', html=False)
+
+    def test_the_stalled_threshold_never_contradicts_the_days_shown(self) -> None:
+        # Won deals took 10 days; 10.5 days in stage is 10 whole days: not past "within 10".
+        deal = self.make_deal(owner=self.rep_a, created_at=ago(20))
+        self.move(deal, self.stages[1], timezone.now() - timedelta(days=10, hours=12))
+        row = signals_for_deal(self.workspace, deal.pk)
+        assert row is not None
+        self.assertEqual(row["days_in_stage"], 10)
+        self.assertNotIn("stage_stalled", {s.code for s in row["signals"]})
+
+
+class SignalsNeedTheirDataTests(InvestigateCase):
+    """Issue 13.2: a signal needing a kind of data is off where the workspace has none."""
+
+    def test_no_activity_is_off_in_a_workspace_without_activities(self) -> None:
+        from unstuck.deals.models import Activity
+
+        deal = self.make_deal(owner=self.rep_a, created_at=ago(60), next_step="x")
+        benchmarks_recompute(workspace=self.workspace)
+        self.assertIn("no_activity", {s.code for s in self._signals(deal)})
+        Activity.objects.filter(deal__workspace=self.workspace).delete()
+        benchmarks_recompute(workspace=self.workspace)
+        self.assertNotIn("no_activity", {s.code for s in self._signals(deal)})
+
+    def test_silence_wording_claims_a_cadence_only_when_one_was_measured(self) -> None:
+        from unstuck.deals.models import Activity
+
+        deal = self.make_deal(owner=self.rep_a, created_at=ago(60), next_step="x")
+        self.touch(deal, 30)
+        benchmarks_recompute(workspace=self.workspace)
+        measured = {s.code: s.text for s in self._signals(deal)}["no_activity"]
+        self.assertIn("on won deals the team went no longer than", measured)
+        # Activities only on open deals: there is no won-deal cadence to cite.
+        Activity.objects.filter(deal__status="won").delete()
+        benchmarks_recompute(workspace=self.workspace)
+        default = {s.code: s.text for s in self._signals(deal)}["no_activity"]
+        self.assertIn("more than the default 14 days", default)
+        self.assertNotIn("team", default)
+
+    def test_committee_signals_are_off_before_any_committee_was_recorded(self) -> None:
+        deal = self.make_deal(owner=self.rep_a, created_at=ago(60), stage=self.stages[1])
+        stakeholder = self.committee(deal, "user")[0]
+        stakeholder.created_at = ago(5)
+        stakeholder.save()
+        then = {r["deal_id"]: r for r in signal_rows(self.workspace, as_of=ago(10))}
+        self.assertEqual(then[deal.pk]["f_single_threaded"], 0)
+        now = {r["deal_id"]: r for r in signal_rows(self.workspace)}
+        self.assertEqual(now[deal.pk]["f_single_threaded"], 1)
+
+    def _signals(self, deal):
+        row = signals_for_deal(self.workspace, deal.pk)
+        assert row is not None
+        return row["signals"]

@@ -8,6 +8,8 @@ so each extra signal adds less than the one before and the score never passes 10
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,16 +20,24 @@ from django.utils import timezone
 
 from unstuck.core.models import Workspace
 from unstuck.core.templatetags.unstuck import format_money
-from unstuck.investigate.benchmarks import no_activity_threshold, stall_settings_for
+from unstuck.deals.models import Activity, Stakeholder
+from unstuck.investigate.benchmarks import (
+    benchmarks_compute,
+    no_activity_rule,
+    stall_settings_for,
+)
 from unstuck.investigate.models import StageBenchmark
 from unstuck.investigate.sql import (
     as_date,
     as_float,
     as_timestamp,
     between_fraction,
+    ceil_pos,
     days_between,
     days_between_dates,
     fetch_dicts,
+    floor_pos,
+    json_rows,
     timestamp_param,
 )
 
@@ -54,8 +64,11 @@ class Signal:
     label: str
     severity: str  # "warn" or "bad"
     text: str
+    # The odds multiplier this signal carries in the workspace's learnt score (1.0: it does
+    # not count here); None while the fixed weights score.
+    weight: float | None = None
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -86,13 +99,25 @@ WHERE d.workspace_id = %s AND d.status <> 'open'
 
 def _query(snapshot_sql: str) -> str:
     since = days_between
-    close_now = "CASE WHEN h.has_hist = 0 THEN d.close_date ELSE h.close_last END"
+    # The deal row holds today's values. For a deal that closed after the moment scored,
+    # they are what it closed with (a lost deal's amount 0, the day it closed as its close
+    # date): the outcome itself. Only the history speaks for that moment then; a deal with
+    # no history at all keeps its amount (imports of one row per deal, nothing else to go on).
+    closed_later = "(d.closed_at IS NOT NULL AND d.closed_at > h.as_of)"
+    close_now = (
+        f"CASE WHEN h.has_hist = 1 THEN h.close_last WHEN {closed_later} THEN NULL "
+        "ELSE d.close_date END"
+    )
+    row_amount = f"CASE WHEN h.has_hist = 1 AND {closed_later} THEN NULL ELSE d.amount END"
     w = "PARTITION BY sc.deal_id ORDER BY sc.changed_at, sc.id"
     flags = {
-        "stage_stalled": "b.p90_days IS NOT NULL AND days_in_stage > b.p90_days",
-        "stage_slow": "b.p75_days IS NOT NULL AND days_in_stage > b.p75_days "
-        "AND NOT (b.p90_days IS NOT NULL AND days_in_stage > b.p90_days)",
-        "no_activity": "days_silent >= %(no_activity_days)s + 1",
+        # Whole days against whole-day benchmarks (rounded up), so the sentence "34 days in
+        # Proposal; 90 % of won deals left it within 33 days" can never contradict itself.
+        "stage_stalled": f"b.p90_days IS NOT NULL AND days_in_stage > {ceil_pos('b.p90_days')}",
+        "stage_slow": f"b.p75_days IS NOT NULL AND days_in_stage > {ceil_pos('b.p75_days')} "
+        f"AND NOT (b.p90_days IS NOT NULL AND days_in_stage > {ceil_pos('b.p90_days')})",
+        # Silence means something only where the workspace records activities at all.
+        "no_activity": "%(has_activities)s = 1 AND days_silent >= %(no_activity_days)s + 1",
         "close_date_past": f"close_now IS NOT NULL AND close_now < {as_date('as_of')}",
         "slipping": "pushes >= %(slip_count)s",
         "amount_decreased": "amount_now < amount_peak",
@@ -101,15 +126,29 @@ def _query(snapshot_sql: str) -> str:
         "no_economic_buyer": "%(has_committees)s = 1 AND n_eb = 0 "
         "AND stage_order >= %(eb_from_stage)s",
         "no_next_step": "%(now_mode)s = 1 AND next_step = ''",
-        "champion_quiet": "champion_name IS NOT NULL AND (champion_days IS NULL "
+        "champion_quiet": "%(has_activities)s = 1 AND champion_name IS NOT NULL "
+        "AND (champion_days IS NULL "
         "OR champion_days >= %(champion_quiet_days)s + 1)",
     }
     flag_cols = ",\n  ".join(
         f"CASE WHEN {cond} THEN 1 ELSE 0 END AS f_{code}" for code, cond in flags.items()
     )
     score = " * ".join(f"(1 - {SIGNALS[code][0]} * f_{code})" for code in flags)
+    bench = json_rows(
+        [
+            ("stage_id", "int"),
+            ("p50_days", "float"),
+            ("p75_days", "float"),
+            ("p90_days", "float"),
+            ("conversion", "float"),
+            ("won_deals", "int"),
+        ]
+    ).replace("%s", "%(benchmarks)s")
     return f"""
 WITH snap AS ({snapshot_sql}),
+-- The benchmarks as known at the moment scored (stored ones for now; computed from the
+-- deals closed by then for an as-of date), handed over as rows.
+bench AS ({bench}),
 hist AS (
   SELECT sc.deal_id, snap.as_of, sc.to_stage_id, sc.changed_at, sc.amount, sc.close_date,
          st.kind, st."order" AS ord,
@@ -138,12 +177,15 @@ hagg AS (
       AS entered_at,
     SUM(CASE WHEN prev_close IS NOT NULL AND close_date > prev_close THEN 1 ELSE 0 END)
       AS pushes,
+    SUM(CASE WHEN prev_close IS NOT NULL AND close_date < prev_close THEN 1 ELSE 0 END)
+      AS pulls,
     MAX(CASE WHEN prev_ord IS NOT NULL AND ord < prev_ord AND kind = 'open'
         THEN changed_at END) AS moved_back_at,
     SUM(CASE WHEN prev_stage IS NULL OR prev_stage <> to_stage_id THEN 1 ELSE 0 END) AS moves
   FROM hist GROUP BY deal_id
   UNION ALL
-  SELECT snap.deal_id, snap.as_of, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  SELECT snap.deal_id, snap.as_of, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+    NULL
   FROM snap
   WHERE NOT EXISTS (
     SELECT 1 FROM deals_stagechange sc
@@ -184,12 +226,15 @@ base AS (
     COALESCE(h.stage_id, d.stage_id) AS stage_id,
     st.name AS stage_name, st."order" AS stage_order, st.kind AS stage_kind,
     COALESCE(h.entered_at, d.stage_entered_at) AS entered_at,
-    {since("COALESCE(h.entered_at, d.stage_entered_at)", "h.as_of")} AS days_in_stage,
+    -- Whole days elapsed, the one definition of days in stage (core templatetags whole_days).
+    {floor_pos(since("COALESCE(h.entered_at, d.stage_entered_at)", "h.as_of"))}
+      AS days_in_stage,
     {since("d.created_at", "h.as_of")} AS age_days,
-    COALESCE(h.amount_last, d.amount) AS amount_now,
-    COALESCE(h.amount_peak, d.amount) AS amount_peak,
+    COALESCE(h.amount_last, {row_amount}) AS amount_now,
+    COALESCE(h.amount_peak, {row_amount}) AS amount_peak,
     {close_now} AS close_now,
-    h.close_first, COALESCE(h.pushes, 0) AS pushes, h.moved_back_at,
+    h.close_first, COALESCE(h.pushes, 0) AS pushes, COALESCE(h.pulls, 0) AS pulls,
+    h.moved_back_at,
     COALESCE(h.moves, 0) AS moves,
     COALESCE(act.n_act, 0) AS n_act, COALESCE(act.n_act_30, 0) AS n_act_30,
     COALESCE(act.n_inbound, 0) AS n_inbound, act.last_act,
@@ -208,18 +253,20 @@ base AS (
 ),
 flagged AS (
   SELECT base.*, b.p50_days, b.p75_days, b.p90_days, b.conversion,
+    b.won_deals AS bench_won_deals,
   {flag_cols}
   FROM base
-  LEFT JOIN investigate_stagebenchmark b
-    ON b.workspace_id = %(workspace_id)s AND b.stage_id = base.stage_id
+  LEFT JOIN bench b ON b.stage_id = base.stage_id
   WHERE base.stage_kind = %(stage_kind)s OR %(stage_kind)s = 'any'
 )
-SELECT deal_id, external_id, name, currency, status_now, stage_name, stage_order, stage_kind,
+SELECT deal_id, external_id, name, currency, status_now, stage_id, stage_name, stage_order,
+  stage_kind,
   days_in_stage, age_days, {as_float("amount_now")} AS amount_now,
-  {as_float("amount_peak")} AS amount_peak, close_now, close_first, pushes,
+  {as_float("amount_peak")} AS amount_peak, close_now, close_first, pushes, pulls,
   {as_date("moved_back_at")} AS moved_back_at, moves, n_act, n_act_30, n_inbound,
   {as_date("last_act")} AS last_act, days_silent, n_sh, n_eb, n_supporters, any_name,
   champion_name, champion_days, days_to_close, p50_days, p75_days, p90_days,
+  bench_won_deals,
   {", ".join(f"f_{code}" for code in flags)},
   ROUND(100 * (1 - {score})) AS stall_score
 FROM flagged
@@ -247,16 +294,32 @@ def signal_rows(
     as_of: datetime | None = None,
     deals: QuerySet[Any] | None = None,
     closed_snapshots: bool = False,
+    benchmarks: list[StageBenchmark] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per deal open at `as_of` (default: now) with its facts, flags and score.
 
     `deals` narrows to a queryset (e.g. what a member may see); `closed_snapshots` instead
     returns each closed deal as it looked partway through its life (for the win model).
+    Benchmarks: the stored ones for now, those known at `as_of` for an earlier moment, or
+    the ones given.
     """
     now_mode = as_of is None
     moment = as_of or timezone.now()
     stall = stall_settings_for(workspace)
-    workspace_row = StageBenchmark.objects.filter(workspace=workspace, stage=None).first()
+    if benchmarks is None:
+        benchmarks = (
+            list(StageBenchmark.objects.filter(workspace=workspace))
+            if as_of is None
+            else benchmarks_compute(workspace=workspace, as_of=as_of)
+        )
+    workspace_row = next((b for b in benchmarks if b.stage_id is None), None)
+    bench_json = json.dumps(
+        [
+            [b.stage_id, b.p50_days, b.p75_days, b.p90_days, b.conversion, b.won_deals]
+            for b in benchmarks
+            if b.stage_id is not None
+        ]
+    )
     id_filter, id_params = "", []
     if deals is not None:
         inner, inner_params = deals.values("pk").query.sql_with_params()
@@ -268,27 +331,37 @@ def signal_rows(
         snapshot = _snapshot_open(id_filter=id_filter, now_mode=now_mode)
         ts = timestamp_param(moment)
         snap_params = [ts, workspace.pk, ts, ts, *id_params]
-    has_committees = (
-        1 if workspace.deals.filter(stakeholders__isnull=False).values("pk")[:1].exists() else 0
+    # Signals that need a kind of data switch off where the workspace records none of it
+    # (as known at the moment scored): no silence without activities, no committee gaps
+    # without committees.
+    seen_by = moment if not closed_snapshots else timezone.now()
+    has_committees = int(
+        Stakeholder.objects.filter(deal__workspace=workspace, created_at__lte=seen_by).exists()
     )
+    has_activities = int(
+        Activity.objects.filter(deal__workspace=workspace, occurred_at__lte=seen_by).exists()
+    )
+    no_activity_days, no_activity_source = no_activity_rule(stall, workspace_row)
     sql, params = _render(
         _query("__SNAPSHOT__"),
         {
-            "no_activity_days": no_activity_threshold(stall, workspace_row),
+            "benchmarks": bench_json,
+            "no_activity_days": no_activity_days,
             "slip_count": stall.slip_count,
             "has_committees": has_committees,
+            "has_activities": has_activities,
             "single_threaded_max": stall.single_threaded_max,
             "eb_from_stage": stall.economic_buyer_from_stage,
             "now_mode": 1 if now_mode else 0,
             "champion_quiet_days": stall.champion_quiet_days,
-            "workspace_id": workspace.pk,
             "stage_kind": "any" if closed_snapshots else "open",
         },
     )
     before, after = sql.split("__SNAPSHOT__")
     rows = fetch_dicts(before + snapshot + after, [*snap_params, *params])
     thresholds = {
-        "no_activity_days": no_activity_threshold(stall, workspace_row),
+        "no_activity_days": no_activity_days,
+        "no_activity_source": no_activity_source,
         "slip_count": stall.slip_count,
         "champion_quiet_days": stall.champion_quiet_days,
     }
@@ -310,6 +383,31 @@ def _money(value: Any, currency: str) -> str:
     return format_money(Decimal(str(value)), currency, compact=False)
 
 
+def _times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
+def _slip_text(row: dict[str, Any]) -> str:
+    """Push-outs and pull-ins worded for what they are: the close date can end earlier than
+    first planned even after slipping (e.g. pulled back into the past)."""
+    pushes, pulls = int(row["pushes"] or 0), int(row.get("pulls") or 0)
+    first, now = row["close_first"], row["close_now"]
+    text = f"Close date pushed out {_times(pushes)}"
+    if pulls:
+        text += f" and pulled in {_times(pulls)}"
+    if now is None:
+        return text + "."
+    if first is None:
+        return text + f"; now {_day(now)}."
+    first_d = date.fromisoformat(str(first)[:10])
+    now_d = date.fromisoformat(str(now)[:10])
+    if now_d > first_d:
+        return text + f": from {_day(first)} to {_day(now)}."
+    if now_d < first_d:
+        return text + f"; now {_day(now)}, earlier than the {_day(first)} first planned."
+    return text + f"; back to {_day(now)}, the date first planned."
+
+
 def describe(row: dict[str, Any]) -> list[Signal]:
     """The signals that fire for one row, each in plain words with its evidence."""
     out: list[Signal] = []
@@ -317,41 +415,53 @@ def describe(row: dict[str, Any]) -> list[Signal]:
     days = round(row["days_in_stage"] or 0)
     stage = row["stage_name"]
 
-    def add(code: str, severity: str, text: str) -> None:
-        out.append(Signal(code, SIGNALS[code][1], severity, text))
+    weights = row.get("signal_weights") or {}
 
+    def add(code: str, severity: str, text: str) -> None:
+        out.append(Signal(code, SIGNALS[code][1], severity, text, weights.get(code)))
+
+    won_seen = int(row.get("bench_won_deals") or 0)
+    basis = (
+        ""
+        if won_seen >= 20
+        else f" (a benchmark from {won_seen} won deal{'s' if won_seen != 1 else ''} in "
+        f"{stage}, filled out from the whole pipeline)"
+    )
     if row["f_stage_stalled"]:
         add(
             "stage_stalled",
             "bad",
             f"{days} days in {stage}; 90 % of won deals left it within "
-            f"{round(row['p90_days'])} days (median {round(row['p50_days'] or 0)}).",
+            f"{math.ceil(row['p90_days'])} days (median {round(row['p50_days'] or 0)}){basis}.",
         )
     if row["f_stage_slow"]:
         add(
             "stage_slow",
             "warn",
             f"{days} days in {stage}; 75 % of won deals left it within "
-            f"{round(row['p75_days'])} days.",
+            f"{math.ceil(row['p75_days'])} days{basis}.",
         )
     if row["f_no_activity"]:
         last = row["last_act"]
+        source = t.get("no_activity_source", "cadence")
+        rule = {
+            "cadence": f"; on won deals the team went no longer than {t['no_activity_days']} "
+            "days between activities (9 times in 10)",
+            "setting": f"; this workspace counts {t['no_activity_days']} days of silence as "
+            "too long",
+        }.get(source, f"; more than the default {t['no_activity_days']} days")
         add(
             "no_activity",
             "bad",
             f"No activity for {int(row['days_silent'])} days"
             + (f" (last on {_day(last)})" if last else " — none recorded since it was created")
-            + f"; the team usually goes no longer than {t['no_activity_days']} days.",
+            + rule
+            + ".",
         )
     if row["f_close_date_past"]:
         add("close_date_past", "bad", f"The close date {_day(row['close_now'])} has passed.")
     if row["f_slipping"]:
-        add(
-            "slipping",
-            "warn",
-            f"Close date pushed out {row['pushes']} times (first {_day(row['close_first'])}, "
-            f"now {_day(row['close_now'])}).",
-        )
+        add("slipping", "warn", _slip_text(row))
     if row["f_amount_decreased"]:
         add(
             "amount_decreased",

@@ -1,0 +1,434 @@
+"""The stall score learnt from a workspace's own history.
+
+Landmarks: at regular as-of dates in the past, every deal open then is seen as it stood
+(the signal statement over the history known then, against the benchmarks known then) and
+labelled with what happened next: won within the horizon, or not. A logistic regression on
+the signals, time in stage against the won-deal benchmarks, the stage, age, amount and
+recent changes gives the probability of *not* being won. A signal that points the wrong way
+in this workspace is dropped from the model, so it stops counting there.
+
+Judged by time: trained on the earlier landmarks, tested on the later ones, beside the three
+single baselines (the stage's not-won rate, raw days in stage, Odoo's rotting rule). The
+learnt model is used only when it is at least as good as the best of them on that back-test
+and the history is thick enough; otherwise the best baseline scores, and the page says so.
+
+Every method ends in the same logistic form, so a score reads the same way whichever is used:
+    stall score = 100 * sigmoid(logit(p) - logit(p_typical) + logit(0.2))
+p the deal's probability of not being won, p_typical the typical deal's: a typical deal scores 20,
+one whose odds of not being won are 2.7 times the typical deal's scores 40 (stuck).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from django.utils import timezone
+
+from unstuck.core.models import Workspace
+from unstuck.deals.models import Deal
+from unstuck.investigate.stall_signals import SIGNALS
+
+HORIZON_MIN, HORIZON_MAX = 30, 180  # days a landmark waits for its outcome
+MAX_LANDMARKS = 12
+MIN_STEP_DAYS = 14
+MIN_SNAPSHOTS = 300  # below this the history is too thin to learn from
+MIN_MINORITY = 30  # snapshots of the rarer outcome below which nothing is learnt
+ROT_DAYS = 30  # Odoo's default rotting threshold
+TYPICAL_SCORE = 0.2  # where a deal of typical risk lands on the 0-100 scale
+
+# Signals the history cannot show (the CRM keeps no history of the next step).
+NOT_LEARNABLE = {"no_next_step"}
+LEARNT_FLAGS = [code for code in SIGNALS if code not in NOT_LEARNABLE]
+
+METHOD_LABELS = {
+    "learnt": "learnt from this workspace's history",
+    "stage_rate": "the stage's not-won rate",
+    "days_in_stage": "days in stage",
+    "rotting": f"the rotting rule (more than {ROT_DAYS} days in stage)",
+    "rules": "the fixed signal weights",
+}
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def _f(value: Any, default: float = 0.0) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return default
+    return default if math.isnan(out) else out
+
+
+def _columns(
+    rows: list[dict[str, Any]], stage_rates: dict[str, float], overall: float
+) -> dict[str, np.ndarray]:
+    """Every candidate feature, one array each (rows in order)."""
+    n = len(rows)
+    cols: dict[str, np.ndarray] = {}
+    for code in LEARNT_FLAGS:
+        cols[f"f_{code}"] = np.fromiter((_f(r[f"f_{code}"]) for r in rows), float, n)
+    days = np.fromiter((max(_f(r["days_in_stage"]), 0.0) for r in rows), float, n)
+    p50 = np.fromiter((_f(r["p50_days"], math.nan) for r in rows), float, n)
+    known = np.isfinite(p50) & (p50 > 0)
+    cols["log_days_in_stage"] = np.log1p(days)
+    ratio = np.where(known, days / np.where(known, p50, 1.0), 0.0)
+    cols["log_days_vs_won"] = np.log1p(np.minimum(ratio, 50.0))
+    cols["stage_logit"] = np.fromiter(
+        (_logit(stage_rates.get(str(r["stage_id"]), overall)) for r in rows), float, n
+    )
+    cols["log_age"] = np.log1p(np.fromiter((max(_f(r["age_days"]), 0.0) for r in rows), float, n))
+    cols["log_amount"] = np.log1p(
+        np.fromiter((max(_f(r["amount_now"]), 0.0) for r in rows), float, n)
+    )
+    cols["pushes"] = np.minimum(np.fromiter((_f(r["pushes"]) for r in rows), float, n), 5)
+    cols["pulls"] = np.minimum(np.fromiter((_f(r.get("pulls")) for r in rows), float, n), 5)
+    cols["moves"] = np.minimum(np.fromiter((_f(r["moves"]) for r in rows), float, n), 10)
+    cols["log_act_30"] = np.log1p(np.fromiter((_f(r["n_act_30"]) for r in rows), float, n))
+    cols["rot"] = (days > ROT_DAYS).astype(float)
+    return cols
+
+
+# Each method is a logistic regression on some of the columns.
+METHOD_COLUMNS: dict[str, list[str]] = {
+    "learnt": [
+        *(f"f_{c}" for c in LEARNT_FLAGS),
+        "log_days_in_stage",
+        "log_days_vs_won",
+        "stage_logit",
+        "log_age",
+        "log_amount",
+        "pushes",
+        "pulls",
+        "moves",
+        "log_act_30",
+    ],
+    "stage_rate": ["stage_logit"],
+    "days_in_stage": ["log_days_in_stage"],
+    "rotting": ["rot"],
+}
+BASELINES = ["stage_rate", "days_in_stage", "rotting"]
+
+
+@dataclass
+class Fit:
+    """One fitted method: standardised columns, coefficients, intercept."""
+
+    columns: list[str]
+    mean: list[float]
+    scale: list[float]
+    coef: list[float]
+    intercept: float
+
+    def probability(self, cols: dict[str, np.ndarray]) -> np.ndarray:
+        if not self.columns:
+            n = len(next(iter(cols.values()))) if cols else 0
+            return np.full(n, 1 / (1 + math.exp(-self.intercept)))
+        X = np.column_stack([cols[c] for c in self.columns])
+        z = (X - np.array(self.mean)) / np.array(self.scale)
+        return np.asarray(1 / (1 + np.exp(-(z @ np.array(self.coef) + self.intercept))))
+
+
+def _fit(cols: dict[str, np.ndarray], y: np.ndarray, columns: list[str]) -> Fit:
+    """L2 logistic regression; flags whose weight comes out negative (the signal goes with
+    winning here) are dropped and the rest refitted, so a signal never lowers the score."""
+    from sklearn.linear_model import LogisticRegression
+
+    columns = [c for c in columns if np.ptp(cols[c]) > 0]
+    for _ in range(3):
+        if not columns:
+            rate = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
+            return Fit([], [], [], [], _logit(rate))
+        X = np.column_stack([cols[c] for c in columns])
+        mean, scale = X.mean(axis=0), X.std(axis=0)
+        scale[scale == 0] = 1.0
+        model = LogisticRegression(C=1.0, max_iter=2000)
+        model.fit((X - mean) / scale, y)
+        coef = model.coef_[0]
+        wrong = [c for c, w in zip(columns, coef, strict=True) if c.startswith("f_") and w < 0]
+        if not wrong:
+            return Fit(
+                columns, mean.tolist(), scale.tolist(), coef.tolist(), float(model.intercept_[0])
+            )
+        columns = [c for c in columns if c not in wrong]
+    return Fit(columns, mean.tolist(), scale.tolist(), coef.tolist(), float(model.intercept_[0]))
+
+
+def _auc(y: np.ndarray, score: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    if len(set(y.tolist())) < 2:
+        return math.nan
+    return float(roc_auc_score(y, score))
+
+
+@dataclass
+class Snapshots:
+    rows: list[dict[str, Any]]
+    y: np.ndarray  # 1: not won within the horizon
+    landmark: np.ndarray  # index of the landmark each row was seen at
+    landmarks: list[datetime]
+    horizon_days: int
+
+
+def _horizon(workspace: Workspace, known_at: datetime) -> int:
+    """The time a deal is given to be won: the won deals' 75th-percentile cycle, within
+    30-180 days."""
+    cycles = sorted(
+        (closed - created).total_seconds() / 86400
+        for created, closed in Deal.objects.filter(
+            workspace=workspace, status="won", closed_at__lte=known_at
+        ).values_list("created_at", "closed_at")
+        if closed is not None
+    )
+    if not cycles:
+        return 90
+    p75 = cycles[min(len(cycles) - 1, int(0.75 * len(cycles)))]
+    return int(min(max(math.ceil(p75), HORIZON_MIN), HORIZON_MAX))
+
+
+def landmark_snapshots(workspace: Workspace, *, known_at: datetime) -> Snapshots:
+    """Deals as they stood at regular past dates whose horizon had passed by `known_at`,
+    labelled from what was known at `known_at` alone."""
+    from unstuck.investigate.stall_signals import signal_rows
+
+    horizon = _horizon(workspace, known_at)
+    first = (
+        Deal.objects.filter(workspace=workspace, created_at__lte=known_at)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    last = known_at - timedelta(days=horizon)
+    if first is None or last <= first + timedelta(days=MIN_STEP_DAYS):
+        return Snapshots([], np.zeros(0), np.zeros(0, int), [], horizon)
+    span = (last - first).days
+    step = max(MIN_STEP_DAYS, math.ceil(span / MAX_LANDMARKS))
+    landmarks = sorted(
+        last - timedelta(days=step * k) for k in range(MAX_LANDMARKS) if step * k < span
+    )
+    won_at = dict(
+        Deal.objects.filter(workspace=workspace, status="won", closed_at__lte=known_at).values_list(
+            "pk", "closed_at"
+        )
+    )
+    rows: list[dict[str, Any]] = []
+    y: list[int] = []
+    where: list[int] = []
+    for i, moment in enumerate(landmarks):
+        for row in signal_rows(workspace, as_of=moment):
+            won = won_at.get(row["deal_id"])
+            y.append(0 if won is not None and won <= moment + timedelta(days=horizon) else 1)
+            rows.append(row)
+            where.append(i)
+    return Snapshots(rows, np.array(y), np.array(where, dtype=int), landmarks, horizon)
+
+
+def _stage_rates(rows: list[dict[str, Any]], y: np.ndarray) -> tuple[dict[str, float], float]:
+    overall = float(y.mean()) if len(y) else 0.5
+    by: dict[str, list[int]] = {}
+    for row, label in zip(rows, y, strict=True):
+        by.setdefault(str(row["stage_id"]), []).append(int(label))
+    smoothing = 10
+    return {
+        k: (sum(v) + smoothing * overall) / (len(v) + smoothing) for k, v in by.items()
+    }, overall
+
+
+@dataclass
+class StallModel:
+    """What is stored per workspace (as JSON) and applied to the signal rows."""
+
+    method: str
+    fit: Fit
+    stage_rates: dict[str, float]
+    overall: float
+    horizon_days: int
+    snapshots: int
+    landmarks: int
+    trained_until: str
+    backtest: dict[str, float] = field(default_factory=dict)
+    reason: str = ""
+    weights: dict[str, float] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        out = {k: v for k, v in vars(self).items() if k != "fit"}
+        out["fit"] = vars(self.fit)
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StallModel:
+        values = dict(data)
+        values["fit"] = Fit(**values["fit"])
+        return cls(**values)
+
+    @property
+    def label(self) -> str:
+        return METHOD_LABELS.get(self.method, self.method)
+
+    @property
+    def is_learnt(self) -> bool:
+        return self.method == "learnt"
+
+    def probabilities(self, rows: list[dict[str, Any]]) -> np.ndarray:
+        if not rows:
+            return np.zeros(0)
+        return self.fit.probability(_columns(rows, self.stage_rates, self.overall))
+
+    def scores(self, rows: list[dict[str, Any]]) -> list[int]:
+        """0-100, a typical deal at 20, stuck from 40 (see the module's docstring)."""
+        p = np.clip(self.probabilities(rows), 1e-6, 1 - 1e-6)
+        shift = _logit(TYPICAL_SCORE) - _logit(self.overall)
+        z = np.log(p / (1 - p)) + shift
+        return [round(100 / (1 + math.exp(-float(v)))) for v in z]
+
+
+def _weights(fit: Fit) -> dict[str, float]:
+    """Each signal's weight in this workspace: the odds multiplier when it fires (1.0: it
+    does not count here, e.g. because it pointed the wrong way)."""
+    out = {}
+    for code in SIGNALS:
+        name = f"f_{code}"
+        if name in fit.columns:
+            j = fit.columns.index(name)
+            out[code] = round(math.exp(fit.coef[j] / fit.scale[j]), 2)
+        else:
+            out[code] = 1.0
+    return out
+
+
+def fit_method(
+    snaps: Snapshots,
+    method: str,
+    *,
+    known_at: datetime,
+    reason: str = "",
+    backtest: dict[str, float] | None = None,
+) -> StallModel:
+    """One method fitted on all the snapshots."""
+    rows, y = snaps.rows, snaps.y
+    rates, overall = _stage_rates(rows, y)
+    if method == "rules" or not rows:
+        fit = Fit([], [], [], [], _logit(overall))
+    else:
+        fit = _fit(_columns(rows, rates, overall), y, METHOD_COLUMNS[method])
+    return StallModel(
+        method=method,
+        fit=fit,
+        stage_rates=rates,
+        overall=overall,
+        horizon_days=snaps.horizon_days,
+        snapshots=len(rows),
+        landmarks=len(snaps.landmarks),
+        trained_until=known_at.isoformat(),
+        backtest=backtest or {},
+        reason=reason,
+        weights=_weights(fit) if method == "learnt" else {},
+    )
+
+
+def stall_model_fit(
+    workspace: Workspace, *, known_at: datetime | None = None, snaps: Snapshots | None = None
+) -> StallModel:
+    """Learn from the landmarks known at `known_at` (default now), judge on the later third
+    of them against the baselines, and keep the learnt model only if it is at least as good
+    as the best baseline there; otherwise keep that baseline, with the reason."""
+    known_at = known_at or timezone.now()
+    if snaps is None:
+        snaps = landmark_snapshots(workspace, known_at=known_at)
+    rows, y = snaps.rows, snaps.y
+    minority = int(min(y.sum(), len(y) - y.sum())) if len(y) else 0
+
+    def build(method: str, reason: str, backtest: dict[str, float]) -> StallModel:
+        return fit_method(snaps, method, known_at=known_at, reason=reason, backtest=backtest)
+
+    if len(rows) < MIN_SNAPSHOTS or minority < MIN_MINORITY or len(snaps.landmarks) < 3:
+        reason = (
+            f"Too little history to learn from ({len(rows)} deal snapshots at "
+            f"{len(snaps.landmarks)} past dates, {minority} of the rarer outcome)"
+        )
+        if len(rows) < 2 or minority < 2:
+            return build("rules", reason + "; the fixed signal weights score.", {})
+        return build("days_in_stage", reason + "; days in stage scores.", {})
+    backtest = time_backtest(snaps)
+    best = max(BASELINES, key=lambda m: (backtest.get(m, 0.0), -BASELINES.index(m)))
+    if backtest.get("learnt", 0.0) >= backtest.get(best, 0.0):
+        return build("learnt", "", backtest)
+    return build(
+        best,
+        f"On this workspace's own back-test the learnt score (AUC "
+        f"{backtest.get('learnt', 0):.3f}) did worse than {METHOD_LABELS[best]} "
+        f"({backtest[best]:.3f}), so {METHOD_LABELS[best]} scores.",
+        backtest,
+    )
+
+
+def time_backtest(snaps: Snapshots) -> dict[str, float]:
+    """AUC of each method trained on the earlier two thirds of the landmarks and tested on
+    the later third."""
+    cut = max(1, (2 * len(snaps.landmarks)) // 3)
+    train = snaps.landmark < cut
+    test = ~train
+    rows = snaps.rows
+    train_rows = [r for r, t in zip(rows, train, strict=True) if t]
+    test_rows = [r for r, t in zip(rows, test, strict=True) if t]
+    y_train, y_test = snaps.y[train], snaps.y[test]
+    if len(set(y_train.tolist())) < 2 or len(set(y_test.tolist())) < 2:
+        return {}
+    rates, overall = _stage_rates(train_rows, y_train)
+    cols_train = _columns(train_rows, rates, overall)
+    cols_test = _columns(test_rows, rates, overall)
+    out = {}
+    for method, columns in METHOD_COLUMNS.items():
+        fit = _fit(cols_train, y_train, columns)
+        out[method] = round(_auc(y_test, fit.probability(cols_test)), 4)
+    return out
+
+
+# --- storing and applying ----------------------------------------------------------------
+
+
+def stall_model_train(*, workspace: Workspace) -> StallModel:
+    """Fit on the workspace's history and store it (the nightly run and the first scoring)."""
+    from unstuck.investigate.models import StallScoreModel
+
+    model = stall_model_fit(workspace)
+    StallScoreModel.objects.update_or_create(
+        workspace=workspace,
+        defaults={
+            "method": model.method,
+            "params": model.as_json(),
+            "reason": model.reason,
+            "trained_at": timezone.now(),
+        },
+    )
+    return model
+
+
+def stored(workspace: Workspace) -> StallModel | None:
+    from unstuck.investigate.models import StallScoreModel
+
+    record = StallScoreModel.objects.filter(workspace=workspace).first()
+    if record is None or not record.params:
+        return None
+    return StallModel.from_json(record.params)
+
+
+def apply(model: StallModel | None, rows: list[dict[str, Any]]) -> None:
+    """Replace each row's stall score by the model's (the fixed-weight one stays when there
+    is no model or the history was too thin), and attach the signal weights."""
+    if model is None or model.method == "rules":
+        for row in rows:
+            row["score_method"] = "rules"
+        return
+    for row, score in zip(rows, model.scores(rows), strict=True):
+        row["rule_score"] = row["stall_score"]
+        row["stall_score"] = score
+        row["score_method"] = model.method
+        row["signal_weights"] = model.weights
