@@ -35,7 +35,7 @@ from schemathesis.specs.openapi.checks import (
 
 from unstuck.api import api
 from unstuck.cocreate.models import ApprovalRequest, Lever, Option, Session
-from unstuck.core.models import ApiToken, Membership, Team
+from unstuck.core.models import ApiToken, Membership, TaskRun, Team
 from unstuck.core.services import api_token_create
 from unstuck.deals.models import Deal, Stakeholder
 from unstuck.demo.generator import generate_demo
@@ -111,6 +111,16 @@ class OpenApiFuzzTests(LiveServerTestCase):
             # share: the demo's news and bench asks
             "post_id": list(NewsPost.objects.filter(workspace=ws).values_list("pk", flat=True)),
             "ask_id": list(BenchAsk.objects.filter(workspace=ws).values_list("pk", flat=True)),
+            "task_run_id": [
+                TaskRun.objects.create(
+                    workspace=ws,
+                    kind="scoring",
+                    label="Scoring",
+                    status="failed",
+                    task_path="unstuck.investigate.tasks.recompute_workspace",
+                    args={"args": [ws.pk], "kwargs": {}},
+                ).pk
+            ],
         }
 
     def _path_values(self, name: str) -> st.SearchStrategy[Any]:

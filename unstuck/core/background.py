@@ -76,9 +76,10 @@ def tracked(
             now = timezone.now()
             TaskRun.objects.filter(pk=record.pk).update(status=TaskStatus.DONE, finished_at=now)
             # Keep a month of history; a success settles the older failures of its kind anyway.
-            TaskRun.objects.filter(
-                workspace=record.workspace, kind=kind, started_at__lt=now - KEEP
-            ).delete()
+            if record.workspace_id is not None:
+                TaskRun.objects.filter(
+                    workspace_id=record.workspace_id, kind=kind, started_at__lt=now - KEEP
+                ).delete()
             return result
 
         return wrapper

@@ -1,18 +1,23 @@
 """API for people and teams, mounted under /api/v1/workspaces: leaders invite, change roles and
 teams, deactivate and reactivate, through the same services as the workspace's settings page.
 A person's `id` is their membership of the workspace. Members read the list (partners do not:
-403); only leaders change it (403); a person or team of another workspace answers 404."""
+403); only leaders change it (403); a person or team of another workspace answers 404.
+
+Also the workspace's background work (scoring, insights): what ran, what failed and why, and
+a retry, for leaders and managers, as the pages show it."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from django.http import Http404, HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from unstuck.core import services
+from unstuck.core import selectors, services
 from unstuck.core.access import membership_for, require_role
 from unstuck.core.apidocs import responses
-from unstuck.core.models import Membership, Role, Team
+from unstuck.core.models import Membership, Role, TaskRun, Team
 from unstuck.core.validation import DbId
 
 router = Router(tags=["people"])
@@ -176,3 +181,52 @@ def teams_update(request: HttpRequest, slug: str, team_id: DbId, body: TeamPatch
             manager_id=None if body.clear_manager else body.manager_id,
         )
     return _team(team)
+
+
+class TaskRunOut(Schema):
+    id: int
+    kind: str = Field(description="scoring or insights")
+    label: str
+    status: str = Field(description="running, done or failed")
+    error: str = Field(description="Why it failed (empty otherwise).")
+    started_at: datetime
+    finished_at: datetime | None
+    retried_at: datetime | None
+    unresolved: bool = Field(
+        description="Failed, not retried and not settled by a later success of its kind."
+    )
+
+
+def _task_run(run: TaskRun, unresolved: set[int]) -> TaskRunOut:
+    return TaskRunOut(
+        id=run.pk,
+        kind=run.kind,
+        label=run.label,
+        status=run.status,
+        error=run.error,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        retried_at=run.retried_at,
+        unresolved=run.pk in unresolved,
+    )
+
+
+@router.get("/{slug}/tasks", response=responses({200: list[TaskRunOut]}, 403, 404))
+def tasks_list(request: HttpRequest, slug: str) -> list[TaskRunOut]:
+    """The workspace's recent background runs, newest first (leaders and managers)."""
+    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    require_role(membership, Role.LEADER, Role.MANAGER)
+    unresolved = {r.pk for r in selectors.task_failures(membership.workspace)}
+    return [
+        _task_run(r, unresolved) for r in selectors.task_runs_recent(membership.workspace, limit=50)
+    ]
+
+
+@router.post(
+    "/{slug}/tasks/{task_run_id}/retry", response=responses({200: TaskRunOut}, 403, 404, 409)
+)
+def tasks_retry(request: HttpRequest, slug: str, task_run_id: DbId) -> TaskRunOut:
+    """Queue a failed run again, as it first ran; the new run appears in the list."""
+    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    run = services.task_retry(membership=membership, task_run_id=task_run_id)
+    return _task_run(run, set())

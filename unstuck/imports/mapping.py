@@ -49,6 +49,19 @@ _WON = re.compile(r"\b(closed[\s_-]*)?won\b|^won$", re.I)
 _LOST = re.compile(r"\b(closed[\s_-]*)?lost\b|^lost$|^loss$", re.I)
 
 
+def stage_date_pairs(data: dict[str, Any], fail: Any = UnstuckError) -> list[tuple[str, str]]:
+    """(stage, column) in order, from `[stage_dates]` as a TOML table or, as the wizard keeps
+    it in JSON, a list of [stage, column] pairs."""
+    raw = data.get("stage_dates") or {}
+    pairs = list(raw.items()) if isinstance(raw, dict) else raw
+    if not isinstance(pairs, list) or not all(
+        isinstance(p, list | tuple) and len(p) == 2 and all(isinstance(v, str) for v in p)
+        for p in pairs
+    ):
+        raise fail("[stage_dates] gives each stage the column of the date it began.")
+    return [(str(s), str(c)) for s, c in pairs]
+
+
 @functools.lru_cache(maxsize=4096)
 def person_of(owner: str) -> tuple[str, str]:
     """(email, name) from "Jane Doe <jane@x.com>", "Jane Doe (jane@x.com)", an address or a name."""
@@ -162,7 +175,7 @@ class Mapping:
             won=list(stages.get("won", [])),
             lost=list(stages.get("lost", [])),
             strict_stages=bool(stages.get("only_these", bool(stages.get("order")))),
-            stage_dates=[(s, "", c) for s, c in data.get("stage_dates", {}).items()],
+            stage_dates=[(s, "", c) for s, c in stage_date_pairs(data, fail)],
             date_formats=tuple(dates.get("formats", ())),
             dayfirst=bool(dates.get("dayfirst", False)),
             decimal=amounts.get("decimal"),
@@ -206,7 +219,13 @@ class Mapping:
                 "lost": self.lost,
                 "only_these": self.strict_stages,
             },
-            **({"stage_dates": {s: c for s, _, c in self.stage_dates}} if self.stage_dates else {}),
+            # Pairs, not a table: their order decides which of two stages on one day came
+            # first, and a JSON column (PostgreSQL's jsonb) does not keep a table's key order.
+            **(
+                {"stage_dates": [[s, c] for s, _, c in self.stage_dates]}
+                if self.stage_dates
+                else {}
+            ),
             "dates": {"formats": list(self.date_formats), "dayfirst": self.dayfirst},
             "amounts": {
                 "currency": self.currency,
@@ -220,7 +239,10 @@ class Mapping:
 
     def to_toml(self) -> str:
         """The mapping as a TOML file for `unstuck import csv --mapping`."""
-        return to_toml(self.to_dict())
+        data = self.to_dict()
+        if "stage_dates" in data:
+            data["stage_dates"] = dict(data["stage_dates"])  # a TOML table, in order
+        return to_toml(data)
 
     # --- checking headers -----------------------------------------------------------------
     def referenced(self, spec: str) -> list[str]:

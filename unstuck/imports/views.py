@@ -18,7 +18,7 @@ from unstuck.core.decorators import workspace_view
 from unstuck.core.errors import UnstuckError
 from unstuck.core.models import Membership, Role, Team
 from unstuck.imports import selectors, wizard
-from unstuck.imports.mapping import DEAL_FIELDS, Mapping
+from unstuck.imports.mapping import DEAL_FIELDS, Mapping, stage_date_pairs
 from unstuck.imports.models import ImportKind, ImportRun, RunStatus
 from unstuck.imports.services import import_run_progress, import_runs_mark_interrupted
 
@@ -172,7 +172,10 @@ def import_mapping(request: HttpRequest, membership: Membership, pk: int) -> Htt
     history_columns: dict[str, str] = mapping.get("history", {})
     templates = {f: c for f, c in columns.items() if "{" in c}
     columns = {f: c for f, c in columns.items() if f not in templates}
-    stage_dates = list(mapping.get("stage_dates", {}).items())
+    try:
+        stage_dates = stage_date_pairs(mapping)
+    except UnstuckError:
+        stage_dates = []
     blank_rows = 3
     stage_date_rows = [
         (i, stage, column)

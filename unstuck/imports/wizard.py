@@ -160,7 +160,8 @@ def mapping_chosen(
     else:
         return None
     data.pop("suggested", None)
-    return Mapping.from_dict(data, where=where).to_dict()
+    # "given": where it came from, for the Columns step to say (the parser ignores it).
+    return {**Mapping.from_dict(data, where=where).to_dict(), "given": where}
 
 
 def companion_specs(mapping: dict[str, Any]) -> list[dict[str, Any]]:
@@ -399,12 +400,13 @@ def mapping_from_form(run: ImportRun, data: Any) -> dict[str, Any]:
     if base.get("files"):
         mapping["files"] = base["files"]
     if "sd_stage_0" in data:
-        stage_dates = {
-            data.get(f"sd_stage_{i}", "").strip(): data.get(f"sd_col_{i}", "").strip()
+        rows = [
+            (data.get(f"sd_stage_{i}", "").strip(), data.get(f"sd_col_{i}", "").strip())
             for i in range(MAX_STAGE_DATES)
-        }
-        stage_dates = {st: c for st, c in stage_dates.items() if st and c}
-        strays = [c for c in stage_dates.values() if c not in headers]
+        ]
+        # In the page's order (it decides which of two stages on one day came first).
+        stage_dates = [[st, c] for st, c in rows if st and c]
+        strays = [c for _, c in stage_dates if c not in headers]
         if strays:
             raise UnstuckError(
                 f"Stage dates name columns this file does not have: {', '.join(strays)}.",

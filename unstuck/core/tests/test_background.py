@@ -182,3 +182,30 @@ class KeepTests(PersonasTestCase):
         recompute_after_import.call(self.workspace.pk)
         self.assertFalse(TaskRun.objects.filter(pk=old.pk).exists())
         self.assertTrue(TaskRun.objects.filter(pk=other.pk).exists())
+
+
+class TaskApiTests(PersonasTestCase):
+    def test_leaders_and_managers_list_runs_and_retry_a_failure(self) -> None:
+        with mock.patch(FIT, side_effect=ValueError(WINDOW)), self.assertRaises(ValueError):
+            recompute_after_import.call(self.workspace.pk)
+        self.client.force_login(self.manager_a)
+        runs = self.client.get("/api/v1/workspaces/acme/tasks").json()
+        self.assertEqual(
+            [(r["kind"], r["status"], r["error"], r["unresolved"]) for r in runs],
+            [("scoring", "failed", f"ValueError: {WINDOW}", True)],
+        )
+        with self.captureOnCommitCallbacks(execute=True):
+            retried = self.client.post(f"/api/v1/workspaces/acme/tasks/{runs[0]['id']}/retry")
+        self.assertEqual(retried.status_code, 200)
+        self.assertIsNotNone(retried.json()["retried_at"])
+        self.assertEqual(DBTaskResult.objects.count(), 1)
+        again = self.client.post(f"/api/v1/workspaces/acme/tasks/{runs[0]['id']}/retry")
+        self.assertEqual(again.status_code, 409)
+
+    def test_reps_and_partners_get_403_and_outsiders_404(self) -> None:
+        for user, status in ((self.rep_a, 403), (self.partner, 403), (self.outsider, 404)):
+            with self.subTest(user=user):
+                self.client.force_login(user)
+                self.assertEqual(
+                    self.client.get("/api/v1/workspaces/acme/tasks").status_code, status
+                )

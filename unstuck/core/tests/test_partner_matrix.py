@@ -341,6 +341,9 @@ API: dict[str, ApiRow] = {
     f"POST {S}/people/{{person_id}}/deactivate": (_ids(person_id="rep_b_membership"), None, 403),
     f"POST {S}/people/{{person_id}}/reactivate": (_ids(person_id="rep_b_membership"), None, 403),
     f"GET {S}/teams": (lambda t: {}, None, 403),
+    # Background work is shown to leaders and managers.
+    f"GET {S}/tasks": (lambda t: {}, None, 403),
+    f"POST {S}/tasks/{{task_run_id}}/retry": (_ids(task_run_id="task_run"), None, 403),
     f"POST {S}/teams": (lambda t: {}, {"name": "C"}, 403),
     f"PATCH {S}/teams/{{team_id}}": (_ids(team_id="team_b"), {"name": "C"}, 403),
     f"GET {S}/deals/{{deal_id}}": (DEAL_B, None, 200),
