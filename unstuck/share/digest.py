@@ -96,7 +96,7 @@ def registered_sections() -> list[str]:
 
 def _load_builders() -> None:
     # The builders register when their module is imported.
-    from unstuck.share import digest_sections  # noqa: F401
+    from unstuck.share import digest_plays, digest_sections  # noqa: F401
 
 
 @dataclass

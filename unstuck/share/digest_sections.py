@@ -1,7 +1,8 @@
 """The sections of the weekly digest, each registered with `digest_section(order, key)`.
 
 Plays ("deals unstuck this week with the play used", "play of the week") plug in from the
-playbook's own module the same way, between news (10) and the manager's stuck deals (30).
+playbook's own module (`digest_plays`) the same way, between news (10) and the manager's
+stuck deals (30).
 """
 
 from __future__ import annotations

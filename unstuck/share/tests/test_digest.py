@@ -460,3 +460,50 @@ class TwoWorkersTests(TransactionTestCase):
         self.assertEqual(sorted(x["To"] for x in smtp.messages), reps)
         self.assertEqual(sorted(e for r in reports for e in r.sent), reps)
         self.assertEqual(DigestDelivery.objects.filter(status=DeliveryStatus.SENT).count(), 3)
+
+
+class PlaysInTheDigestTests(PersonasTestCase):
+    """The playbook's sections: a deal unstuck after a play, and the play of the week — shown
+    beside real content, never a reason on its own to send."""
+
+    def test_a_play_applied_before_a_move_shows_and_play_of_the_week_alone_sends_nothing(
+        self,
+    ) -> None:
+        from unstuck.deals.models import StageChange
+        from unstuck.share.models import Play, PlayApplication
+
+        now = timezone.now()
+        deal = self.make_deal(owner=self.rep_a)
+        play = Play.objects.create(
+            workspace=self.workspace,
+            title="Phase the rollout",
+            what_to_do="Pilot first",
+            status="verified",
+            verified_at=now - timedelta(days=30),
+        )
+        PlayApplication.objects.create(
+            workspace=self.workspace,
+            play=play,
+            deal=deal,
+            applied_by=self.manager_a,
+            applied_at=now - timedelta(days=3),
+            stage=deal.stage,
+        )
+        # Before the deal moves: only the play of the week, which is no reason to send.
+        digest = digest_build(m(self.rep_a), now=now)
+        keys = {s.key: s for s in digest.sections if s.items}
+        self.assertIn("play-of-the-week", keys)
+        self.assertEqual(keys["play-of-the-week"].items[0].title, "Phase the rollout")
+        self.assertNotIn("unstuck", keys)
+        self.assertTrue(digest.is_empty)
+        later = self.stages[1]
+        StageChange.objects.create(
+            deal=deal, from_stage=deal.stage, to_stage=later, changed_at=now - timedelta(days=1)
+        )
+        digest = digest_build(m(self.rep_a), now=now)
+        unstuck = next(s for s in digest.sections if s.key == "unstuck")
+        self.assertIn("Phase the rollout", unstuck.items[0].detail)
+        self.assertFalse(digest.is_empty)
+        # Another team's rep hears nothing of it.
+        other = digest_build(m(self.rep_b), now=now)
+        self.assertFalse(any(s.key == "unstuck" and s.items for s in other.sections))
