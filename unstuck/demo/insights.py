@@ -348,7 +348,7 @@ def recent_work(*, workspace: Workspace, seed: int, today: date) -> None:
         for c in moved:
             c.changed_by_id = manager_id
         # In batches: one UPDATE … CASE over tens of thousands of rows (a 100,000-deal demo)
-        # costs PostgreSQL rows × cases, and ran for over a quarter of an hour.
+        # costs PostgreSQL rows times cases, and ran for over a quarter of an hour.
         StageChange.objects.bulk_update(moved, ["changed_by"], batch_size=1000)
         LessonCompletion.objects.bulk_create(
             LessonCompletion(
