@@ -7,11 +7,15 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from unstuck.core.models import Role
+
 
 def requests(request: HttpRequest) -> dict[str, Any]:
-    """Counted only when a page shows the navigation (htmx partials never ask), in one query."""
+    """Counted for reps (whom managers ask) only when a page shows the navigation (htmx
+    partials never ask), in one query; managers and leaders have the link without a count,
+    so their pages cost no extra query."""
     membership = getattr(request, "membership", None)
-    if membership is None or membership.is_partner:
+    if membership is None or membership.role != Role.REP:
         return {}
 
     def count() -> int:
