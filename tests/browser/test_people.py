@@ -29,7 +29,7 @@ def test_a_leader_invites_the_link_sets_a_password_and_deactivating_ends_access(
 ) -> None:
     generate_demo(deals=20, seed=3)
     base = str(live_server)
-    with override_settings(UNSTUCK_SITE_URL=base):
+    with override_settings(SITE_URL=base):
         page.set_viewport_size({"width": 1280, "height": 900})
         sign_in(page, base, "leader@demo.example", "demo")
         page.goto(f"{base}/w/demo/settings/")
