@@ -259,8 +259,8 @@ flagged AS (
   LEFT JOIN bench b ON b.stage_id = base.stage_id
   WHERE base.stage_kind = %(stage_kind)s OR %(stage_kind)s = 'any'
 )
-SELECT deal_id, external_id, name, currency, status_now, stage_id, stage_name, stage_order,
-  stage_kind,
+SELECT deal_id, external_id, name, currency, status_now, owner_id, stage_id, stage_name,
+  stage_order, stage_kind,
   days_in_stage, age_days, {as_float("amount_now")} AS amount_now,
   {as_float("amount_peak")} AS amount_peak, close_now, close_first, pushes, pulls,
   {as_date("moved_back_at")} AS moved_back_at, moves, n_act, n_act_30, n_inbound,
