@@ -313,9 +313,20 @@ def signal_rows(
             else benchmarks_compute(workspace=workspace, as_of=as_of)
         )
     workspace_row = next((b for b in benchmarks if b.stage_id is None), None)
+
+    def num(value: Any) -> float | None:  # PostgreSQL hands unsaved figures as Decimal
+        return None if value is None else float(value)
+
     bench_json = json.dumps(
         [
-            [b.stage_id, b.p50_days, b.p75_days, b.p90_days, b.conversion, b.won_deals]
+            [
+                b.stage_id,
+                num(b.p50_days),
+                num(b.p75_days),
+                num(b.p90_days),
+                num(b.conversion),
+                b.won_deals,
+            ]
             for b in benchmarks
             if b.stage_id is not None
         ]
