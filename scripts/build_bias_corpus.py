@@ -3,7 +3,9 @@
     uv run python scripts/build_bias_corpus.py
 
 Each file in unstuck/thinking/corpus/batches/ is one batch written in one voice and medium.
-Its header lines name them (`# voice: finance`, `# medium: email`, `# speaker: finance`);
+Its header lines name them (`# voice: finance`, `# medium: email`, `# speaker: finance`, and
+optionally `# author: w1`, who wrote the batch; batches without it are by the first author,
+`a0`);
 every other non-blank line is `TAG | text`, where TAG is a bias code (pr co ex le fc pe), `n`
 for a plain note, or `h-XX` for a hard negative that shares bias XX's surface. Batches mix
 labels on purpose: they were written per voice, not per bias, so wording does not give the
@@ -28,6 +30,8 @@ CODES = {
     "fc": "first_conclusion",
     "pe": "personal",
 }
+# Who wrote the batches without an `# author:` line (and the house corpus).
+FIRST_AUTHOR = "a0"
 HOUSE_STYLE_MEDIUM = {
     "chat": "slack",
     "note": "crm_note",
@@ -73,6 +77,7 @@ def parse_batch(path: Path) -> list[dict[str, object]]:
                 "medium": header["medium"],
                 "speaker": header["speaker"],
                 "batch": path.stem,
+                "author": header.get("author", FIRST_AUTHOR),
             }
         )
     return rows
@@ -92,6 +97,7 @@ def main() -> None:
                 "medium": HOUSE_STYLE_MEDIUM[r["style"]],
                 "speaker": r["speaker"],
                 "batch": "house",
+                "author": FIRST_AUTHOR,
                 "split": "fresh54" if r["split"] == "fresh" else "train",
                 "id": r["id"],
             }
@@ -109,6 +115,12 @@ def main() -> None:
             row["id"] = f"v{n:05d}"
             row["split"] = "train"
             rows.append(row)
+    voices: dict[str, set[object]] = {}
+    for row in rows:
+        voices.setdefault(str(row["voice"]), set()).add(row["author"])
+    shared = sorted(v for v, authors in voices.items() if len(authors) > 1)
+    if shared:
+        sys.exit(f"voices written by more than one author (rename one): {shared}")
     with OUT.open("w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")

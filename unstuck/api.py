@@ -11,6 +11,7 @@ from unstuck.cocreate.api import router as cocreate_router
 from unstuck.core.api import router as core_router
 from unstuck.core.auth import SessionAuth, TokenAuth
 from unstuck.core.errors import UnstuckError
+from unstuck.core.people_api import router as people_router
 from unstuck.deals.api import router as deals_router
 from unstuck.imports.api import router as imports_router
 from unstuck.insights.api import router as insights_router
@@ -65,3 +66,4 @@ api.add_router("/workspaces", imports_router)
 api.add_router("/workspaces", cocreate_router)
 api.add_router("/workspaces", share_router)
 api.add_router("/workspaces", insights_router)
+api.add_router("/workspaces", people_router)

@@ -37,6 +37,21 @@ OWN_COMMANDS = [
         "[--manager EMAIL] [--format json]; insights recompute --all (nightly).",
     ),
     (
+        "digest",
+        "Weekly digest: digest send [--workspace SLUG] [--now] [--dry-run] (hourly from cron; "
+        "once per person and week); digest preview --user EMAIL.",
+    ),
+    (
+        "news",
+        "News filtered downward: news list|post|relay --workspace SLUG --as EMAIL ….",
+    ),
+    ("bench", "The cross-functional bench: bench list; bench ask --as EMAIL --deal ID …."),
+    (
+        "plays",
+        "The playbook: plays list [--q WORDS] [--due] | plays show --play ID (its measured "
+        "outcome) | plays apply --play ID --deal EXTERNAL_ID --by EMAIL.",
+    ),
+    (
         "options suggest",
         "Options for a stuck deal: options suggest --workspace SLUG --deal ID [--format json].",
     ),
@@ -59,9 +74,10 @@ Environment: DATABASE_URL (default: SQLite in the data directory), UNSTUCK_DATA_
 """
 
 
-# Commands that need neither the database nor the app registry run without django.setup(),
-# which imports every app and was most of a one-off command's start-up.
-STANDALONE = {"bias": "unstuck.thinking.management.commands.bias"}
+# Commands that need neither the database nor the app registry run without Django at all
+# (no settings, no django.setup(), which imports every app and was most of a one-off command's
+# start-up): module.main(arguments after the command's name).
+STANDALONE = {"bias": "unstuck.thinking.bias_cli"}
 # Commands that serve or check the site keep every system check; the others skip the URL
 # checks, which import every view and the whole API (about 0.6 s of CPU) for nothing.
 URL_CHECKED = {"check", "runserver", "serve", "demo", "testserver"}
@@ -99,8 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     if args[0] in STANDALONE and not any(
         a.startswith(("--settings", "--pythonpath")) for a in args
     ):
-        command = importlib.import_module(STANDALONE[args[0]]).Command()
-        command.run_from_argv(["unstuck", *args])
+        importlib.import_module(STANDALONE[args[0]]).main(args[1:])
         return
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line

@@ -190,6 +190,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "unstuck.core.context_processors.workspace",
+                "unstuck.investigate.context_processors.requests",
             ],
         },
     },
@@ -275,6 +276,24 @@ EMAIL_HOST_USER = os.environ.get("UNSTUCK_EMAIL_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("UNSTUCK_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("UNSTUCK_EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("UNSTUCK_FROM_EMAIL", "Unstuck <unstuck@localhost>")
+
+
+def _site_url(value: str) -> str:
+    """Where people reach Unstuck: links in emails are built on it, since a mail client
+    cannot open a relative link."""
+    value = value.strip().rstrip("/")
+    if not value.startswith(("http://", "https://")) or "/" in value.split("://", 1)[1]:
+        raise ImproperlyConfigured(
+            f"UNSTUCK_SITE_URL={value!r} must be an origin such as https://unstuck.example.com "
+            "(scheme and host, optional port, no path)."
+        )
+    return value
+
+
+# The demo's address by default; `unstuck demo --host/--port` uses its own when unset.
+SITE_URL = _site_url(os.environ.get("UNSTUCK_SITE_URL", "http://127.0.0.1:8000"))
+# How long an invitation or a password-reset link works (Django's setting, in seconds).
+PASSWORD_RESET_TIMEOUT = env_int("UNSTUCK_INVITE_HOURS", 72) * 3600
 
 # Rows per page on list pages; the pipeline benchmark measures the default.
 UNSTUCK_PAGE_SIZE = env_int("UNSTUCK_PAGE_SIZE", 50)

@@ -1,13 +1,16 @@
 """Reads of co-creation: a session's record as one person sees it (options with their scores,
 terms and guardrail state, comments with the held ones, flags and questions), the
-suggestions still open in a session, and a deal's sessions for its history."""
+suggestions still open in a session, a deal's sessions for its history, and the outcome a
+session's later stage moves propose."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Avg, Count, F, Prefetch
+from django.utils import timezone
 
 from unstuck.cocreate import guardrails
 from unstuck.cocreate.access import can_lead, can_take_part
@@ -17,6 +20,7 @@ from unstuck.cocreate.models import (
     ApprovalStatus,
     Comment,
     Option,
+    Outcome,
     Phase,
     Score,
     Session,
@@ -25,7 +29,7 @@ from unstuck.cocreate.models import (
 )
 from unstuck.cocreate.services import settings_for
 from unstuck.core.models import Membership, Role
-from unstuck.deals.models import StageChange
+from unstuck.deals.models import StageChange, StageKind
 from unstuck.thinking.models import BiasFlag, FlagStatus
 from unstuck.thinking.question_bank import Situation
 from unstuck.thinking.selectors import questions_for
@@ -208,3 +212,56 @@ def pending_approvals(membership: Membership) -> list[ApprovalRequest]:
     rows = list(qs.order_by("-created_at", "-pk")[:100])
     rows.sort(key=lambda a: a.status != ApprovalStatus.PENDING)  # stable: waiting ones first
     return rows
+
+
+# A decided session whose deal has not moved for this long is proposed as "still stuck".
+NO_CHANGE_DAYS = 30
+
+
+@dataclass(frozen=True)
+class OutcomeProposal:
+    outcome: str  # an Outcome value
+    reason: str  # the stage move (or its absence) it comes from, for the manager to confirm
+
+
+def outcome_proposal(
+    session: Session, *, now: datetime | None = None, no_change_days: int = NO_CHANGE_DAYS
+) -> OutcomeProposal | None:
+    """The session's outcome as the deal's later stage moves show it: won, lost, moved
+    forward, or no change after `no_change_days`. None while it is too soon to say (or
+    before the decision). The manager confirms it (services.session_record_outcome)."""
+    if session.decided_at is None:
+        return None
+    now = now or timezone.now()
+    moves = list(
+        StageChange.objects.filter(deal_id=session.deal_id, changed_at__gte=session.decided_at)
+        .exclude(from_stage=F("to_stage"))
+        .select_related("to_stage")
+        .order_by("changed_at", "pk")
+    )
+    before = (
+        StageChange.objects.filter(deal_id=session.deal_id, changed_at__lt=session.decided_at)
+        .select_related("to_stage")
+        .order_by("-changed_at", "-pk")
+        .first()
+    )
+    start_order = before.to_stage.order if before else None
+    for m in moves:
+        day = f"{m.changed_at:%b %d}"
+        if m.to_stage.kind == StageKind.WON:
+            return OutcomeProposal(Outcome.WON, f"the deal was won on {day}")
+        if m.to_stage.kind == StageKind.LOST:
+            return OutcomeProposal(Outcome.LOST, f"the deal was lost on {day}")
+    forward = [m for m in moves if start_order is None or m.to_stage.order > start_order]
+    if forward:
+        last = forward[-1]
+        return OutcomeProposal(
+            Outcome.MOVED,
+            f"the deal moved forward to {last.to_stage.name} on {last.changed_at:%b %d}",
+        )
+    days = (now - session.decided_at).days
+    if days >= no_change_days:
+        return OutcomeProposal(
+            Outcome.NO_CHANGE, f"no forward stage move in the {days} days since the decision"
+        )
+    return None

@@ -105,6 +105,14 @@ class Team(models.Model):
         return self.name
 
 
+class ActiveMembershipManager(models.Manager["Membership"]):
+    """Memberships that give access: a deactivated person's is kept (their deals keep their
+    name) but answers nowhere, since every access check and member list reads this manager."""
+
+    def get_queryset(self) -> models.QuerySet[Membership]:
+        return super().get_queryset().filter(deactivated_at__isnull=True)
+
+
 class Membership(models.Model):
     """A person's place in a workspace: their role and, for reps, their team."""
 
@@ -116,8 +124,16 @@ class Membership(models.Model):
     )
     title = models.CharField(max_length=100, blank=True, help_text="e.g. Deal desk, Legal.")
     created_at = models.DateTimeField(default=timezone.now)
+    deactivated_at = models.DateTimeField(
+        null=True, blank=True, help_text="Access gone; their deals stay theirs."
+    )
+
+    objects = ActiveMembershipManager()
+    # Every membership, deactivated ones too: the people page and re-inviting someone.
+    everyone = models.Manager()  # noqa: DJ012 (ruff takes a second manager for a field)
 
     class Meta:
+        base_manager_name = "everyone"
         ordering = ("workspace", "role", "user__name")
         constraints = [
             models.UniqueConstraint(fields=["workspace", "user"], name="one_membership_per_ws")
@@ -174,3 +190,44 @@ class Claim(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} until {self.until:%Y-%m-%d %H:%M:%S}"
+
+
+class TaskStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class TaskRun(models.Model):
+    """One run of a background task for a workspace (scoring, insights): whether it failed and
+    why, so no failure is silent, and what to enqueue again to retry it (core.background)."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, null=True, blank=True, related_name="task_runs"
+    )
+    kind = models.CharField(
+        max_length=30,
+        help_text="What it does, e.g. scoring: a later success of the same kind settles a failure.",
+    )
+    label = models.CharField(max_length=200)
+    task_path = models.CharField(max_length=200)
+    args = models.JSONField(default=dict, blank=True, help_text="{args: [...], kwargs: {...}}")
+    status = models.CharField(max_length=8, choices=TaskStatus.choices, default=TaskStatus.RUNNING)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    retried_at = models.DateTimeField(null=True, blank=True)
+    retried_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("-started_at", "-pk")
+        indexes = [models.Index(fields=["workspace", "-started_at"], name="taskrun_ws_time")]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.status})"
+
+    @property
+    def failed(self) -> bool:
+        return self.status == TaskStatus.FAILED

@@ -6,11 +6,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.db import DatabaseError, connection
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from unstuck.core import services
+from unstuck.core import selectors, services
 from unstuck.core.access import require_role
 from unstuck.core.decorators import workspace_view
 from unstuck.core.errors import UnstuckError
@@ -87,16 +90,25 @@ def workspace_settings(request: AppRequest, membership: Membership) -> HttpRespo
             services.workspace_update(workspace=workspace, **form.cleaned_data)
             messages.success(request, "Settings saved.")
             return redirect("workspace-settings", slug=workspace.slug)
+    # Leaders manage people, deactivated ones included (to give their access back).
+    manager = Membership.everyone if membership.is_leader else Membership.objects
     members = (
-        Membership.objects.filter(workspace=workspace)
+        manager.filter(workspace=workspace)
         .select_related("user", "team")
-        .order_by("role", "team__name", "user__name")
+        .order_by(F("deactivated_at").asc(nulls_first=True), "role", "team__name", "user__name")
     )
     teams = Team.objects.filter(workspace=workspace).select_related("manager")
+    task_runs = selectors.task_runs_recent(workspace) if membership.is_leader else []
     return render(
         request,
         "core/workspace_settings.html",
-        {"form": form, "members": members, "teams": teams},
+        {
+            "form": form,
+            "members": members,
+            "teams": teams,
+            "task_runs": task_runs,
+            "roles": Role.choices,
+        },
         status=400 if form.errors else 200,
     )
 
@@ -132,3 +144,28 @@ def api_token_revoke(request: AppRequest, pk: int) -> HttpResponse:
     services.api_token_revoke(token=token, by=request.user)
     messages.success(request, f"Token “{token.name}” revoked. Scripts using it will stop working.")
     return redirect("api-tokens")
+
+
+def _back_to(request: AppRequest, fallback: str) -> HttpResponse:
+    """Redirect to the form's `next` when it is a path on this site, else to `fallback`."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(fallback)
+
+
+@workspace_view()
+@require_POST
+def task_retry(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
+    """Enqueue a failed background task again (the service checks who may)."""
+    try:
+        run = services.task_retry(membership=membership, task_run_id=pk)
+    except UnstuckError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{run.label}: queued again. This page shows how it went.")
+    return _back_to(
+        request, reverse("workspace-settings", kwargs={"slug": membership.workspace.slug})
+    )

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, QuerySet, Sum, Value
 from django.utils import timezone
 
 from unstuck.core.access import deals_visible_to
 from unstuck.core.models import Membership, Role, Team, User
 from unstuck.core.templatetags.unstuck import whole_days
 from unstuck.core.validation import parse_id
-from unstuck.deals.models import Deal, DealQuerySet, Stage, StageChange, StageKind
+from unstuck.deals.models import Deal, DealQuerySet, Pipeline, Stage, StageChange, StageKind
 
 SORTS: dict[str, tuple[str, ...]] = {
     "amount": ("-amount", "-pk"),
@@ -41,6 +43,7 @@ STATUSES = {"open": "Open", "won": "Won", "lost": "Lost", "all": "All"}
 @dataclass
 class PipelineFilters:
     status: str = "open"
+    pipeline: int | None = None
     team: int | None = None
     owner: int | None = None
     stage: int | None = None
@@ -58,7 +61,7 @@ class PipelineFilters:
             filters.status = status
         else:
             errors.append(f"Unknown status '{status}'; showing open deals.")
-        for name in ("team", "owner", "stage"):
+        for name in ("pipeline", "team", "owner", "stage"):
             raw = params.get(name, "")
             if raw:
                 try:
@@ -78,6 +81,8 @@ def pipeline_deals(membership: Membership, filters: PipelineFilters) -> DealQuer
     qs = deals_visible_to(membership)
     if filters.status != "all":
         qs = qs.filter(status=filters.status)
+    if filters.pipeline:
+        qs = qs.filter(stage__pipeline_id=filters.pipeline)
     if filters.team:
         qs = qs.filter(team_id=filters.team)
     if filters.owner:
@@ -97,14 +102,106 @@ def pipeline_page(membership: Membership, filters: PipelineFilters, page_number:
 
 
 @dataclass
+class PipelineTotal:
+    """The filtered view's deals in one currency: how many, their amount, and the amount
+    weighted by each deal's stage probability."""
+
+    currency: str
+    count: int
+    amount: Decimal
+    weighted: Decimal
+
+
+def pipeline_totals(membership: Membership, filters: PipelineFilters) -> list[PipelineTotal]:
+    """Totals over every deal the filters match (not only the page shown), one row per
+    currency, since amounts in different currencies do not add up. One query."""
+    rows = (
+        pipeline_deals(membership, filters)
+        .order_by()
+        .values("currency")
+        .annotate(
+            n=Count("pk"),
+            total=Sum("amount"),
+            weighted=Sum(
+                ExpressionWrapper(
+                    F("amount") * F("stage__probability") / Value(Decimal(100)),
+                    output_field=DecimalField(max_digits=20, decimal_places=2),
+                )
+            ),
+        )
+        .order_by("-n", "currency")
+    )
+    return [
+        PipelineTotal(
+            currency=r["currency"],
+            count=r["n"],
+            amount=r["total"] or Decimal(0),
+            weighted=Decimal(r["weighted"] or 0).quantize(Decimal("1.00")),
+        )
+        for r in rows
+    ]
+
+
+CSV_HEADER = [
+    "id",
+    "deal",
+    "account",
+    "owner",
+    "pipeline",
+    "stage",
+    "status",
+    "amount",
+    "currency",
+    "probability_pct",
+    "weighted_amount",
+    "close_date",
+    "days_in_stage",
+    "last_activity",
+]
+
+
+def pipeline_csv_rows(membership: Membership, filters: PipelineFilters) -> Iterator[list[Any]]:
+    """The filtered view's deals as CSV rows (write them through core.csvexport), in the
+    view's order; streamed from the database in chunks."""
+    from unstuck.core.templatetags.unstuck import days_since  # the page's days in stage
+
+    deals = pipeline_deals(membership, filters).select_related("stage__pipeline")
+    for deal in deals.iterator(chunk_size=2000):
+        weighted = (deal.amount * deal.stage.probability / 100).quantize(Decimal("1.00"))
+        yield [
+            deal.pk,
+            deal.name,
+            deal.account.name if deal.account else "",
+            deal.owner.display_name if deal.owner else "",
+            deal.stage.pipeline.name,
+            deal.stage.name,
+            deal.status,
+            deal.amount,
+            deal.currency,
+            deal.stage.probability,
+            weighted,
+            deal.close_date.isoformat() if deal.close_date else "",
+            days_since(deal.stage_entered_at) if deal.is_open else "",
+            timezone.localtime(deal.last_activity_at).date().isoformat()
+            if deal.last_activity_at
+            else "",
+        ]
+
+
+@dataclass
 class FilterChoices:
     teams: list[Team]
     owners: list[User]
     stages: list[Stage]
+    pipelines: list[Pipeline] = field(default_factory=list)
 
 
-def pipeline_filter_choices(membership: Membership) -> FilterChoices:
-    """The teams, owners and stages a member may filter by (only what they could see)."""
+def pipeline_filter_choices(
+    membership: Membership, filters: PipelineFilters | None = None
+) -> FilterChoices:
+    """The teams, owners, pipelines and stages a member may filter by (only what they could
+    see). The stages are the selected pipeline's; with none selected, every pipeline's,
+    which the page groups by pipeline (an imported pipeline's stage is not the demo's)."""
     ws = membership.workspace
     teams: QuerySet[Team] = Team.objects.filter(workspace=ws)
     owners: QuerySet[User] = User.objects.filter(
@@ -121,9 +218,16 @@ def pipeline_filter_choices(membership: Membership) -> FilterChoices:
             owners = owners.filter(pk=membership.user_id)
     elif membership.role == Role.PARTNER:
         teams, owners = teams.none(), owners.none()
+    pipelines = list(Pipeline.objects.filter(workspace=ws))
     stages = Stage.objects.filter(pipeline__workspace=ws).select_related("pipeline")
+    if filters is not None and filters.pipeline:
+        stages = stages.filter(pipeline_id=filters.pipeline)
+    stages = stages.order_by("-pipeline__is_default", "pipeline__name", "order", "pk")
     return FilterChoices(
-        teams=list(teams), owners=list(owners.distinct().order_by("name")), stages=list(stages)
+        teams=list(teams),
+        owners=list(owners.distinct().order_by("name")),
+        stages=list(stages),
+        pipelines=pipelines,
     )
 
 

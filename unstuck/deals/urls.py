@@ -5,6 +5,7 @@ from unstuck.deals import views
 app_name = "deals"
 urlpatterns = [
     path("", views.pipeline, name="pipeline"),
+    path("export.csv", views.pipeline_csv, name="pipeline-csv"),
     path("<int:pk>/", views.deal_detail, name="detail"),
     path("<int:pk>/move/", views.deal_move, name="move"),
     path("<int:pk>/stakeholders/new/", views.stakeholder_new, name="stakeholder-new"),

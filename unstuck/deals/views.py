@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import retarget
 
+from unstuck.core import csvexport
 from unstuck.core.access import can_edit_deal, can_invite_partners, get_deal_for, require_role
 from unstuck.core.decorators import workspace_view
 from unstuck.core.errors import UnstuckError
@@ -14,25 +18,61 @@ from unstuck.core.models import Membership, Role
 from unstuck.core.validation import parse_id
 from unstuck.deals import selectors, services
 from unstuck.deals.forms import StageMoveForm, StakeholderForm
-from unstuck.deals.models import Deal, DealPartner, Stakeholder
+from unstuck.deals.models import Deal, DealPartner, Stage, Stakeholder
 
 
 @workspace_view()
 def pipeline(request: AppRequest, membership: Membership) -> HttpResponse:
-    filters = selectors.PipelineFilters.from_query(request.GET)
-    page = selectors.pipeline_page(membership, filters, request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    filters = _pipeline_filters(request, membership)
     context = {
-        "page": page,
+        "page": selectors.pipeline_page(membership, filters, request.GET.get("page")),
+        "totals": selectors.pipeline_totals(membership, filters),
         "filters": filters,
-        "choices": selectors.pipeline_filter_choices(membership),
+        "choices": selectors.pipeline_filter_choices(membership, filters),
         "sorts": selectors.SORT_LABELS,
         "statuses": selectors.STATUSES,
-        "query": query.urlencode(),
     }
     template = "deals/_partials/pipeline_table.html" if request.htmx else "deals/pipeline.html"
     return render(request, template, context)
+
+
+def _pipeline_filters(request: AppRequest, membership: Membership) -> selectors.PipelineFilters:
+    filters = selectors.PipelineFilters.from_query(request.GET)
+    if filters.pipeline and filters.stage:
+        # A stage of another pipeline would match nothing: say so and drop it.
+        stage = Stage.objects.filter(
+            pk=filters.stage, pipeline__workspace_id=membership.workspace_id
+        ).first()
+        if stage is None or stage.pipeline_id != filters.pipeline:
+            filters.errors.append("That stage is not in the chosen pipeline; showing every stage.")
+            filters.stage = None
+    return filters
+
+
+@workspace_view()
+def pipeline_csv(request: AppRequest, membership: Membership) -> HttpResponse:
+    """The pipeline's filtered view as CSV: every matching deal the member may see."""
+    filters = _pipeline_filters(request, membership)
+    writer = csvexport.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        yield "\ufeff"  # so Excel opens the file as UTF-8
+        yield writer.writerow(selectors.CSV_HEADER)
+        for row in selectors.pipeline_csv_rows(membership, filters):
+            yield writer.writerow(row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    day = timezone.localdate().isoformat()
+    name = f"{membership.workspace.slug}-pipeline-{filters.status}-{day}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    # Streamed: a large pipeline is never held in memory (the decorator's type says
+    # HttpResponse).
+    return response  # type: ignore[return-value]
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
 
 
 def _deal_context(membership: Membership, deal_pk: int) -> dict[str, object]:

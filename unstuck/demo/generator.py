@@ -34,6 +34,8 @@ from unstuck.demo import vocabulary as vocab
 from unstuck.demo.cocreate import add_cocreate
 from unstuck.demo.insights import add_insights
 from unstuck.demo.investigation import add_investigations
+from unstuck.demo.plays import add_plays
+from unstuck.demo.share import add_share
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "demo"
@@ -548,4 +550,6 @@ def generate_demo(
     add_investigations(workspace=workspace, seed=seed, today=builder.today)
     add_cocreate(workspace=workspace, seed=seed, today=builder.today)
     add_insights(workspace=workspace, seed=seed, today=builder.today, speedup=innovation_speedup)
+    add_plays(workspace=workspace, seed=seed, today=builder.today)
+    add_share(workspace=workspace, seed=seed, today=builder.today)
     return result

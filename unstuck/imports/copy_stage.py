@@ -338,17 +338,21 @@ def _stage_deals(loader: Loader, src: CopySource, job: _HistoryJob | None, seed:
     # Owners: each distinct owner value matched once, by email, then name.
     owner_rows = []
     unknown: Counter[str] = Counter()
+    emails: dict[str, str] = {}
     owner_sql = f"SELECT {c.trim('owner')}, COUNT(*) FROM raw_deal r WHERE {keep} GROUP BY 1"
     for raw, n in _fetch(owner_sql):
         person = src.owners.get(raw, ("", raw)) if src.owners else person_of(raw)
         user_id, team_id = loader.owners.resolve(person)
         if user_id is None and (person[1] or person[0]):
             unknown[person[1] or person[0]] += n
+            if person[0]:
+                emails.setdefault(person[1] or person[0], person[0].strip().lower())
         owner_rows.append((raw, user_id, team_id))
     _values_table(
         "cp_owner", [("raw", "text"), ("owner_id", "bigint"), ("team_id", "bigint")], owner_rows
     )
     loader.result.unknown_owners = dict(unknown.most_common())
+    loader.result.unknown_owner_emails = emails
 
     ext = c.text("external_id")
     checks = [f"{ext} = ''", f"length({ext}) > 100", *_unreadable(c)]
@@ -594,6 +598,7 @@ def stage(loader: Loader, src: CopySource) -> bool:
         log.info("import: reading the files row by row (%s)", str(exc).splitlines()[0])
         loader.report.rows_read = rows_before
         loader.result.unknown_owners = {}
+        loader.result.unknown_owner_emails = {}
         loader.result.skipped = 0
         loader.result.fingerprints = {}
         loader.account_names.clear()
@@ -616,6 +621,7 @@ def _nothing_to_read(loader: Loader, facts: dict[str, Any]) -> bool:
     staging.create("stg_hist", staging.HISTORY_COLUMNS, d)
     loader.result.skipped = reference["fingerprints"]["deals"]
     loader.result.unknown_owners = reference.get("unknown_owners") or {}
+    loader.result.unknown_owner_emails = reference.get("unknown_owner_emails") or {}
     loader.report.rows_read += reference["rows_read"]
     loader.report.notes.append(
         f"These are the files import {reference['run']} read, and the deals it wrote have not "

@@ -72,6 +72,8 @@ class LoadResult:
     accounts_updated: int = 0
     stages_created: list[str] = field(default_factory=list)
     unknown_owners: dict[str, int] = field(default_factory=dict)
+    # The email the export gave each unknown owner (by the same label), to invite them.
+    unknown_owner_emails: dict[str, str] = field(default_factory=dict)
     related: dict[str, int] = field(default_factory=dict)  # contacts, stakeholders, activities
     conflicting_ids: int = 0  # ids on rows with different values, rejected (on_conflict=reject)
     # Deals known unchanged by their fingerprints, never staged (counted as unchanged), and
@@ -105,13 +107,15 @@ class OwnerDirectory:
     def __init__(self, workspace: Workspace, assign: dict[str, str]) -> None:
         self.by_email: dict[str, tuple[int, int | None]] = {}
         self.by_name: dict[str, tuple[int, int | None]] = {}
-        for m in Membership.objects.filter(workspace=workspace).select_related("user"):
+        # Deactivated members too: their deals stay theirs when the next export comes in.
+        for m in Membership.everyone.filter(workspace=workspace).select_related("user"):
             entry = (m.user_id, m.team_id)
             self.by_email[m.user.email.lower()] = entry
             if m.user.name:
                 self.by_name.setdefault(m.user.name.strip().lower(), entry)
         self.assign = {k.strip().lower(): v.strip().lower() for k, v in assign.items()}
         self.unknown: Counter[str] = Counter()
+        self.unknown_emails: dict[str, str] = {}
         self._cache: dict[tuple[str, str], tuple[int | None, int | None]] = {}
 
     def resolve(self, owner: tuple[str, str]) -> tuple[int | None, int | None]:
@@ -136,6 +140,8 @@ class OwnerDirectory:
         label = owner[1] or owner[0]
         if label:
             self.unknown[label] += 1
+            if owner[0]:
+                self.unknown_emails.setdefault(label, owner[0].strip().lower())
 
 
 class Loader:
@@ -318,6 +324,7 @@ class Loader:
         self.progress(n)
         self._deal_rows = n  # the history's rows count on from here
         self.result.unknown_owners = dict(owners.unknown.most_common())
+        self.result.unknown_owner_emails = dict(owners.unknown_emails)
         staging.execute(self.d.index("stg_deal", "external_id"))
         staging.execute("ANALYZE stg_deal")
 

@@ -8,6 +8,7 @@ readers build theirs from the headers they find; the web wizard edits and saves 
 from __future__ import annotations
 
 import functools
+import json
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -174,7 +175,26 @@ class Mapping:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The TOML-shaped form, for saving a wizard's mapping."""
+        """The TOML-shaped form: what the wizard keeps, and (`to_toml`) what it downloads for
+        the CLI. `from_dict(m.to_dict())` gives the same mapping back."""
+
+        def companion(comp: Companion) -> dict[str, Any]:
+            return {
+                "path": comp.path,
+                "key": comp.key,
+                "join": comp.join,
+                **({"columns": comp.columns} if comp.columns else {}),
+                **({"custom": comp.custom} if comp.custom else {}),
+                **({"replace": comp.replace} if comp.replace else {}),
+            }
+
+        files: dict[str, Any] = {}
+        if self.accounts:
+            files["accounts"] = companion(self.accounts)
+        if self.owners:
+            files["owners"] = companion(self.owners)
+        if self.lookups:
+            files["lookups"] = [companion(c) for c in self.lookups]
         return {
             "source": self.source,
             "pipeline": self.pipeline,
@@ -184,7 +204,9 @@ class Mapping:
                 "rename": self.stage_rename,
                 "won": self.won,
                 "lost": self.lost,
+                "only_these": self.strict_stages,
             },
+            **({"stage_dates": {s: c for s, _, c in self.stage_dates}} if self.stage_dates else {}),
             "dates": {"formats": list(self.date_formats), "dayfirst": self.dayfirst},
             "amounts": {
                 "currency": self.currency,
@@ -193,7 +215,12 @@ class Mapping:
             "custom": {"columns": self.custom},
             "duplicates": {"on_conflict": self.on_conflict},
             **({"history": self.history} if self.history else {}),
+            **({"files": files} if files else {}),
         }
+
+    def to_toml(self) -> str:
+        """The mapping as a TOML file for `unstuck import csv --mapping`."""
+        return to_toml(self.to_dict())
 
     # --- checking headers -----------------------------------------------------------------
     def referenced(self, spec: str) -> list[str]:
@@ -261,3 +288,58 @@ class Mapping:
         if self.won or self.lost:
             return "open"
         return ""
+
+
+# --- writing TOML ---------------------------------------------------------------------------
+# The standard library reads TOML but does not write it; a mapping's shape is small (strings,
+# booleans, lists of strings, tables, one array of tables), so it is written here.
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _key(key: str) -> str:
+    return key if _BARE_KEY.match(key) else json.dumps(key, ensure_ascii=False)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        # A JSON string is a valid TOML basic string (same escapes).
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        inner = ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items())
+        return "{ " + inner + " }" if inner else "{}"
+    raise TypeError(f"Cannot write {type(value).__name__} as TOML")
+
+
+def _table(lines: list[str], name: str, data: dict[str, Any]) -> None:
+    plain = {k: v for k, v in data.items() if not isinstance(v, dict) and not _tables(v)}
+    nested = {k: v for k, v in data.items() if k not in plain}
+    if name and (plain or not nested):
+        lines += ["", f"[{name}]"]
+    lines += [f"{_key(k)} = {_value(v)}" for k, v in plain.items()]
+    for k, v in nested.items():
+        child = f"{name}.{_key(k)}" if name else _key(k)
+        if isinstance(v, dict):
+            _table(lines, child, v)
+        else:
+            for item in v:
+                lines += ["", f"[[{child}]]"]
+                lines += [f"{_key(ik)} = {_value(iv)}" for ik, iv in item.items()]
+
+
+def _tables(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+
+
+def to_toml(data: dict[str, Any]) -> str:
+    lines: list[str] = [
+        "# A mapping for `unstuck import csv --mapping THIS_FILE DEALS.csv`, built in the web",
+        "# import wizard. Companion files (files.*) are looked for beside the deals file.",
+    ]
+    _table(lines, "", data)
+    return "\n".join(lines).strip() + "\n"

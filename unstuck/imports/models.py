@@ -146,6 +146,7 @@ class SavedMapping(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=10, choices=ImportKind.choices)
     headers_key = models.CharField(max_length=64, help_text="sha256 of the sorted headers.")
+    name = models.CharField(max_length=200, blank=True, help_text="How the wizard lists it.")
     mapping = models.JSONField(default=dict)
     updated_at = models.DateTimeField(auto_now=True)
 

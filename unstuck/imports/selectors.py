@@ -8,8 +8,8 @@ from typing import Any
 from django.db.models import QuerySet
 
 from unstuck.core.access import require_role
-from unstuck.core.models import Membership, Role
-from unstuck.imports.models import ImportProblem, ImportRun
+from unstuck.core.models import Membership, Role, TaskRun
+from unstuck.imports.models import ImportProblem, ImportRun, RunStatus
 
 
 def import_runs(membership: Membership) -> QuerySet[ImportRun]:
@@ -68,3 +68,31 @@ def rejected_rows(
             yield current[0], current[1], "; ".join(reasons), row
 
     return list(headers), rows()
+
+
+def scoring_after(run: ImportRun) -> TaskRun | str | None:
+    """How the scoring an import queued went: its TaskRun once a worker started it, "queued"
+    before then, None when the import queued none (nothing written, or not finished)."""
+    from unstuck.core.selectors import task_run_after
+
+    if run.status != RunStatus.DONE or run.finished_at is None:
+        return None
+    if not (run.created or run.updated or run.history_added):
+        return None
+    found = task_run_after(run.workspace, kind="scoring", since=run.finished_at)
+    return found if found is not None else "queued"
+
+
+def owners_to_invite(run: ImportRun) -> list[dict[str, Any]]:
+    """The CRM owners the import did not know, with the email the export gave each (if any)
+    and how many deals came in without an owner because of them, for "invite these N"."""
+    unknown: dict[str, int] = run.summary.get("unknown_owners") or {}
+    emails: dict[str, str] = run.summary.get("unknown_owner_emails") or {}
+    found = []
+    for i, (label, deals) in enumerate(unknown.items()):
+        email = emails.get(label, "")
+        if not email and "@" in label:
+            email = label
+        name = "" if label == email else label
+        found.append({"i": i, "label": label, "name": name, "email": email, "deals": deals})
+    return found

@@ -385,6 +385,7 @@ def _execute(
     run.summary = {
         "notes": [*plan.notes, *report.notes],
         "unknown_owners": result.unknown_owners,
+        "unknown_owner_emails": result.unknown_owner_emails,
         "stages_created": result.stages_created,
         "accounts_created": result.accounts_created,
         "accounts_updated": result.accounts_updated,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from unstuck.core.background import tracked
+
 
 @task()
 def run_import(run_id: int) -> None:
@@ -15,6 +17,7 @@ def run_import(run_id: int) -> None:
 
 
 @task()
+@tracked("scoring", "Scoring the pipeline after an import")
 def recompute_after_import(workspace_id: int) -> dict[str, object]:
     """Rescore right after an import, without waiting for the night: the models are retrained
     when the import brought new outcomes (closed deals), and only the deals it changed (plus

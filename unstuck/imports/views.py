@@ -3,24 +3,44 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
+from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from unstuck.core import csvexport
+from unstuck.core import csvexport, services
 from unstuck.core.decorators import workspace_view
 from unstuck.core.errors import UnstuckError
-from unstuck.core.models import Membership, Role
+from unstuck.core.models import Membership, Role, Team
 from unstuck.imports import selectors, wizard
-from unstuck.imports.mapping import DEAL_FIELDS
+from unstuck.imports.mapping import DEAL_FIELDS, Mapping
 from unstuck.imports.models import ImportKind, ImportRun, RunStatus
 from unstuck.imports.services import import_run_progress, import_runs_mark_interrupted
 
 KINDS = [("auto", "Detect it for me"), *ImportKind.choices]
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files from one input (Django's documented pattern)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> Any:
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(d, initial) for d in data]
+        return [single(data, initial)] if data else []
 
 
 class UploadForm(forms.Form):
@@ -44,6 +64,29 @@ class UploadForm(forms.Form):
         required=False, label="Activities (Salesforce Task.csv)",
         help_text="Tasks and calls, kept as each deal's activities.",
     )  # fmt: skip
+    mapping_file = forms.FileField(
+        required=False, label="A mapping file (TOML, as for `unstuck import csv --mapping`)",
+        help_text="Optional, for a CSV: the columns, stage dates, name template and companion "
+        "files, as the command line reads them. You can still change it on the next step.",
+    )  # fmt: skip
+    saved_mapping = forms.ChoiceField(
+        required=False, label="Or use a saved mapping",
+        help_text="One you built here before, or one shipped with Unstuck.",
+    )  # fmt: skip
+    companions = MultipleFileField(
+        required=False, label="Companion files the mapping names",
+        help_text="e.g. accounts.csv, sales_teams.csv, products.csv: joined to the deals as "
+        "the mapping's [files] section says. Select several at once.",
+    )  # fmt: skip
+
+    def __init__(self, *args: Any, workspace_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        saved = self.fields["saved_mapping"]
+        assert isinstance(saved, forms.ChoiceField)
+        saved.choices = [
+            ("", "—"),
+            *wizard.mapping_choices(workspace_id),
+        ]
 
 
 def _run(membership: Membership, pk: int) -> ImportRun:
@@ -59,15 +102,24 @@ def import_list(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 @workspace_view(Role.LEADER)
 def import_new(request: HttpRequest, membership: Membership) -> HttpResponse:
-    form = UploadForm(request.POST or None, request.FILES or None)
+    form = UploadForm(
+        request.POST or None, request.FILES or None, workspace_id=membership.workspace_id
+    )
     if request.method == "POST" and form.is_valid():
         uploads = {r: form.cleaned_data[r] for r in wizard.ROLES if form.cleaned_data.get(r)}
         try:
+            mapping = wizard.mapping_chosen(
+                workspace_id=membership.workspace_id,
+                upload=form.cleaned_data.get("mapping_file"),
+                choice=form.cleaned_data.get("saved_mapping") or "",
+            )
             run = wizard.import_draft_create(
                 workspace=membership.workspace,
                 by=request.user,  # type: ignore[arg-type]
                 kind=form.cleaned_data["kind"],
                 uploads=uploads,
+                mapping=mapping,
+                companions=form.cleaned_data.get("companions") or [],
             )
         except UnstuckError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
@@ -118,7 +170,20 @@ def import_mapping(request: HttpRequest, membership: Membership, pk: int) -> Htt
         (f["headers"] for f in run.files if f["role"] == "history"), []
     )
     history_columns: dict[str, str] = mapping.get("history", {})
+    templates = {f: c for f, c in columns.items() if "{" in c}
+    columns = {f: c for f, c in columns.items() if f not in templates}
+    stage_dates = list(mapping.get("stage_dates", {}).items())
+    blank_rows = 3
+    stage_date_rows = [
+        (i, stage, column)
+        for i, (stage, column) in enumerate(
+            [*stage_dates, *[("", "")] * blank_rows][: wizard.MAX_STAGE_DATES]
+        )
+    ]
     context = {
+        "name_template": templates.get("name", ""),
+        "stage_date_rows": stage_date_rows,
+        "companions": wizard.companion_specs(mapping),
         "run": run,
         "error": error,
         # A file may have hundreds of thousands of columns: the lists offer the first
@@ -127,7 +192,7 @@ def import_mapping(request: HttpRequest, membership: Membership, pk: int) -> Htt
         "max_listed": MAX_LISTED,
         "column_count": len(headers),
         "field_rows": [(key, label, columns.get(key, "")) for key, label in DEAL_FIELDS.items()],
-        "headers": _listed(headers, [*columns.values(), *custom]),
+        "headers": _listed(headers, [*columns.values(), *custom, *(c for _, c in stage_dates)]),
         "columns": columns,
         "suggested": mapping.get("suggested", False),
         "mapping": mapping,
@@ -147,6 +212,22 @@ def import_mapping(request: HttpRequest, membership: Membership, pk: int) -> Htt
         ],
     }
     return render(request, "imports/mapping.html", context, status=400 if error else 200)
+
+
+@workspace_view(Role.LEADER)
+def import_mapping_toml(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """The mapping built in the wizard as a TOML file for `unstuck import csv --mapping`."""
+    run = _run(membership, pk)
+    if run.kind != ImportKind.CSV or not run.mapping:
+        raise Http404("This import has no column mapping (its format reads columns by name).")
+    try:
+        text = Mapping.from_dict(run.mapping, where="This import's mapping").to_toml()
+    except UnstuckError as exc:
+        raise Http404(exc.message) from None
+    response = HttpResponse(text, content_type="application/toml; charset=utf-8")
+    source = re.sub(r"[^\w-]+", "-", str(run.mapping.get("source") or "csv")).strip("-")
+    response["Content-Disposition"] = f'attachment; filename="{source or "csv"}-mapping.toml"'
+    return response
 
 
 @workspace_view(Role.LEADER)
@@ -175,9 +256,12 @@ def import_detail(request: HttpRequest, membership: Membership, pk: int) -> Http
     run = _run(membership, pk)
     context = {
         "run": run,
+        "scoring": selectors.scoring_after(run),
         "progress": import_run_progress(run),
         "problems": selectors.run_problems(run, limit=200),
         "members": selectors.assignable_members(membership),
+        "owners_to_invite": selectors.owners_to_invite(run),
+        "teams": Team.objects.filter(workspace_id=membership.workspace_id),
         "can_repeat": run.is_finished and run.files_stored,
     }
     if request.htmx and not run.is_finished:  # type: ignore[attr-defined]
@@ -212,6 +296,60 @@ def import_repeat(request: HttpRequest, membership: Membership, pk: int) -> Http
     except UnstuckError as exc:
         messages.error(request, exc.message)
         return redirect("imports:detail", slug=membership.workspace.slug, pk=run.pk)
+    return redirect("imports:detail", slug=membership.workspace.slug, pk=again.pk)
+
+
+@workspace_view(Role.LEADER)
+@require_POST
+def import_invite_owners(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """Invite the CRM owners this import did not know (names and emails as the export gave
+    them, corrected here), then run the import again so their deals get them as owner."""
+    run = _run(membership, pk)
+    unknown = list((run.summary.get("unknown_owners") or {}).keys())
+    people = []
+    for i in request.POST.getlist("invite"):
+        if not i.isdigit() or not 0 <= int(i) < len(unknown):
+            continue
+        people.append(
+            {
+                "label": unknown[int(i)],
+                "name": str(request.POST.get(f"name-{i}", "")).strip()[:200],
+                "email": str(request.POST.get(f"email-{i}", "")).strip()[:254],
+                "role": str(request.POST.get(f"role-{i}", "rep")),
+                "team_id": str(request.POST.get(f"team-{i}", "")),
+            }
+        )
+    back = redirect("imports:detail", slug=membership.workspace.slug, pk=run.pk)
+    try:
+        for person in people:
+            if person["team_id"] and not person["team_id"].isdigit():
+                raise UnstuckError("Choose a team from the list.")
+        invitations = services.owners_invite(by=membership, people=people)
+    except UnstuckError as exc:
+        messages.error(request, exc.message)
+        return back
+    invited = len(invitations)
+    if not (run.files_stored and run.via == "web"):
+        messages.success(
+            request,
+            f"Invited {invited}. Run the same import again so their deals get them as owner.",
+        )
+        return back
+    assign = {
+        p["label"]: inv.membership.user.email for p, inv in zip(people, invitations, strict=True)
+    }
+    try:
+        again = wizard.import_run_repeat(
+            run=run,
+            by=request.user,  # type: ignore[arg-type]
+            assign_owners=assign,
+        )
+    except UnstuckError as exc:
+        messages.error(request, f"Invited {invited}, but the import could not run again: {exc}")
+        return back
+    messages.success(
+        request, f"Invited {invited}. Importing again so their deals get them as owner."
+    )
     return redirect("imports:detail", slug=membership.workspace.slug, pk=again.pk)
 
 

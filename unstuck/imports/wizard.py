@@ -10,6 +10,7 @@ import difflib
 import hashlib
 import re
 import shutil
+import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,6 +37,7 @@ ROLES = ("deals", "history", "accounts", "users", "contacts", "contact_roles", "
 # Contacts, their roles on deals and tasks only have a reader for Salesforce's objects.
 SALESFORCE_ONLY = ("contacts", "contact_roles", "activities")
 MAX_UPLOAD = 2 * 1024 * 1024 * 1024
+MAX_STAGE_DATES = 30  # rows of "stage → column of the date it began" on the mapping page
 SYNONYMS = {
     "external_id": ["id", "deal id", "opportunity id", "record id", "opportunity number"],
     "name": ["name", "deal name", "opportunity name", "title", "deal"],
@@ -105,11 +107,126 @@ def _store(upload: UploadedFile, folder: Path) -> Path:
     return path
 
 
+# Mappings shipped with Unstuck (examples/mappings in a checkout), offered beside saved ones.
+SHIPPED_MAPPINGS = Path(settings.BASE_DIR).parent / "examples" / "mappings"
+MAX_MAPPING_FILE = 256 * 1024
+
+
+def mapping_choices(workspace_id: int) -> list[tuple[str, str]]:
+    """The mappings the upload step offers: the workspace's saved ones, newest first, then
+    the shipped ones."""
+    saved = SavedMapping.objects.filter(workspace_id=workspace_id, kind=ImportKind.CSV)
+    choices = [
+        (f"saved:{m.pk}", f"Saved: {m.name or m.mapping.get('source', 'csv')} "
+         f"({m.updated_at:%Y-%m-%d})")
+        for m in saved.order_by("-updated_at")[:50]
+    ]  # fmt: skip
+    if SHIPPED_MAPPINGS.is_dir():
+        choices += [
+            (f"shipped:{p.name}", f"Shipped: {p.name}")
+            for p in sorted(SHIPPED_MAPPINGS.glob("*.toml"))
+        ]
+    return choices
+
+
+def mapping_chosen(
+    *, workspace_id: int, upload: UploadedFile | None, choice: str
+) -> dict[str, Any] | None:
+    """The mapping the upload step was given (a TOML file, or a saved or shipped one), checked
+    by the one parser the CLI uses, in its TOML shape; None when none was given."""
+    if upload is not None:
+        if upload.size and upload.size > MAX_MAPPING_FILE:
+            raise UnstuckError("A mapping file is a few kilobytes of TOML.", field="mapping_file")
+        raw = b"".join(upload.chunks())
+        try:
+            data = tomllib.loads(raw.decode("utf-8-sig"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise UnstuckError(
+                f"{upload.name} is not valid TOML: {exc}", field="mapping_file"
+            ) from None
+        where = Path(upload.name or "mapping.toml").name
+    elif choice.startswith("saved:") and choice[6:].isdigit():
+        saved = SavedMapping.objects.filter(pk=int(choice[6:]), workspace_id=workspace_id).first()
+        if saved is None:
+            raise UnstuckError("No such saved mapping.", field="saved_mapping")
+        data, where = dict(saved.mapping), "The saved mapping"
+    elif choice.startswith("shipped:"):
+        path = SHIPPED_MAPPINGS / Path(choice[8:]).name
+        if path.suffix != ".toml" or not path.is_file():
+            raise UnstuckError("No such shipped mapping.", field="saved_mapping")
+        data, where = tomllib.loads(path.read_text(encoding="utf-8")), path.name
+    elif choice:
+        raise UnstuckError("Choose a mapping from the list.", field="saved_mapping")
+    else:
+        return None
+    data.pop("suggested", None)
+    return Mapping.from_dict(data, where=where).to_dict()
+
+
+def companion_specs(mapping: dict[str, Any]) -> list[dict[str, Any]]:
+    """The companion files a mapping joins to the deals, for the mapping page."""
+    files = mapping.get("files", {})
+    found = []
+    for what, spec in [
+        ("Accounts", files.get("accounts")),
+        ("Owners", files.get("owners")),
+        *(("Lookup", s) for s in files.get("lookups", [])),
+    ]:
+        if spec:
+            found.append({"what": what, **spec})
+    return found
+
+
+def _companion_names(mapping: dict[str, Any]) -> list[str]:
+    files = mapping.get("files", {})
+    specs = [files.get("accounts"), files.get("owners"), *files.get("lookups", [])]
+    return [Path(spec["path"]).name for spec in specs if spec]
+
+
+def _companions_beside_deals(mapping: dict[str, Any]) -> dict[str, Any]:
+    """Companion files are stored beside the deals file under their own names: the mapping
+    names them so (the CLI finds them the same way, beside the deals file)."""
+    files = mapping.get("files")
+    if not files:
+        return mapping
+    files = {
+        k: ([{**c, "path": Path(c["path"]).name} for c in v] if k == "lookups" else
+            {**v, "path": Path(v["path"]).name})
+        for k, v in files.items()
+    }  # fmt: skip
+    return {**mapping, "files": files}
+
+
 @transaction.atomic
 def import_draft_create(
-    *, workspace: Workspace, by: User, kind: str, uploads: dict[str, UploadedFile]
+    *,
+    workspace: Workspace,
+    by: User,
+    kind: str,
+    uploads: dict[str, UploadedFile],
+    mapping: dict[str, Any] | None = None,
+    companions: list[UploadedFile] | None = None,
 ) -> ImportRun:
-    """Store the uploaded files, look at them, and start a draft run."""
+    """Store the uploaded files, look at them, and start a draft run. With a mapping (as the
+    CLI reads it) the files are a mapped CSV and the companion files it names come along."""
+    companions = companions or []
+    if mapping is not None:
+        if kind not in {"auto", ImportKind.CSV}:
+            raise UnstuckError("A mapping file is for a CSV export.", field="mapping_file")
+        kind = ImportKind.CSV
+        mapping = _companions_beside_deals(mapping)
+        names = {Path(u.name or "").name for u in companions}
+        missing = [n for n in _companion_names(mapping) if n not in names]
+        if missing:
+            raise UnstuckError(
+                f"The mapping joins {', '.join(missing)} to the deals: add "
+                f"{'it' if len(missing) == 1 else 'them'} as companion files.",
+                field="companions",
+            )
+    elif companions:
+        raise UnstuckError(
+            "Companion files come with a mapping that names them.", field="companions"
+        )
     if "deals" not in uploads:
         raise UnstuckError("Choose the file with the deals (opportunities).", field="deals")
     if "contact_roles" in uploads and "contacts" not in uploads:
@@ -125,7 +242,14 @@ def import_draft_create(
     )
     folder = Path(settings.MEDIA_ROOT) / run.file_dir
     try:
-        return _draft_detect(run=run, folder=folder, kind=kind, uploads=uploads)
+        return _draft_detect(
+            run=run,
+            folder=folder,
+            kind=kind,
+            uploads=uploads,
+            mapping=mapping,
+            companions=companions,
+        )
     except BaseException:
         # The run's row goes with the rolled-back transaction; the files it stored must too.
         shutil.rmtree(folder, ignore_errors=True)
@@ -133,7 +257,13 @@ def import_draft_create(
 
 
 def _draft_detect(
-    *, run: ImportRun, folder: Path, kind: str, uploads: dict[str, UploadedFile]
+    *,
+    run: ImportRun,
+    folder: Path,
+    kind: str,
+    uploads: dict[str, UploadedFile],
+    mapping: dict[str, Any] | None = None,
+    companions: list[UploadedFile] | None = None,
 ) -> ImportRun:
     workspace = run.workspace
     files: list[dict[str, Any]] = []
@@ -159,8 +289,38 @@ def _draft_detect(
                 "headers": f.headers,
             }
         )
+    deals_name = Path(files[0]["path"]).name if files else ""
+    for upload in companions or []:
+        name = Path(upload.name or "").name
+        if name == deals_name:
+            raise UnstuckError(f"{name} is the deals file, not a companion.", field="companions")
+        path = _store(upload, folder)
+        if path.name != name:
+            # The mapping names it by its own name; keep that name (safe characters only).
+            raise UnstuckError(
+                f"Rename {name} to letters, digits, dots, dashes and underscores only.",
+                field="companions",
+            )
+        try:
+            f = open_file(path, role="companion", name=name)
+        except FileProblem as exc:
+            raise UnstuckError(str(exc), field="companions") from None
+        files.append(
+            {
+                "role": "companion",
+                "name": f.name,
+                "path": str(path),
+                "sha256": f.sha256,
+                "size": f.size,
+                "encoding": f.encoding_label,
+                "delimiter": f.delimiter_label,
+                "headers": f.headers,
+            }
+        )
     run.files = files
     run.kind = detect_kind(sniffed["deals"].headers) if kind == "auto" else kind
+    if mapping is not None:
+        run.kind = ImportKind.CSV
     extra = [role for role in SALESFORCE_ONLY if role in sniffed]
     if extra and run.kind != ImportKind.SALESFORCE:
         raise UnstuckError(
@@ -168,7 +328,11 @@ def _draft_detect(
             f"{sniffed['deals'].name} reads as {ImportKind(run.kind).label}.",
             field=extra[0],
         )
-    if run.kind == ImportKind.CSV:
+    if mapping is not None:
+        run.mapping = mapping
+        if "history" in sniffed and not run.mapping.get("history"):
+            run.mapping["history"] = suggest_columns(sniffed["history"].headers, HISTORY_SYNONYMS)
+    elif run.kind == ImportKind.CSV:
         headers = sniffed["deals"].headers
         saved = SavedMapping.objects.filter(
             workspace=workspace, kind=run.kind, headers_key=headers_key(headers)
@@ -214,6 +378,42 @@ def mapping_from_form(run: ImportRun, data: Any) -> dict[str, Any]:
     }
     if decimal in {".", ","}:
         mapping["amounts"]["decimal"] = decimal
+    template = data.get("tpl_name", "").strip()
+    if template:
+        unknown = [c for c in re.findall(r"\{([^{}]+)\}", template) if c not in headers]
+        if "{" not in template or unknown:
+            raise UnstuckError(
+                "The name template puts column names in braces, e.g. {product} — {account}"
+                + (f"; not columns of this file: {', '.join(unknown)}." if unknown else "."),
+                field="tpl_name",
+            )
+        columns["name"] = template
+    # What the page shows but does not edit comes from the mapping as it was (uploaded or
+    # saved): companion files, stage renames, whether only the listed stages are allowed.
+    base: dict[str, Any] = run.mapping or {}
+    base_stages = base.get("stages", {})
+    if base_stages.get("rename"):
+        mapping["stages"]["rename"] = base_stages["rename"]
+    if "only_these" in base_stages and mapping["stages"]["order"]:
+        mapping["stages"]["only_these"] = base_stages["only_these"]
+    if base.get("files"):
+        mapping["files"] = base["files"]
+    if "sd_stage_0" in data:
+        stage_dates = {
+            data.get(f"sd_stage_{i}", "").strip(): data.get(f"sd_col_{i}", "").strip()
+            for i in range(MAX_STAGE_DATES)
+        }
+        stage_dates = {st: c for st, c in stage_dates.items() if st and c}
+        strays = [c for c in stage_dates.values() if c not in headers]
+        if strays:
+            raise UnstuckError(
+                f"Stage dates name columns this file does not have: {', '.join(strays)}.",
+                field="stage_dates",
+            )
+        if stage_dates:
+            mapping["stage_dates"] = stage_dates
+    elif base.get("stage_dates"):
+        mapping["stage_dates"] = base["stage_dates"]
     history_headers = set(next((f["headers"] for f in run.files if f["role"] == "history"), []))
     history = {
         f: data.get(f"hist_{f}", "")
@@ -237,7 +437,10 @@ def import_draft_set_mapping(*, run: ImportRun, mapping: dict[str, Any]) -> Impo
         workspace_id=run.workspace_id,
         kind=run.kind,
         headers_key=headers_key(run.files[0]["headers"]),
-        defaults={"mapping": mapping},
+        defaults={
+            "mapping": mapping,
+            "name": f"{mapping.get('source') or 'csv'}, for {run.files[0]['name']}"[:200],
+        },
     )
     return run
 

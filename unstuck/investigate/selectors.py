@@ -4,12 +4,12 @@ and the diagnosis rows of the CLI and API. Fixed number of queries per page."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -24,6 +24,7 @@ from unstuck.investigate.models import (
     InvestigationRequest,
     ObstacleStatus,
     StepStatus,
+    WinModel,
 )
 from unstuck.investigate.stall_signals import STALL_WARNING, describe, signal_rows
 
@@ -83,6 +84,8 @@ class QueueSummary:
     open_deals: int
     value_at_stake: float
     computed_at: datetime | None
+    # The workspace has never been scored: its zeros would mean "not yet", not "none".
+    never_scored: bool = False
 
 
 def queue_summary(membership: Membership, *, visible: DealQuerySet | None = None) -> QueueSummary:
@@ -95,11 +98,18 @@ def queue_summary(membership: Membership, *, visible: DealQuerySet | None = None
         payoff=Sum("payoff", filter=Q(stall_score__gte=STALL_WARNING)),
         at=Max("computed_at"),
     )
+    # Scoring stores the win model first; without one nor any score, it has never run (one
+    # more query, only then).
+    never_scored = (
+        agg["at"] is None
+        and not WinModel.objects.filter(workspace_id=membership.workspace_id).exists()
+    )
     return QueueSummary(
         stuck=agg["stuck"] or 0,
         open_deals=agg["n"] or 0,
         value_at_stake=float(agg["payoff"] or 0),
         computed_at=agg["at"],
+        never_scored=never_scored,
     )
 
 
@@ -117,6 +127,32 @@ def overdue_requests(
         .select_related("deal", "assignee")
         .order_by("due_date", "pk")[:20]
     )
+
+
+def requests_asked_of(membership: Membership) -> Any:
+    """What a person has been asked to find out, on deals they still see: open ones by due
+    date, then those answered in the last 30 days."""
+    since = timezone.now() - timedelta(days=30)
+    return (
+        InvestigationRequest.objects.filter(
+            Exists(deals_visible_to(membership).filter(pk=OuterRef("deal_id"))),
+            assignee_id=membership.user_id,
+            deal__workspace_id=membership.workspace_id,
+        )
+        .filter(Q(answered_at__isnull=True) | Q(answered_at__gte=since))
+        .select_related("deal", "deal__account", "asked_by")
+        .order_by(F("answered_at").desc(nulls_first=True), "due_date", "pk")
+    )
+
+
+def open_requests_count(membership: Membership) -> int:
+    """How many questions wait for this person's answer (one query, for the navigation)."""
+    return InvestigationRequest.objects.filter(
+        Exists(deals_visible_to(membership).filter(pk=OuterRef("deal_id"))),
+        assignee_id=membership.user_id,
+        deal__workspace_id=membership.workspace_id,
+        answered_at__isnull=True,
+    ).count()
 
 
 @dataclass

@@ -8,12 +8,13 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 
-from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
-from unstuck.core.errors import NotAllowed, UnstuckError
+from unstuck.core.errors import Conflict, NotAllowed, UnstuckError
+from unstuck.core.http import absolute_url
 from unstuck.core.models import Membership, Role, User, Workspace
 from unstuck.core.services import _clean
 from unstuck.deals.models import Deal, Stakeholder
@@ -214,20 +215,31 @@ def stakeholder_view_update(
     return view
 
 
+def _step_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
 def decision_step_add(
     *, deal: Deal, name: str, owner: str = "", status: str = StepStatus.TODO, notes: str = ""
 ) -> DecisionStep:
-    last = deal.decision_steps.order_by("-order").values_list("order", flat=True).first()
-    step = DecisionStep(
-        deal=deal,
-        order=(last or 0) + 1,
-        name=name.strip(),
-        owner=owner.strip(),
-        status=status,
-        notes=notes.strip(),
-    )
-    _clean(step)
+    """Add a step to the end of the customer's decision process; a step is there once."""
+    name = " ".join(name.split())
     with transaction.atomic():
+        # The deal's row is the lock: two people adding the same step at once add it once.
+        Deal.objects.select_for_update().filter(pk=deal.pk).first()
+        names = deal.decision_steps.values_list("name", flat=True)
+        if any(_step_key(existing) == _step_key(name) for existing in names):
+            raise Conflict(f"“{name}” is already a step of this decision.", field="name")
+        last = deal.decision_steps.order_by("-order").values_list("order", flat=True).first()
+        step = DecisionStep(
+            deal=deal,
+            order=(last or 0) + 1,
+            name=name,
+            owner=owner.strip(),
+            status=status,
+            notes=notes.strip(),
+        )
+        _clean(step)
         if status == StepStatus.STUCK:
             # One step is where the deal is bogged down; marking another moves the mark.
             deal.decision_steps.filter(status=StepStatus.STUCK).update(
@@ -299,8 +311,12 @@ def feedback_add(*, deal: Deal, kind: str, text: str, by: User | None) -> Feedba
 
 
 def _request_url(deal: Deal) -> str:
-    base = getattr(settings, "UNSTUCK_BASE_URL", "").rstrip("/")
-    return f"{base}/w/{deal.workspace.slug}/deals/{deal.pk}/#investigation"
+    path = reverse("deals:detail", kwargs={"slug": deal.workspace.slug, "pk": deal.pk})
+    return absolute_url(f"{path}#investigation")
+
+
+def _my_requests_url(deal: Deal) -> str:
+    return absolute_url(reverse("investigate:my-requests", kwargs={"slug": deal.workspace.slug}))
 
 
 def request_create(
@@ -330,6 +346,7 @@ def request_create(
         message=(
             f"{membership.user.display_name} asks you to find out, by {due_date:%A %b %d}:\n\n"
             f"{request.question}\n\nAnswer it on the deal: {_request_url(deal)}\n"
+            f"Everything asked of you: {_my_requests_url(deal)}\n"
         ),
         from_email=None,
         recipient_list=[deal.owner.email],

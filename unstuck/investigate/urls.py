@@ -6,6 +6,7 @@ app_name = "investigate"
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("settings/", views.stall_settings, name="settings"),
+    path("requests/", views.my_requests, name="my-requests"),
     path("deals/<int:pk>/committee/", views.stakeholder_view, name="stakeholder-view"),
     path("deals/<int:pk>/steps/", views.step_add, name="step-add"),
     path("deals/<int:pk>/steps/<int:step_pk>/", views.step_status, name="step-status"),

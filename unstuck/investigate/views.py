@@ -39,6 +39,13 @@ def queue(request: AppRequest, membership: Membership) -> HttpResponse:
 
 
 @workspace_view(Role.LEADER, Role.MANAGER, Role.REP)
+def my_requests(request: AppRequest, membership: Membership) -> HttpResponse:
+    """A rep's inbox: every request asked of them, with the answer box."""
+    asked = selectors.requests_asked_of(membership)
+    return render(request, "investigate/my_requests.html", {"asked": asked})
+
+
+@workspace_view(Role.LEADER, Role.MANAGER, Role.REP)
 def stall_settings(request: AppRequest, membership: Membership) -> HttpResponse:
     """Members may read the thresholds behind the flags (not partners); leaders change them."""
     from unstuck.investigate.benchmarks import stall_settings_for
@@ -214,7 +221,7 @@ def request_answer(
     form = forms.AnswerForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Write the answer.")
-        return _back(membership, deal)
+        return _answered(request, membership, deal)
     try:
         services.request_answer(
             membership=membership, request=item, answer=form.cleaned_data["answer"]
@@ -225,4 +232,11 @@ def request_answer(
         messages.error(request, exc.message)
     else:
         messages.success(request, "Answer recorded.")
+    return _answered(request, membership, deal)
+
+
+def _answered(request: AppRequest, membership: Membership, deal: Deal) -> HttpResponse:
+    """Back where the answer was written: "My requests" or the deal page."""
+    if request.POST.get("back") == "mine":
+        return redirect("investigate:my-requests", slug=membership.workspace.slug)
     return _back(membership, deal)

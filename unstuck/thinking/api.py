@@ -30,7 +30,12 @@ class CheckIn(Schema):
     deal_id: DbId | None = Field(
         None, description="Attach the flags to this deal (one you may change: 403 otherwise)."
     )
-    draft_key: str = Field("", description="Re-check one draft without new rows per bias.")
+    draft_key: str = Field(
+        "",
+        description="A text still being typed: checked and stored nowhere (its save, with the "
+        "same key, records which notes were set aside or written out).",
+        max_length=40,
+    )
     store: bool = Field(True, description="false: only detect, store nothing.")
 
 
@@ -124,6 +129,16 @@ def check(request: HttpRequest, slug: Path[str], payload: CheckIn) -> dict[str, 
         return {"biases": [f.as_dict() for f in detector.detect(payload.text)]}
     # A flag on a deal shows in its managers' lists: only who may change the deal attaches one.
     deal = get_deal_for(membership, payload.deal_id, write=True) if payload.deal_id else None
+    if payload.draft_key:  # drafts are never stored as flags
+        return {
+            "biases": services.text_preview(
+                workspace=membership.workspace,
+                author=request.user,  # type: ignore[arg-type]
+                text=payload.text,
+                situation=payload.situation,
+                draft_key=payload.draft_key,
+            )
+        }
     flags = services.text_check(
         workspace=membership.workspace,
         author=request.user,  # type: ignore[arg-type]
@@ -131,7 +146,6 @@ def check(request: HttpRequest, slug: Path[str], payload: CheckIn) -> dict[str, 
         deal=deal,
         context=payload.context,
         situation=payload.situation,
-        draft_key=payload.draft_key,
     )
     return {"biases": flags}
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import models
+from unstuck.core.choices import TextChoices
 
 
-class Bias(models.TextChoices):
+class Bias(TextChoices):
     PRACTICALITY = "practicality", "Practicality"
     CONFIRMATION = "confirmation", "Confirmation"
     EXPORTABILITY = "exportability", "Exportability"

@@ -26,6 +26,7 @@ class Statement:
     speaker: str
     batch: str = ""
     resembles: str | None = None
+    author: str = ""  # who wrote it: a0 (the first author), w1, w2, … (DATA_CARD.md)
 
 
 def load_statements(split: str | None = None, path: Path = CORPUS) -> list[Statement]:
@@ -58,6 +59,7 @@ def load_blind(path: Path = BLIND) -> list[Statement]:
                     medium=str(raw.get("medium", "")),
                     speaker=str(raw.get("speaker", "")),
                     resembles=raw.get("resembles"),
+                    author="blind",
                 )
             )
     return rows

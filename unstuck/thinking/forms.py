@@ -34,3 +34,11 @@ class CheckForm(forms.Form):
     situation = forms.ChoiceField(choices=[("", ""), *Situation.choices], required=False)
     draft_key = forms.RegexField(regex=r"^[A-Za-z0-9_-]{8,40}$", required=False)
     deal = IdField(required=False)
+
+
+class DraftDismissForm(forms.Form):
+    """Setting aside a note shown beside a draft: which draft, which bias, and why."""
+
+    draft_key = forms.RegexField(regex=r"^[A-Za-z0-9_-]{8,40}$")
+    bias = forms.ChoiceField(choices=Bias.choices)
+    reason = forms.CharField(max_length=300)

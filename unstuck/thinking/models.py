@@ -50,8 +50,9 @@ class BiasFlag(models.Model):
     """One bias the detector saw in one piece of writing, kept for the team's patterns.
 
     What the text was about is generic: a deal, and/or any object (a note, a session option…)
-    through a content type, and a short context label such as "deal_note". A draft key ties
-    the flags raised while one text is being typed to a single row per bias.
+    through a content type, and a short context label such as "deal_note". Flags are stored
+    for saved text only; `draft_key` is set only on rows from before drafts stopped being
+    stored (migration 0002 removed those never saved).
     """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="bias_flags")

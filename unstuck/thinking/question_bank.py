@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import models
-
+from unstuck.core.choices import TextChoices
 from unstuck.thinking.biases import Bias
 
 
-class Perspective(models.TextChoices):
+class Perspective(TextChoices):
     OPENING = "opening", "Open the view"
     CUSTOMER_CFO = "customer_cfo", "The customer's CFO"
     PROCUREMENT = "procurement", "Procurement"
@@ -27,7 +26,7 @@ class Perspective(models.TextChoices):
     PREMORTEM = "premortem", "Premortem"
 
 
-class Situation(models.TextChoices):
+class Situation(TextChoices):
     REJECTING = "rejecting", "Rejecting an option"
     EVALUATING = "evaluating", "Weighing an option"
     DIAGNOSING = "diagnosing", "Explaining why a deal is stuck"

@@ -19,7 +19,7 @@ from unstuck.thinking.models import (
     QuizAnswer,
 )
 from unstuck.thinking.question_bank import DEFAULT_QUESTIONS, Perspective
-from unstuck.thinking.training import QUIZ
+from unstuck.thinking.training import QUIZ, quiz_order
 
 
 def _default_bank() -> list[PerspectiveQuestion]:
@@ -210,8 +210,8 @@ def team_training_progress(membership: Membership) -> list[TrainingProgress]:
 
 
 def quiz_next_item(*, workspace: Workspace, user: User, after: str | None = None) -> str | None:
-    """The next quiz item whose latest answer is not right (after a given one, wrapping round);
-    None when every item's latest answer is right."""
+    """The next quiz item, in this person's order, whose latest answer is not right (after a
+    given one, wrapping round); None when every item's latest answer is right."""
     latest: dict[str, bool] = {}
     for item, correct in (
         QuizAnswer.objects.filter(workspace=workspace, user=user)
@@ -219,7 +219,7 @@ def quiz_next_item(*, workspace: Workspace, user: User, after: str | None = None
         .values_list("item", "is_correct")
     ):
         latest[item] = correct
-    keys = [i.key for i in QUIZ]
+    keys = [i.key for i in quiz_order(workspace_id=workspace.pk, user_id=user.pk)]
     start = keys.index(after) + 1 if after in keys else 0
     for key in keys[start:] + keys[:start]:
         if not latest.get(key, False):

@@ -1,9 +1,14 @@
-"""Writes for thinking: checking a text and storing its flags, dismissing them, the question
-bank, deal notes written with the gentle note beside them, and training progress."""
+"""Writes for thinking: checking a draft as it is typed (nothing stored) and a saved text (its
+flags stored), dismissing flags, the question bank, deal notes written with the gentle note
+beside them, and training progress."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -133,6 +138,109 @@ def _questions_text(workspace: Workspace, bias: str, situation: str | None) -> l
     return [q.text for q in chosen]
 
 
+# Drafts: checked as they are typed, remembered for their save, never stored as flags --------
+
+DRAFT_TTL = 60 * 60 * 24  # a draft left open over a day is forgotten
+
+
+@dataclass
+class DraftFlag:
+    """What the live note shows for a text still being typed. Not a stored flag: flags are
+    stored only for saved text (`text_check`); a draft only remembers, until it is saved,
+    which biases its note showed and which the writer set aside, and why."""
+
+    bias: str
+    confidence: float
+    evidence: str
+    explanation: str
+    questions: list[str]
+    draft_key: str
+    status: str = FlagStatus.OPEN
+    dismiss_reason: str = ""
+    pk: None = None
+
+    @property
+    def dom_id(self) -> str:
+        return f"draft-{self.draft_key}-{self.bias}"
+
+
+def _draft_cache_key(workspace: Workspace, author: User, draft_key: str) -> str:
+    return f"thinking:draft:{workspace.pk}:{author.pk}:{draft_key}"
+
+
+def _draft_memory(workspace: Workspace, author: User, draft_key: str) -> dict[str, Any]:
+    if not draft_key:
+        return {"seen": {}, "dismissed": {}}
+    memory = cache.get(_draft_cache_key(workspace, author, draft_key))
+    return memory if isinstance(memory, dict) else {"seen": {}, "dismissed": {}}
+
+
+def text_preview(
+    *,
+    workspace: Workspace,
+    author: User,
+    text: str,
+    situation: str | None = None,
+    draft_key: str = "",
+) -> list[DraftFlag]:
+    """Check a text being typed (the quick head answers every pause) and store nothing.
+
+    With a draft key, the biases shown and set aside are remembered, so that the save can
+    record which notes the writer acted on (`text_check`).
+    """
+    if len(text) > MAX_TEXT:
+        raise UnstuckError(f"Check at most {MAX_TEXT} characters at a time.", field="text")
+    if not text.strip():
+        return []
+    question_bank_ensure(workspace=workspace)
+    memory = _draft_memory(workspace, author, draft_key)
+    shown = []
+    for flag in detector.detect(text, quick=True):
+        reason = memory["dismissed"].get(flag.bias, "")
+        seen: dict[str, Any] = {
+            "confidence": flag.confidence,
+            "evidence": flag.evidence[:300],
+            "explanation": flag.explanation,
+            "questions": _questions_text(workspace, flag.bias, situation) or flag.questions,
+        }
+        memory["seen"][flag.bias] = seen
+        shown.append(
+            DraftFlag(
+                bias=flag.bias,
+                draft_key=draft_key,
+                status=FlagStatus.DISMISSED if reason else FlagStatus.OPEN,
+                dismiss_reason=reason,
+                **seen,
+            )
+        )
+    if draft_key:
+        cache.set(_draft_cache_key(workspace, author, draft_key), memory, DRAFT_TTL)
+    return shown
+
+
+def draft_flag_dismiss(
+    *, workspace: Workspace, author: User, draft_key: str, bias: str, reason: str
+) -> DraftFlag:
+    """The writer sets a draft's note aside; the flag is stored dismissed, with the reason,
+    if the saved text still has the bias."""
+    reason = reason.strip()
+    if not reason:
+        raise UnstuckError("Say in a few words why this note doesn't apply.", field="reason")
+    memory = _draft_memory(workspace, author, draft_key)
+    seen = memory["seen"].get(bias)
+    if not draft_key or seen is None:
+        raise UnstuckError("That note is no longer showing; check the text again.", field="bias")
+    memory["dismissed"][bias] = reason[:300]
+    cache.set(_draft_cache_key(workspace, author, draft_key), memory, DRAFT_TTL)
+    return DraftFlag(
+        bias=bias,
+        draft_key=draft_key,
+        **seen,
+        status=FlagStatus.DISMISSED,
+        dismiss_reason=reason[:300],
+    )
+
+
 @transaction.atomic
 def text_check(
     *,
@@ -145,59 +253,65 @@ def text_check(
     situation: str | None = None,
     draft_key: str = "",
 ) -> list[BiasFlag]:
-    """Run the detector on a text and store what it flags, with the workspace's questions.
+    """Run the detector on a saved text and store what it flags, with the workspace's
+    questions. Returns the flags the text has.
 
-    With a draft key (a text being typed), each bias keeps one row for that draft: it is
-    updated as the text changes, and marked rewritten when the bias is gone from the text.
-    Dismissed flags stay dismissed. Returns the flags the text has now.
+    With the draft key of the live note that was beside it while it was typed: a bias the
+    writer set aside there is stored dismissed with their reason, and a bias the note showed
+    that the saved text no longer has is stored as rewritten. The draft is then forgotten.
     """
     if len(text) > MAX_TEXT:
         raise UnstuckError(f"Check at most {MAX_TEXT} characters at a time.", field="text")
     if deal is not None and deal.workspace_id != workspace.pk:
         raise UnstuckError("That deal belongs to another workspace.", field="deal")
     question_bank_ensure(workspace=workspace)
-    # A draft is checked on every pause in typing: the quick head (static model) answers it.
-    found = detector.detect(text, quick=bool(draft_key))
+    found = detector.detect(text)
+    memory = _draft_memory(workspace, author, draft_key)
     content_type = ContentType.objects.get_for_model(subject) if subject is not None else None
-    object_id = subject.pk if subject is not None else None
-    existing: dict[str, BiasFlag] = {}
-    if draft_key:
-        existing = {
-            f.bias: f
-            for f in BiasFlag.objects.select_for_update().filter(
-                workspace=workspace, author=author, draft_key=draft_key
-            )
-        }
     now = timezone.now()
-    result: list[BiasFlag] = []
-    for flag in found:
-        row = existing.pop(flag.bias, None) or BiasFlag(
+
+    def row(bias: str, confidence: float, evidence: str, explanation: str) -> BiasFlag:
+        return BiasFlag(
             workspace=workspace,
             author=author,
             deal=deal,
             content_type=content_type,
-            object_id=object_id,
+            object_id=subject.pk if subject is not None else None,
             context=context[:50],
-            draft_key=draft_key,
-            bias=flag.bias,
+            text=text,
+            bias=bias,
+            confidence=confidence,
+            evidence=evidence[:300],
+            explanation=explanation,
+            created_at=now,
         )
-        row.text = text
-        row.confidence = flag.confidence
-        row.evidence = flag.evidence[:300]
-        row.explanation = flag.explanation
-        row.questions = _questions_text(workspace, flag.bias, situation) or flag.questions
-        if row.status == FlagStatus.REVISED:
-            row.status = FlagStatus.OPEN
-        row.updated_at = now
-        _clean(row)
-        row.save()
-        result.append(row)
-    # Biases the writer has written out of the draft.
-    for row in existing.values():
-        if row.status == FlagStatus.OPEN:
-            row.status = FlagStatus.REVISED
-            row.text = text
-            row.save(update_fields=["status", "text", "updated_at"])
+
+    result: list[BiasFlag] = []
+    stored: list[BiasFlag] = []
+    for flag in found:
+        new = row(flag.bias, flag.confidence, flag.evidence, flag.explanation)
+        new.questions = _questions_text(workspace, flag.bias, situation) or flag.questions
+        reason = memory["dismissed"].get(flag.bias)
+        if reason:
+            new.status = FlagStatus.DISMISSED
+            new.dismiss_reason = reason
+            new.dismissed_by = author
+            new.dismissed_at = now
+        stored.append(new)
+        result.append(new)
+    # Biases the note showed while typing that the writer wrote out before saving.
+    present = {f.bias for f in found}
+    for bias, seen in memory["seen"].items():
+        if bias not in present and bias in BIAS_KEYS:
+            rewritten = row(bias, seen["confidence"], seen["evidence"], seen["explanation"])
+            rewritten.questions = seen["questions"]
+            rewritten.status = FlagStatus.REVISED
+            stored.append(rewritten)
+    for flag_row in stored:
+        _clean(flag_row)
+        flag_row.save()
+    if draft_key:
+        cache.delete(_draft_cache_key(workspace, author, draft_key))
     return result
 
 
@@ -217,19 +331,6 @@ def flag_dismiss(*, flag: BiasFlag, by: User, reason: str) -> BiasFlag:
     return flag
 
 
-def flags_attach(
-    *, workspace: Workspace, author: User, draft_key: str, subject: models.Model
-) -> int:
-    """Tie the flags raised while a text was drafted to the object it was saved as."""
-    if not draft_key:
-        return 0
-    return BiasFlag.objects.filter(workspace=workspace, author=author, draft_key=draft_key).update(
-        content_type=ContentType.objects.get_for_model(subject),
-        object_id=subject.pk,
-        updated_at=timezone.now(),
-    )
-
-
 @transaction.atomic
 def deal_note_add(*, deal: Deal, by: User, summary: str, draft_key: str = "") -> Activity:
     """Log an internal note on a deal; the flags raised while it was written point to it."""
@@ -242,7 +343,8 @@ def deal_note_add(*, deal: Deal, by: User, summary: str, draft_key: str = "") ->
         by=by,
         direction=Direction.INTERNAL,
     )
-    # A note saved without the live check still gets checked, so no flag is missed.
+    # The saved note is what is checked and stored; the live note's draft only says which
+    # notes the writer set aside or wrote out.
     text_check(
         workspace=deal.workspace,
         author=by,
@@ -253,7 +355,6 @@ def deal_note_add(*, deal: Deal, by: User, summary: str, draft_key: str = "") ->
         situation=Situation.DIAGNOSING,
         draft_key=draft_key,
     )
-    flags_attach(workspace=deal.workspace, author=by, draft_key=draft_key, subject=activity)
     return activity
 
 

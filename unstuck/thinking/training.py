@@ -5,9 +5,12 @@ The statements here are written for teaching and are not in the detector's corpu
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
-from unstuck.thinking.biases import CATALOGUE, NONE, Bias
+from django.utils.crypto import salted_hmac
+
+from unstuck.thinking.biases import BIAS_KEYS, CATALOGUE, NONE, Bias
 
 
 @dataclass(frozen=True)
@@ -300,3 +303,29 @@ QUIZ: tuple[QuizItem, ...] = (
 )
 
 QUIZ_BY_KEY: dict[str, QuizItem] = {item.key: item for item in QUIZ}
+
+
+# The page never names an item by its key ("q-legacy-1" would give the answer away): it names
+# it by a token derived from the key and the secret key, which the server maps back.
+def quiz_token(item: QuizItem) -> str:
+    return salted_hmac("unstuck.thinking.quiz", item.key).hexdigest()[:16]
+
+
+def quiz_item_for_token(token: str) -> QuizItem | None:
+    return next((item for item in QUIZ if quiz_token(item) == token), None)
+
+
+def quiz_order(*, workspace_id: int, user_id: int) -> list[QuizItem]:
+    """Each person's own order of the statements (stable, so "next" means the same thing on
+    every page), rather than one order for everybody."""
+    order = list(QUIZ)
+    random.Random(f"quiz:{workspace_id}:{user_id}").shuffle(order)
+    return order
+
+
+def quiz_choices(item: QuizItem, *, user_id: int) -> list[tuple[str, str]]:
+    """The six biases in an order of their own for this person and statement, then "No bias"
+    (always last, as the way out)."""
+    biases = [(k, CATALOGUE[k].name) for k in BIAS_KEYS]
+    random.Random(f"choices:{user_id}:{item.key}").shuffle(biases)
+    return [*biases, (NONE, "No bias")]

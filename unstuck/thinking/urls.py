@@ -5,6 +5,7 @@ from unstuck.thinking import views
 app_name = "thinking"
 urlpatterns = [
     path("check/", views.check, name="check"),
+    path("check/dismiss/", views.draft_flag_dismiss, name="check-dismiss"),
     path("flags/", views.flags, name="flags"),
     path("flags/<int:pk>/dismiss/", views.flag_dismiss, name="flag-dismiss"),
     path("questions/", views.questions, name="questions"),

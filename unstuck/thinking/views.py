@@ -18,10 +18,22 @@ from unstuck.core.models import Membership, Role
 from unstuck.thinking import selectors, services
 from unstuck.thinking.access import get_flag_for, get_question_for
 from unstuck.thinking.biases import BIAS_KEYS, CATALOGUE, NONE, Bias
-from unstuck.thinking.forms import CheckForm, DismissForm, NoteForm, QuestionForm
-from unstuck.thinking.models import FlagStatus
+from unstuck.thinking.forms import (
+    CheckForm,
+    DismissForm,
+    DraftDismissForm,
+    NoteForm,
+    QuestionForm,
+)
 from unstuck.thinking.question_bank import Perspective, Situation
-from unstuck.thinking.training import LESSONS, QUIZ, QUIZ_BY_KEY
+from unstuck.thinking.training import (
+    LESSONS,
+    QUIZ_BY_KEY,
+    quiz_choices,
+    quiz_item_for_token,
+    quiz_order,
+    quiz_token,
+)
 
 # The gentle note ---------------------------------------------------------------------------
 
@@ -29,30 +41,49 @@ from unstuck.thinking.training import LESSONS, QUIZ, QUIZ_BY_KEY
 @workspace_view()
 @require_POST
 def check(request: HttpRequest, membership: Membership) -> HttpResponse:
-    """Check the text beside which the note sits; answer with the note (empty when sound)."""
+    """Check the text beside which the note sits; answer with the note (empty when sound).
+
+    The text is a draft: nothing is stored; its save stores the flags (`services.text_check`).
+    """
     form = CheckForm(request.POST)
     if not form.is_valid():
         return HttpResponse(status=400)
     data = form.cleaned_data
     text = request.POST.get(data["field"] or "text", "")
-    # A flag on a deal shows in its managers' lists: only who may change the deal attaches one.
-    deal = get_deal_for(membership, data["deal"], write=True) if data["deal"] else None
-    flags = []
-    if text.strip():
-        try:
-            flags = services.text_check(
-                workspace=membership.workspace,
-                author=request.user,  # type: ignore[arg-type]
-                text=text,
-                deal=deal,
-                context=data["context"],
-                situation=data["situation"] or None,
-                draft_key=data["draft_key"],
-            )
-        except UnstuckError as exc:
-            return render(request, "thinking/_partials/gentle_note.html", {"error": exc.message})
-    shown = [f for f in flags if f.status == FlagStatus.OPEN]
-    return render(request, "thinking/_partials/gentle_note.html", {"flags": shown})
+    if data["deal"]:  # a note beside a deal's text: only who may change the deal writes there
+        get_deal_for(membership, data["deal"], write=True)
+    try:
+        flags = services.text_preview(
+            workspace=membership.workspace,
+            author=request.user,  # type: ignore[arg-type]
+            text=text,
+            situation=data["situation"] or None,
+            draft_key=data["draft_key"],
+        )
+    except UnstuckError as exc:
+        return render(request, "thinking/_partials/gentle_note.html", {"error": exc.message})
+    return render(request, "thinking/_partials/gentle_note.html", {"flags": flags})
+
+
+@workspace_view()
+@require_POST
+def draft_flag_dismiss(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """Set aside a note shown beside a text still being typed; kept for when it is saved."""
+    form = DraftDismissForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse("Say in a few words why this note doesn't apply.", status=400)
+    data = form.cleaned_data
+    try:
+        flag = services.draft_flag_dismiss(
+            workspace=membership.workspace,
+            author=request.user,  # type: ignore[arg-type]
+            draft_key=data["draft_key"],
+            bias=data["bias"],
+            reason=data["reason"],
+        )
+    except UnstuckError as exc:
+        return HttpResponse(exc.message, status=400)
+    return render(request, "thinking/_partials/gentle_flag.html", {"flag": flag})
 
 
 @workspace_view()
@@ -266,50 +297,58 @@ CHOICES = [(k, CATALOGUE[k].name) for k in BIAS_KEYS] + [(NONE, "No bias")]
 @workspace_view()
 @require_http_methods(["GET", "POST"])
 def quiz(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """One statement at a time, in the person's own order, the choices shuffled; the page
+    names the statement by a token (never by its key, which would give the answer away) and
+    the server checks the answer."""
     user = request.user
+    workspace = membership.workspace
     if request.method == "POST":
-        item_key = request.POST.get("item", "")
+        item = quiz_item_for_token(request.POST.get("item", ""))
+        if item is None:
+            return HttpResponse("That quiz question does not exist.", status=400)
         try:
             answer = services.quiz_answer(
-                workspace=membership.workspace,
+                workspace=workspace,
                 user=user,  # type: ignore[arg-type]
-                item_key=item_key,
+                item_key=item.key,
                 chosen=request.POST.get("chosen", ""),
             )
         except UnstuckError as exc:
             return HttpResponse(exc.message, status=400)
-        item = QUIZ_BY_KEY[item_key]
+        next_key = selectors.quiz_next_item(
+            workspace=workspace,
+            user=user,  # type: ignore[arg-type]
+            after=item.key,
+        )
         context = {
             "item": item,
             "answer": answer,
             "expected_name": dict(CHOICES)[item.answer],
             "chosen_name": dict(CHOICES)[answer.chosen],
-            "next_key": selectors.quiz_next_item(
-                workspace=membership.workspace,
-                user=user,  # type: ignore[arg-type]
-                after=item_key,
-            ),
+            "next_token": quiz_token(QUIZ_BY_KEY[next_key]) if next_key else None,
         }
         template = "thinking/_partials/quiz_result.html"
         if not request.htmx:  # type: ignore[attr-defined]
             context["progress"] = selectors.training_progress(
-                workspace=membership.workspace,
+                workspace=workspace,
                 user=user,  # type: ignore[arg-type]
             )
             template = "thinking/quiz.html"
         return render(request, template, context)
-    key = request.GET.get("item") or selectors.quiz_next_item(
-        workspace=membership.workspace,
-        user=user,  # type: ignore[arg-type]
+    order = quiz_order(workspace_id=workspace.pk, user_id=membership.user_id)
+    asked = quiz_item_for_token(request.GET.get("item", ""))
+    key = (
+        asked.key if asked else selectors.quiz_next_item(workspace=workspace, user=user)  # type: ignore[arg-type]
     )
-    item = QUIZ_BY_KEY.get(key or "") or QUIZ[0]
-    progress = selectors.training_progress(workspace=membership.workspace, user=user)  # type: ignore[arg-type]
+    item = QUIZ_BY_KEY.get(key or "") or order[0]
+    progress = selectors.training_progress(workspace=workspace, user=user)  # type: ignore[arg-type]
     context = {
         "item": item,
-        "all_done": key is None and not request.GET.get("item"),
-        "choices": CHOICES,
+        "token": quiz_token(item),
+        "all_done": key is None,
+        "choices": quiz_choices(item, user_id=membership.user_id),
         "progress": progress,
-        "position": QUIZ.index(item) + 1,
-        "count": len(QUIZ),
+        "position": order.index(item) + 1,
+        "count": len(order),
     }
     return render(request, "thinking/quiz.html", context)

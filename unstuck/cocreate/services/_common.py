@@ -9,7 +9,7 @@ from unstuck.cocreate.models import (
 )
 from unstuck.core.errors import NotAllowed
 from unstuck.core.models import Membership, User
-from unstuck.thinking.services import flags_attach, text_check
+from unstuck.thinking.services import text_check
 
 # --- the bias check on everything written --------------------------------------------------
 
@@ -35,9 +35,6 @@ def _check(
         context=context,
         situation=situation,
         draft_key=draft_key,
-    )
-    flags_attach(
-        workspace=session.deal.workspace, author=author, draft_key=draft_key, subject=subject
     )
 
 

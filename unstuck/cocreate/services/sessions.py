@@ -226,10 +226,21 @@ def action_item_done(*, membership: Membership, item: ActionItem) -> ActionItem:
 def session_record_outcome(
     *, membership: Membership, session: Session, outcome: str, note: str = ""
 ) -> Session:
-    """Later: did the deal move, was it won? Closes the loop on the deal's history."""
+    """Later: did the deal move, was it won? Closes the loop on the deal's history. An empty
+    `outcome` confirms the one the deal's stage moves propose (selectors.outcome_proposal)."""
+    from unstuck.cocreate.selectors import outcome_proposal
+
     _require_lead(membership, session)
     if session.phase not in {Phase.DECIDED, Phase.CLOSED}:
         raise Conflict("Record the outcome after the decision.")
+    if not outcome:
+        proposal = outcome_proposal(session)
+        if proposal is None:
+            raise UnstuckError(
+                "Too soon to propose an outcome from the deal's stage moves; pick one.",
+                field="outcome",
+            )
+        outcome = proposal.outcome
     if outcome not in Outcome.values:
         raise UnstuckError("Pick an outcome.", field="outcome")
     session.outcome = outcome

@@ -6,12 +6,13 @@ from typing import Any
 
 from django import template
 
-from unstuck.cocreate.models import Clause, PaymentTerms
+from unstuck.cocreate.models import Clause, Outcome, PaymentTerms
 
 register = template.Library()
 
 CLAUSES = dict(Clause.choices)
 PAYMENT_TERMS = dict(PaymentTerms.choices)
+OUTCOMES = dict(Outcome.choices)
 
 
 @register.filter
@@ -50,3 +51,21 @@ def may_start_session(context: template.Context, deal: Any) -> bool:
 
     membership = context.get("membership")
     return membership is not None and deal.is_open and can_start_session(membership, deal)
+
+
+@register.simple_tag
+def outcome_proposal(session: Any) -> Any:
+    """What the deal's stage moves since the decision propose as the session's outcome."""
+    from unstuck.cocreate.selectors import outcome_proposal as propose
+
+    return propose(session)
+
+
+@register.filter
+def outcome_label(key: str) -> str:
+    return OUTCOMES.get(key, key)
+
+
+@register.simple_tag
+def outcome_choices() -> list[tuple[str, str]]:
+    return list(Outcome.choices)

@@ -73,3 +73,22 @@ def label(key: str) -> str:
     """'lead_source' → 'Lead source', for CRM attribute names."""
     text = str(key).replace("_", " ").strip()
     return text[:1].upper() + text[1:]
+
+
+@register.inclusion_tag("core/_partials/task_failures.html", takes_context=True)
+def background_failures(context: template.Context, *kinds: str) -> dict[str, object]:
+    """The workspace's background failures (of these kinds, or all), each with its reason and
+    a retry, for leaders and managers; nothing for anyone else. One notice for every page that
+    depends on background work (core.background)."""
+    from unstuck.core.selectors import task_failures
+
+    membership = context.get("membership")
+    request = context.get("request")
+    if membership is None or membership.role not in {"leader", "manager"}:
+        return {"failures": []}
+    return {
+        "failures": task_failures(membership.workspace, kinds=kinds),
+        "workspace": membership.workspace,
+        "next": request.get_full_path() if request is not None else "",
+        "csrf_token": context.get("csrf_token"),
+    }

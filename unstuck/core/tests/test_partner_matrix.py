@@ -26,17 +26,33 @@ from unstuck.cocreate.models import (
     Session,
 )
 from unstuck.cocreate.services import levers_ensure
-from unstuck.core.models import ApiToken
+from unstuck.core.models import ApiToken, Membership, TaskRun
 from unstuck.core.services import api_token_create
 from unstuck.core.testing import PersonasTestCase
 from unstuck.deals.models import BuyingRole, Contact, Stakeholder
 from unstuck.imports.models import ImportRun
 from unstuck.investigate.models import DecisionStep, InvestigationRequest, Obstacle
+from unstuck.share.digest_send import unsubscribe_token
+from unstuck.share.models import BenchAsk, BenchPerson, NewsPost, Play
 from unstuck.thinking.models import BiasFlag, PerspectiveQuestion
 from unstuck.thinking.services import question_bank_ensure
 
 # Routes outside a workspace, and what anyone signed in gets there.
-OUTSIDE = {"home", "healthz", "readyz", "login", "logout", "api-tokens", "api-token-revoke"}
+OUTSIDE = {
+    "home",
+    "healthz",
+    "readyz",
+    "login",
+    "logout",
+    "api-tokens",
+    "api-token-revoke",
+    # Reached from an emailed link or the sign-in page, before anyone is signed in.
+    "invite-accept",
+    "password-reset",
+    "password-reset-done",
+    "password-reset-confirm",
+    "password-reset-complete",
+}
 
 
 class PartnerMatrixCase(PersonasTestCase):
@@ -51,10 +67,16 @@ class PartnerMatrixCase(PersonasTestCase):
     question: PerspectiveQuestion
     flag: BiasFlag
     import_run: ImportRun
+    task_run: TaskRun
+    rep_b_membership: Membership
     approval: ApprovalRequest
     item: ActionItem
     leader_token: ApiToken
     secret: str
+    news: NewsPost
+    bench_person: BenchPerson
+    ask: BenchAsk
+    play: Play
 
     @classmethod
     def setUpTestData(cls) -> None:
@@ -93,13 +115,35 @@ class PartnerMatrixCase(PersonasTestCase):
             confidence=0.9,
         )
         cls.import_run = ImportRun.objects.create(workspace=ws, kind="csv")
+        cls.rep_b_membership = Membership.objects.get(workspace=ws, user=cls.rep_b)
+        cls.task_run = TaskRun.objects.create(
+            workspace=ws, kind="scoring", label="Scoring", task_path="x", status="failed"
+        )
         cls.approval = ApprovalRequest.objects.create(
             workspace=ws, option=cls.option_b, requested_by=cls.manager_b
         )
         cls.item = ActionItem.objects.create(
             session=cls.session_b, text="Send", owner=cls.rep_b, due_date=date(2030, 1, 1)
         )
+        # A verified play never applied to the partner's deal: not theirs to see.
+        cls.play = Play.objects.create(
+            workspace=ws, title="Phase it", what_to_do="Pilot first", status="verified"
+        )
         cls.leader_token = api_token_create(user=cls.leader, name="leader")[0]
+        # share: news posted by the leader (a partner sees only their own posts)
+        cls.news = NewsPost.objects.create(workspace=ws, author=cls.leader, title="N", body="B")
+        # share: the partner is on the bench and was asked for help on deal_b
+        cls.bench_person = BenchPerson.objects.create(
+            workspace=ws, user=cls.partner, function="legal", helps_with="DPAs"
+        )
+        cls.ask = BenchAsk.objects.create(
+            workspace=ws,
+            deal=cls.deal_b,
+            person=cls.bench_person,
+            asked_by=cls.rep_b,
+            what="Review the DPA",
+            due_date=date(2030, 1, 1),
+        )
         cls.secret = api_token_create(user=cls.partner, name="partner")[1]
 
 
@@ -131,9 +175,20 @@ def _session_b(t: PartnerMatrixTests) -> dict[str, Any]:
 WEB: dict[str, Row] = {
     "workspace-home": ("get", lambda t: {}, 302),
     "workspace-settings": ("get", lambda t: {}, 403),
+    # Retrying background work is for leaders and managers.
+    "task-retry": ("post", lambda t: {"pk": t.task_run.pk}, 403),
+    # People and teams are the leaders' to manage.
+    "member-invite": ("post", lambda t: {}, 403),
+    "member-update": ("post", lambda t: {"pk": t.rep_b_membership.pk}, 403),
+    "member-deactivate": ("post", lambda t: {"pk": t.rep_b_membership.pk}, 403),
+    "member-reactivate": ("post", lambda t: {"pk": t.rep_b_membership.pk}, 403),
+    "member-invite-resend": ("post", lambda t: {"pk": t.rep_b_membership.pk}, 403),
+    "team-create": ("post", lambda t: {}, 403),
+    "team-update": ("post", lambda t: {"pk": t.team_b.pk}, 403),
     # The smallest signed-in page answers every member.
     "ping": ("get", lambda t: {}, 200),
     "deals:pipeline": ("get", lambda t: {}, 200),
+    "deals:pipeline-csv": ("get", lambda t: {}, 200),  # only the deals they were invited to
     "deals:detail": ("get", _deal("deal_b"), 200),
     "deals:move": ("post", _deal("deal_b"), 403),
     "deals:stakeholder-new": ("get", _deal("deal_b"), 403),
@@ -151,6 +206,7 @@ WEB: dict[str, Row] = {
     "deals:partner-remove": ("post", lambda t: {"pk": t.deal_b.pk, "user_pk": t.partner.pk}, 403),
     "investigate:queue": ("get", lambda t: {}, 403),
     "investigate:settings": ("get", lambda t: {}, 403),
+    "investigate:my-requests": ("get", lambda t: {}, 403),
     "investigate:stakeholder-view": ("post", _deal("deal_b"), 403),
     "investigate:step-add": ("post", _deal("deal_b"), 403),
     "investigate:step-status": ("post", lambda t: {"pk": t.deal_b.pk, "step_pk": t.step_b.pk}, 403),
@@ -199,6 +255,7 @@ WEB: dict[str, Row] = {
     "cocreate:lever-new": ("get", lambda t: {}, 403),
     "cocreate:lever-edit": ("get", lambda t: {"pk": t.lever.pk}, 403),
     "thinking:check": ("post", lambda t: {}, 200),
+    "thinking:check-dismiss": ("post", lambda t: {}, 400),  # their own drafts only
     "thinking:deal-note": ("post", _deal("deal_b"), 403),
     "thinking:flags": ("get", lambda t: {}, 200),
     "thinking:flag-dismiss": ("post", lambda t: {"pk": t.flag.pk}, 404),
@@ -215,11 +272,45 @@ WEB: dict[str, Row] = {
     "imports:rejected-csv": ("get", lambda t: {"pk": t.import_run.pk}, 403),
     "imports:repeat": ("post", lambda t: {"pk": t.import_run.pk}, 403),
     "imports:discard": ("post", lambda t: {"pk": t.import_run.pk}, 403),
+    "imports:invite-owners": ("post", lambda t: {"pk": t.import_run.pk}, 403),
+    "imports:mapping-toml": ("get", lambda t: {"pk": t.import_run.pk}, 403),
     # Where a manager's time goes is for managers and leaders only.
     "insights:page": ("get", lambda t: {}, 403),
     "insights:checkin": ("post", lambda t: {}, 403),
     "insights:pulse": ("post", lambda t: {}, 403),
     "insights:recompute": ("post", lambda t: {}, 403),
+    # share: news. Partners post and see their own posts; a leader's post is not theirs.
+    "share:news": ("get", lambda t: {}, 200),
+    "share:news-new": ("get", lambda t: {}, 200),
+    "share:news-detail": ("get", lambda t: {"pk": t.news.pk}, 404),
+    "share:news-relay": ("post", lambda t: {"pk": t.news.pk}, 403),
+    # share: the digest. Their own "This week" and email settings; the schedule is a leader's.
+    "share:digest": ("get", lambda t: {}, 200),
+    "share:digest-preferences": ("post", lambda t: {}, 302),
+    "share:digest-schedule": ("post", lambda t: {}, 403),
+    "share:digest-unsubscribe": (
+        "get",
+        lambda t: {"token": unsubscribe_token(t.workspace.pk, t.partner.pk)},
+        200,
+    ),
+    # share: the bench. A partner answers the asks made to them; asking is for who works deals.
+    "share:bench": ("get", lambda t: {}, 200),
+    "share:bench-add": ("post", lambda t: {}, 403),
+    "share:ask-new": ("get", lambda t: {"deal_pk": t.deal_b.pk}, 403),
+    "share:who-helped": ("get", lambda t: {"deal_pk": t.deal_b.pk}, 403),
+    "share:ask-detail": ("get", lambda t: {"pk": t.ask.pk}, 200),
+    "share:ask-answer": ("post", lambda t: {"pk": t.ask.pk}, 302),
+    "share:ask-rate": ("post", lambda t: {"pk": t.ask.pk}, 403),
+    # /share
+    # The playbook: only verified plays applied to their deals (none here); no curating.
+    "share:plays": ("get", lambda t: {}, 200),
+    "share:play-new": ("get", lambda t: {}, 403),
+    "share:play": ("get", lambda t: {"pk": t.play.pk}, 404),
+    "share:play-edit": ("get", lambda t: {"pk": t.play.pk}, 403),
+    "share:play-verify": ("post", lambda t: {"pk": t.play.pk}, 404),
+    "share:play-retire": ("post", lambda t: {"pk": t.play.pk}, 404),
+    "share:play-apply": ("post", lambda t: {"pk": t.play.pk}, 404),
+    "share:play-promote": ("post", lambda t: {"session_pk": t.session_b.pk}, 403),
 }
 
 # What the form posts, where a view reads the form before the service checks permission.
@@ -243,6 +334,15 @@ API: dict[str, ApiRow] = {
     # Someone else's token is not found.
     "DELETE /api/v1/tokens/{token_id}": (_ids(token_id="leader_token"), None, 404),
     f"GET {S}/deals": (lambda t: {}, None, 200),
+    # The member list (names, emails) is not a partner's; people and teams are the leaders'.
+    f"GET {S}/people": (lambda t: {}, None, 403),
+    f"POST {S}/people": (lambda t: {}, {"email": "new@acme.test", "role": "rep"}, 403),
+    f"PATCH {S}/people/{{person_id}}": (_ids(person_id="rep_b_membership"), {"role": "rep"}, 403),
+    f"POST {S}/people/{{person_id}}/deactivate": (_ids(person_id="rep_b_membership"), None, 403),
+    f"POST {S}/people/{{person_id}}/reactivate": (_ids(person_id="rep_b_membership"), None, 403),
+    f"GET {S}/teams": (lambda t: {}, None, 403),
+    f"POST {S}/teams": (lambda t: {}, {"name": "C"}, 403),
+    f"PATCH {S}/teams/{{team_id}}": (_ids(team_id="team_b"), {"name": "C"}, 403),
     f"GET {S}/deals/{{deal_id}}": (DEAL_B, None, 200),
     f"POST {S}/deals/{{deal_id}}/stage": (DEAL_B, {"stage": "Discovery"}, 403),
     f"GET {S}/deals/{{deal_id}}/stakeholders": (DEAL_B, None, 200),
@@ -324,6 +424,22 @@ API: dict[str, ApiRow] = {
         {"empowered": 3, "time_for_innovation": 3, "decide_without_approval": 3},
         403,
     ),
+    # The playbook: verified plays applied to their deals only (none here); no curating.
+    f"GET {S}/share/plays": (lambda t: {}, None, 200),
+    f"POST {S}/share/plays": (lambda t: {}, {"title": "T", "what_to_do": "x"}, 403),
+    f"GET {S}/share/plays/trust": (lambda t: {}, None, 403),
+    f"GET {S}/share/plays/{{play_id}}": (_ids(play_id="play"), None, 404),
+    f"PATCH {S}/share/plays/{{play_id}}": (_ids(play_id="play"), {"title": "Mine"}, 404),
+    f"POST {S}/share/plays/{{play_id}}/verify": (_ids(play_id="play"), None, 404),
+    f"POST {S}/share/plays/{{play_id}}/retire": (_ids(play_id="play"), {}, 404),
+    f"GET {S}/share/plays/{{play_id}}/outcome": (_ids(play_id="play"), None, 404),
+    f"GET {S}/share/plays/{{play_id}}/applications": (_ids(play_id="play"), None, 404),
+    f"POST {S}/share/plays/{{play_id}}/applications": (
+        _ids(play_id="play"),
+        {"deal_id": 1},
+        404,
+    ),
+    f"POST {S}/share/sessions/{{session_id}}/promote": (SESSION_B, None, 403),
     f"GET {S}/imports/{{run_id}}": (_ids(run_id="import_run"), None, 403),
     f"GET {S}/cocreate/deals/{{deal_id}}/suggestions": (DEAL_B, None, 403),
     f"GET {S}/cocreate/sessions": (lambda t: {}, None, 200),
@@ -386,6 +502,41 @@ API: dict[str, ApiRow] = {
         403,
     ),
     f"PATCH {S}/cocreate/levers/{{lever_id}}": (_ids(lever_id="lever"), {"name": "x"}, 403),
+    # share: news
+    f"GET {S}/share/news": (lambda t: {}, None, 200),
+    f"POST {S}/share/news": (lambda t: {}, {"title": "Legal", "body": "New DPA"}, 201),
+    f"GET {S}/share/news/inbox": (lambda t: {}, None, 403),
+    f"GET {S}/share/news/{{post_id}}": (_ids(post_id="news"), None, 404),
+    f"POST {S}/share/news/{{post_id}}/read": (_ids(post_id="news"), None, 404),
+    f"POST {S}/share/news/{{post_id}}/relay": (
+        _ids(post_id="news"),
+        {"team_id": 1, "decision": "passed"},
+        404,
+    ),
+    f"GET {S}/share/news/{{post_id}}/reads": (_ids(post_id="news"), None, 404),
+    # share: the digest (their own), the bench (the asks made to them)
+    f"GET {S}/share/digest": (lambda t: {}, None, 200),
+    f"PUT {S}/share/digest/preferences": (lambda t: {}, {"time_zone": "Europe/Berlin"}, 200),
+    f"GET {S}/share/digest/schedule": (lambda t: {}, None, 200),
+    f"PUT {S}/share/digest/schedule": (lambda t: {}, {"weekday": 1, "hour": 9}, 403),
+    f"GET {S}/share/bench": (lambda t: {}, None, 200),
+    f"POST {S}/share/bench": (
+        lambda t: {},
+        {"email": "x@acme.test", "function": "legal", "helps_with": "x"},
+        403,
+    ),
+    f"GET {S}/share/bench/asks": (lambda t: {}, None, 200),
+    f"POST {S}/share/bench/asks": (
+        lambda t: {},
+        {"deal_id": "{deal_id}", "person_id": 1, "what": "x", "due_date": "2030-01-01"},
+        403,
+    ),
+    f"GET {S}/share/bench/asks/{{ask_id}}": (_ids(ask_id="ask"), None, 200),
+    f"POST {S}/share/bench/asks/{{ask_id}}/answer": (_ids(ask_id="ask"), {"answer": "Done"}, 200),
+    f"POST {S}/share/bench/asks/{{ask_id}}/rate": (_ids(ask_id="ask"), {"helpful": True}, 403),
+    f"GET {S}/share/bench/deals/{{deal_id}}/who-helped": (DEAL_B, None, 403),
+    f"GET {S}/share/bench/involvement": (lambda t: {}, None, 403),
+    # /share
     f"GET {S}/cocreate/guardrails": (lambda t: {}, None, 403),
     f"PUT {S}/cocreate/guardrails": (
         lambda t: {},

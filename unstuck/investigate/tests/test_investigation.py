@@ -6,6 +6,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from unstuck.core.errors import Conflict
 from unstuck.investigate import services
 from unstuck.investigate.models import InvestigationRequest, StepStatus
 from unstuck.investigate.selectors import deal_investigation
@@ -45,6 +46,28 @@ class ChecklistTests(InvestigateCase):
         first.refresh_from_db()
         self.assertEqual(first.status, StepStatus.IN_PROGRESS)
         self.assertEqual(deal_investigation(self.deal_a).stuck_step, second)
+
+    def test_the_same_decision_step_is_refused_twice(self) -> None:
+        services.decision_step_add(deal=self.deal_a, name="Security review", owner="CISO")
+        with self.assertRaises(Conflict):
+            services.decision_step_add(deal=self.deal_a, name="  security   REVIEW ")
+        self.assertEqual(self.deal_a.decision_steps.count(), 1)
+        # Another deal may have the same step.
+        services.decision_step_add(deal=self.deal_a2, name="Security review")
+
+    def test_the_page_and_the_api_say_why_a_repeated_step_is_refused(self) -> None:
+        services.decision_step_add(deal=self.deal_a, name="Legal")
+        self.sign_in(self.manager_a)
+        url = reverse("investigate:step-add", kwargs={"slug": "acme", "pk": self.deal_a.pk})
+        response = self.client.post(url, {"name": "legal", "status": "todo"}, follow=True)
+        self.assertContains(response, "is already a step of this decision")
+        api = self.client.post(
+            f"/api/v1/workspaces/acme/investigate/deals/{self.deal_a.pk}/steps",
+            {"name": "Legal"},
+            content_type="application/json",
+        )
+        self.assertEqual(api.status_code, 409)
+        self.assertEqual(self.deal_a.decision_steps.count(), 1)
 
 
 class RequestTests(InvestigateCase):

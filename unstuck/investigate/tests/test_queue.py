@@ -140,3 +140,25 @@ class StallSettingsTests(InvestigateCase):
         self.assertContains(self.client.get(self.url()), "Stage benchmarks")
         response = self.client.post(self.url(), {"slip_count": 5})
         self.assertEqual(response.status_code, 403)
+
+
+class NeverScoredQueueTests(InvestigateCase):
+    def url(self) -> str:
+        return reverse("investigate:queue", kwargs={"slug": "acme"})
+
+    def test_a_workspace_never_scored_says_scoring_not_zero(self) -> None:
+        self.make_deal(owner=self.rep_a, created_at=ago(60), name="Stuck A")
+        self.sign_in(self.manager_a)
+        response = self.client.get(self.url())
+        self.assertContains(response, "scoring…")
+        self.assertContains(response, "data-reload-after")
+        self.assertNotContains(response, "of 0 open")
+        self.assertNotContains(response, "No stuck deals")
+
+    def test_once_scored_zero_means_zero(self) -> None:
+        assessments_recompute(workspace=self.workspace)
+        DealAssessment.objects.all().delete()  # as if every deal had closed since
+        self.sign_in(self.manager_a)
+        response = self.client.get(self.url())
+        self.assertNotContains(response, "scoring…")
+        self.assertContains(response, "of 0 open")

@@ -5,6 +5,9 @@
 //   <a data-back href="/">             goes back in history (the href is the way without script);
 //   <input data-enter-clicks-next>     Enter clicks the element after it instead of submitting;
 //   <form data-mark-dirty>             gets the class "dirty" once anything in it is changed;
+//   <div class="timeline-bar"><span>   each segment shows its stage's name only when it fits;
+//   <span data-reload-after="5000">   reloads the page after that many milliseconds (a page
+//                                      waiting for background work, e.g. a first scoring);
 //   <div hx-trigger="every 5s" data-poll-waits-for-typing>
 //                                      skips a poll while a field inside has the focus or a form
 //                                      inside is dirty, so nothing typed is swapped away (an
@@ -61,3 +64,25 @@ document.addEventListener("htmx:beforeRequest", (event) => {
     event.preventDefault();
   }
 });
+
+document.addEventListener("DOMContentLoaded", () => {
+  const waiting = document.querySelector("[data-reload-after]");
+  if (waiting instanceof HTMLElement) {
+    const ms = Number(waiting.dataset.reloadAfter) || 5000;
+    window.setTimeout(() => window.location.reload(), ms);
+  }
+});
+
+function labelTimelines() {
+  for (const segment of document.querySelectorAll(".timeline-bar span")) {
+    segment.classList.remove("no-label");
+    const range = document.createRange();
+    range.selectNodeContents(segment);
+    const text = range.getBoundingClientRect();
+    const box = segment.getBoundingClientRect();
+    if (text.width > box.width - 4) segment.classList.add("no-label");
+  }
+}
+document.addEventListener("DOMContentLoaded", labelTimelines);
+window.addEventListener("resize", labelTimelines);
+document.addEventListener("htmx:afterSettle", labelTimelines);

@@ -5,8 +5,10 @@
     {% gentle_note field_id="id_reason" field_name="reason" about="session_option"
                    situation="rejecting" deal=deal %}
 
-Place it inside the textarea's form: it adds a hidden `draft_key` input, and a service that
-saves the text can pass that key to `services.flags_attach` to tie the flags to what was saved.
+Place it inside the textarea's form: it adds a hidden `draft_key` input. The note checks the
+draft and stores nothing; the service that saves the text passes that key to
+`services.text_check`, which stores the saved text's flags and records which notes the writer
+set aside or wrote out while typing.
 """
 
 from __future__ import annotations

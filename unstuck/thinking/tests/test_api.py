@@ -35,6 +35,14 @@ class ThinkingApiTests(PersonasTestCase):
         self.assertEqual(response.json()["biases"][0]["bias"], "exportability")
         self.assertFalse(BiasFlag.objects.exists())
 
+    def test_a_draft_is_checked_and_stored_nowhere(self) -> None:
+        self.sign_in(self.rep_a)
+        response = self.post("/check", {"text": DENVER, "draft_key": "api-draft-1"})
+        self.assertEqual(response.status_code, 200)
+        (flag,) = response.json()["biases"]
+        self.assertEqual((flag["bias"], flag["id"]), ("exportability", None))
+        self.assertFalse(BiasFlag.objects.exists())
+
     def test_check_refuses_unseen_deals_and_outsiders(self) -> None:
         self.sign_in(self.rep_b)
         self.assertEqual(

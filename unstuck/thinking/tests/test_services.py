@@ -38,20 +38,31 @@ class FlagServiceTests(PersonasTestCase):
         )
         self.assertFalse(BiasFlag.objects.exists())
 
-    def test_a_draft_keeps_one_row_per_bias_and_marks_it_rewritten(self) -> None:
+    def test_checking_a_draft_stores_nothing(self) -> None:
         for text in (DENVER, DENVER + " Really.", DENVER):
-            services.text_check(
+            shown = services.text_preview(
                 workspace=self.workspace, author=self.rep_a, text=text, draft_key="draft-one"
             )
-        self.assertEqual(BiasFlag.objects.count(), 1)
-        services.text_check(
-            workspace=self.workspace,
-            author=self.rep_a,
-            text="Denver stalled without an admin; Dallas has two, so let's test it there.",
-            draft_key="draft-one",
+            self.assertEqual([f.bias for f in shown], ["exportability"])
+        self.assertFalse(BiasFlag.objects.exists())
+
+    def test_a_note_written_out_before_saving_is_stored_as_rewritten_with_the_saved_text(
+        self,
+    ) -> None:
+        services.text_preview(
+            workspace=self.workspace, author=self.rep_a, text=DENVER, draft_key="draft-1b"
+        )
+        saved = "Denver stalled without an admin; Dallas has two, so let's test it there."
+        note = services.deal_note_add(
+            deal=self.deal_a, by=self.rep_a, summary=saved, draft_key="draft-1b"
         )
         flag = BiasFlag.objects.get()
         self.assertEqual(flag.status, FlagStatus.REVISED)
+        self.assertEqual(flag.text, saved)
+        self.assertEqual(flag.subject, note)
+        # The draft is forgotten once saved: the same key saves the next text afresh.
+        services.deal_note_add(deal=self.deal_a, by=self.rep_a, summary=saved, draft_key="draft-1b")
+        self.assertEqual(BiasFlag.objects.count(), 1)
 
     def test_dismissing_needs_a_reason_and_keeps_it(self) -> None:
         (flag,) = services.text_check(workspace=self.workspace, author=self.rep_a, text=DENVER)
@@ -63,22 +74,49 @@ class FlagServiceTests(PersonasTestCase):
         self.assertEqual(flag.dismiss_reason, "Same buyer, same budget")
         self.assertEqual(flag.dismissed_by, self.rep_a)
 
-    def test_a_dismissed_flag_stays_dismissed_while_the_draft_is_edited(self) -> None:
-        (flag,) = services.text_check(
+    def test_a_note_set_aside_while_typing_is_stored_dismissed_with_its_reason(self) -> None:
+        services.text_preview(
             workspace=self.workspace, author=self.rep_a, text=DENVER, draft_key="draft-two"
         )
-        services.flag_dismiss(flag=flag, by=self.rep_a, reason="Checked")
-        services.text_check(
+        services.draft_flag_dismiss(
+            workspace=self.workspace,
+            author=self.rep_a,
+            draft_key="draft-two",
+            bias="exportability",
+            reason="Checked",
+        )
+        (shown,) = services.text_preview(
             workspace=self.workspace,
             author=self.rep_a,
             text=DENVER + " Yes.",
             draft_key="draft-two",
         )
-        flag.refresh_from_db()
-        self.assertEqual(flag.status, FlagStatus.DISMISSED)
+        self.assertEqual(shown.status, FlagStatus.DISMISSED)
+        self.assertFalse(BiasFlag.objects.exists())
+        note = services.deal_note_add(
+            deal=self.deal_a, by=self.rep_a, summary=DENVER, draft_key="draft-two"
+        )
+        flag = BiasFlag.objects.get()
+        self.assertEqual(
+            (flag.status, flag.dismiss_reason, flag.subject),
+            (FlagStatus.DISMISSED, "Checked", note),
+        )
 
-    def test_deal_note_logs_an_internal_note_and_ties_its_flags_to_it(self) -> None:
-        services.text_check(
+    def test_only_the_writer_of_a_draft_sets_its_note_aside(self) -> None:
+        services.text_preview(
+            workspace=self.workspace, author=self.rep_a, text=DENVER, draft_key="draft-own"
+        )
+        with self.assertRaises(UnstuckError):
+            services.draft_flag_dismiss(
+                workspace=self.workspace,
+                author=self.rep_a2,
+                draft_key="draft-own",
+                bias="exportability",
+                reason="Not mine",
+            )
+
+    def test_deal_note_stores_the_saved_texts_flags_tied_to_it(self) -> None:
+        services.text_preview(
             workspace=self.workspace, author=self.rep_a, text=DENVER, draft_key="draft-3"
         )
         note = services.deal_note_add(
@@ -87,7 +125,7 @@ class FlagServiceTests(PersonasTestCase):
         self.assertEqual(note.kind, ActivityKind.NOTE)
         self.assertEqual(note.direction, Direction.INTERNAL)
         flag = BiasFlag.objects.get()
-        self.assertEqual(flag.subject, note)
+        self.assertEqual((flag.subject, flag.status, flag.text), (note, FlagStatus.OPEN, DENVER))
         self.assertEqual(Activity.objects.filter(deal=self.deal_a).count(), 1)
 
     def test_deal_note_without_the_live_check_is_still_checked(self) -> None:

@@ -10,7 +10,9 @@ from django.urls import reverse
 from unstuck.core.testing import PersonasTestCase
 from unstuck.deals.models import Activity
 from unstuck.thinking import services
+from unstuck.thinking.biases import BIAS_KEYS
 from unstuck.thinking.models import BiasFlag, FlagStatus, LessonCompletion, PerspectiveQuestion
+from unstuck.thinking.training import QUIZ, QUIZ_BY_KEY, quiz_order, quiz_token
 
 DENVER = "Flopped in Denver, it will flop in Dallas."
 HTMX = {"HX-Request": "true"}
@@ -29,13 +31,15 @@ class GentleNoteTests(PersonasTestCase):
             reverse("thinking:check", kwargs={"slug": "acme"}), data, headers=HTMX
         )
 
-    def test_the_note_shows_the_flag_its_evidence_and_questions(self) -> None:
+    def test_the_note_shows_the_flag_its_evidence_and_questions_and_stores_nothing(self) -> None:
         self.sign_in(self.rep_a)
-        response = self.check(DENVER, deal=self.deal_a.pk)
+        for text in (DENVER, DENVER + " Sure.", DENVER + " Sure, sure."):
+            response = self.check(text, deal=self.deal_a.pk)
         self.assertContains(response, "Exportability bias?")
         self.assertContains(response, "Flopped in Denver")
         self.assertContains(response, "Worth asking")
-        self.assertEqual(BiasFlag.objects.get().deal, self.deal_a)
+        # A draft is never a flag: the patterns count saved text only.
+        self.assertFalse(BiasFlag.objects.exists())
 
     def test_the_note_is_empty_for_sound_text(self) -> None:
         self.sign_in(self.rep_a)
@@ -50,31 +54,51 @@ class GentleNoteTests(PersonasTestCase):
         self.assertEqual(self.check(DENVER, deal=self.deal_a.pk).status_code, 404)
         self.assertFalse(BiasFlag.objects.exists())
 
-    def test_the_writer_dismisses_a_flag_with_a_reason(self) -> None:
+    def test_the_writer_sets_a_drafts_note_aside_and_the_save_keeps_the_reason(self) -> None:
         self.sign_in(self.rep_a)
         self.check(DENVER)
-        flag = BiasFlag.objects.get()
-        url = reverse("thinking:flag-dismiss", kwargs={"slug": "acme", "pk": flag.pk})
-        response = self.client.post(url, {"reason": ""}, headers=HTMX)
+        url = reverse("thinking:check-dismiss", kwargs={"slug": "acme"})
+        data = {"draft_key": "abcdefgh12", "bias": "exportability"}
+        response = self.client.post(url, {**data, "reason": ""}, headers=HTMX)
         self.assertEqual(response.status_code, 400)
-        response = self.client.post(url, {"reason": "Same buyer profile, we checked"}, headers=HTMX)
+        response = self.client.post(
+            url, {**data, "reason": "Same buyer profile, we checked"}, headers=HTMX
+        )
         self.assertContains(response, "Set aside")
-        flag.refresh_from_db()
+        # Still set aside while the draft is edited, and still nothing stored.
+        self.assertContains(self.check(DENVER + " Sure."), "Same buyer profile")
+        self.assertFalse(BiasFlag.objects.exists())
+        note_url = reverse("thinking:deal-note", kwargs={"slug": "acme", "pk": self.deal_a.pk})
+        self.client.post(note_url, {"summary": DENVER, "draft_key": "abcdefgh12"})
+        flag = BiasFlag.objects.get()
         self.assertEqual(flag.status, FlagStatus.DISMISSED)
-        # A dismissed flag is not shown again while the draft is edited.
-        self.assertNotContains(self.check(DENVER + " Sure."), "gentle-flag")
+        self.assertEqual(flag.dismiss_reason, "Same buyer profile, we checked")
+
+    def test_another_person_cannot_set_aside_a_drafts_note(self) -> None:
+        self.sign_in(self.rep_a)
+        self.check(DENVER)
+        url = reverse("thinking:check-dismiss", kwargs={"slug": "acme"})
+        data = {"draft_key": "abcdefgh12", "bias": "exportability", "reason": "no"}
+        self.sign_in(self.rep_a2)
+        self.assertEqual(self.client.post(url, data, headers=HTMX).status_code, 400)
+        self.sign_in(self.outsider)
+        self.assertEqual(self.client.post(url, data, headers=HTMX).status_code, 404)
 
     def test_another_rep_cannot_see_or_dismiss_the_flag(self) -> None:
-        self.sign_in(self.rep_a)
-        self.check(DENVER)
+        services.deal_note_add(deal=self.deal_a, by=self.rep_a, summary=DENVER)
         flag = BiasFlag.objects.get()
         url = reverse("thinking:flag-dismiss", kwargs={"slug": "acme", "pk": flag.pk})
         self.sign_in(self.rep_a2)
         self.assertEqual(self.client.post(url, {"reason": "no"}).status_code, 404)
         self.sign_in(self.manager_b)
         self.assertEqual(self.client.post(url, {"reason": "no"}).status_code, 404)
+        self.sign_in(self.rep_a)
+        response = self.client.post(url, {"reason": ""}, headers=HTMX)
+        self.assertEqual(response.status_code, 400)
         self.sign_in(self.manager_a)  # rep_a's manager sees it and may set it aside
         self.assertEqual(self.client.post(url, {"reason": "Discussed with Ann"}).status_code, 302)
+        flag.refresh_from_db()
+        self.assertEqual(flag.status, FlagStatus.DISMISSED)
 
 
 class DealNoteCardTests(PersonasTestCase):
@@ -94,7 +118,7 @@ class DealNoteCardTests(PersonasTestCase):
         self.assertEqual(response.status_code, 200)
         self.assertNotContains(response, "Log a note")
 
-    def test_saving_a_note_logs_an_activity_and_ties_the_draft_flags(self) -> None:
+    def test_saving_a_note_logs_an_activity_and_stores_its_flags(self) -> None:
         self.sign_in(self.rep_a)
         self.client.post(
             reverse("thinking:check", kwargs={"slug": "acme"}),
@@ -191,14 +215,47 @@ class TrainingPageTests(PersonasTestCase):
             LessonCompletion.objects.filter(user=self.manager_a, bias="legacy").exists()
         )
         quiz = reverse("thinking:quiz", kwargs={"slug": "acme"})
-        response = self.client.post(
-            quiz, {"item": "q-legacy-1", "chosen": "personal"}, headers=HTMX
-        )
+        token = quiz_token(QUIZ_BY_KEY["q-legacy-1"])
+        response = self.client.post(quiz, {"item": token, "chosen": "personal"}, headers=HTMX)
         self.assertContains(response, "Not quite")
         self.assertContains(response, "habit")  # the explanation
         response = self.client.get(reverse("thinking:training", kwargs={"slug": "acme"}))
         self.assertEqual(response.context["progress"].lessons_done, 1)
         self.assertFalse(response.context["team"])  # managers see their own progress only
+
+    def test_the_quiz_page_carries_no_answer_key(self) -> None:
+        self.sign_in(self.manager_a)
+        quiz = reverse("thinking:quiz", kwargs={"slug": "acme"})
+        for _ in range(len(QUIZ)):
+            response = self.client.get(quiz)
+            item = response.context["item"]
+            html = response.content.decode()
+            self.assertNotIn(item.key, html)  # "q-legacy-1" names the answer
+            self.assertIn(f'name="item" value="{quiz_token(item)}"', html)
+            # The server checks the answer it was given against its own key.
+            result = self.client.post(quiz, {"item": quiz_token(item), "chosen": item.answer})
+            self.assertContains(result, "Right")
+            self.assertNotIn(item.key, result.content.decode())
+        self.assertEqual(
+            self.client.post(quiz, {"item": "q-legacy-1", "chosen": "legacy"}).status_code, 400
+        )
+
+    def test_each_person_gets_their_own_order_of_statements_and_choices(self) -> None:
+        quiz = reverse("thinking:quiz", kwargs={"slug": "acme"})
+        orders, choices = {}, {}
+        for who in (self.manager_a, self.manager_b, self.rep_a, self.leader):
+            self.sign_in(who)
+            orders[who.pk] = tuple(
+                i.key for i in quiz_order(workspace_id=self.workspace.pk, user_id=who.pk)
+            )
+            response = self.client.get(quiz)
+            self.assertEqual(response.context["item"].key, orders[who.pk][0])
+            choices[who.pk] = tuple(k for k, _ in response.context["choices"])
+            self.assertEqual(choices[who.pk][-1], "none")
+            self.assertEqual(sorted(choices[who.pk]), sorted([*BIAS_KEYS, "none"]))
+        self.assertGreater(len(set(orders.values())), 1)
+        self.assertGreater(len({c[:-1] for c in choices.values()}), 1)
+        self.assertTrue(any(o != tuple(i.key for i in QUIZ) for o in orders.values()))
 
     def test_a_leader_sees_each_managers_progress(self) -> None:
         services.lesson_complete(workspace=self.workspace, user=self.manager_a, bias="personal")

@@ -63,6 +63,12 @@ class Command(BaseCommand):
             self.stdout.write(f"Loading the demo workspace ({options['deals']} deals)…")
             result = generate_demo(deals=options["deals"], seed=options["seed"], progress=True)
             workspace = result.workspace
+            # Scored now, so the first visit finds a ranked queue rather than "0 of 0 open".
+            self.stdout.write("Scoring the innovation queue…")
+            from unstuck.investigate.services import assessments_recompute
+
+            scored = assessments_recompute(workspace=workspace)
+            self.stdout.write(f"  {scored.assessed} open deals scored.")
             self.stdout.write("Computing the insights (time split, innovation's effect)…")
             from unstuck.insights.models import InsightsRun
             from unstuck.insights.services import insights_recompute
@@ -87,6 +93,8 @@ class Command(BaseCommand):
         if options["no_serve"]:
             return
         url = f"http://{options['host']}:{options['port']}/"
+        if "UNSTUCK_SITE_URL" not in os.environ:  # emails sent by this server link to it
+            settings.SITE_URL = url.rstrip("/")
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Unstuck is running at {url}  (Ctrl+C to stop)"))
         worker = None

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import getpass
+import sys
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from unstuck.core import services
@@ -27,12 +29,14 @@ class Command(BaseCommand):
         add.add_argument("--name", default="", help="Their full name.")
         add.add_argument(
             "--password",
-            help="Their password. Without it you are asked, unless --no-password is given.",
+            help="Their password (Django's password validators apply). Without it: asked in a "
+            "terminal, read from the first line of stdin when piped, or else an invitation link "
+            "to set one is printed.",
         )
         add.add_argument(
             "--no-password",
             action="store_true",
-            help="Create the login without a password (set one later with changepassword).",
+            help="Create the login without a password and print an invitation link to set one.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -44,7 +48,7 @@ class Command(BaseCommand):
             )
         password = options["password"]
         if password is None and not options["no_password"]:
-            password = getpass.getpass(f"Password for {options['email']}: ")
+            password = self._password_from_terminal_or_stdin(options["email"])
         try:
             membership = services.member_add(
                 workspace=workspace,
@@ -60,3 +64,23 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Added {membership.user.email} to {workspace.slug} as {membership.role}{team}."
         )
+        if not membership.user.has_usable_password():
+            # The same signed, expiring link the browser's invitation emails.
+            self.stdout.write(
+                "They have no password yet. Send them this link to set one "
+                f"(it works once, for {settings.PASSWORD_RESET_TIMEOUT // 3600} hours):\n"
+                f"{services.invite_link(membership.user)}"
+            )
+
+    def _password_from_terminal_or_stdin(self, email: str) -> str | None:
+        """Ask in a terminal; read the first line of a pipe; None (an invitation link) when
+        there is neither."""
+        if sys.stdin is None or sys.stdin.closed:
+            return None
+        if not sys.stdin.isatty():
+            line = sys.stdin.readline()
+            return line.rstrip("\r\n") or None
+        try:
+            return getpass.getpass(f"Password for {email} (empty for an invitation link): ") or None
+        except (EOFError, KeyboardInterrupt):
+            raise CommandError("No password given; nothing was added.") from None

@@ -1,4 +1,5 @@
-"""Writes for workspaces, teams, members and API tokens."""
+"""Writes for workspaces, teams, members and API tokens; people and teams as leaders manage
+them are in `people` (re-exported here)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,22 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 from django.utils.text import slugify
 
+from unstuck.core.access import require_role
 from unstuck.core.errors import Conflict, NotAllowed, UnstuckError
-from unstuck.core.models import ApiToken, Membership, Role, Team, User, Workspace
+from unstuck.core.models import (
+    ApiToken,
+    Membership,
+    Role,
+    TaskRun,
+    TaskStatus,
+    Team,
+    User,
+    Workspace,
+)
 
 TOKEN_PREFIX = "unst_"
 
@@ -93,6 +105,7 @@ def member_add(
     if user is None:
         user = User(email=email, name=name.strip())
         if password:
+            password_check(password, user)
             user.set_password(password)
         else:
             user.set_unusable_password()
@@ -101,7 +114,7 @@ def member_add(
     elif name and not user.name:
         user.name = name.strip()
         user.save(update_fields=["name"])
-    if Membership.objects.filter(workspace=workspace, user=user).exists():
+    if Membership.everyone.filter(workspace=workspace, user=user).exists():
         raise Conflict(f"{email} is already a member of {workspace.slug}.", field="email")
     team = team_get_or_create(workspace=workspace, name=team_name) if team_name else None
     if team is not None and role == Role.MANAGER:
@@ -163,3 +176,81 @@ def api_token_authenticate(secret: str) -> User | None:
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+# --- background work ---------------------------------------------------------------------
+
+
+def task_retry(*, membership: Membership, task_run_id: int) -> TaskRun:
+    """Enqueue a failed background task again, as it was first run. Leaders and managers (the
+    people shown the failure) may; a run of another workspace is not found."""
+    from django.utils.module_loading import import_string
+
+    from unstuck.core.background import TRACKED
+
+    require_role(membership, Role.LEADER, Role.MANAGER)
+    with transaction.atomic():
+        run = (
+            TaskRun.objects.select_for_update()
+            .filter(pk=task_run_id, workspace_id=membership.workspace_id)
+            .first()
+        )
+        if run is None:
+            raise Http404("No such task.")
+        if run.status != TaskStatus.FAILED:
+            raise Conflict("Only a failed task can be retried.")
+        if run.retried_at is not None:
+            raise Conflict("This task was already retried: see its newer run.")
+        if run.task_path not in TRACKED:
+            raise UnstuckError("This task can no longer be retried; run it from the command line.")
+        run.retried_at = timezone.now()
+        run.retried_by = membership.user
+        run.save(update_fields=["retried_at", "retried_by"])
+        task = import_string(run.task_path)
+        args, kwargs = list(run.args.get("args", [])), dict(run.args.get("kwargs", {}))
+        transaction.on_commit(lambda: task.enqueue(*args, **kwargs))
+    return run
+
+
+# People and teams, managed by leaders (a module of its own; one import path for callers).
+from unstuck.core.services.people import (  # noqa: E402
+    Invitation,
+    invite_link,
+    invite_tokens,
+    member_change_role,
+    member_deactivate,
+    member_invite,
+    member_invite_resend,
+    member_reactivate,
+    owners_invite,
+    password_check,
+    site_url,
+    team_create,
+    team_rename,
+    team_set_manager,
+)
+
+__all__ = [
+    "Invitation",
+    "api_token_authenticate",
+    "api_token_create",
+    "api_token_revoke",
+    "invite_link",
+    "invite_tokens",
+    "member_add",
+    "member_change_role",
+    "member_deactivate",
+    "member_invite",
+    "member_invite_resend",
+    "member_reactivate",
+    "owners_invite",
+    "password_check",
+    "site_url",
+    "task_retry",
+    "team_create",
+    "team_get_or_create",
+    "team_rename",
+    "team_set_manager",
+    "workspace_create",
+    "workspace_update",
+]

@@ -1,0 +1,159 @@
+"""The pipeline's filtered view: the status pills keep the other filters, totals (count,
+amount, weighted amount) over every matching deal, a CSV of the same view for what the member
+may see, and a stage filter that follows the chosen pipeline."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from django.urls import reverse
+
+from unstuck.core.testing import PersonasTestCase
+from unstuck.deals.models import Deal, Pipeline, Stage, StageKind
+
+
+class PipelineViewTests(PersonasTestCase):
+    def url(self, name: str = "deals:pipeline", **query: object) -> str:
+        base = reverse(name, kwargs={"slug": "acme"})
+        return base + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+
+    def csv_rows(self, **query: object) -> list[dict[str, str]]:
+        response = self.client.get(self.url("deals:pipeline-csv", **query))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response["Content-Type"], "text/csv; charset=utf-8")
+        text = b"".join(response.streaming_content).decode("utf-8-sig")  # type: ignore[attr-defined]
+        return list(csv.DictReader(io.StringIO(text)))
+
+    def test_the_status_pills_keep_the_other_filters(self) -> None:
+        self.client.force_login(self.leader)
+        response = self.client.get(
+            self.url(owner=self.rep_a.pk, sort="name", q="Alpha", page=1), headers={}
+        )
+        hrefs = [
+            a
+            for a in response.content.decode().split('href="')[1:]
+            if a.startswith(reverse("deals:pipeline", kwargs={"slug": "acme"}) + "?")
+        ]
+        won = next(h.split('"')[0] for h in hrefs if "status=won" in h.split('"')[0])
+        query = parse_qs(urlsplit(won.replace("&amp;", "&")).query)
+        self.assertEqual(
+            query,
+            {"owner": [str(self.rep_a.pk)], "sort": ["name"], "q": ["Alpha"], "status": ["won"]},
+        )
+
+    def test_an_htmx_filter_change_updates_the_pills_and_the_stage_filter_too(self) -> None:
+        self.client.force_login(self.leader)
+        response = self.client.get(self.url(owner=self.rep_a.pk), HTTP_HX_REQUEST="true")
+        self.assertContains(response, 'id="status-tabs" aria-label="Status" hx-swap-oob="true"')
+        self.assertContains(response, 'id="stage-filter" hx-swap-oob="true"')
+        self.assertContains(response, f"owner={self.rep_a.pk}&amp;status=won")
+
+    def test_totals_cover_every_matching_deal_weighted_by_stage_probability(self) -> None:
+        Deal.objects.filter(pk=self.deal_a.pk).update(stage=self.stages[2])  # Proposal, 50 %
+        self.client.force_login(self.leader)
+        response = self.client.get(self.url(team=self.team_a.pk))
+        (total,) = response.context["totals"]
+        self.assertEqual(total.count, 2)
+        self.assertEqual(total.amount, Decimal("100000"))
+        self.assertEqual(total.weighted, Decimal("30000.00"))  # 50 % and 10 % of 50,000
+        self.assertContains(response, "$100,000")
+        self.assertContains(response, "$30,000")
+        # A manager's totals count only what they see.
+        self.client.force_login(self.manager_b)
+        (total,) = self.client.get(self.url()).context["totals"]
+        self.assertEqual((total.count, total.amount), (1, Decimal("50000")))
+
+    def test_totals_do_not_add_up_different_currencies(self) -> None:
+        Deal.objects.filter(pk=self.deal_a.pk).update(currency="EUR", amount=Decimal("20000"))
+        self.client.force_login(self.leader)
+        totals = self.client.get(self.url()).context["totals"]
+        self.assertEqual(
+            {(t.currency, t.count, t.amount) for t in totals},
+            {("USD", 2, Decimal("100000")), ("EUR", 1, Decimal("20000"))},
+        )
+
+    def test_the_csv_is_the_filtered_view(self) -> None:
+        Deal.objects.filter(pk=self.deal_a.pk).update(stage=self.stages[2])
+        self.client.force_login(self.leader)
+        rows = self.csv_rows(team=self.team_a.pk, sort="name")
+        self.assertEqual([r["deal"] for r in rows], ["Alpha expansion", "Alpha two"])
+        first = rows[0]
+        self.assertEqual(
+            (first["stage"], first["probability_pct"], first["weighted_amount"]),
+            ("Proposal", "50", "25000.00"),
+        )
+        self.assertEqual(first["pipeline"], "New business")
+        self.assertEqual(first["days_in_stage"], "30")
+
+    def test_the_csv_holds_only_what_each_persona_may_see(self) -> None:
+        seen: dict[str, Any] = {}
+        for who in ("leader", "manager_a", "rep_b", "partner"):
+            self.client.force_login(getattr(self, who))
+            seen[who] = sorted(r["deal"] for r in self.csv_rows(status="all"))
+            page = self.client.get(self.url(status="all")).context["page"].object_list
+            self.assertEqual(seen[who], sorted(d.name for d in page), who)
+        self.assertEqual(seen["leader"], ["Alpha expansion", "Alpha two", "Bravo renewal"])
+        self.assertEqual(seen["manager_a"], ["Alpha expansion", "Alpha two"])
+        self.assertEqual(seen["rep_b"], ["Bravo renewal"])
+        self.assertEqual(seen["partner"], ["Bravo renewal"])  # invited to deal_b only
+        self.client.force_login(self.outsider)
+        self.assertEqual(self.client.get(self.url("deals:pipeline-csv")).status_code, 404)
+
+    def test_the_csv_neutralises_formulas(self) -> None:
+        Deal.objects.filter(pk=self.deal_a.pk).update(name='=HYPERLINK("http://x","y")')
+        self.client.force_login(self.rep_a)
+        (row,) = self.csv_rows(owner=self.rep_a.pk)
+        self.assertEqual(row["deal"], '\'=HYPERLINK("http://x","y")')
+
+
+class StageFilterTests(PersonasTestCase):
+    imported: Pipeline
+    imported_stage: Stage
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        cls.imported = Pipeline.objects.create(workspace=cls.workspace, name="Imported CRM")
+        cls.imported_stage = Stage.objects.create(
+            pipeline=cls.imported, name="Engaging", order=0, kind=StageKind.OPEN, probability=30
+        )
+
+    def url(self, **query: object) -> str:
+        base = reverse("deals:pipeline", kwargs={"slug": "acme"})
+        return base + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+
+    def test_a_chosen_pipeline_offers_only_its_own_stages(self) -> None:
+        self.client.force_login(self.leader)
+        response = self.client.get(self.url(pipeline=self.pipeline.pk))
+        stages = response.context["choices"].stages
+        self.assertEqual([s.name for s in stages], [s.name for s in self.stages])
+        self.assertNotContains(response, ">Engaging<")
+        response = self.client.get(self.url(pipeline=self.imported.pk))
+        self.assertEqual([s.name for s in response.context["choices"].stages], ["Engaging"])
+
+    def test_with_every_pipeline_the_stages_are_grouped_by_pipeline(self) -> None:
+        self.client.force_login(self.leader)
+        response = self.client.get(self.url())
+        html = response.content.decode()
+        self.assertIn('<optgroup label="New business">', html)
+        self.assertIn('<optgroup label="Imported CRM">', html)
+        self.assertLess(html.index('label="Imported CRM"'), html.index(">Engaging<"))
+
+    def test_a_stage_of_another_pipeline_is_dropped_with_a_note(self) -> None:
+        self.client.force_login(self.leader)
+        response = self.client.get(
+            self.url(pipeline=self.pipeline.pk, stage=self.imported_stage.pk)
+        )
+        self.assertContains(response, "That stage is not in the chosen pipeline")
+        self.assertEqual(len(response.context["page"].object_list), 3)
+
+    def test_a_single_pipeline_workspace_shows_no_pipeline_choice(self) -> None:
+        self.imported.delete()
+        self.client.force_login(self.leader)
+        response = self.client.get(self.url())
+        self.assertNotContains(response, 'id="pipeline"')
+        self.assertNotContains(response, "<optgroup")

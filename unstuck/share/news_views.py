@@ -1,0 +1,108 @@
+"""Web pages for news: the feed (for a manager, the inbox to pass news on), posting, and a
+post with who has read it."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from unstuck.core.decorators import workspace_view
+from unstuck.core.errors import NotAllowed, UnstuckError
+from unstuck.core.models import Membership, Role, Team
+from unstuck.share import news_selectors as selectors
+from unstuck.share import news_services as services
+from unstuck.share.news_forms import PostForm, RelayForm
+from unstuck.share.news_services import POSTERS
+
+
+@workspace_view()
+def news(request: HttpRequest, membership: Membership) -> HttpResponse:
+    context = {
+        "posts": selectors.feed(membership),
+        "inbox": selectors.manager_inbox(membership),
+        "can_post": membership.role in POSTERS,
+    }
+    return render(request, "share/news/list.html", context)
+
+
+def _team_choices(membership: Membership) -> list[tuple[int, str]]:
+    return list(Team.objects.filter(workspace_id=membership.workspace_id).values_list("pk", "name"))
+
+
+@workspace_view(Role.LEADER, Role.PARTNER)
+@require_http_methods(["GET", "POST"])
+def news_new(request: HttpRequest, membership: Membership) -> HttpResponse:
+    form = PostForm(request.POST or None, teams=_team_choices(membership))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            post = services.news_post(
+                membership=membership,
+                title=data["title"],
+                body=data["body"],
+                audience=data["audience"],
+                team_ids=[int(t) for t in data["teams"]],
+                must_read=data["must_read"],
+                draft_key=data["draft_key"],
+            )
+        except UnstuckError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, "Posted. Managers will see it in their news inbox.")
+            return redirect("share:news-detail", slug=membership.workspace.slug, pk=post.pk)
+    return render(request, "share/news/new.html", {"form": form})
+
+
+@workspace_view()
+def news_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    post = selectors.get_post_for(membership, pk)
+    if post.author_id != membership.user_id:
+        services.news_mark_read(post=post, user=membership.user)
+    line = None
+    if membership.role == Role.REP and membership.team_id:
+        line = post.relays.filter(team_id=membership.team_id, decision="passed").first()
+    inbox = [i for i in selectors.manager_inbox(membership) if i.post.pk == post.pk]
+    readers = selectors.post_readers(post) if selectors.can_see_readers(membership, post) else None
+    return render(
+        request,
+        "share/news/detail.html",
+        {"post": post, "relay": line, "inbox": inbox, "readers": readers},
+    )
+
+
+@workspace_view(Role.MANAGER)
+@require_POST
+def news_relay(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    post = selectors.get_post_for(membership, pk)
+    form = RelayForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a team and whether to pass the news on.")
+        return redirect("share:news", slug=membership.workspace.slug)
+    data = form.cleaned_data
+    team = Team.objects.filter(workspace_id=membership.workspace_id, pk=data["team"]).first()
+    if team is None:
+        raise Http404("No such team.")
+    try:
+        relay = services.news_relay(
+            membership=membership,
+            post=post,
+            team=team,
+            decision=data["decision"],
+            line=data["line"],
+            draft_key=data["draft_key"],
+        )
+    except NotAllowed as exc:
+        raise PermissionDenied(exc.message) from exc
+    except UnstuckError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"Passed on to {team.name}."
+            if relay.decision == "passed"
+            else f"Held back from {team.name}.",
+        )
+    return redirect("share:news", slug=membership.workspace.slug)

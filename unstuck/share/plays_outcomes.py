@@ -1,0 +1,197 @@
+"""A play's measured outcome: its applications against comparison deals that were in the
+same situation (quarter, stage, size band, days in stage) at the moment it was applied,
+through the shared estimator (unstuck.insights.cohorts and unstuck.insights.estimator).
+The clock starts at the application; docs/share.md has the method for readers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django.db.models import Count, Max
+from django.utils import timezone
+from django.utils.safestring import SafeString
+
+from unstuck.insights import charts
+from unstuck.insights.cohorts import TreatedMoment, build_cohort
+from unstuck.insights.estimator import Comparison, compare
+from unstuck.share.models import Play, PlayApplication
+
+LEVEL = 0.9  # credible intervals at 90 %, as on the insights page
+HORIZON_DAYS = 180  # "won within 180 days of the application"
+MIN_APPLICATIONS = 10  # below this, "too early to tell"
+MIN_COMPARISON = 10
+NOUN = "applications"
+SUBJECT = "Deals with this play"
+ARMS = {
+    "play": charts.Series("play", "With this play", "arm-innovated"),
+    "comparison": charts.Series("comparison", "Comparable deals without it", "arm-comparable"),
+}
+VERDICT_LABELS = {
+    "working": "Working",
+    "no_evidence": "No evidence it works",
+    "worse": "Doing worse",
+    "too_early": "Too early to tell",
+}
+
+
+def play_outcome(play: Play, *, as_of: datetime | None = None) -> Comparison:
+    """The estimator's comparison for one play. Other plays' applications end a deal's time
+    as a comparison (from then on it is no longer untreated)."""
+    as_of = as_of or timezone.now()
+    mine = list(
+        PlayApplication.objects.filter(play=play, applied_at__lte=as_of).values_list(
+            "deal_id", "applied_at"
+        )
+    )
+    others = list(
+        PlayApplication.objects.filter(workspace_id=play.workspace_id, applied_at__lte=as_of)
+        .exclude(play=play)
+        .values_list("deal_id", "applied_at")
+    )
+    cohort = build_cohort(
+        workspace=play.workspace,
+        treated=[TreatedMoment(deal_id=d, at=at) for d, at in mine],
+        exclude=others,
+        as_of=as_of,
+    )
+    return compare(
+        cohort.treated,
+        cohort.comparison,
+        level=LEVEL,
+        horizon_days=HORIZON_DAYS,
+        min_treated=MIN_APPLICATIONS,
+        min_comparison=MIN_COMPARISON,
+        noun=NOUN,
+    )
+
+
+@dataclass(frozen=True)
+class OutcomeSummary:
+    """What a list, a suggestion or the digest says about a play's outcome."""
+
+    applications: int  # recorded, whether or not a comparable deal was found
+    n: int  # compared (matched with comparable deals)
+    won: int
+    lost: int
+    open: int
+    verdict: str
+    verdict_label: str
+    headline: str
+    p_better: float | None
+    play_win_rate: float | None
+    comparison_win_rate: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def probability_text(p: float) -> str:
+    """A posterior probability as people read it: never a flat 0 % or 100 %."""
+    if p > 0.99:
+        return "over 99%"
+    if p < 0.01:
+        return "under 1%"
+    return f"{p:.0%}"
+
+
+def summarize(result: Comparison, applications: int | None = None) -> OutcomeSummary:
+    t, c = result.treated, result.comparison
+    return OutcomeSummary(
+        applications=t.n + result.unmatched_treated if applications is None else applications,
+        n=t.n,
+        won=t.won,
+        lost=t.lost,
+        open=t.open,
+        verdict=result.verdict,
+        verdict_label=VERDICT_LABELS[result.verdict],
+        headline=result.headline(SUBJECT),
+        p_better=result.win.p_better if result.win else None,
+        play_win_rate=t.win_rate.mean if t.win_rate else None,
+        comparison_win_rate=c.win_rate.mean if c.win_rate else None,
+    )
+
+
+def outcome_key(play: Play, *, today: date | None = None) -> str:
+    """What the stored outcome depends on: the play's applications (how many, the newest)
+    and the day (comparison deals' histories move on every day)."""
+    stamp = PlayApplication.objects.filter(play=play).aggregate(n=Count("pk"), last=Max("pk"))
+    return f"{stamp['n']}:{stamp['last'] or 0}:{(today or timezone.localdate()).isoformat()}"
+
+
+def stored_outcome(play: Play, *, refresh: bool = False) -> dict[str, Any]:
+    """The play's measured outcome as plain JSON — {"summary": …, "result": …} — computed
+    at most once per day and per change of its applications, and kept on the play so that
+    pages, the API, the suggestions and the digest read it instead of recomputing (the
+    computation takes about a second at 1,000 applications; reading it, a query).
+    Applying a play queues the refresh in the background (tasks.refresh_play_outcome)."""
+    key = outcome_key(play)
+    if not refresh and play.outcome_key == key and play.outcome:
+        return play.outcome
+    n = int(key.split(":", 1)[0])
+    result = play_outcome(play)
+    payload = {"summary": summarize(result, n).as_dict(), "result": result.as_dict()}
+    Play.objects.filter(pk=play.pk).update(outcome=payload, outcome_key=key)
+    play.outcome, play.outcome_key = payload, key
+    return payload
+
+
+def outcome_summary(play: Play) -> OutcomeSummary:
+    return OutcomeSummary(**stored_outcome(play)["summary"])
+
+
+def outcome_panel(stored: dict[str, Any]) -> dict[str, Any]:
+    """What the play page's outcome panel shows, from the stored outcome: the figures per
+    arm, the headline, and the charts (Kaplan-Meier curves, win rates with intervals)."""
+    result = stored["result"]
+    t, c = result["treated"], result["comparison"]
+    too_early = result["verdict"] == "too_early"
+    panel: dict[str, Any] = {
+        "result": result,
+        "summary": stored["summary"],
+        "too_early": too_early,
+        "level_pct": f"{result['level']:.0%}",
+        "arms": [
+            {"label": ARMS["play"].label, "arm": t},
+            {"label": ARMS["comparison"].label, "arm": c},
+        ],
+        "km": None,
+        "win_chart": None,
+    }
+    curves = [
+        (ARMS["play"], [(float(p["day"]), p["survival"]) for p in t["curve"]]),
+        (ARMS["comparison"], [(float(p["day"]), p["survival"]) for p in c["curve"]]),
+    ]
+    last = max((p[0] for _, pts in curves for p in pts), default=0)
+    if t["n"] and c["n"]:
+        panel["km"] = _km(curves, min(float(HORIZON_DAYS), max(float(last), 30.0)))
+    rows = [
+        (
+            ARMS[k],
+            arm["win_rate"]["mean"],
+            arm["win_rate"]["interval"]["low"],
+            arm["win_rate"]["interval"]["high"],
+        )
+        for k, arm in (("play", t), ("comparison", c))
+        if arm["win_rate"]
+    ]
+    if rows and not too_early:
+        panel["win_chart"] = charts.intervals(
+            title=f"Win rate within {result['horizon_days']} days, with its "
+            f"{result['level']:.0%} credible interval",
+            desc="Each arm's win rate (dot) and its credible interval (whisker).",
+            rows=rows,
+        )
+    return panel
+
+
+def _km(curves: list[tuple[charts.Series, list[tuple[float, float]]]], x_max: float) -> SafeString:
+    return charts.step_curves(
+        title="Days to the next stage: share of deals still waiting",
+        desc="Kaplan\u2013Meier curves from the moment the play was applied (or, for a "
+        "comparable deal, the Monday it was in the same situation); open deals are counted "
+        "until they leave observation (censored).",
+        curves=curves,
+        x_max=x_max,
+    )

@@ -1,0 +1,1 @@
+"""Reads of the share app (plays; news and the bench join here)."""

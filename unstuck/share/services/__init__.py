@@ -1,0 +1,1 @@
+"""Writes of the share app (plays; news and the bench join here)."""

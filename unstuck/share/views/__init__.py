@@ -1,0 +1,1 @@
+"""Pages of the share app (plays; news and the bench join here)."""
