@@ -66,12 +66,53 @@ def _f(value: Any, default: float = 0.0) -> float:
     return default if math.isnan(out) else out
 
 
+def _category_values(rows: list[dict[str, Any]]) -> dict[str, list[str | None]]:
+    """The owner of every row, as a string. (Custom attributes are left out: the row holds
+    today's values, and some CRMs fill them in at closing, which would leak the outcome.)"""
+    return {"owner": [None if r.get("owner_id") is None else str(r["owner_id"]) for r in rows]}
+
+
+MIN_SUPPORT = 20  # snapshots an owner needs before getting a rate of their own
+
+
+def _encodings(
+    rows: list[dict[str, Any]], y: np.ndarray, overall: float
+) -> dict[str, dict[str, float]]:
+    """Smoothed not-won rate per owner, learnt from the snapshots like the stage's rate."""
+    out: dict[str, dict[str, float]] = {}
+    for name, values in _category_values(rows).items():
+        by: dict[str, list[int]] = {}
+        for value, label in zip(values, y, strict=True):
+            if value is not None:
+                by.setdefault(value, []).append(int(label))
+        rates = {
+            v: (sum(ls) + 10 * overall) / (len(ls) + 10)
+            for v, ls in by.items()
+            if len(ls) >= MIN_SUPPORT
+        }
+        if len(rates) >= 2:
+            out[name] = rates
+    return out
+
+
 def _columns(
-    rows: list[dict[str, Any]], stage_rates: dict[str, float], overall: float
+    rows: list[dict[str, Any]],
+    stage_rates: dict[str, float],
+    overall: float,
+    encodings: dict[str, dict[str, float]] | None = None,
 ) -> dict[str, np.ndarray]:
     """Every candidate feature, one array each (rows in order)."""
     n = len(rows)
     cols: dict[str, np.ndarray] = {}
+    if encodings:
+        values = _category_values(rows)
+        for name, rates in encodings.items():
+            seen = values.get(name) or [None] * n
+            cols[f"enc:{name}"] = np.fromiter(
+                (_logit(rates.get(v, overall)) if v is not None else _logit(overall) for v in seen),
+                float,
+                n,
+            )
     for code in LEARNT_FLAGS:
         cols[f"f_{code}"] = np.fromiter((_f(r[f"f_{code}"]) for r in rows), float, n)
     days = np.fromiter((max(_f(r["days_in_stage"]), 0.0) for r in rows), float, n)
@@ -256,6 +297,7 @@ class StallModel:
     backtest: dict[str, float] = field(default_factory=dict)
     reason: str = ""
     weights: dict[str, float] = field(default_factory=dict)
+    encodings: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         out = {k: v for k, v in vars(self).items() if k != "fit"}
@@ -279,7 +321,7 @@ class StallModel:
     def probabilities(self, rows: list[dict[str, Any]]) -> np.ndarray:
         if not rows:
             return np.zeros(0)
-        return self.fit.probability(_columns(rows, self.stage_rates, self.overall))
+        return self.fit.probability(_columns(rows, self.stage_rates, self.overall, self.encodings))
 
     def scores(self, rows: list[dict[str, Any]]) -> list[int]:
         """0-100, a typical deal at 20, stuck from 40 (see the module's docstring)."""
@@ -314,10 +356,11 @@ def fit_method(
     """One method fitted on all the snapshots."""
     rows, y = snaps.rows, snaps.y
     rates, overall = _stage_rates(rows, y)
+    encodings = _encodings(rows, y, overall) if method == "learnt" and rows else {}
     if method == "rules" or not rows:
         fit = Fit([], [], [], [], _logit(overall))
     else:
-        fit = _fit(_columns(rows, rates, overall), y, METHOD_COLUMNS[method])
+        fit = _fit(_columns(rows, rates, overall, encodings), y, _method_columns(method, encodings))
     return StallModel(
         method=method,
         fit=fit,
@@ -330,7 +373,14 @@ def fit_method(
         backtest=backtest or {},
         reason=reason,
         weights=_weights(fit) if method == "learnt" else {},
+        encodings={k: v for k, v in encodings.items() if f"enc:{k}" in fit.columns},
     )
+
+
+def _method_columns(method: str, encodings: dict[str, dict[str, float]]) -> list[str]:
+    if method != "learnt":
+        return METHOD_COLUMNS[method]
+    return [*METHOD_COLUMNS[method], *(f"enc:{name}" for name in encodings)]
 
 
 def stall_model_fit(
@@ -382,11 +432,12 @@ def time_backtest(snaps: Snapshots) -> dict[str, float]:
     if len(set(y_train.tolist())) < 2 or len(set(y_test.tolist())) < 2:
         return {}
     rates, overall = _stage_rates(train_rows, y_train)
-    cols_train = _columns(train_rows, rates, overall)
-    cols_test = _columns(test_rows, rates, overall)
+    encodings = _encodings(train_rows, y_train, overall)
+    cols_train = _columns(train_rows, rates, overall, encodings)
+    cols_test = _columns(test_rows, rates, overall, encodings)
     out = {}
-    for method, columns in METHOD_COLUMNS.items():
-        fit = _fit(cols_train, y_train, columns)
+    for method in METHOD_COLUMNS:
+        fit = _fit(cols_train, y_train, _method_columns(method, encodings))
         out[method] = round(_auc(y_test, fit.probability(cols_test)), 4)
     return out
 

@@ -273,8 +273,8 @@ flagged AS (
   LEFT JOIN bench b ON b.stage_id = base.stage_id
   WHERE base.stage_kind = %(stage_kind)s OR %(stage_kind)s = 'any'
 )
-SELECT deal_id, external_id, name, currency, status_now, stage_id, stage_name, stage_order,
-  stage_kind,
+SELECT deal_id, external_id, name, currency, status_now, owner_id, stage_id, stage_name,
+  stage_order, stage_kind,
   days_in_stage, age_days, {as_float("amount_now")} AS amount_now,
   {as_float("amount_peak")} AS amount_peak, close_now, close_first, pushes, pulls,
   {as_date("moved_back_at")} AS moved_back_at, moves, n_act, n_act_30, n_inbound,
@@ -329,9 +329,20 @@ def signal_statement(
             else benchmarks_compute(workspace=workspace, as_of=as_of)
         )
     workspace_row = next((b for b in benchmarks if b.stage_id is None), None)
+
+    def num(value: Any) -> float | None:  # PostgreSQL hands unsaved figures as Decimal
+        return None if value is None else float(value)
+
     bench_json = json.dumps(
         [
-            [b.stage_id, b.p50_days, b.p75_days, b.p90_days, b.conversion, b.won_deals]
+            [
+                b.stage_id,
+                num(b.p50_days),
+                num(b.p75_days),
+                num(b.p90_days),
+                num(b.conversion),
+                b.won_deals,
+            ]
             for b in benchmarks
             if b.stage_id is not None
         ]

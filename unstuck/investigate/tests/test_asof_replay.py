@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import tempfile
 from datetime import UTC, date, datetime
 from io import StringIO
@@ -93,6 +94,7 @@ class AsOfReplayTests(TestCase):
     @classmethod
     def setUpTestData(cls) -> None:
         folder = Path(tempfile.mkdtemp(prefix="unstuck-replay-"))
+        cls.addClassCleanup(shutil.rmtree, folder, ignore_errors=True)
         full = generate_salesforce_export(
             folder / "full", deals=700, seed=11, today=date(2025, 6, 30)
         )

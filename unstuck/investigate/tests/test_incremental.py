@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 import tempfile
 from datetime import datetime
 
@@ -15,9 +16,13 @@ from unstuck.investigate.services import assessments_recompute
 from unstuck.investigate.tests.helpers import InvestigateCase, ago
 
 
-@override_settings(DATA_DIR=tempfile.mkdtemp(prefix="unstuck-incremental-"))
 class IncrementalRecomputeTests(InvestigateCase):
     def setUp(self) -> None:
+        folder = tempfile.mkdtemp(prefix="unstuck-incremental-")
+        self.addCleanup(shutil.rmtree, folder, ignore_errors=True)
+        data_dir = override_settings(DATA_DIR=folder)
+        data_dir.enable()
+        self.addCleanup(data_dir.disable)
         self.quiet = self.make_deal(owner=self.rep_a, created_at=ago(30), name="Quiet")
         self.busy = self.make_deal(owner=self.rep_a, created_at=ago(30), name="Busy")
         self.full = assessments_recompute(workspace=self.workspace)

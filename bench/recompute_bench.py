@@ -1,0 +1,97 @@
+"""The recompute at 100,000 deals: full (first scoring, with both models trained), full with
+the models kept (the nightly rescoring of every deal), and incremental after a day's edits
+(1 % of the open deals get an activity or a stage move), on SQLite and PostgreSQL.
+
+Target (issue 16): a full recompute at 100,000 deals under 60 s. Peak memory of the process
+beside every time (bench/common.py).
+
+    uv run python bench/recompute_bench.py                       # 100,000 deals, both databases
+    uv run python bench/recompute_bench.py --db sqlite --deals 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import BenchRun, machine, peak_rss_mb, per_backend, summary, verdict
+
+
+def run(db: str, deals: int, template: str | None) -> None:
+    with BenchRun("recompute", db=db, template=template) as bench:
+        from django.utils import timezone
+
+        from unstuck.core.models import Workspace
+        from unstuck.deals.models import Activity, Deal, StageChange
+        from unstuck.demo.generator import generate_demo
+        from unstuck.investigate.services import assessments_recompute
+
+        ws = Workspace.objects.filter(slug="demo").first()
+        if ws is None:
+            started = time.perf_counter()
+            ws = generate_demo(deals=deals, seed=1, activity_rate=0.15).workspace
+            print(f"demo: {deals:,} deals in {time.perf_counter() - started:.0f} s; "
+                  f"ANALYZE {bench.analyze():.1f} s", flush=True)  # fmt: skip
+
+        def timed(label: str, **kw: bool) -> float:
+            started = time.perf_counter()
+            result = assessments_recompute(workspace=ws, **kw)
+            took = time.perf_counter() - started
+            how = "every deal" if result.full else f"{result.kept:,} kept"
+            print(
+                f"{label}: {took:.1f} s, {result.assessed:,} scored ({how}), "
+                f"peak RSS {peak_rss_mb():.0f} MB · {machine()}",
+                flush=True,
+            )
+            return took
+
+        first = timed("full, training both models", retrain=True)
+        nightly = timed("full, models kept")
+        open_ids = list(
+            Deal.objects.filter(workspace=ws, status="open").values_list("pk", "stage_id")
+        )
+        now = timezone.now()
+        edited = open_ids[::100]  # 1 %
+        Activity.objects.bulk_create(
+            [Activity(deal_id=pk, kind="call", occurred_at=now) for pk, _ in edited[::2]]
+        )
+        StageChange.objects.bulk_create(
+            [
+                StageChange(deal_id=pk, from_stage_id=stage, to_stage_id=stage,
+                            changed_at=now - timedelta(minutes=1))
+                for pk, stage in edited[1::2]
+            ]
+        )  # fmt: skip
+        print(f"a day's edits: {len(edited):,} of {len(open_ids):,} open deals", flush=True)
+        incremental = timed("incremental, models kept", incremental=True)
+        verdict("full recompute, training both models", first, under=60, unit="s")
+        verdict("full recompute, models kept", nightly, under=60, unit="s")
+        verdict(
+            "incremental after 1 % edits",
+            incremental,
+            unit="s",
+            reference=nightly,
+            reference_label="full",
+            ratio_under=1,
+        )
+        summary(f"recompute_bench {deals:,} deals {db}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--deals", type=int, default=100_000)
+    parser.add_argument("--template", help="Start from a copy of this database (see common.py).")
+    args = parser.parse_args()
+    if args.db == "both":
+        sys.exit(per_backend(__file__, ["--deals", str(args.deals)], ["sqlite", "postgres"]))
+    run(args.db, args.deals, args.template)
+
+
+if __name__ == "__main__":
+    main()
