@@ -101,6 +101,20 @@ def _take_data_dir(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    try:
+        _main(argv)
+        # Flush here, inside the try: output still buffered at exit would otherwise hit a
+        # closed pipe during interpreter shutdown and print "Exception ignored …".
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`unstuck diagnose | head`): stop quietly, as other Unix tools
+        # do. Point stdout at /dev/null so the final flush at exit cannot raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(141)  # 128 + SIGPIPE, what a shell reports for a tool killed by the pipe
+
+
+def _main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or (args[0] in {"-h", "--help", "help"} and len(args) == 1):
         width = max(len(name) for name, _ in OWN_COMMANDS)

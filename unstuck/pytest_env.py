@@ -2,10 +2,45 @@
 
 Tests get a throwaway data directory and a fixed secret key, so running the suite never
 writes into ./unstuck-data.
+
+Tests marked `shared_data` read the public data sets kept beside the repository
+(../shared/data, or UNSTUCK_SHARED_DATA). A fresh clone has none, so they are skipped with
+the reason; CI sets UNSTUCK_REQUIRE_SHARED_DATA=1, which turns that skip into a failure.
 """
 
 import os
 import tempfile
+from pathlib import Path
+
+import pytest
 
 os.environ.setdefault("UNSTUCK_SECRET_KEY", "tests-only-not-secret")
 os.environ["UNSTUCK_DATA_DIR"] = tempfile.mkdtemp(prefix="unstuck-tests-")
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def shared_data_dir() -> Path:
+    """Where the shared data sets live: UNSTUCK_SHARED_DATA, else ../shared/data."""
+    configured = os.environ.get("UNSTUCK_SHARED_DATA")
+    return Path(configured) if configured else REPO.parent / "shared" / "data"
+
+
+def shared_data_required() -> bool:
+    value = os.environ.get("UNSTUCK_REQUIRE_SHARED_DATA", "").strip().lower()
+    if value not in {"", "0", "1", "true", "false"}:
+        raise pytest.UsageError(f"UNSTUCK_REQUIRE_SHARED_DATA must be 1 or 0, not {value!r}")
+    return value in {"1", "true"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("shared_data") is None:
+        return
+    folder = shared_data_dir()
+    if folder.is_dir():
+        return
+    why = f"needs the shared data sets in {folder} (absent; set UNSTUCK_SHARED_DATA)"
+    if shared_data_required():
+        pytest.fail(f"UNSTUCK_REQUIRE_SHARED_DATA=1 but this test {why}", pytrace=False)
+    pytest.skip(why)

@@ -240,3 +240,33 @@ class UserAddPasswordTests(TestCase):
             self.assertRaisesMessage(CommandError, "No password given; nothing was added."),
         ):
             run(*self.ADD)
+
+
+# A command whose reader goes away after one line, as in `unstuck diagnose | head -1`.
+PIPE_PROBE = """
+import sys
+from unittest import mock
+from unstuck.cli import main
+
+def spew(argv):
+    for i in range(200_000):
+        sys.stdout.write(f"deal {i}\\n")
+
+with mock.patch("django.core.management.execute_from_command_line", spew):
+    main(["diagnose"])
+"""
+
+
+class ClosedPipeTests(TestCase):
+    def test_a_reader_that_stops_early_gets_no_traceback(self) -> None:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", PIPE_PROBE],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        self.assertEqual(proc.stdout.readline(), b"deal 0\n")
+        proc.stdout.close()
+        stderr = proc.stderr.read().decode()
+        self.assertEqual(proc.wait(timeout=60), 141)
+        self.assertEqual(stderr, "")

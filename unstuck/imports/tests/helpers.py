@@ -11,17 +11,18 @@ from unstuck.core.models import Workspace
 from unstuck.deals.models import Account, Deal, StageChange
 from unstuck.imports.readers.base import ImportPlan
 from unstuck.imports.services import Outcome, import_run_execute, import_run_start
+from unstuck.pytest_env import shared_data_dir
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO / "examples"
-SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 def shared_data(*parts: str) -> Path:
-    """A file from ../shared/data; its absence is a broken checkout, so fail loudly."""
-    path = SHARED_DATA.joinpath(*parts)
+    """A file of the shared data sets. Tests using it are marked `shared_data` (skipped when
+    the folder is absent); a folder without this file is a broken copy, so fail loudly."""
+    path = shared_data_dir().joinpath(*parts)
     if not path.exists():
-        raise AssertionError(f"{path} is missing: the shared data sets live beside the repo.")
+        raise AssertionError(f"{path} is missing from the shared data sets.")
     return path
 
 

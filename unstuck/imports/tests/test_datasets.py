@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django.db.models import Count
 from django.test import TestCase
 
@@ -12,6 +13,7 @@ from unstuck.imports.readers.crm import csv_plan
 from unstuck.imports.tests.helpers import EXAMPLES, run, shared_data
 
 
+@pytest.mark.shared_data
 class MavenTests(TestCase):
     workspace: Workspace
 
@@ -53,6 +55,7 @@ class MavenTests(TestCase):
         self.assertEqual(deal.closed_at.date().isoformat(), "2017-03-11")
 
 
+@pytest.mark.shared_data
 class IbmTests(TestCase):
     workspace: Workspace
 
