@@ -307,9 +307,6 @@ def suggest_for(
     providers: list[SuggestionProvider] | None = None,
 ) -> list[Suggestion]:
     """Every suggestion for the deal, best first: fit to the deal times the team's prior."""
-    from unstuck.cocreate.services import levers_ensure
-
-    levers_ensure(workspace=deal.workspace)
     facts = facts or deal_facts(deal, outcome=outcome)
     if providers is None:
         levers = Lever.objects.filter(workspace_id=deal.workspace_id, is_active=True)
