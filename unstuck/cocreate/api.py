@@ -400,7 +400,6 @@ def approval_decide(
 def lever_list(request: HttpRequest, slug: str) -> list[Lever]:
     membership = _member(request, slug)
     require_role(membership, Role.MANAGER, Role.LEADER)
-    services.levers_ensure(workspace=membership.workspace)
     return list(Lever.objects.filter(workspace=membership.workspace))
 
 

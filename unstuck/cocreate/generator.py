@@ -376,9 +376,6 @@ def suggest_for(
 ) -> list[Suggestion]:
     """Every suggestion for the deal (but the keys excluded), best first: fit to the deal
     times the team's prior, spread over the deal's obstacles and the lever families."""
-    from unstuck.cocreate.services import levers_ensure
-
-    levers_ensure(workspace=deal.workspace)
     facts = facts or deal_facts(deal, outcome=outcome)
     if providers is None:
         levers = Lever.objects.filter(workspace_id=deal.workspace_id, is_active=True)

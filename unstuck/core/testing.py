@@ -12,6 +12,7 @@ from django.test import TestCase
 from django.utils import timezone
 
 from unstuck.core.models import Membership, Role, Team, User, Workspace
+from unstuck.core.services import workspace_create
 from unstuck.deals.models import Account, Deal, Pipeline, Stage, StageChange, StageKind
 
 PASSWORD = "correct-horse-battery"
@@ -67,7 +68,7 @@ class PersonasTestCase(TestCase):
 
     @classmethod
     def setUpTestData(cls) -> None:
-        cls.workspace = Workspace.objects.create(name="Acme", slug="acme")
+        cls.workspace = workspace_create(name="Acme", slug="acme")
         cls.pipeline, cls.stages = make_pipeline(cls.workspace)
         cls.leader = cls.member("leader@acme.test", Role.LEADER)
         cls.manager_a = cls.member("manager.a@acme.test", Role.MANAGER)
@@ -84,7 +85,7 @@ class PersonasTestCase(TestCase):
         from unstuck.deals.models import DealPartner
 
         DealPartner.objects.create(deal=cls.deal_b, user=cls.partner)
-        other = Workspace.objects.create(name="Globex", slug="globex")
+        other = workspace_create(name="Globex", slug="globex")
         cls.outsider = make_user("outsider@globex.test")
         Membership.objects.create(workspace=other, user=cls.outsider, role=Role.LEADER)
         other_pipeline, other_stages = make_pipeline(other)
@@ -102,6 +103,12 @@ class PersonasTestCase(TestCase):
         user = make_user(email)
         Membership.objects.create(workspace=cls.workspace, user=user, role=role, team=team)
         return user
+
+    @classmethod
+    def membership_of(cls, user: User) -> Membership:
+        return Membership.objects.select_related("workspace").get(
+            workspace=cls.workspace, user=user
+        )
 
     @classmethod
     def make_deal(cls, **overrides: Any) -> Deal:

@@ -206,7 +206,7 @@ def deal_move(request: AppRequest, slug: str, deal_id: int, payload: StageMoveIn
     services.deal_move_to_stage(
         deal=deal,
         stage=stage,
-        by=request.user,
+        by=membership,
         amount=payload.amount,
         close_date=payload.close_date,
     )
@@ -230,8 +230,8 @@ def stakeholder_add(
     request: AppRequest, slug: str, deal_id: int, payload: StakeholderIn
 ) -> Status[Stakeholder]:
     membership = membership_for(request.user, slug)
-    deal = get_deal_for(membership, deal_id, write=True)
-    return Status(201, services.stakeholder_add(deal=deal, **payload.dict()))
+    deal = get_deal_for(membership, deal_id)
+    return Status(201, services.stakeholder_add(membership=membership, deal=deal, **payload.dict()))
 
 
 @router.patch(
@@ -242,11 +242,13 @@ def stakeholder_update(
     request: AppRequest, slug: str, deal_id: int, stakeholder_id: int, payload: StakeholderPatch
 ) -> Stakeholder:
     membership = membership_for(request.user, slug)
-    deal = get_deal_for(membership, deal_id, write=True)
+    deal = get_deal_for(membership, deal_id)
     stakeholder = get_object_or_404(
-        Stakeholder.objects.select_related("contact"), pk=stakeholder_id, deal=deal
+        Stakeholder.objects.select_related("contact", "deal"), pk=stakeholder_id, deal=deal
     )
-    return services.stakeholder_update(stakeholder=stakeholder, **payload.dict(exclude_unset=True))
+    return services.stakeholder_update(
+        membership=membership, stakeholder=stakeholder, **payload.dict(exclude_unset=True)
+    )
 
 
 @router.delete(
@@ -257,7 +259,9 @@ def stakeholder_delete(
     request: AppRequest, slug: str, deal_id: int, stakeholder_id: int
 ) -> Status[None]:
     membership = membership_for(request.user, slug)
-    deal = get_deal_for(membership, deal_id, write=True)
-    stakeholder = get_object_or_404(Stakeholder, pk=stakeholder_id, deal=deal)
-    services.stakeholder_remove(stakeholder=stakeholder)
+    deal = get_deal_for(membership, deal_id)
+    stakeholder = get_object_or_404(
+        Stakeholder.objects.select_related("deal"), pk=stakeholder_id, deal=deal
+    )
+    services.stakeholder_remove(membership=membership, stakeholder=stakeholder)
     return Status(204, None)

@@ -46,3 +46,8 @@ class StakeholderForm(forms.Form):
     )
     stance = forms.ChoiceField(choices=Stance.choices, initial=Stance.UNKNOWN)
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    # The stakeholder as the form showed it: a save over someone else's newer edit is refused.
+    version = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def clean_version(self) -> str | None:
+        return self.cleaned_data.get("version") or None

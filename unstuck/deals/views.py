@@ -117,7 +117,7 @@ def deal_move(request: AppRequest, membership: Membership, pk: int) -> HttpRespo
             services.deal_move_to_stage(
                 deal=deal,
                 stage=form.cleaned_data["stage"],
-                by=request.user,
+                by=membership,
                 amount=form.cleaned_data["amount"],
                 close_date=form.cleaned_data["close_date"],
             )
@@ -151,9 +151,12 @@ def _stakeholder_form_response(
     if request.method == "POST" and form.is_valid():
         try:
             if stakeholder is None:
-                services.stakeholder_add(deal=deal, **form.cleaned_data)
+                data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+                services.stakeholder_add(membership=membership, deal=deal, **data)
             else:
-                services.stakeholder_update(stakeholder=stakeholder, **form.cleaned_data)
+                services.stakeholder_update(
+                    membership=membership, stakeholder=stakeholder, **form.cleaned_data
+                )
         except UnstuckError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
@@ -194,6 +197,7 @@ def stakeholder_edit(
         "influence": stakeholder.influence,
         "stance": stakeholder.stance,
         "notes": stakeholder.notes,
+        "version": services.stakeholder_version(stakeholder),
     }
     return _stakeholder_form_response(request, membership, deal, stakeholder, initial)
 
@@ -204,8 +208,10 @@ def stakeholder_delete(
     request: AppRequest, membership: Membership, pk: int, stakeholder_pk: int
 ) -> HttpResponse:
     deal = get_deal_for(membership, pk, write=True)
-    stakeholder = get_object_or_404(Stakeholder, pk=stakeholder_pk, deal=deal)
-    services.stakeholder_remove(stakeholder=stakeholder)
+    stakeholder = get_object_or_404(
+        Stakeholder.objects.select_related("deal"), pk=stakeholder_pk, deal=deal
+    )
+    services.stakeholder_remove(membership=membership, stakeholder=stakeholder)
     if request.htmx:
         return _stakeholder_list(request, membership, pk)
     return redirect("deals:detail", slug=membership.workspace.slug, pk=deal.pk)

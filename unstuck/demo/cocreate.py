@@ -176,7 +176,7 @@ def _finished_session(deal: Deal, manager: Membership, rep: Membership, now: dat
     )
     if following is not None:
         moved_at = max(now - timedelta(days=8), deal.stage_entered_at + timedelta(hours=1))
-        deal_move_to_stage(deal=deal, stage=following, by=rep.user, at=moved_at, source="demo")
+        deal_move_to_stage(deal=deal, stage=following, by=rep, at=moved_at, source="demo")
     # Date the story: the session ran three weeks ago, the outcome came last week.
     started = now - timedelta(days=21)
     Session.objects.filter(pk=session.pk).update(
@@ -193,8 +193,6 @@ def _finished_session(deal: Deal, manager: Membership, rep: Membership, now: dat
 def add_cocreate(*, workspace: Workspace, seed: int, today: date) -> int:
     """Prepare the first manager's stuck deals for sessions and finish one session."""
     rng = random.Random(seed + 303)
-    services.levers_ensure(workspace=workspace)
-    services.settings_for(workspace)
     team = Team.objects.filter(workspace=workspace).order_by("name").first()
     if team is None or team.manager is None:
         return 0

@@ -18,6 +18,7 @@ from django.db import transaction
 from tqdm import tqdm
 
 from unstuck.core.models import Membership, Role, Team, User, Workspace
+from unstuck.core.services import workspace_defaults_seed
 from unstuck.deals.models import (
     Account,
     Activity,
@@ -528,6 +529,7 @@ def generate_demo(
     )
     with transaction.atomic():
         workspace = Workspace.objects.create(name=name, slug=slug)
+        workspace_defaults_seed(workspace=workspace)
         reps, partner = builder.people(workspace)
         stages = builder.pipeline(workspace)
         accounts = builder.accounts(workspace)

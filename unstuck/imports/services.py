@@ -12,7 +12,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -133,10 +133,10 @@ class RunProgress:
 
 
 def import_run_progress(run: ImportRun) -> RunProgress:
-    """The run's progress for its page and the API; a running run whose process has died is
-    first marked interrupted (and the run reloaded), so it does not show as running forever."""
-    if run.status == RunStatus.RUNNING and import_runs_mark_interrupted(workspace=run.workspace):
-        run.refresh_from_db()
+    """The run's progress for its page and the API. A running run whose process has died is
+    shown as interrupted (on this instance only: a read writes nothing; the next import or
+    worker start stores it), so it does not show as running forever."""
+    import_runs_as_seen([run])
     state = (_progress_state(run) or {}) if not run.is_finished else {}
     rows, phase = state.get("rows"), state.get("phase")
     return RunProgress(
@@ -181,17 +181,14 @@ def _is_interrupted(run: ImportRun, now: float) -> bool:
     return now - last > STALE_AFTER.total_seconds()
 
 
-def import_runs_mark_interrupted(*, workspace: Workspace | None = None) -> list[ImportRun]:
-    """Mark running imports whose process died (killed, rebooted, out of memory) as interrupted,
-    so they do not show as running forever. Their transaction never committed: nothing was
-    written."""
-    runs = ImportRun.objects.filter(status=RunStatus.RUNNING)
-    if workspace is not None:
-        runs = runs.filter(workspace=workspace)
+def import_runs_as_seen(runs: Iterable[ImportRun]) -> list[ImportRun]:
+    """Show running imports whose process died (killed, rebooted, out of memory) as
+    interrupted: sets their status, end and message on these instances without saving them,
+    so pages and the API can call it. Returns the runs found dead."""
     now = time.time()
-    marked: list[ImportRun] = []
+    dead: list[ImportRun] = []
     for run in runs:
-        if not _is_interrupted(run, now):
+        if run.status != RunStatus.RUNNING or not _is_interrupted(run, now):
             continue
         where = f" (process {run.worker_pid} on {run.worker_host})" if run.worker_host else ""
         run.status = RunStatus.INTERRUPTED
@@ -200,12 +197,24 @@ def import_runs_mark_interrupted(*, workspace: Workspace | None = None) -> list[
             f"This import was interrupted: the process running it{where} stopped before it "
             "finished, so nothing was written. Run it again."
         )
+        dead.append(run)
+    return dead
+
+
+def import_runs_mark_interrupted(*, workspace: Workspace | None = None) -> list[ImportRun]:
+    """Store as interrupted the running imports whose process died, so they do not show as
+    running forever. Their transaction never committed: nothing was written."""
+    runs = ImportRun.objects.filter(status=RunStatus.RUNNING)
+    if workspace is not None:
+        runs = runs.filter(workspace=workspace)
+    marked: list[ImportRun] = []
+    for run in import_runs_as_seen(runs):
         # Only if it is still running: it may have finished since it was read.
         if ImportRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
             status=run.status, finished_at=run.finished_at, message=run.message
         ):
             progress_path(run).unlink(missing_ok=True)
-            log.warning("Import %s marked interrupted%s", run.pk, where)
+            log.warning("Import %s marked interrupted (process %s)", run.pk, run.worker_pid)
             marked.append(run)
     return marked
 

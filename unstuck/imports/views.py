@@ -20,7 +20,7 @@ from unstuck.core.models import Membership, Role, Team
 from unstuck.imports import selectors, wizard
 from unstuck.imports.mapping import DEAL_FIELDS, Mapping, stage_date_pairs
 from unstuck.imports.models import ImportKind, ImportRun, RunStatus
-from unstuck.imports.services import import_run_progress, import_runs_mark_interrupted
+from unstuck.imports.services import import_run_progress, import_runs_as_seen
 
 KINDS = [("auto", "Detect it for me"), *ImportKind.choices]
 
@@ -95,8 +95,8 @@ def _run(membership: Membership, pk: int) -> ImportRun:
 
 @workspace_view(Role.LEADER)
 def import_list(request: HttpRequest, membership: Membership) -> HttpResponse:
-    import_runs_mark_interrupted(workspace=membership.workspace)
-    runs = selectors.import_runs(membership)
+    runs = list(selectors.import_runs(membership))
+    import_runs_as_seen(runs)  # a dead run shows as interrupted; a read stores nothing
     return render(request, "imports/list.html", {"runs": runs})
 
 

@@ -548,8 +548,12 @@ def import_run_repeat(
     """Run a finished wizard import again on the same stored files, e.g. with unknown owners
     assigned to members, or (mapped CSV files) with the first or last of the rows that share
     an id kept; unchanged deals stay unchanged."""
+    from unstuck.imports.services import import_runs_mark_interrupted
     from unstuck.imports.tasks import run_import
 
+    if not run.is_finished and import_runs_mark_interrupted(workspace=run.workspace):
+        # Its page showed it interrupted (a read stores nothing): store that before rerunning.
+        run.refresh_from_db()
     if not run.is_finished:
         raise UnstuckError("This import has not finished yet.")
     if not all(f.get("path") and Path(f["path"]).exists() for f in run.files):

@@ -368,7 +368,4 @@ def settings_read(request: HttpRequest, slug: str) -> Any:
 def settings_update(request: HttpRequest, slug: str, payload: SettingsIO) -> Any:
     """Leaders tune the stall thresholds; the queue is rescored in the background."""
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
-    require_role(membership, Role.LEADER)
-    record = services.stall_settings_update(workspace=membership.workspace, **payload.model_dump())
-    services.assessments_schedule(workspace=membership.workspace, force=True)
-    return record
+    return services.stall_settings_update(membership=membership, **payload.model_dump())

@@ -113,8 +113,10 @@ def _shrink(raw: float | None, n: int, prior: float | None, k: int) -> float | N
 
 
 def stall_settings_for(workspace: Workspace) -> StallSettings:
-    found, _ = StallSettings.objects.get_or_create(workspace=workspace)
-    return found
+    """The workspace's thresholds. A read: the row is stored when the workspace is created
+    (stall_settings_ensure); one made another way reads the defaults, unsaved."""
+    found = StallSettings.objects.filter(workspace=workspace).first()
+    return found or StallSettings(workspace=workspace)
 
 
 def benchmarks_compute(

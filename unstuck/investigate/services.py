@@ -19,7 +19,7 @@ from unstuck.core.models import Membership, Role, User, Workspace
 from unstuck.core.services import _clean
 from unstuck.deals.models import Deal, Stakeholder
 from unstuck.investigate import stall_score, winmodel
-from unstuck.investigate.benchmarks import benchmarks_recompute, stall_settings_for
+from unstuck.investigate.benchmarks import benchmarks_recompute
 from unstuck.investigate.incremental import benchmark_changes, deal_inputs
 from unstuck.investigate.models import (
     CustomerPain,
@@ -179,29 +179,49 @@ SETTING_FIELDS = (
 )
 
 
-def stall_settings_update(*, workspace: Workspace, **values: int | None) -> StallSettings:
-    """Leaders tune the stall thresholds; the next recomputation uses them."""
+def stall_settings_ensure(*, workspace: Workspace) -> StallSettings:
+    """Store the workspace's thresholds row with the defaults if it has none (at creation);
+    safe when two callers race: the row is unique per workspace."""
+    record, _ = StallSettings.objects.get_or_create(workspace=workspace)
+    return record
+
+
+def stall_settings_require_change(membership: Membership) -> None:
+    """Who may change the thresholds: leaders (members read them)."""
+    if not membership.is_leader:
+        raise NotAllowed("Only leaders change the stall thresholds.")
+
+
+@transaction.atomic
+def stall_settings_update(*, membership: Membership, **values: int | None) -> StallSettings:
+    """Leaders tune the stall thresholds; the queue is rescored in the background."""
+    stall_settings_require_change(membership)
+    workspace = membership.workspace
     unknown = set(values) - set(SETTING_FIELDS)
     if unknown:
         raise UnstuckError(f"Unknown settings: {', '.join(sorted(unknown))}.")
-    record = stall_settings_for(workspace)
+    stall_settings_ensure(workspace=workspace)
+    # Locked, and only the fields given saved: two leaders saving at once keep each other's.
+    record = StallSettings.objects.select_for_update().get(workspace=workspace)
     for name, value in values.items():
         setattr(record, name, value)
     _clean(record)
-    record.save()
+    record.save(update_fields=list(values))
+    assessments_schedule(workspace=workspace, force=True)
     return record
 
 
 # --- the investigation ------------------------------------------------------------------
 
 
+@transaction.atomic
 def stakeholder_view_update(
     *, stakeholder: Stakeholder, financial_concerns: str, factors: list[str]
 ) -> StakeholderView:
     unknown = set(factors) - set(Factor.values)
     if unknown:
         raise UnstuckError(f"Unknown factors: {', '.join(sorted(unknown))}.", field="factors")
-    view, _ = StakeholderView.objects.get_or_create(stakeholder=stakeholder)
+    view, _ = StakeholderView.objects.select_for_update().get_or_create(stakeholder=stakeholder)
     view.financial_concerns = financial_concerns.strip()
     view.factors = [f for f in Factor.values if f in factors]
     _clean(view)
@@ -288,8 +308,9 @@ def obstacle_set_status(*, obstacle: Obstacle, status: str) -> Obstacle:
     return obstacle
 
 
+@transaction.atomic
 def pain_update(*, deal: Deal, pain: str, resolution: str) -> CustomerPain:
-    record, _ = CustomerPain.objects.get_or_create(deal=deal)
+    record, _ = CustomerPain.objects.select_for_update().get_or_create(deal=deal)
     record.pain = pain.strip()
     record.resolution = resolution.strip()
     _clean(record)

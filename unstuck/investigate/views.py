@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from unstuck.core.access import get_deal_for
 from unstuck.core.decorators import workspace_view
-from unstuck.core.errors import UnstuckError
+from unstuck.core.errors import NotAllowed, UnstuckError
 from unstuck.core.http import AppRequest
 from unstuck.core.models import Membership, Role
 from unstuck.deals.models import Deal
@@ -27,8 +27,6 @@ from unstuck.investigate.models import DecisionStep, InvestigationRequest, Obsta
 def queue(request: AppRequest, membership: Membership) -> HttpResponse:
     show_all = request.GET.get("show") == "all"
     found = selectors.queue(membership, request.GET.get("page"), stuck_only=not show_all)
-    if found.summary.computed_at is None:
-        services.assessments_schedule(workspace=membership.workspace)
     context = {
         "page": found.page,
         "show_all": show_all,
@@ -55,13 +53,15 @@ def stall_settings(request: AppRequest, membership: Membership) -> HttpResponse:
     current = stall_settings_for(workspace)
     form = forms.StallSettingsForm(request.POST or None, instance=current)
     if request.method == "POST":
-        if not membership.is_leader:
-            raise PermissionDenied("Only leaders change the stall thresholds.")
-        if form.is_valid():
-            services.stall_settings_update(workspace=workspace, **form.cleaned_data)
-            services.assessments_schedule(workspace=workspace, force=True)
-            messages.success(request, "Thresholds saved; the queue is being rescored.")
-            return redirect("investigate:settings", slug=workspace.slug)
+        try:
+            # Refused before the form is read: a member's POST is 403 whatever it holds.
+            services.stall_settings_require_change(membership)
+        except NotAllowed as exc:
+            raise PermissionDenied(exc.message) from None
+    if request.method == "POST" and form.is_valid():
+        services.stall_settings_update(membership=membership, **form.cleaned_data)
+        messages.success(request, "Thresholds saved; the queue is being rescored.")
+        return redirect("investigate:settings", slug=workspace.slug)
     benchmarks = StageBenchmark.objects.filter(workspace=workspace).select_related("stage")
     return render(
         request,

@@ -178,7 +178,6 @@ def question_list(
     request: HttpRequest, slug: Path[str], bias: str | None = None, situation: str | None = None
 ) -> list[PerspectiveQuestion]:
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
-    services.question_bank_ensure(workspace=membership.workspace)
     return selectors.questions_for(workspace=membership.workspace, bias=bias, situation=situation)
 
 

@@ -35,6 +35,12 @@ class PerspectiveQuestion(models.Model):
     class Meta:
         ordering = ("perspective", "pk")
         indexes = [models.Index(fields=["workspace", "is_active"], name="question_ws_active")]
+        constraints = [
+            # Seeding the bank twice (two first requests at once) must not double it.
+            models.UniqueConstraint(
+                fields=["workspace", "text"], name="question_text_unique_per_ws"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.text

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from unstuck.core.errors import NotAllowed, UnstuckError
 from unstuck.core.models import Membership, Role, User, Workspace
-from unstuck.core.services import _clean
+from unstuck.core.services import _clean, locked, save_fields
 from unstuck.deals.models import Activity, ActivityKind, Deal, Direction
 from unstuck.deals.services import activity_log
 from unstuck.thinking import detector, selectors
@@ -35,27 +35,30 @@ MAX_TEXT = 5000
 # The question bank -------------------------------------------------------------------------
 
 
-@transaction.atomic
 def question_bank_ensure(*, workspace: Workspace) -> int:
-    """Give a workspace the built-in questions the first time its bank is used.
+    """Give a workspace the built-in questions when it is created.
 
-    Runs once: a workspace that has any question (even archived ones) is left as its leaders
-    made it. Returns how many questions were added.
+    A workspace that has any question (even archived ones) is left as its leaders made it.
+    Returns how many questions were added. Two callers racing add each question once: a
+    question's text is unique in its workspace and a conflicting row is skipped.
     """
     if PerspectiveQuestion.objects.filter(workspace=workspace).exists():
         return 0
-    PerspectiveQuestion.objects.bulk_create(
-        PerspectiveQuestion(
-            workspace=workspace,
-            text=q.text,
-            perspective=q.perspective,
-            biases=list(q.biases),
-            situations=list(q.situations),
-            is_default=True,
-        )
-        for q in DEFAULT_QUESTIONS
+    created = PerspectiveQuestion.objects.bulk_create(
+        (
+            PerspectiveQuestion(
+                workspace=workspace,
+                text=q.text,
+                perspective=q.perspective,
+                biases=list(q.biases),
+                situations=list(q.situations),
+                is_default=True,
+            )
+            for q in DEFAULT_QUESTIONS
+        ),
+        ignore_conflicts=True,
     )
-    return len(DEFAULT_QUESTIONS)
+    return len(created)
 
 
 def _check_tags(biases: list[str], situations: list[str], perspective: str) -> None:
@@ -94,11 +97,11 @@ def question_add(
         created_by=membership.user,
     )
     _clean(question)
-    question_bank_ensure(workspace=membership.workspace)
     question.save()
     return question
 
 
+@transaction.atomic
 def question_update(
     *,
     membership: Membership,
@@ -112,6 +115,10 @@ def question_update(
     _require_leader(membership)
     if question.workspace_id != membership.workspace_id:
         raise UnstuckError("That question belongs to another workspace.")
+    # Locked, and only what is given saved: two leaders editing at once keep both edits.
+    question = locked(question)
+    given: dict[str, object] = {"text": text, "perspective": perspective, "biases": biases}
+    given |= {"situations": situations, "is_active": is_active}
     if text is not None:
         question.text = text.strip()
     if perspective is not None:
@@ -126,7 +133,7 @@ def question_update(
     # Sorted only once checked: an unknown bias has no place in the order.
     question.biases = sorted(set(question.biases), key=BIAS_KEYS.index)
     _clean(question)
-    question.save()
+    save_fields(question, [name for name, value in given.items() if value is not None])
     return question
 
 
@@ -264,7 +271,6 @@ def text_check(
         raise UnstuckError(f"Check at most {MAX_TEXT} characters at a time.", field="text")
     if deal is not None and deal.workspace_id != workspace.pk:
         raise UnstuckError("That deal belongs to another workspace.", field="deal")
-    question_bank_ensure(workspace=workspace)
     found = detector.detect(text)
     memory = _draft_memory(workspace, author, draft_key)
     content_type = ContentType.objects.get_for_model(subject) if subject is not None else None
@@ -315,11 +321,13 @@ def text_check(
     return result
 
 
+@transaction.atomic
 def flag_dismiss(*, flag: BiasFlag, by: User, reason: str) -> BiasFlag:
     """The writer (or their manager or leader) sets a flag aside, and says why."""
     reason = reason.strip()
     if not reason:
         raise UnstuckError("Say in a few words why this note doesn't apply.", field="reason")
+    flag = locked(flag)
     if flag.status == FlagStatus.DISMISSED:
         return flag
     flag.status = FlagStatus.DISMISSED
@@ -327,7 +335,7 @@ def flag_dismiss(*, flag: BiasFlag, by: User, reason: str) -> BiasFlag:
     flag.dismissed_by = by
     flag.dismissed_at = timezone.now()
     _clean(flag)
-    flag.save()
+    save_fields(flag, ["status", "dismiss_reason", "dismissed_by", "dismissed_at"])
     return flag
 
 

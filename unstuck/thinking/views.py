@@ -149,7 +149,6 @@ def flags(request: HttpRequest, membership: Membership) -> HttpResponse:
 @workspace_view()
 @require_http_methods(["GET", "POST"])
 def questions(request: HttpRequest, membership: Membership) -> HttpResponse:
-    services.question_bank_ensure(workspace=membership.workspace)
     form = QuestionForm(request.POST or None, initial={"situations": Situation.values})
     if request.method == "POST":
         if membership.role != Role.LEADER:

@@ -5,6 +5,7 @@ from unstuck.cocreate.services.levers import (
     LEVER_FIELDS,
     lever_save,
     levers_ensure,
+    settings_ensure,
     settings_for,
     settings_update,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "session_invite",
     "session_record_outcome",
     "session_start",
+    "settings_ensure",
     "settings_for",
     "settings_update",
     "suggestion_accept",

@@ -3,6 +3,7 @@ rows are the audit trail."""
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils import timezone
 
 from unstuck.cocreate import guardrails
@@ -15,7 +16,7 @@ from unstuck.cocreate.services._common import _require_lead
 from unstuck.cocreate.services.levers import settings_for
 from unstuck.core.errors import Conflict, NotAllowed, UnstuckError
 from unstuck.core.models import Membership, Role
-from unstuck.core.services import _clean
+from unstuck.core.services import _clean, locked, save_fields
 
 
 def approval_request(*, membership: Membership, option: Option, note: str = "") -> ApprovalRequest:
@@ -42,12 +43,15 @@ def approval_request(*, membership: Membership, option: Option, note: str = "") 
     return request
 
 
+@transaction.atomic
 def approval_decide(
     *, membership: Membership, approval: ApprovalRequest, approve: bool, reason: str
 ) -> ApprovalRequest:
-    """A leader approves or declines, with a reason that stays in the record."""
+    """A leader approves or declines, with a reason that stays in the record. Locked: of two
+    leaders deciding at once, the second is told it was already decided."""
     if membership.role != Role.LEADER or membership.workspace_id != approval.workspace_id:
         raise NotAllowed("Only leaders approve options beyond the guardrails.")
+    approval = locked(approval)
     if approval.status != ApprovalStatus.PENDING:
         raise Conflict(f"This request was already {approval.get_status_display().lower()}.")
     if not reason.strip():
@@ -57,5 +61,5 @@ def approval_decide(
     approval.decided_by = membership.user
     approval.decided_at = timezone.now()
     _clean(approval)
-    approval.save()
+    save_fields(approval, ["status", "reason", "decided_by", "decided_at"])
     return approval

@@ -216,10 +216,14 @@ def option_score(
     _require_part(membership, session)
     if session.phase != Phase.CONVERGE:
         raise Conflict("Options are scored while the session converges.")
-    score = Score.objects.filter(option=option, user=membership.user).first() or Score(
-        option=option, user=membership.user
-    )
+    score = Score(option=option, user=membership.user)
     score.value, score.risk, score.feasibility, score.payoff = value, risk, feasibility, payoff
-    _clean(score)
-    score.save()
+    _clean(score, constraints=False)
+    # One row per person and option even when two scores of theirs arrive at once: the row is
+    # locked (or created) by update_or_create, and the unique constraint backs it.
+    score, _ = Score.objects.update_or_create(
+        option=option,
+        user=membership.user,
+        defaults={"value": value, "risk": risk, "feasibility": feasibility, "payoff": payoff},
+    )
     return score

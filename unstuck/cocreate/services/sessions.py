@@ -24,7 +24,7 @@ from unstuck.cocreate.services._common import _check, _require_lead, _require_pa
 from unstuck.cocreate.services.levers import settings_for
 from unstuck.core.errors import Conflict, NotAllowed, UnstuckError
 from unstuck.core.models import Membership, User
-from unstuck.core.services import _clean
+from unstuck.core.services import _clean, locked, save_fields
 from unstuck.deals.models import Deal
 from unstuck.investigate.models import Obstacle
 from unstuck.thinking.question_bank import Situation
@@ -92,6 +92,7 @@ def session_converge(*, membership: Membership, session: Session) -> Session:
     """The manager moves on to scoring once there are enough options; held comments are
     released."""
     _require_lead(membership, session)
+    session = locked(session)
     if session.phase != Phase.DIVERGE:
         raise Conflict("The session is not diverging.")
     need = settings_for(session.deal.workspace).min_options
@@ -120,6 +121,7 @@ def session_checklist(
 ) -> Session:
     """The pre-decision checklist, answered in the record by the manager."""
     _require_lead(membership, session)
+    session = locked(session)
     if session.phase != Phase.CONVERGE:
         raise Conflict("The checklist is answered while converging, before the decision.")
     session.alternatives_considered = alternatives_considered.strip()
@@ -155,6 +157,7 @@ def session_decide(
     """The manager picks one or more options, with a rationale, once the checklist is
     answered. An option beyond the guardrails needs a leader's approval of its terms."""
     _require_lead(membership, session)
+    session = locked(session)
     if session.phase != Phase.CONVERGE:
         raise Conflict("Decide after converging.")
     if not options:
@@ -178,7 +181,7 @@ def session_decide(
     session.decided_by = membership.user
     session.decided_at = timezone.now()
     _clean(session)
-    session.save()
+    save_fields(session, ["rationale", "phase", "decided_by", "decided_at"])
     SuggestionFeedback.objects.bulk_create(
         SuggestionFeedback(
             workspace_id=session.workspace_id,
@@ -216,13 +219,17 @@ def action_item_add(
     return item
 
 
+@transaction.atomic
 def action_item_done(*, membership: Membership, item: ActionItem) -> ActionItem:
     _require_part(membership, item.session)
+    # Locked: two people ticking it at once toggle it twice, each from the other's result.
+    item = locked(item)
     item.done_at = None if item.done_at else timezone.now()
     item.save(update_fields=["done_at"])
     return item
 
 
+@transaction.atomic
 def session_record_outcome(
     *, membership: Membership, session: Session, outcome: str, note: str = ""
 ) -> Session:
@@ -231,6 +238,7 @@ def session_record_outcome(
     from unstuck.cocreate.selectors import outcome_proposal
 
     _require_lead(membership, session)
+    session = locked(session)
     if session.phase not in {Phase.DECIDED, Phase.CLOSED}:
         raise Conflict("Record the outcome after the decision.")
     if not outcome:
@@ -248,7 +256,7 @@ def session_record_outcome(
     session.outcome_at = timezone.now()
     session.phase = Phase.CLOSED
     _clean(session)
-    session.save()
+    save_fields(session, ["outcome", "outcome_note", "outcome_at", "phase"])
     _check(
         session=session,
         author=membership.user,

@@ -164,7 +164,9 @@ class SessionPageTests(CocreateTestCase):
         from unstuck.deals.services import deal_move_to_stage
 
         self.deal_a.refresh_from_db()
-        deal_move_to_stage(deal=self.deal_a, stage=self.stages[4], by=self.rep_a)
+        deal_move_to_stage(
+            deal=self.deal_a, stage=self.stages[4], by=self.membership_of(self.rep_a)
+        )
         self.client.post(self.url(session, "outcome/"), {"outcome": "won", "note": "Signed."})
         deal_page = self.client.get(f"/w/acme/deals/{self.deal_a.pk}/")
         self.assertContains(deal_page, "Since the decision")

@@ -63,7 +63,6 @@ def approval_decide(request: AppRequest, membership: Membership, pk: int) -> Htt
 
 @workspace_view(Role.MANAGER, Role.LEADER)
 def levers(request: AppRequest, membership: Membership) -> HttpResponse:
-    services.levers_ensure(workspace=membership.workspace)
     rows = list(Lever.objects.filter(workspace=membership.workspace))
     families = [
         (label, [lv for lv in rows if lv.family == key]) for key, label in LeverFamily.choices

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
+from typing import TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.text import slugify
@@ -29,10 +31,13 @@ from unstuck.core.models import (
 TOKEN_PREFIX = "unst_"
 
 
-def _clean(obj: object) -> None:
-    """full_clean with our error type, so callers show one readable message."""
+def _clean(obj: object, *, constraints: bool = True) -> None:
+    """full_clean with our error type, so callers show one readable message. constraints=False
+    leaves the unique checks to the database, for a row about to be upserted."""
     try:
-        obj.full_clean()  # type: ignore[attr-defined]
+        obj.full_clean(  # type: ignore[attr-defined]
+            validate_unique=constraints, validate_constraints=constraints
+        )
     except ValidationError as exc:
         parts = []
         for field, messages in exc.message_dict.items():
@@ -41,6 +46,34 @@ def _clean(obj: object) -> None:
         raise UnstuckError("; ".join(parts)) from exc
 
 
+M = TypeVar("M", bound=models.Model)
+
+
+def locked(obj: M) -> M:
+    """Reload obj (in place, and return it) under a row lock, for a read-modify-write inside
+    transaction.atomic: a concurrent writer waits until this transaction ends instead of
+    both starting from the same values and the later save erasing the earlier one. (SQLite
+    has no row locks; there Unstuck's IMMEDIATE transactions take the write lock up front.)"""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("locked() outside transaction.atomic holds no lock")
+    obj.refresh_from_db(from_queryset=type(obj)._default_manager.select_for_update())
+    return obj
+
+
+def save_fields(obj: models.Model, fields: Iterable[str]) -> None:
+    """Save only the fields a service changed (and the row's auto_now stamp), so a concurrent
+    change to any other field survives."""
+    names = list(dict.fromkeys(fields))
+    names += [
+        f.name
+        for f in obj._meta.concrete_fields
+        if getattr(f, "auto_now", False) and f.name not in names
+    ]
+    if names:
+        obj.save(update_fields=names)
+
+
+@transaction.atomic
 def workspace_create(*, name: str, slug: str | None = None) -> Workspace:
     name = name.strip()
     if not name:
@@ -51,9 +84,28 @@ def workspace_create(*, name: str, slug: str | None = None) -> Workspace:
     workspace = Workspace(name=name, slug=slug)
     _clean(workspace)
     workspace.save()
+    workspace_defaults_seed(workspace=workspace)
     return workspace
 
 
+def workspace_defaults_seed(*, workspace: Workspace) -> None:
+    """What every workspace starts with: the built-in levers and perspective questions, and
+    its co-creation and stall-threshold rows. Done once, when the workspace is created (a
+    migration did it for older ones), so no page has to seed on a read. Each step is
+    idempotent, also when two callers race."""
+    # The apps that own these import core; importing them here keeps core below them.
+    from unstuck.cocreate.services import levers_ensure, settings_ensure
+    from unstuck.investigate.services import stall_settings_ensure
+    from unstuck.thinking.services import question_bank_ensure
+
+    with transaction.atomic():
+        levers_ensure(workspace=workspace)
+        settings_ensure(workspace=workspace)
+        question_bank_ensure(workspace=workspace)
+        stall_settings_ensure(workspace=workspace)
+
+
+@transaction.atomic
 def workspace_update(
     *,
     workspace: Workspace,
@@ -61,14 +113,21 @@ def workspace_update(
     reps_see_team_deals: bool | None = None,
     default_currency: str | None = None,
 ) -> Workspace:
+    row = locked(workspace)
+    changed = []
     if name is not None:
-        workspace.name = name.strip()
+        row.name = name.strip()
+        changed.append("name")
     if reps_see_team_deals is not None:
-        workspace.reps_see_team_deals = reps_see_team_deals
+        row.reps_see_team_deals = reps_see_team_deals
+        changed.append("reps_see_team_deals")
     if default_currency is not None:
-        workspace.default_currency = default_currency.strip().upper()
-    _clean(workspace)
-    workspace.save()
+        row.default_currency = default_currency.strip().upper()
+        changed.append("default_currency")
+    _clean(row)
+    save_fields(row, changed)
+    for field in changed:
+        setattr(workspace, field, getattr(row, field))
     return workspace
 
 

@@ -17,7 +17,7 @@ class StageMoveTests(PersonasTestCase):
         change = services.deal_move_to_stage(
             deal=deal,
             stage=self.stages[2],
-            by=self.rep_a,
+            by=self.membership_of(self.rep_a),
             amount=Decimal("42000"),
             close_date=date(2027, 3, 1),
         )
@@ -69,6 +69,7 @@ class StageMoveTests(PersonasTestCase):
 class StakeholderTests(PersonasTestCase):
     def test_adding_a_stakeholder_creates_the_contact_on_the_deals_account(self) -> None:
         s = services.stakeholder_add(
+            membership=None,
             deal=self.deal_a,
             name="Ana Ruiz",
             title="CFO",
@@ -81,19 +82,29 @@ class StakeholderTests(PersonasTestCase):
         self.assertEqual(s.get_buying_role_display(), "Economic buyer")
 
     def test_the_same_contact_cannot_sit_twice_on_one_committee(self) -> None:
-        s = services.stakeholder_add(deal=self.deal_a, name="Ana", buying_role="champion")
+        s = services.stakeholder_add(
+            membership=None, deal=self.deal_a, name="Ana", buying_role="champion"
+        )
         with self.assertRaises(Conflict):
-            services.stakeholder_add(deal=self.deal_a, contact=s.contact, buying_role="user")
+            services.stakeholder_add(
+                membership=None, deal=self.deal_a, contact=s.contact, buying_role="user"
+            )
 
     def test_an_unknown_buying_role_is_refused_with_its_field(self) -> None:
         with self.assertRaises(UnstuckError) as caught:
-            services.stakeholder_add(deal=self.deal_a, name="Ana", buying_role="wizard")
+            services.stakeholder_add(
+                membership=None, deal=self.deal_a, name="Ana", buying_role="wizard"
+            )
         self.assertIn("buying_role", caught.exception.message)
         self.assertFalse(Contact.objects.filter(name="Ana").exists())
 
     def test_update_changes_role_stance_and_contact_details(self) -> None:
-        s = services.stakeholder_add(deal=self.deal_a, name="Ana", buying_role="champion")
-        services.stakeholder_update(stakeholder=s, stance="opponent", title="COO", influence=3)
+        s = services.stakeholder_add(
+            membership=None, deal=self.deal_a, name="Ana", buying_role="champion"
+        )
+        services.stakeholder_update(
+            membership=None, stakeholder=s, stance="opponent", title="COO", influence=3
+        )
         s.refresh_from_db()
         self.assertEqual((s.stance, s.influence, s.contact.title), ("opponent", 3, "COO"))
 

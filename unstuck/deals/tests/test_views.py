@@ -93,7 +93,7 @@ class DealPageTests(PersonasTestCase):
         services.deal_move_to_stage(
             deal=deal,
             stage=self.stages[1],
-            by=self.rep_a,
+            by=self.membership_of(self.rep_a),
             at=timezone.now() - timedelta(days=12),
         )
         self.client.force_login(self.rep_a)
@@ -105,7 +105,9 @@ class DealPageTests(PersonasTestCase):
 
     def test_a_backwards_move_is_marked(self) -> None:
         deal = self.make_deal(owner=self.rep_a, stage=self.stages[2])
-        services.deal_move_to_stage(deal=deal, stage=self.stages[1], by=self.rep_a)
+        services.deal_move_to_stage(
+            deal=deal, stage=self.stages[1], by=self.membership_of(self.rep_a)
+        )
         self.client.force_login(self.rep_a)
         response = self.client.get(self.url(deal))
         self.assertTrue(response.context["timeline"][-1].went_back)
@@ -156,7 +158,9 @@ class DealPageTests(PersonasTestCase):
         self.assertFalse(Stakeholder.objects.exists())
 
     def test_editing_and_removing_a_stakeholder(self) -> None:
-        s = services.stakeholder_add(deal=self.deal_a, name="Ana", buying_role="champion")
+        s = services.stakeholder_add(
+            membership=None, deal=self.deal_a, name="Ana", buying_role="champion"
+        )
         self.client.force_login(self.manager_a)
         response = self.client.post(
             self.url(self.deal_a, "deals:stakeholder-edit", stakeholder_pk=s.pk),
@@ -177,7 +181,9 @@ class DealPageTests(PersonasTestCase):
         self.assertFalse(Stakeholder.objects.filter(pk=s.pk).exists())
 
     def test_a_stakeholder_of_another_deal_is_not_found_through_this_one(self) -> None:
-        s = services.stakeholder_add(deal=self.deal_a2, name="Ana", buying_role="champion")
+        s = services.stakeholder_add(
+            membership=None, deal=self.deal_a2, name="Ana", buying_role="champion"
+        )
         self.client.force_login(self.rep_a)
         url = self.url(self.deal_a, "deals:stakeholder-edit", stakeholder_pk=s.pk)
         self.assertEqual(self.client.get(url).status_code, 404)

@@ -113,7 +113,7 @@ class FingerprintTests(TempDirMixin, PersonasTestCase):
         crm_stage = deal.stage
         other = deal.pipeline.stages.exclude(pk=crm_stage.pk).filter(kind="open").first()
         assert other is not None
-        deal_move_to_stage(deal=deal, stage=other, by=self.leader)
+        deal_move_to_stage(deal=deal, stage=other, by=self.membership_of(self.leader))
         again = self.load()
         if PG:
             self.assertEqual(again.skipped, 29)

@@ -50,7 +50,7 @@ class BenchmarkTests(InvestigateCase):
         self.move(lost, self.stages[5], ago(90))
         lost.status, lost.closed_at = "lost", ago(90)
         lost.save()
-        StallSettings.objects.create(workspace=self.workspace, shrinkage_strength=0)
+        StallSettings.objects.filter(workspace=self.workspace).update(shrinkage_strength=0)
         benchmarks_recompute(workspace=self.workspace)
         qualification = StageBenchmark.objects.get(workspace=self.workspace, stage=self.stages[0])
         self.assertEqual(qualification.entered, 13)
