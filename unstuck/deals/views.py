@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse, StreamingHttpResponse
@@ -15,6 +16,7 @@ from unstuck.core.decorators import workspace_view
 from unstuck.core.errors import UnstuckError
 from unstuck.core.http import AppRequest
 from unstuck.core.models import Membership, Role
+from unstuck.core.submit import submit
 from unstuck.core.validation import parse_id
 from unstuck.deals import selectors, services
 from unstuck.deals.forms import StageMoveForm, StakeholderForm
@@ -112,20 +114,22 @@ def deal_detail(request: AppRequest, membership: Membership, pk: int) -> HttpRes
 def deal_move(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     deal = get_deal_for(membership, pk, write=True)
     form = StageMoveForm(request.POST, deal=deal)
-    if form.is_valid():
-        try:
-            services.deal_move_to_stage(
+    try:
+        submit(
+            form,
+            lambda data: services.deal_move_to_stage(
                 deal=deal,
-                stage=form.cleaned_data["stage"],
+                stage=data["stage"],
                 by=membership,
-                amount=form.cleaned_data["amount"],
-                close_date=form.cleaned_data["close_date"],
-            )
-        except UnstuckError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-        else:
-            messages.success(request, f"Moved to {deal.stage.name}.")
-            return redirect("deals:detail", slug=membership.workspace.slug, pk=deal.pk)
+                amount=data["amount"],
+                close_date=data["close_date"],
+            ),
+        )
+    except UnstuckError:
+        pass  # the errors are on the form, shown below
+    else:
+        messages.success(request, f"Moved to {deal.stage.name}.")
+        return redirect("deals:detail", slug=membership.workspace.slug, pk=deal.pk)
     context = _deal_context(membership, pk)
     context["move_form"] = form
     return render(request, "deals/deal_detail.html", context, status=400)
@@ -148,17 +152,18 @@ def _stakeholder_form_response(
 ) -> HttpResponse:
     """Show the add/edit form; on a valid POST save through the service and show the list."""
     form = StakeholderForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
+
+    def save(data: dict[str, Any]) -> Stakeholder:
+        if stakeholder is None:
+            data.pop("version", None)
+            return services.stakeholder_add(membership=membership, deal=deal, **data)
+        return services.stakeholder_update(membership=membership, stakeholder=stakeholder, **data)
+
+    if request.method == "POST":
         try:
-            if stakeholder is None:
-                data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
-                services.stakeholder_add(membership=membership, deal=deal, **data)
-            else:
-                services.stakeholder_update(
-                    membership=membership, stakeholder=stakeholder, **form.cleaned_data
-                )
-        except UnstuckError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            submit(form, save)
+        except UnstuckError:
+            pass  # the errors are on the form, shown below
         else:
             if request.htmx:
                 return _stakeholder_list(request, membership, deal.pk)

@@ -18,6 +18,7 @@ from unstuck.core.decorators import workspace_view
 from unstuck.core.errors import NotAllowed, UnstuckError
 from unstuck.core.http import AppRequest
 from unstuck.core.models import Membership, Role
+from unstuck.core.submit import submit
 from unstuck.deals.models import Deal
 from unstuck.investigate import forms, selectors, services
 from unstuck.investigate.models import DecisionStep, InvestigationRequest, Obstacle
@@ -86,13 +87,8 @@ def _act(
     done: str,
 ) -> HttpResponse:
     deal = get_deal_for(membership, pk, write=True)
-    form = form_class(request.POST)
-    if not form.is_valid():
-        errors = "; ".join(f"{k}: {' '.join(str(m) for m in v)}" for k, v in form.errors.items())
-        messages.error(request, f"Not saved — {errors}")
-        return _back(membership, deal)
     try:
-        action(deal, form.cleaned_data)
+        submit(form_class(request.POST), lambda data: action(deal, data))
     except UnstuckError as exc:
         messages.error(request, exc.message)
     else:

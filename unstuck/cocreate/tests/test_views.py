@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from unstuck.cocreate import services
-from unstuck.cocreate.models import ApprovalStatus, Option, Phase, Session
+from unstuck.cocreate.models import ApprovalRequest, ApprovalStatus, Option, Phase, Session
 from unstuck.cocreate.tests.helpers import CocreateTestCase
 
 HTMX = {"HX-Request": "true"}
@@ -197,6 +197,25 @@ class SessionPageTests(CocreateTestCase):
         approval.refresh_from_db()
         self.assertEqual(approval.status, ApprovalStatus.APPROVED)
         self.assertEqual(approval.reason, "Margin holds.")
+
+    def test_an_approval_note_over_two_thousand_characters_is_refused_not_dropped(self) -> None:
+        session = self.start()
+        big = services.session_add_option(
+            membership=self.m(self.manager_a),
+            session=session,
+            title="Ten points more off",
+            discount_pct=Decimal("25"),
+        )
+        self.sign_in(self.manager_a)
+        url = self.url(session, f"options/{big.pk}/approval/")
+        response = self.client.post(url, {"note": "x" * 2001}, follow=True)
+        self.assertContains(response, "Not saved")
+        self.assertContains(response, "at most 2000 characters")
+        self.assertFalse(ApprovalRequest.objects.filter(option=big).exists())
+        self.client.post(url, {"note": "Their CFO needs it to sign this quarter."})
+        self.assertEqual(
+            ApprovalRequest.objects.get(option=big).note, "Their CFO needs it to sign this quarter."
+        )
 
 
 class LeverAndGuardrailPageTests(CocreateTestCase):

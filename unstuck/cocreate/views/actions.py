@@ -18,7 +18,7 @@ from unstuck.cocreate.models import (
     ActionItem,
     Option,
 )
-from unstuck.cocreate.views.sessions import _invalid, _run
+from unstuck.cocreate.views.sessions import _run
 from unstuck.core.decorators import workspace_view
 from unstuck.core.http import AppRequest
 from unstuck.core.models import Membership
@@ -29,17 +29,16 @@ from unstuck.core.models import Membership
 def option_add(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     session = get_session_for(membership, pk, take_part=True)
     form = forms.OptionForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, membership, session, form)
     return _run(
         request,
         membership,
         session,
-        lambda: services.session_add_option(
+        form,
+        lambda data: services.session_add_option(
             membership=membership,
             session=session,
             draft_key=request.POST.get("draft_key", ""),
-            **form.cleaned_data,
+            **data,
         ),
         "Option added.",
     )
@@ -53,17 +52,19 @@ def suggestion_accept(request: AppRequest, membership: Membership, pk: int) -> H
     form: Any = (
         forms.EditedSuggestionForm(request.POST) if edited else forms.SuggestionForm(request.POST)
     )
-    if not form.is_valid():
-        return _invalid(request, membership, session, form)
-    data = dict(form.cleaned_data)
-    key = data.pop("key")
+
+    def accept(data: dict[str, Any]) -> object:
+        key = data.pop("key")
+        return services.suggestion_accept(
+            membership=membership, session=session, key=key, edits=data if edited else None
+        )
+
     return _run(
         request,
         membership,
         session,
-        lambda: services.suggestion_accept(
-            membership=membership, session=session, key=key, edits=data if edited else None
-        ),
+        form,
+        accept,
         "Suggestion added as an option.",
         partial="suggestions",
     )
@@ -74,14 +75,13 @@ def suggestion_accept(request: AppRequest, membership: Membership, pk: int) -> H
 def suggestion_ignore(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     session = get_session_for(membership, pk, take_part=True)
     form = forms.SuggestionForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, membership, session, form)
     return _run(
         request,
         membership,
         session,
-        lambda: services.suggestion_ignore(
-            membership=membership, session=session, key=form.cleaned_data["key"]
+        form,
+        lambda data: services.suggestion_ignore(
+            membership=membership, session=session, key=data["key"]
         ),
         "Suggestion set aside.",
         partial="suggestions",
@@ -93,21 +93,24 @@ def suggestion_ignore(request: AppRequest, membership: Membership, pk: int) -> H
 def comment_add(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     session = get_session_for(membership, pk, take_part=True)
     form = forms.CommentForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, membership, session, form)
-    option_pk = form.cleaned_data["option"]
-    option = get_object_or_404(Option, pk=option_pk, session=session) if option_pk else None
+
+    def comment(data: dict[str, Any]) -> object:
+        option_pk = data["option"]
+        option = get_object_or_404(Option, pk=option_pk, session=session) if option_pk else None
+        return services.session_comment(
+            membership=membership,
+            session=session,
+            text=data["text"],
+            option=option,
+            draft_key=request.POST.get("draft_key", ""),
+        )
+
     return _run(
         request,
         membership,
         session,
-        lambda: services.session_comment(
-            membership=membership,
-            session=session,
-            text=form.cleaned_data["text"],
-            option=option,
-            draft_key=request.POST.get("draft_key", ""),
-        ),
+        form,
+        comment,
         "Comment added.",
     )
 
@@ -120,7 +123,8 @@ def session_converge(request: AppRequest, membership: Membership, pk: int) -> Ht
         request,
         membership,
         session,
-        lambda: services.session_converge(membership=membership, session=session),
+        None,
+        lambda data: services.session_converge(membership=membership, session=session),
         "Converging: score every option.",
         partial="page",
     )
@@ -134,13 +138,12 @@ def option_score(
     session = get_session_for(membership, pk, take_part=True)
     option = get_object_or_404(Option, pk=option_pk, session=session)
     form = forms.ScoreForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, membership, session, form)
     return _run(
         request,
         membership,
         session,
-        lambda: services.option_score(membership=membership, option=option, **form.cleaned_data),
+        form,
+        lambda data: services.option_score(membership=membership, option=option, **data),
         "Score saved.",
     )
 
@@ -150,15 +153,12 @@ def option_score(
 def session_checklist(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     session = get_session_for(membership, pk, lead=True)
     form = forms.ChecklistForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, membership, session, form)
     return _run(
         request,
         membership,
         session,
-        lambda: services.session_checklist(
-            membership=membership, session=session, **form.cleaned_data
-        ),
+        form,
+        lambda data: services.session_checklist(membership=membership, session=session, **data),
         "Checklist answered.",
         partial="page",
     )
@@ -171,14 +171,15 @@ def approval_request(
 ) -> HttpResponse:
     session = get_session_for(membership, pk, lead=True)
     option = get_object_or_404(Option, pk=option_pk, session=session)
+    # An invalid note (over 2,000 characters) is refused, not dropped.
     form = forms.ApprovalRequestForm(request.POST)
-    form.is_valid()
     return _run(
         request,
         membership,
         session,
-        lambda: services.approval_request(
-            membership=membership, option=option, note=form.cleaned_data.get("note", "")
+        form,
+        lambda data: services.approval_request(
+            membership=membership, option=option, note=data.get("note", "")
         ),
         "Approval requested from the leaders.",
     )
@@ -190,20 +191,23 @@ def session_decide(request: AppRequest, membership: Membership, pk: int) -> Http
     session = get_session_for(membership, pk, lead=True)
     options = list(session.options.all())
     form = forms.DecideForm(request.POST, options=[(o.pk, o.title) for o in options])
-    if not form.is_valid():
-        return _invalid(request, membership, session, form)
-    chosen = {int(v) for v in form.cleaned_data["options"]}
+
+    def decide(data: dict[str, Any]) -> object:
+        chosen = {int(v) for v in data["options"]}
+        return services.session_decide(
+            membership=membership,
+            session=session,
+            options=[o for o in options if o.pk in chosen],
+            rationale=data["rationale"],
+            draft_key=request.POST.get("draft_key", ""),
+        )
+
     return _run(
         request,
         membership,
         session,
-        lambda: services.session_decide(
-            membership=membership,
-            session=session,
-            options=[o for o in options if o.pk in chosen],
-            rationale=form.cleaned_data["rationale"],
-            draft_key=request.POST.get("draft_key", ""),
-        ),
+        form,
+        decide,
         "Decided. Add the action items.",
         partial="page",
     )
@@ -215,20 +219,23 @@ def action_add(request: AppRequest, membership: Membership, pk: int) -> HttpResp
     session = get_session_for(membership, pk, lead=True)
     people = Membership.objects.filter(workspace_id=session.workspace_id).select_related("user")
     form = forms.ActionItemForm(request.POST, owners=[(m.user_id, str(m.user)) for m in people])
-    if not form.is_valid():
-        return _invalid(request, membership, session, form)
-    owner = next(m.user for m in people if m.user_id == int(form.cleaned_data["owner"]))
+
+    def add(data: dict[str, Any]) -> object:
+        owner = next(m.user for m in people if m.user_id == int(data["owner"]))
+        return services.action_item_add(
+            membership=membership,
+            session=session,
+            text=data["text"],
+            owner=owner,
+            due_date=data["due_date"],
+        )
+
     return _run(
         request,
         membership,
         session,
-        lambda: services.action_item_add(
-            membership=membership,
-            session=session,
-            text=form.cleaned_data["text"],
-            owner=owner,
-            due_date=form.cleaned_data["due_date"],
-        ),
+        form,
+        add,
         "Action item added.",
         partial="page",
     )
@@ -243,7 +250,8 @@ def action_done(request: AppRequest, membership: Membership, pk: int, item_pk: i
         request,
         membership,
         session,
-        lambda: services.action_item_done(membership=membership, item=item),
+        None,
+        lambda data: services.action_item_done(membership=membership, item=item),
         "Action item updated.",
         partial="page",
     )
@@ -254,14 +262,13 @@ def action_done(request: AppRequest, membership: Membership, pk: int, item_pk: i
 def session_outcome(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     session = get_session_for(membership, pk, lead=True)
     form = forms.OutcomeForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, membership, session, form)
     return _run(
         request,
         membership,
         session,
-        lambda: services.session_record_outcome(
-            membership=membership, session=session, **form.cleaned_data
+        form,
+        lambda data: services.session_record_outcome(
+            membership=membership, session=session, **data
         ),
         "Outcome recorded; it shows in the deal's history.",
         partial="page",
@@ -273,18 +280,21 @@ def session_outcome(request: AppRequest, membership: Membership, pk: int) -> Htt
 def session_invite(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     session = get_session_for(membership, pk, lead=True)
     form = forms.InviteForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, membership, session, form)
-    invitee = get_object_or_404(
-        Membership.objects.select_related("user"),
-        workspace_id=session.workspace_id,
-        user_id=form.cleaned_data["user"],
-    )
+
+    def invite(data: dict[str, Any]) -> object:
+        invitee = get_object_or_404(
+            Membership.objects.select_related("user"),
+            workspace_id=session.workspace_id,
+            user_id=data["user"],
+        )
+        return services.session_invite(membership=membership, session=session, invitee=invitee)
+
     return _run(
         request,
         membership,
         session,
-        lambda: services.session_invite(membership=membership, session=session, invitee=invitee),
-        f"{invitee.user.display_name} can now take part in this session.",
+        form,
+        invite,
+        lambda participant: f"{participant.user.display_name} can now take part in this session.",
         partial="page",
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.forms import Form
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -35,6 +36,7 @@ from unstuck.core.decorators import workspace_view
 from unstuck.core.errors import UnstuckError
 from unstuck.core.http import AppRequest
 from unstuck.core.models import Membership, Role
+from unstuck.core.submit import submit
 from unstuck.investigate.models import ObstacleStatus
 
 SCORE_FIELDS = [
@@ -64,13 +66,16 @@ def _run(
     request: AppRequest,
     membership: Membership,
     session: Session,
-    action: Callable[[], object],
-    done: str,
+    form: Form | None,
+    action: Callable[[dict[str, Any]], Any],
+    done: str | Callable[[Any], str],
     partial: str = "live",
 ) -> HttpResponse:
-    """Call one service; answer htmx with the refreshed partial, else redirect back."""
+    """Submit the form to one service (core.submit); answer htmx with the refreshed partial,
+    else redirect back. A refusal, the form's or the service's, shows as the session's
+    error."""
     try:
-        action()
+        result = submit(form, action)
     except UnstuckError as exc:
         failed = _fail(request, exc)
         if failed is not None:
@@ -87,15 +92,8 @@ def _run(
         )
         response = render(request, f"cocreate/_partials/{partial}.html", context)
         return trigger_client_event(response, "options-changed")
-    messages.success(request, done)
+    messages.success(request, done(result) if callable(done) else done)
     return redirect(_session_url(membership, session))
-
-
-def _invalid(request: AppRequest, membership: Membership, session: Session, form: Any) -> Any:
-    errors = "; ".join(" ".join(str(m) for m in v) for v in form.errors.values())
-    return _fail(request, UnstuckError(f"Not saved — {errors}")) or redirect(
-        _session_url(membership, session)
-    )
 
 
 # --- starting a session -----------------------------------------------------------------
