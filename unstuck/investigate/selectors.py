@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
@@ -26,8 +26,13 @@ from unstuck.investigate.models import (
 )
 from unstuck.investigate.signals import STALL_WARNING, describe, signal_rows
 
+if TYPE_CHECKING:
+    _Paginator = Paginator[Any]
+else:  # Paginator is generic in the stubs only
+    _Paginator = Paginator
 
-class _CountedPaginator(Paginator):
+
+class _CountedPaginator(_Paginator):
     """A paginator told its count: the queue's summary has already counted the same rows."""
 
     def __init__(self, object_list: Any, per_page: int, *, count: int) -> None:
@@ -46,7 +51,7 @@ def queue_page(
     stuck_only: bool = True,
     count: int | None = None,
     visible: DealQuerySet | None = None,
-) -> Page:
+) -> Page[Any]:
     """Open deals the member may see, best payoff of a manager's effort first.
 
     count, when the caller has it (queue_summary counts the same rows), saves the paginator
@@ -120,7 +125,7 @@ def overdue_requests(
 
 @dataclass
 class Queue:
-    page: Page
+    page: Page[Any]
     summary: QueueSummary
     overdue: list[InvestigationRequest]
 
