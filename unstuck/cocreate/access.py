@@ -16,7 +16,12 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from unstuck.cocreate.models import ApprovalRequest, Lever, Session
-from unstuck.core.access import can_edit_deal, deals_visible_to
+from unstuck.core.access import (
+    can_lead_session,
+    can_shape_workspace,
+    can_take_part_in_session,
+    deals_visible_to,
+)
 from unstuck.core.models import Membership, Role
 from unstuck.deals.models import Deal
 
@@ -30,21 +35,19 @@ def sessions_visible_to(membership: Membership) -> QuerySet[Session]:
 
 
 def can_lead(membership: Membership, session: Session) -> bool:
-    return membership.role == Role.MANAGER and can_edit_deal(membership, session.deal)
+    return can_lead_session(membership, session.deal)
 
 
 def can_take_part(membership: Membership, session: Session) -> bool:
-    if membership.workspace_id != session.workspace_id:
-        return False
-    if membership.role == Role.LEADER or can_lead(membership, session):
-        return True
-    if session.deal.owner_id == membership.user_id:
-        return True
-    return session.participants.filter(user_id=membership.user_id).exists()
+    return membership.workspace_id == session.workspace_id and can_take_part_in_session(
+        membership,
+        session.deal,
+        invited=lambda: session.participants.filter(user_id=membership.user_id).exists(),
+    )
 
 
 def can_start_session(membership: Membership, deal: Deal) -> bool:
-    return membership.role == Role.MANAGER and can_edit_deal(membership, deal)
+    return can_lead_session(membership, deal)
 
 
 def get_session_for(
@@ -75,7 +78,7 @@ def get_approval_for(membership: Membership, pk: int, *, decide: bool = False) -
         )
     except (ApprovalRequest.DoesNotExist, ValueError, TypeError):
         raise Http404("No such approval request.") from None
-    if membership.role != Role.LEADER:
+    if not can_shape_workspace(membership):
         # Non-leaders see it only through a session they may see.
         if not sessions_visible_to(membership).filter(pk=approval.option.session_id).exists():
             raise Http404("No such approval request.")
@@ -89,6 +92,6 @@ def get_lever_for(membership: Membership, pk: int, *, write: bool = False) -> Le
         lever = Lever.objects.get(pk=pk, workspace_id=membership.workspace_id)
     except (Lever.DoesNotExist, ValueError, TypeError):
         raise Http404("No such lever.") from None
-    if write and membership.role != Role.LEADER:
+    if write and not can_shape_workspace(membership):
         raise PermissionDenied("Only leaders edit the levers.")
     return lever

@@ -12,6 +12,11 @@ may see but not change answer 403.
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import reduce
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404
@@ -45,56 +50,82 @@ def managed_team_ids(membership: Membership) -> list[int]:
     )
 
 
-def _visible_filter(membership: Membership) -> Q | None:
-    """The condition on Deal rows that this member may read; None means the whole workspace."""
-    role = membership.role
-    if role == Role.LEADER:
-        return None
-    if role == Role.MANAGER:
-        return Q(team_id__in=managed_team_ids(membership)) | Q(owner_id=membership.user_id)
-    if role == Role.REP:
-        own = Q(owner_id=membership.user_id)
-        if membership.workspace.reps_see_team_deals and membership.team_id:
-            return own | Q(team_id=membership.team_id)
-        return own
-    if role == Role.PARTNER:
-        return Q(partner_invites__user_id=membership.user_id)
-    return Q(pk__in=[])
+@dataclass(frozen=True)
+class DealScope:
+    """Which deals of a workspace one rule covers, as data: the read filter (a Q), the edit
+    filter and the check on one deal are all derived from it, so they cannot disagree."""
+
+    everything: bool = False
+    owner_id: int | None = None
+    team_ids: frozenset[int] = frozenset()
+    invited_user_id: int | None = None
+
+    def q(self) -> Q | None:
+        """The condition on Deal rows; None is the whole workspace."""
+        if self.everything:
+            return None
+        parts = []
+        if self.owner_id is not None:
+            parts.append(Q(owner_id=self.owner_id))
+        if self.team_ids:
+            parts.append(Q(team_id__in=sorted(self.team_ids)))
+        if self.invited_user_id is not None:
+            parts.append(Q(partner_invites__user_id=self.invited_user_id))
+        return reduce(operator.or_, parts) if parts else Q(pk__in=[])
+
+    def covers(self, deal: Deal) -> bool:
+        if self.everything:
+            return True
+        if self.owner_id is not None and deal.owner_id == self.owner_id:
+            return True
+        if deal.team_id is not None and deal.team_id in self.team_ids:
+            return True
+        if self.invited_user_id is not None:
+            return deal.partner_invites.filter(user_id=self.invited_user_id).exists()
+        return False
 
 
-def deals_visible_to(membership: Membership) -> DealQuerySet:
+def deal_scope(membership: Membership, *, write: bool) -> DealScope:
+    """Each role's rule on deals, stated once (the module docstring says it in words)."""
+    me = membership.user_id
+    if membership.role == Role.LEADER:
+        return DealScope(everything=True)
+    if membership.role == Role.MANAGER:
+        return DealScope(owner_id=me, team_ids=frozenset(managed_team_ids(membership)))
+    if membership.role == Role.REP:
+        team = membership.team_id
+        if write or team is None or not membership.workspace.reps_see_team_deals:
+            return DealScope(owner_id=me)
+        return DealScope(owner_id=me, team_ids=frozenset({team}))
+    if membership.role == Role.PARTNER and not write:
+        return DealScope(invited_user_id=me)
+    return DealScope()
+
+
+def _deals(membership: Membership, *, write: bool) -> DealQuerySet:
     qs = Deal.objects.filter(workspace_id=membership.workspace_id)
-    condition = _visible_filter(membership)
+    condition = deal_scope(membership, write=write).q()
     return qs if condition is None else qs.filter(condition)
 
 
+def deals_visible_to(membership: Membership) -> DealQuerySet:
+    return _deals(membership, write=False)
+
+
 def deals_editable_by(membership: Membership) -> DealQuerySet:
-    qs = Deal.objects.filter(workspace_id=membership.workspace_id)
-    role = membership.role
-    if role == Role.LEADER:
-        return qs
-    if role == Role.MANAGER:
-        return qs.filter(
-            Q(team_id__in=managed_team_ids(membership)) | Q(owner_id=membership.user_id)
-        )
-    if role == Role.REP:
-        return qs.filter(owner_id=membership.user_id)
-    return qs.none()
+    return _deals(membership, write=True)
+
+
+def can_see_deal(membership: Membership, deal: Deal) -> bool:
+    return deal.workspace_id == membership.workspace_id and deal_scope(
+        membership, write=False
+    ).covers(deal)
 
 
 def can_edit_deal(membership: Membership, deal: Deal) -> bool:
-    if deal.workspace_id != membership.workspace_id:
-        return False
-    role = membership.role
-    if role == Role.LEADER:
-        return True
-    if role == Role.MANAGER:
-        return deal.owner_id == membership.user_id or (
-            deal.team_id is not None and deal.team_id in managed_team_ids(membership)
-        )
-    if role == Role.REP:
-        return deal.owner_id == membership.user_id
-    return False
+    return deal.workspace_id == membership.workspace_id and deal_scope(
+        membership, write=True
+    ).covers(deal)
 
 
 def get_deal_for(membership: Membership, pk: int, *, write: bool = False) -> Deal:
@@ -110,3 +141,35 @@ def get_deal_for(membership: Membership, pk: int, *, write: bool = False) -> Dea
 
 def can_invite_partners(membership: Membership, deal: Deal) -> bool:
     return membership.role in {Role.LEADER, Role.MANAGER} and can_edit_deal(membership, deal)
+
+
+# --- the rules of what hangs off a deal, each stated once on top of the deal rules --------
+# The apps' own access modules fetch-and-check with these; their services ask them too.
+
+
+def can_lead_session(membership: Membership, deal: Deal) -> bool:
+    """Starting, leading and deciding a co-creation session: the deal's manager."""
+    return membership.role == Role.MANAGER and can_edit_deal(membership, deal)
+
+
+def can_take_part_in_session(
+    membership: Membership, deal: Deal, *, invited: Callable[[], bool]
+) -> bool:
+    """Adding options, comments and scores: leaders, the deal's manager and rep, and whoever
+    the session invited (asked last: it is a query)."""
+    if membership.workspace_id != deal.workspace_id:
+        return False
+    if membership.role == Role.LEADER or can_lead_session(membership, deal):
+        return True
+    return deal.owner_id == membership.user_id or invited()
+
+
+def can_dismiss_flag(membership: Membership, author_id: int | None) -> bool:
+    """Setting a bias note aside: its writer, or a manager or leader who sees it."""
+    return author_id == membership.user_id or membership.role in {Role.LEADER, Role.MANAGER}
+
+
+def can_shape_workspace(membership: Membership) -> bool:
+    """The workspace's shared catalogue and rules (levers, guardrails, approvals beyond them,
+    the question bank, stall thresholds): leaders."""
+    return membership.role == Role.LEADER

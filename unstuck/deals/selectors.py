@@ -94,7 +94,7 @@ def pipeline_deals(membership: Membership, filters: PipelineFilters) -> DealQuer
     return qs.select_related("account", "owner", "stage").order_by(*SORTS[filters.sort])
 
 
-def pipeline_page(membership: Membership, filters: PipelineFilters, page_number: Any) -> Page:
+def pipeline_page(membership: Membership, filters: PipelineFilters, page_number: Any) -> Page[Deal]:
     from django.conf import settings
 
     paginator = Paginator(pipeline_deals(membership, filters), settings.UNSTUCK_PAGE_SIZE)

@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from django.db import connection
 from django.db.models import Max
 
 from unstuck.core.models import Workspace
@@ -195,5 +196,5 @@ def ensure_stages(
         ],
         staging.Dialect(),
     )
-    with staging.connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.executemany("INSERT INTO stg_stage VALUES (%s, %s, %s, %s, %s)", mapping_rows)

@@ -152,7 +152,8 @@ def sqlite_read_transaction() -> Iterator[None]:
 def execute(sql: str, params: Sequence[Any] = ()) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount
+        count: int = cursor.rowcount
+        return count
 
 
 def fetchall(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django import forms
 
 from unstuck.core.validation import IdField
@@ -13,8 +15,13 @@ from unstuck.investigate.models import (
     StepStatus,
 )
 
+if TYPE_CHECKING:
+    _SettingsForm = forms.ModelForm[StallSettings]
+else:  # ModelForm is generic in the stubs only
+    _SettingsForm = forms.ModelForm
 
-class StallSettingsForm(forms.ModelForm):
+
+class StallSettingsForm(_SettingsForm):
     class Meta:
         model = StallSettings
         fields = (

@@ -10,7 +10,7 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
@@ -38,8 +38,13 @@ from unstuck.investigate.stall_signals import (
     signal_rows,
 )
 
+if TYPE_CHECKING:
+    _Paginator = Paginator[Any]
+else:  # Paginator is generic in the stubs only
+    _Paginator = Paginator
 
-class _CountedPaginator(Paginator):
+
+class _CountedPaginator(_Paginator):
     """A paginator told its count: the queue's summary has already counted the same rows."""
 
     def __init__(self, object_list: Any, per_page: int, *, count: int) -> None:
@@ -58,7 +63,7 @@ def queue_page(
     stuck_only: bool = True,
     count: int | None = None,
     visible: DealQuerySet | None = None,
-) -> Page:
+) -> Page[Any]:
     """Open deals the member may see, best payoff of a manager's effort first.
 
     count, when the caller has it (queue_summary counts the same rows), saves the paginator
@@ -167,7 +172,7 @@ def open_requests_count(membership: Membership) -> int:
 
 @dataclass
 class Queue:
-    page: Page
+    page: Page[Any]
     summary: QueueSummary
     overdue: list[InvestigationRequest]
 

@@ -188,7 +188,9 @@ def stall_settings_ensure(*, workspace: Workspace) -> StallSettings:
 
 def stall_settings_require_change(membership: Membership) -> None:
     """Who may change the thresholds: leaders (members read them)."""
-    if not membership.is_leader:
+    from unstuck.core.access import can_shape_workspace
+
+    if not can_shape_workspace(membership):
         raise NotAllowed("Only leaders change the stall thresholds.")
 
 

@@ -128,7 +128,7 @@ def stored_outcome(play: Play, *, refresh: bool = False) -> dict[str, Any]:
     Applying a play queues the refresh in the background (tasks.refresh_play_outcome)."""
     key = outcome_key(play)
     if not refresh and play.outcome_key == key and play.outcome:
-        return play.outcome
+        return dict(play.outcome)
     n = int(key.split(":", 1)[0])
     result = play_outcome(play)
     payload = {"summary": summarize(result, n).as_dict(), "result": result.as_dict()}

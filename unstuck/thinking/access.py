@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from unstuck.core.models import Membership, Role
+from unstuck.core.access import can_dismiss_flag
+from unstuck.core.models import Membership
 from unstuck.thinking.models import BiasFlag, PerspectiveQuestion
 from unstuck.thinking.selectors import flags_visible_to
 
@@ -17,15 +18,7 @@ def get_flag_for(membership: Membership, pk: int, *, write: bool = False) -> Bia
         flag = flags_visible_to(membership).select_related("deal", "author").get(pk=pk)
     except (BiasFlag.DoesNotExist, ValueError, TypeError):
         raise Http404("No such flag.") from None
-    if (
-        write
-        and flag.author_id != membership.user_id
-        and membership.role
-        not in {
-            Role.LEADER,
-            Role.MANAGER,
-        }
-    ):
+    if write and not can_dismiss_flag(membership, flag.author_id):
         raise PermissionDenied("Only the writer, their manager or a leader can dismiss this.")
     return flag
 

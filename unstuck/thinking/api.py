@@ -182,7 +182,9 @@ def question_list(
 
 
 @router.post("/questions", response=responses({201: QuestionOut}, 400, 403, 404, 409, 422))
-def question_add(request: HttpRequest, slug: Path[str], payload: QuestionIn) -> Status:
+def question_add(
+    request: HttpRequest, slug: Path[str], payload: QuestionIn
+) -> Status[PerspectiveQuestion]:
     membership = membership_for(request.user, slug)  # type: ignore[arg-type]
     return Status(201, services.question_add(membership=membership, **payload.dict()))
 

@@ -12,8 +12,9 @@ from django.core.cache import cache
 from django.db import models, transaction
 from django.utils import timezone
 
+from unstuck.core.access import can_shape_workspace
 from unstuck.core.errors import NotAllowed, UnstuckError
-from unstuck.core.models import Membership, Role, User, Workspace
+from unstuck.core.models import Membership, User, Workspace
 from unstuck.core.services import _clean, locked, save_fields
 from unstuck.deals.models import Activity, ActivityKind, Deal, Direction
 from unstuck.deals.services import activity_log
@@ -73,7 +74,7 @@ def _check_tags(biases: list[str], situations: list[str], perspective: str) -> N
 
 
 def _require_leader(membership: Membership) -> None:
-    if membership.role != Role.LEADER:
+    if not can_shape_workspace(membership):
         raise NotAllowed("Only leaders edit the question bank.")
 
 

@@ -14,8 +14,9 @@ from unstuck.cocreate.models import (
 )
 from unstuck.cocreate.services._common import _require_lead
 from unstuck.cocreate.services.levers import settings_for
+from unstuck.core.access import can_shape_workspace
 from unstuck.core.errors import Conflict, NotAllowed, UnstuckError
-from unstuck.core.models import Membership, Role
+from unstuck.core.models import Membership
 from unstuck.core.services import _clean, locked, save_fields
 
 
@@ -49,7 +50,7 @@ def approval_decide(
 ) -> ApprovalRequest:
     """A leader approves or declines, with a reason that stays in the record. Locked: of two
     leaders deciding at once, the second is told it was already decided."""
-    if membership.role != Role.LEADER or membership.workspace_id != approval.workspace_id:
+    if not can_shape_workspace(membership) or membership.workspace_id != approval.workspace_id:
         raise NotAllowed("Only leaders approve options beyond the guardrails.")
     approval = locked(approval)
     if approval.status != ApprovalStatus.PENDING:

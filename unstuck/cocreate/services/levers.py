@@ -17,8 +17,9 @@ from unstuck.cocreate.models import (
     LeverFamily,
     PaymentTerms,
 )
+from unstuck.core.access import can_shape_workspace
 from unstuck.core.errors import Conflict, NotAllowed, UnstuckError
-from unstuck.core.models import Membership, Role, Workspace
+from unstuck.core.models import Membership, Workspace
 from unstuck.core.services import _clean, locked, save_fields
 
 # --- settings and levers -------------------------------------------------------------------
@@ -60,7 +61,7 @@ def settings_update(
     payment_terms: list[str],
     clauses: list[str],
 ) -> CocreateSettings:
-    if membership.role != Role.LEADER:
+    if not can_shape_workspace(membership):
         raise NotAllowed("Only leaders set the guardrails.")
     if unknown := set(payment_terms) - set(PaymentTerms.values):
         raise UnstuckError(f"Unknown payment terms: {', '.join(sorted(unknown))}.")
@@ -132,7 +133,7 @@ def lever_save(
     *, membership: Membership, lever: Lever | None = None, key: str = "", **fields: Any
 ) -> Lever:
     """Add a lever (lever=None) or change one; leaders only."""
-    if membership.role != Role.LEADER:
+    if not can_shape_workspace(membership):
         raise NotAllowed("Only leaders edit the levers.")
     if lever is None:
         from django.utils.text import slugify

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django import template
+from django.http import HttpRequest
 from django.utils import timezone
 
 register = template.Library()
@@ -58,7 +59,7 @@ def is_past(day: date | None) -> bool:
 @register.simple_tag(takes_context=True)
 def url_with(context: template.Context, **changes: object) -> str:
     """The current query string with some parameters replaced (for sort and page links)."""
-    request = context["request"]
+    request: HttpRequest = context["request"]
     query = request.GET.copy()
     for key, value in changes.items():
         if value in (None, ""):

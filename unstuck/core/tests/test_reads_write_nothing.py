@@ -20,8 +20,7 @@ from django.utils import timezone
 
 from unstuck.cocreate.catalogue import DEFAULT_LEVERS
 from unstuck.cocreate.models import CocreateSettings, Lever
-from unstuck.core.claims import Claim
-from unstuck.core.models import Workspace
+from unstuck.core.models import Claim, Workspace
 from unstuck.core.services import workspace_create, workspace_defaults_seed
 from unstuck.core.tests.test_partner_matrix import API, WEB, PartnerMatrixCase
 from unstuck.imports.models import ImportRun, RunStatus

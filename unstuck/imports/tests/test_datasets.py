@@ -9,6 +9,7 @@ from django.test import TestCase
 from unstuck.core.models import Workspace
 from unstuck.deals.models import Account, Deal
 from unstuck.imports.mapping import Mapping
+from unstuck.imports.readers.base import ImportPlan
 from unstuck.imports.readers.crm import csv_plan
 from unstuck.imports.tests.helpers import EXAMPLES, run, shared_data
 
@@ -21,7 +22,7 @@ class MavenTests(TestCase):
     def setUpTestData(cls) -> None:
         cls.workspace = Workspace.objects.create(name="MavenTech", slug="maven")
 
-    def plan(self):
+    def plan(self) -> ImportPlan:
         return csv_plan(
             mapping=Mapping.from_toml(EXAMPLES / "mappings" / "maven-crm.toml"),
             deals=shared_data("maven-crm-sales-opportunities", "sales_pipeline.csv"),

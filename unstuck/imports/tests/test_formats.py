@@ -6,22 +6,24 @@ import csv
 import itertools
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from unstuck.core.testing import PersonasTestCase
 from unstuck.deals.models import Account, Deal, StageChange
-from unstuck.imports.generator import generate_salesforce_export
+from unstuck.imports.generator import ExportFiles, generate_salesforce_export
 from unstuck.imports.mapping import Mapping
 from unstuck.imports.models import ImportProblem, ImportRun, RunStatus
+from unstuck.imports.readers.base import ImportPlan
 from unstuck.imports.readers.crm import csv_plan, hubspot_plan, salesforce_plan
 from unstuck.imports.tests.helpers import EXAMPLES, TempDirMixin, run, stored
 
 
 class SalesforceImportTests(TempDirMixin, PersonasTestCase):
-    def export(self, deals: int = 30):
+    def export(self, deals: int = 30) -> ExportFiles:
         owners = [(u.email, u.name) for u in (self.rep_a, self.rep_b, self.manager_a)]
         return generate_salesforce_export(self.tmp / "sf", deals=deals, owner_emails=owners)
 
-    def plan(self, files):
+    def plan(self, files: ExportFiles) -> ImportPlan:
         return salesforce_plan(
             opportunities=files.opportunities,
             history=files.history,
@@ -194,7 +196,7 @@ class MappedCsvTests(TempDirMixin, PersonasTestCase):
         self.assertEqual(deal.stage_changes.count(), 3)
         self.assertEqual(outcome.result.history_added, 10)
 
-    def mapping(self, **extra) -> Mapping:
+    def mapping(self, **extra: Any) -> Mapping:
         data = {
             "source": "t",
             "columns": {"external_id": "id", "name": "name", "stage": "stage", "amount": "amount"},
@@ -243,13 +245,16 @@ class InterruptedImportTests(TempDirMixin, PersonasTestCase):
         from unstuck.imports import staging
 
         files = generate_salesforce_export(self.tmp / "sf", deals=8)
-        plan = lambda: salesforce_plan(  # noqa: E731
-            opportunities=files.opportunities, history=files.history, users=files.users
-        )
+
+        def plan() -> ImportPlan:
+            return salesforce_plan(
+                opportunities=files.opportunities, history=files.history, users=files.users
+            )
+
         before = stored(self.workspace)
         real = staging.execute
 
-        def dies_after_the_deals(sql: str, params=()):
+        def dies_after_the_deals(sql: str, params: Any = ()) -> int:
             if sql.startswith("INSERT INTO deals_stagechange"):
                 raise ConnectionError("server closed the connection unexpectedly")
             return real(sql, params)
@@ -275,7 +280,7 @@ class SalesforceRelatedFilesTests(TempDirMixin, PersonasTestCase):
         files = generate_salesforce_export(self.tmp / "sf", deals=10, related=True)
         assert files.contacts and files.contact_roles and files.tasks
 
-        def plan():
+        def plan() -> ImportPlan:
             return salesforce_plan(
                 opportunities=files.opportunities,
                 history=files.history,

@@ -48,7 +48,7 @@ class Case:
     expect: str  # a phrase the error message must contain
     history: bytes | None = None
     kind: str = "csv"
-    mapping: dict | None = None
+    mapping: dict[str, Any] | None = None
 
 
 def _b(text: str, encoding: str = "utf-8") -> bytes:

@@ -159,7 +159,8 @@ class Comparison:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON types only (no infinities or NaN)."""
-        return _json_safe(asdict(self))
+        safe: dict[str, Any] = _json_safe(asdict(self))
+        return safe
 
 
 def _ratio(x: float) -> str:

@@ -36,11 +36,12 @@ class Scenario:
     repeat_share: float = 0.2  # comparison deals seen at a second moment, as a cohort does
 
     def _win(self, s: np.ndarray, treated: bool) -> np.ndarray:
-        p = np.asarray(self.win_prob)[s]
+        p: np.ndarray = np.asarray(self.win_prob)[s]
         if not treated:
             return p
         odds = p / (1 - p) * self.win_odds
-        return odds / (1 + odds)
+        treated_p: np.ndarray = odds / (1 + odds)
+        return treated_p
 
 
 def _draw(

@@ -89,7 +89,7 @@ class HistoryCase(TestCase):
         cls.workspace, cls.stages = ws, stages
         d = {}
 
-        def add(name: str, steps: Sequence, amount: Decimal = SMALL) -> None:
+        def add(name: str, steps: Sequence[Any], amount: Decimal = SMALL) -> None:
             d[name] = cls.deal(ws, stages, name, steps, amount)
 
         # The treated deal: Discovery from Jan 10, treated Jan 30 noon (20.5 days in: band

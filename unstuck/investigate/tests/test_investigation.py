@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from unstuck.core.errors import Conflict
+from unstuck.deals.models import Deal
 from unstuck.investigate import services
 from unstuck.investigate.models import InvestigationRequest, StepStatus
 from unstuck.investigate.selectors import deal_investigation
@@ -71,7 +72,7 @@ class ChecklistTests(InvestigateCase):
 
 
 class RequestTests(InvestigateCase):
-    def ask_url(self, deal) -> str:
+    def ask_url(self, deal: Deal) -> str:
         return reverse("investigate:request-create", kwargs={"slug": "acme", "pk": deal.pk})
 
     def answer_url(self, item: InvestigationRequest) -> str:

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.utils import timezone
 
-from unstuck.deals.models import Stage
+from unstuck.deals.models import Deal, Stage
 from unstuck.investigate.benchmarks import benchmarks_recompute
 from unstuck.investigate.models import StageBenchmark, StallSettings
-from unstuck.investigate.stall_signals import signal_rows, signals_for_deal
+from unstuck.investigate.stall_signals import Signal, signal_rows, signals_for_deal
 from unstuck.investigate.tests.helpers import InvestigateCase, ago
 
 
@@ -63,12 +64,12 @@ class SignalTests(InvestigateCase):
         super().setUpTestData()
         benchmarks_recompute(workspace=cls.workspace)
 
-    def signals(self, deal) -> dict[str, str]:
+    def signals(self, deal: Deal) -> dict[str, str]:
         row = signals_for_deal(self.workspace, deal.pk)
         assert row is not None
         return {s.code: s.text for s in row["signals"]}
 
-    def healthy(self, **extra):
+    def healthy(self, **extra: Any) -> Deal:
         extra.setdefault("created_at", ago(5))
         extra.setdefault("close_date", timezone.localdate() + timedelta(days=30))
         deal = self.make_deal(owner=self.rep_a, next_step="Demo on Tuesday", **extra)
@@ -273,7 +274,7 @@ class SignalsNeedTheirDataTests(InvestigateCase):
         now = {r["deal_id"]: r for r in signal_rows(self.workspace)}
         self.assertEqual(now[deal.pk]["f_single_threaded"], 1)
 
-    def _signals(self, deal):
+    def _signals(self, deal: Any) -> list[Signal]:
         row = signals_for_deal(self.workspace, deal.pk)
         assert row is not None
-        return row["signals"]
+        return list(row["signals"])

@@ -309,7 +309,7 @@ def play_apply(
         raise UnstuckError("Unknown source.", field="source")
     score = DealAssessment.objects.filter(deal=deal).values_list("stall_score", flat=True).first()
     if score is None:  # not assessed yet (no recomputation since it arrived): score it now
-        from unstuck.investigate.signals import signals_for_deal
+        from unstuck.investigate.stall_signals import signals_for_deal
 
         row = signals_for_deal(deal.workspace, deal.pk)
         score = int(row["stall_score"]) if row else 0

@@ -23,6 +23,8 @@ from unstuck.investigate.models import DealAssessment, InvestigationRequest, Obs
 from unstuck.share import digest_send as send
 from unstuck.share import news_services as news
 from unstuck.share.digest import digest_build
+from unstuck.share.digest import person_zone as digest_person_zone
+from unstuck.share.digest import week_of as digest_week_of
 from unstuck.share.models import (
     BenchAsk,
     BenchPerson,
@@ -165,7 +167,7 @@ class DigestSendTests(DigestCase):
         self.assertEqual(DigestDelivery.objects.get(user=self.rep_b).status, DeliveryStatus.SKIPPED)
 
     def test_a_week_claimed_by_another_worker_is_not_sent_again(self) -> None:
-        week = send.week_of(timezone.now(), send.person_zone(None))
+        week = digest_week_of(timezone.now(), digest_person_zone(None))
         DigestDelivery.objects.create(
             workspace=self.workspace, user=self.rep_a, week=week, status=DeliveryStatus.SENDING
         )
@@ -193,7 +195,7 @@ class DigestSendTests(DigestCase):
             send.digest_send(workspace=self.workspace, force=True)
         # Nothing was claimed when the server could not be reached at all.
         self.assertFalse(DigestDelivery.objects.filter(status=DeliveryStatus.SENT).exists())
-        week = send.week_of(timezone.now(), send.person_zone(None))
+        week = digest_week_of(timezone.now(), digest_person_zone(None))
         DigestDelivery.objects.create(
             workspace=self.workspace, user=self.rep_a, week=week, status=DeliveryStatus.FAILED
         )

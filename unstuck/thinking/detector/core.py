@@ -50,7 +50,8 @@ def probabilities(features: np.ndarray, weights: np.ndarray, bias: np.ndarray) -
     logits = features @ weights.T + bias
     logits -= logits.max(axis=1, keepdims=True)
     exp = np.exp(logits)
-    return exp / exp.sum(axis=1, keepdims=True)
+    probs: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
+    return probs
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,8 @@ def _map_safetensors(path: Path) -> dict[str, np.ndarray]:
 def _layer_norm(x: np.ndarray, ln: tuple[np.ndarray, np.ndarray], eps: float) -> np.ndarray:
     mean = x.mean(axis=-1, keepdims=True)
     var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + eps) * ln[0] + ln[1]
+    normed: np.ndarray = (x - mean) / np.sqrt(var + eps) * ln[0] + ln[1]
+    return normed
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
@@ -140,7 +141,8 @@ class MiniLM:
         summed = (x * mask[:, :, None]).sum(axis=1)
         pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1.0)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        unit: np.ndarray = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        return unit
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         if not texts:
