@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -27,12 +27,12 @@ class SignInView(LoginView):
     redirect_authenticated_user = True
 
 
-def healthz(request: HttpRequest) -> HttpResponse:
+def healthz(request: AppRequest) -> HttpResponse:
     """Liveness for load balancers: answers without touching the database."""
     return HttpResponse("ok", content_type="text/plain")
 
 
-def readyz(request: HttpRequest) -> HttpResponse:
+def readyz(request: AppRequest) -> HttpResponse:
     """Readiness: 200 only when the database answers a query, else 503 (send no traffic)."""
     try:
         with connection.cursor() as cursor:

@@ -7,13 +7,14 @@ from collections.abc import Iterator
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from unstuck.core import csvexport
 from unstuck.core.decorators import workspace_view
 from unstuck.core.errors import UnstuckError
+from unstuck.core.http import AppRequest
 from unstuck.core.models import Membership, Role
 from unstuck.imports import selectors, wizard
 from unstuck.imports.mapping import DEAL_FIELDS
@@ -51,21 +52,21 @@ def _run(membership: Membership, pk: int) -> ImportRun:
 
 
 @workspace_view(Role.LEADER)
-def import_list(request: HttpRequest, membership: Membership) -> HttpResponse:
+def import_list(request: AppRequest, membership: Membership) -> HttpResponse:
     runs = list(selectors.import_runs(membership))
     import_runs_as_seen(runs)  # a dead run shows as interrupted; a read stores nothing
     return render(request, "imports/list.html", {"runs": runs})
 
 
 @workspace_view(Role.LEADER)
-def import_new(request: HttpRequest, membership: Membership) -> HttpResponse:
+def import_new(request: AppRequest, membership: Membership) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         uploads = {r: form.cleaned_data[r] for r in wizard.ROLES if form.cleaned_data.get(r)}
         try:
             run = wizard.import_draft_create(
                 workspace=membership.workspace,
-                by=request.user,  # type: ignore[arg-type]
+                by=request.user,
                 kind=form.cleaned_data["kind"],
                 uploads=uploads,
             )
@@ -94,7 +95,7 @@ def _listed(headers: list[str], chosen: list[str]) -> list[str]:
 
 
 @workspace_view(Role.LEADER)
-def import_mapping(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+def import_mapping(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     run = _run(membership, pk)
     if run.status != RunStatus.DRAFT:
         return redirect("imports:detail", slug=membership.workspace.slug, pk=run.pk)
@@ -150,7 +151,7 @@ def import_mapping(request: HttpRequest, membership: Membership, pk: int) -> Htt
 
 
 @workspace_view(Role.LEADER)
-def import_preview(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+def import_preview(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     run = _run(membership, pk)
     if run.status != RunStatus.DRAFT:
         return redirect("imports:detail", slug=membership.workspace.slug, pk=run.pk)
@@ -171,7 +172,7 @@ def import_preview(request: HttpRequest, membership: Membership, pk: int) -> Htt
 
 
 @workspace_view(Role.LEADER)
-def import_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+def import_detail(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     run = _run(membership, pk)
     context = {
         "run": run,
@@ -180,9 +181,9 @@ def import_detail(request: HttpRequest, membership: Membership, pk: int) -> Http
         "members": selectors.assignable_members(membership),
         "can_repeat": run.is_finished and run.files_stored,
     }
-    if request.htmx and not run.is_finished:  # type: ignore[attr-defined]
+    if request.htmx and not run.is_finished:
         return render(request, "imports/_partials/progress.html", context)
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         # Finished while the page was polling: load the whole result page.
         response = HttpResponse(status=204)
         response["HX-Refresh"] = "true"
@@ -192,7 +193,7 @@ def import_detail(request: HttpRequest, membership: Membership, pk: int) -> Http
 
 @workspace_view(Role.LEADER)
 @require_POST
-def import_repeat(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+def import_repeat(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     """Run a finished import again: with unknown CRM owners assigned to members, skipping
     invalid rows (mode=skip), or keeping one of the rows that share an id (on_conflict)."""
     run = _run(membership, pk)
@@ -204,7 +205,7 @@ def import_repeat(request: HttpRequest, membership: Membership, pk: int) -> Http
     try:
         again = wizard.import_run_repeat(
             run=run,
-            by=request.user,  # type: ignore[arg-type]
+            by=request.user,
             assign_owners=assign,
             strict=False if request.POST.get("mode") == "skip" else None,
             on_conflict=request.POST.get("on_conflict") or None,
@@ -221,7 +222,7 @@ class _Echo:
 
 
 @workspace_view(Role.LEADER)
-def import_rejected_csv(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+def import_rejected_csv(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     """The rejected rows as they were read, with the reasons, ready to fix and re-import."""
     run = _run(membership, pk)
     headers, rows = selectors.rejected_rows(run)
@@ -242,7 +243,7 @@ def import_rejected_csv(request: HttpRequest, membership: Membership, pk: int) -
 
 @workspace_view(Role.LEADER)
 @require_POST
-def import_discard(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+def import_discard(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     run = _run(membership, pk)
     wizard.import_draft_discard(run=run)
     return redirect("imports:list", slug=membership.workspace.slug)
