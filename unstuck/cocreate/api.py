@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Status
 
@@ -45,14 +44,15 @@ from unstuck.cocreate.schemas import (
 from unstuck.core.access import get_deal_for, membership_for, require_role
 from unstuck.core.apidocs import responses
 from unstuck.core.errors import UnstuckError
+from unstuck.core.http import AppRequest
 from unstuck.core.models import Membership, Role
 from unstuck.investigate.models import Obstacle
 
 router = Router(tags=["cocreate"])
 
 
-def _member(request: HttpRequest, slug: str) -> Membership:
-    return membership_for(request.user, slug)  # type: ignore[arg-type]
+def _member(request: AppRequest, slug: str) -> Membership:
+    return membership_for(request.user, slug)
 
 
 def _session_out(membership: Membership, session: Session) -> dict[str, Any]:
@@ -138,7 +138,7 @@ def _approval_out(a: ApprovalRequest) -> dict[str, Any]:
     "/{slug}/cocreate/deals/{deal_id}/suggestions",
     response=responses({200: list[SuggestionOut]}, 403, 404),
 )
-def suggestions(request: HttpRequest, slug: str, deal_id: int) -> list[dict[str, Any]]:
+def suggestions(request: AppRequest, slug: str, deal_id: int) -> list[dict[str, Any]]:
     """Proposals for a deal from its obstacles, committee and stage (managers, leaders)."""
     membership = _member(request, slug)
     require_role(membership, Role.MANAGER, Role.LEADER)
@@ -147,7 +147,7 @@ def suggestions(request: HttpRequest, slug: str, deal_id: int) -> list[dict[str,
 
 
 @router.get("/{slug}/cocreate/sessions", response=responses({200: list[SessionSummaryOut]}, 404))
-def session_list(request: HttpRequest, slug: str) -> list[Session]:
+def session_list(request: AppRequest, slug: str) -> list[Session]:
     membership = _member(request, slug)
     return list(sessions_visible_to(membership).order_by("-created_at")[:200])
 
@@ -155,7 +155,7 @@ def session_list(request: HttpRequest, slug: str) -> list[Session]:
 @router.post(
     "/{slug}/cocreate/sessions", response=responses({201: SessionOut}, 400, 403, 404, 409, 422)
 )
-def session_start(request: HttpRequest, slug: str, payload: SessionIn) -> Status[dict[str, Any]]:
+def session_start(request: AppRequest, slug: str, payload: SessionIn) -> Status[dict[str, Any]]:
     membership = _member(request, slug)
     deal = get_deal_for(membership, payload.deal_id, write=True)
     obstacles = list(Obstacle.objects.filter(deal=deal, pk__in=payload.obstacle_ids))
@@ -168,7 +168,7 @@ def session_start(request: HttpRequest, slug: str, payload: SessionIn) -> Status
 
 
 @router.get("/{slug}/cocreate/sessions/{session_id}", response=responses({200: SessionOut}, 404))
-def session_detail(request: HttpRequest, slug: str, session_id: int) -> dict[str, Any]:
+def session_detail(request: AppRequest, slug: str, session_id: int) -> dict[str, Any]:
     membership = _member(request, slug)
     return _session_out(membership, get_session_for(membership, session_id))
 
@@ -177,7 +177,7 @@ def session_detail(request: HttpRequest, slug: str, session_id: int) -> dict[str
     "/{slug}/cocreate/sessions/{session_id}/suggestions",
     response=responses({200: list[SuggestionOut]}, 403, 404),
 )
-def session_suggestions(request: HttpRequest, slug: str, session_id: int) -> list[dict[str, Any]]:
+def session_suggestions(request: AppRequest, slug: str, session_id: int) -> list[dict[str, Any]]:
     membership = _member(request, slug)
     session = get_session_for(membership, session_id, take_part=True)
     return [s.as_dict() for s in selectors.open_suggestions(session)]
@@ -188,7 +188,7 @@ def session_suggestions(request: HttpRequest, slug: str, session_id: int) -> lis
     response=responses({201: OptionOut}, 400, 403, 404, 409, 422),
 )
 def option_add(
-    request: HttpRequest, slug: str, session_id: int, payload: OptionIn
+    request: AppRequest, slug: str, session_id: int, payload: OptionIn
 ) -> Status[dict[str, Any]]:
     membership = _member(request, slug)
     session = get_session_for(membership, session_id, take_part=True)
@@ -207,7 +207,7 @@ def _option_out(membership: Membership, session: Session, option: Option) -> dic
     response=responses({201: OptionOut}, 400, 403, 404, 409, 422),
 )
 def suggestion_accept(
-    request: HttpRequest, slug: str, session_id: int, payload: SuggestionIn
+    request: AppRequest, slug: str, session_id: int, payload: SuggestionIn
 ) -> Status[dict[str, Any]]:
     membership = _member(request, slug)
     session = get_session_for(membership, session_id, take_part=True)
@@ -223,7 +223,7 @@ def suggestion_accept(
     response=responses({204: None}, 400, 403, 404, 409, 422),
 )
 def suggestion_ignore(
-    request: HttpRequest, slug: str, session_id: int, payload: SuggestionIn
+    request: AppRequest, slug: str, session_id: int, payload: SuggestionIn
 ) -> Status[None]:
     membership = _member(request, slug)
     session = get_session_for(membership, session_id, take_part=True)
@@ -236,7 +236,7 @@ def suggestion_ignore(
     response=responses({201: CommentOut}, 400, 403, 404, 409, 422),
 )
 def comment_add(
-    request: HttpRequest, slug: str, session_id: int, payload: CommentIn
+    request: AppRequest, slug: str, session_id: int, payload: CommentIn
 ) -> Status[dict[str, Any]]:
     membership = _member(request, slug)
     session = get_session_for(membership, session_id, take_part=True)
@@ -265,7 +265,7 @@ def comment_add(
     "/{slug}/cocreate/sessions/{session_id}/converge",
     response=responses({200: SessionOut}, 400, 403, 404, 409),
 )
-def converge(request: HttpRequest, slug: str, session_id: int) -> dict[str, Any]:
+def converge(request: AppRequest, slug: str, session_id: int) -> dict[str, Any]:
     membership = _member(request, slug)
     session = get_session_for(membership, session_id, lead=True)
     services.session_converge(membership=membership, session=session)
@@ -277,7 +277,7 @@ def converge(request: HttpRequest, slug: str, session_id: int) -> dict[str, Any]
     response=responses({200: OptionOut}, 400, 403, 404, 409, 422),
 )
 def option_score(
-    request: HttpRequest, slug: str, session_id: int, option_id: int, payload: ScoreIn
+    request: AppRequest, slug: str, session_id: int, option_id: int, payload: ScoreIn
 ) -> dict[str, Any]:
     membership = _member(request, slug)
     session = get_session_for(membership, session_id, take_part=True)
@@ -291,7 +291,7 @@ def option_score(
     response=responses({200: SessionOut}, 400, 403, 404, 409, 422),
 )
 def checklist(
-    request: HttpRequest, slug: str, session_id: int, payload: ChecklistIn
+    request: AppRequest, slug: str, session_id: int, payload: ChecklistIn
 ) -> dict[str, Any]:
     membership = _member(request, slug)
     session = get_session_for(membership, session_id, lead=True)
@@ -304,7 +304,7 @@ def checklist(
     response=responses({201: ApprovalOut}, 400, 403, 404, 409, 422),
 )
 def approval_request(
-    request: HttpRequest, slug: str, session_id: int, option_id: int, payload: ApprovalIn
+    request: AppRequest, slug: str, session_id: int, option_id: int, payload: ApprovalIn
 ) -> Status[dict[str, Any]]:
     membership = _member(request, slug)
     session = get_session_for(membership, session_id, lead=True)
@@ -317,7 +317,7 @@ def approval_request(
     "/{slug}/cocreate/sessions/{session_id}/decide",
     response=responses({200: SessionOut}, 400, 403, 404, 409, 422),
 )
-def decide(request: HttpRequest, slug: str, session_id: int, payload: DecideIn) -> dict[str, Any]:
+def decide(request: AppRequest, slug: str, session_id: int, payload: DecideIn) -> dict[str, Any]:
     membership = _member(request, slug)
     session = get_session_for(membership, session_id, lead=True)
     options = list(session.options.filter(pk__in=payload.option_ids))
@@ -334,7 +334,7 @@ def decide(request: HttpRequest, slug: str, session_id: int, payload: DecideIn) 
     response=responses({201: ActionItemOut}, 400, 403, 404, 409, 422),
 )
 def action_add(
-    request: HttpRequest, slug: str, session_id: int, payload: ActionItemIn
+    request: AppRequest, slug: str, session_id: int, payload: ActionItemIn
 ) -> Status[dict[str, Any]]:
     membership = _member(request, slug)
     session = get_session_for(membership, session_id, lead=True)
@@ -366,7 +366,7 @@ def action_add(
     "/{slug}/cocreate/sessions/{session_id}/outcome",
     response=responses({200: SessionOut}, 400, 403, 404, 409, 422),
 )
-def outcome(request: HttpRequest, slug: str, session_id: int, payload: OutcomeIn) -> dict[str, Any]:
+def outcome(request: AppRequest, slug: str, session_id: int, payload: OutcomeIn) -> dict[str, Any]:
     membership = _member(request, slug)
     session = get_session_for(membership, session_id, lead=True)
     services.session_record_outcome(
@@ -376,7 +376,7 @@ def outcome(request: HttpRequest, slug: str, session_id: int, payload: OutcomeIn
 
 
 @router.get("/{slug}/cocreate/approvals", response=responses({200: list[ApprovalOut]}, 404))
-def approval_list(request: HttpRequest, slug: str) -> list[dict[str, Any]]:
+def approval_list(request: AppRequest, slug: str) -> list[dict[str, Any]]:
     membership = _member(request, slug)
     return [_approval_out(a) for a in selectors.pending_approvals(membership)]
 
@@ -386,7 +386,7 @@ def approval_list(request: HttpRequest, slug: str) -> list[dict[str, Any]]:
     response=responses({200: ApprovalOut}, 400, 403, 404, 409, 422),
 )
 def approval_decide(
-    request: HttpRequest, slug: str, approval_id: int, payload: ApprovalDecisionIn
+    request: AppRequest, slug: str, approval_id: int, payload: ApprovalDecisionIn
 ) -> dict[str, Any]:
     membership = _member(request, slug)
     approval = get_approval_for(membership, approval_id, decide=True)
@@ -397,7 +397,7 @@ def approval_decide(
 
 
 @router.get("/{slug}/cocreate/levers", response=responses({200: list[LeverOut]}, 403, 404))
-def lever_list(request: HttpRequest, slug: str) -> list[Lever]:
+def lever_list(request: AppRequest, slug: str) -> list[Lever]:
     membership = _member(request, slug)
     require_role(membership, Role.MANAGER, Role.LEADER)
     return list(Lever.objects.filter(workspace=membership.workspace))
@@ -406,7 +406,7 @@ def lever_list(request: HttpRequest, slug: str) -> list[Lever]:
 @router.post(
     "/{slug}/cocreate/levers", response=responses({201: LeverOut}, 400, 403, 404, 409, 422)
 )
-def lever_add(request: HttpRequest, slug: str, payload: LeverIn) -> Status[Lever]:
+def lever_add(request: AppRequest, slug: str, payload: LeverIn) -> Status[Lever]:
     """Leaders add a lever to the workspace's catalogue."""
     membership = _member(request, slug)
     require_role(membership, Role.LEADER)
@@ -417,7 +417,7 @@ def lever_add(request: HttpRequest, slug: str, payload: LeverIn) -> Status[Lever
     "/{slug}/cocreate/levers/{lever_id}",
     response=responses({200: LeverOut}, 400, 403, 404, 409, 422),
 )
-def lever_update(request: HttpRequest, slug: str, lever_id: int, payload: LeverPatch) -> Lever:
+def lever_update(request: AppRequest, slug: str, lever_id: int, payload: LeverPatch) -> Lever:
     membership = _member(request, slug)
     lever = get_lever_for(membership, lever_id, write=True)
     return services.lever_save(
@@ -426,7 +426,7 @@ def lever_update(request: HttpRequest, slug: str, lever_id: int, payload: LeverP
 
 
 @router.get("/{slug}/cocreate/guardrails", response=responses({200: GuardrailsIO}, 403, 404))
-def guardrails_read(request: HttpRequest, slug: str) -> CocreateSettings:
+def guardrails_read(request: AppRequest, slug: str) -> CocreateSettings:
     """What a manager may offer alone (managers and leaders)."""
     membership = _member(request, slug)
     require_role(membership, Role.MANAGER, Role.LEADER)
@@ -436,7 +436,7 @@ def guardrails_read(request: HttpRequest, slug: str) -> CocreateSettings:
 @router.put(
     "/{slug}/cocreate/guardrails", response=responses({200: GuardrailsIO}, 400, 403, 404, 409, 422)
 )
-def guardrails_update(request: HttpRequest, slug: str, payload: GuardrailsIO) -> CocreateSettings:
+def guardrails_update(request: AppRequest, slug: str, payload: GuardrailsIO) -> CocreateSettings:
     membership = _member(request, slug)
     require_role(membership, Role.LEADER)
     return services.settings_update(membership=membership, **payload.dict())

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 
 from unstuck.core.access import membership_for, require_role
+from unstuck.core.http import AppRequest
 
 View = Callable[..., HttpResponse]
 
@@ -25,11 +26,14 @@ def workspace_view(*roles: str) -> Callable[[View], View]:
         @login_required
         @functools.wraps(view)
         def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
-            membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+            # login_required has run, and our middleware adds htmx: from here the request is
+            # the AppRequest every view declares.
+            app_request = cast(AppRequest, request)
+            membership = membership_for(app_request.user, slug)
             if roles:
                 require_role(membership, *roles)
-            request.membership = membership  # type: ignore[attr-defined]
-            return view(request, membership, *args, **kwargs)
+            app_request.membership = membership
+            return view(app_request, membership, *args, **kwargs)
 
         return wrapper
 

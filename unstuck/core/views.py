@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.db import DatabaseError, connection
 from django.db.models import F
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -30,12 +30,12 @@ class SignInView(LoginView):
     redirect_authenticated_user = True
 
 
-def healthz(request: HttpRequest) -> HttpResponse:
+def healthz(request: AppRequest) -> HttpResponse:
     """Liveness for load balancers: answers without touching the database."""
     return HttpResponse("ok", content_type="text/plain")
 
 
-def readyz(request: HttpRequest) -> HttpResponse:
+def readyz(request: AppRequest) -> HttpResponse:
     """Readiness: 200 only when the database answers a query, else 503 (send no traffic)."""
     try:
         with connection.cursor() as cursor:

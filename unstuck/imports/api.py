@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema
 
 from unstuck.core.access import membership_for, require_role
 from unstuck.core.apidocs import responses
+from unstuck.core.http import AppRequest
 from unstuck.core.models import Role
 from unstuck.imports.models import ImportRun
 from unstuck.imports.services import import_run_progress
@@ -43,10 +43,10 @@ class ImportRunOut(Schema):
     response=responses({200: ImportRunOut}, 403, 404),
     summary="An import run's status and counts",
 )
-def import_run_status(request: HttpRequest, slug: str, run_id: int) -> ImportRunOut:
+def import_run_status(request: AppRequest, slug: str, run_id: int) -> ImportRunOut:
     """Leaders only. While the import runs, rows_read says how far it got and phase what it
     is doing ("Reading the files", "Checking the rows", … "Rebuilding indexes")."""
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    membership = membership_for(request.user, slug)
     require_role(membership, Role.LEADER)
     run = get_object_or_404(ImportRun, pk=run_id, workspace_id=membership.workspace_id)
     progress = import_run_progress(run)

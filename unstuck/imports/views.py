@@ -9,13 +9,14 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from unstuck.core import csvexport, services
 from unstuck.core.decorators import workspace_view
 from unstuck.core.errors import UnstuckError
+from unstuck.core.http import AppRequest
 from unstuck.core.models import Membership, Role, Team
 from unstuck.imports import selectors, wizard
 from unstuck.imports.mapping import DEAL_FIELDS, Mapping, stage_date_pairs
@@ -94,14 +95,14 @@ def _run(membership: Membership, pk: int) -> ImportRun:
 
 
 @workspace_view(Role.LEADER)
-def import_list(request: HttpRequest, membership: Membership) -> HttpResponse:
+def import_list(request: AppRequest, membership: Membership) -> HttpResponse:
     runs = list(selectors.import_runs(membership))
     import_runs_as_seen(runs)  # a dead run shows as interrupted; a read stores nothing
     return render(request, "imports/list.html", {"runs": runs})
 
 
 @workspace_view(Role.LEADER)
-def import_new(request: HttpRequest, membership: Membership) -> HttpResponse:
+def import_new(request: AppRequest, membership: Membership) -> HttpResponse:
     form = UploadForm(
         request.POST or None, request.FILES or None, workspace_id=membership.workspace_id
     )
@@ -115,7 +116,7 @@ def import_new(request: HttpRequest, membership: Membership) -> HttpResponse:
             )
             run = wizard.import_draft_create(
                 workspace=membership.workspace,
-                by=request.user,  # type: ignore[arg-type]
+                by=request.user,
                 kind=form.cleaned_data["kind"],
                 uploads=uploads,
                 mapping=mapping,
@@ -146,7 +147,7 @@ def _listed(headers: list[str], chosen: list[str]) -> list[str]:
 
 
 @workspace_view(Role.LEADER)
-def import_mapping(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+def import_mapping(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     run = _run(membership, pk)
     if run.status != RunStatus.DRAFT:
         return redirect("imports:detail", slug=membership.workspace.slug, pk=run.pk)
@@ -218,7 +219,7 @@ def import_mapping(request: HttpRequest, membership: Membership, pk: int) -> Htt
 
 
 @workspace_view(Role.LEADER)
-def import_mapping_toml(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+def import_mapping_toml(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     """The mapping built in the wizard as a TOML file for `unstuck import csv --mapping`."""
     run = _run(membership, pk)
     if run.kind != ImportKind.CSV or not run.mapping:
@@ -234,7 +235,7 @@ def import_mapping_toml(request: HttpRequest, membership: Membership, pk: int) -
 
 
 @workspace_view(Role.LEADER)
-def import_preview(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+def import_preview(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     run = _run(membership, pk)
     if run.status != RunStatus.DRAFT:
         return redirect("imports:detail", slug=membership.workspace.slug, pk=run.pk)
@@ -255,7 +256,7 @@ def import_preview(request: HttpRequest, membership: Membership, pk: int) -> Htt
 
 
 @workspace_view(Role.LEADER)
-def import_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+def import_detail(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     run = _run(membership, pk)
     context = {
         "run": run,
@@ -267,9 +268,9 @@ def import_detail(request: HttpRequest, membership: Membership, pk: int) -> Http
         "teams": Team.objects.filter(workspace_id=membership.workspace_id),
         "can_repeat": run.is_finished and run.files_stored,
     }
-    if request.htmx and not run.is_finished:  # type: ignore[attr-defined]
+    if request.htmx and not run.is_finished:
         return render(request, "imports/_partials/progress.html", context)
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         # Finished while the page was polling: load the whole result page.
         response = HttpResponse(status=204)
         response["HX-Refresh"] = "true"
@@ -279,7 +280,7 @@ def import_detail(request: HttpRequest, membership: Membership, pk: int) -> Http
 
 @workspace_view(Role.LEADER)
 @require_POST
-def import_repeat(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+def import_repeat(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     """Run a finished import again: with unknown CRM owners assigned to members, skipping
     invalid rows (mode=skip), or keeping one of the rows that share an id (on_conflict)."""
     run = _run(membership, pk)
@@ -291,7 +292,7 @@ def import_repeat(request: HttpRequest, membership: Membership, pk: int) -> Http
     try:
         again = wizard.import_run_repeat(
             run=run,
-            by=request.user,  # type: ignore[arg-type]
+            by=request.user,
             assign_owners=assign,
             strict=False if request.POST.get("mode") == "skip" else None,
             on_conflict=request.POST.get("on_conflict") or None,
@@ -304,7 +305,7 @@ def import_repeat(request: HttpRequest, membership: Membership, pk: int) -> Http
 
 @workspace_view(Role.LEADER)
 @require_POST
-def import_invite_owners(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+def import_invite_owners(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     """Invite the CRM owners this import did not know (names and emails as the export gave
     them, corrected here), then run the import again so their deals get them as owner."""
     run = _run(membership, pk)
@@ -344,7 +345,7 @@ def import_invite_owners(request: HttpRequest, membership: Membership, pk: int) 
     try:
         again = wizard.import_run_repeat(
             run=run,
-            by=request.user,  # type: ignore[arg-type]
+            by=request.user,
             assign_owners=assign,
         )
     except UnstuckError as exc:
@@ -362,7 +363,7 @@ class _Echo:
 
 
 @workspace_view(Role.LEADER)
-def import_rejected_csv(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+def import_rejected_csv(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     """The rejected rows as they were read, with the reasons, ready to fix and re-import."""
     run = _run(membership, pk)
     headers, rows = selectors.rejected_rows(run)
@@ -383,7 +384,7 @@ def import_rejected_csv(request: HttpRequest, membership: Membership, pk: int) -
 
 @workspace_view(Role.LEADER)
 @require_POST
-def import_discard(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+def import_discard(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     run = _run(membership, pk)
     wizard.import_draft_discard(run=run)
     return redirect("imports:list", slug=membership.workspace.slug)

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Schema
 
 from unstuck.core.access import membership_for
 from unstuck.core.apidocs import responses
+from unstuck.core.http import AppRequest
 from unstuck.core.validation import IsoDate
 from unstuck.insights import selectors, services
 
@@ -25,12 +25,12 @@ class EffectivenessQuery(Schema):
 @router.get(
     "/{slug}/insights/effectiveness", response=responses({200: dict[str, Any]}, 403, 404, 422)
 )
-def effectiveness(request: HttpRequest, slug: str, q: Query[EffectivenessQuery]) -> Any:
+def effectiveness(request: AppRequest, slug: str, q: Query[EffectivenessQuery]) -> Any:
     """Where the time goes (12 weeks by category), what innovation changed (each group's n,
     win rates with their interval, the speed ratio), and for leaders the room managers have.
     `manager`: whose figures (an email among those you may see; default: yours, or for a
     leader every manager side by side)."""
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    membership = membership_for(request.user, slug)
     selectors.require_insights(membership)
     return selectors.effectiveness_payload(
         membership=membership,
@@ -49,9 +49,9 @@ class CheckInIn(Schema):
 
 
 @router.put("/{slug}/insights/checkins", response=responses({200: dict[str, Any]}, 403, 404, 422))
-def checkin(request: HttpRequest, slug: str, body: CheckInIn) -> Any:
+def checkin(request: AppRequest, slug: str, body: CheckInIn) -> Any:
     """Your own check-in for one of the last 12 weeks (a Monday); percentages adding to 100."""
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    membership = membership_for(request.user, slug)
     selectors.require_insights(membership)
     row = services.checkin_save(membership=membership, **body.dict())
     return {
@@ -67,9 +67,9 @@ class PulseIn(Schema):
 
 
 @router.put("/{slug}/insights/pulse", response=responses({200: dict[str, Any]}, 403, 404, 422))
-def pulse(request: HttpRequest, slug: str, body: PulseIn) -> Any:
+def pulse(request: AppRequest, slug: str, body: PulseIn) -> Any:
     """Your pulse for this month (managers; 1 = disagree … 5 = agree)."""
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    membership = membership_for(request.user, slug)
     selectors.require_insights(membership)
     row = services.pulse_answer(membership=membership, answers=body.dict())
     return {"month": row.month.isoformat()[:7], "answered": True}

@@ -7,13 +7,13 @@ from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
 from unstuck.core.access import get_deal_for, membership_for, require_role
 from unstuck.core.apidocs import responses
 from unstuck.core.errors import UnstuckError
+from unstuck.core.http import AppRequest
 from unstuck.core.models import Role
 from unstuck.core.validation import DbId, IsoDate
 from unstuck.investigate import selectors, services
@@ -57,9 +57,9 @@ class QueueQuery(Schema):
 
 
 @router.get("/{slug}/investigate/queue", response=responses({200: QueueOut}, 403, 404, 422))
-def queue(request: HttpRequest, slug: str, q: Query[QueueQuery]) -> dict[str, Any]:
+def queue(request: AppRequest, slug: str, q: Query[QueueQuery]) -> dict[str, Any]:
     """The innovation queue (managers and leaders): best payoff of innovation effort first."""
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    membership = membership_for(request.user, slug)
     require_role(membership, Role.MANAGER, Role.LEADER)
     page = selectors.queue_page(membership, q.page, stuck_only=q.show != "all")
     return {
@@ -97,8 +97,8 @@ class StallOut(Schema):
 @router.get(
     "/{slug}/investigate/deals/{deal_id}/signals", response=responses({200: StallOut}, 404, 409)
 )
-def deal_signals(request: HttpRequest, slug: str, deal_id: int) -> Any:
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+def deal_signals(request: AppRequest, slug: str, deal_id: int) -> Any:
+    membership = membership_for(request.user, slug)
     deal = get_deal_for(membership, deal_id)
     row = selectors.deal_stall(deal)
     if row is None:
@@ -119,9 +119,9 @@ class DiagnoseQuery(Schema):
 @router.get(
     "/{slug}/investigate/diagnose", response=responses({200: list[dict[str, Any]]}, 404, 422)
 )
-def diagnose(request: HttpRequest, slug: str, q: Query[DiagnoseQuery]) -> Any:
+def diagnose(request: AppRequest, slug: str, q: Query[DiagnoseQuery]) -> Any:
     """Open deals you may see (as of a date, from the history known then), worst first."""
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    membership = membership_for(request.user, slug)
     as_of = None
     if q.as_of:
         from datetime import UTC, time
@@ -172,8 +172,8 @@ def _request_out(r: InvestigationRequest) -> dict[str, Any]:
     "/{slug}/investigate/deals/{deal_id}/investigation",
     response=responses({200: InvestigationOut}, 404),
 )
-def investigation(request: HttpRequest, slug: str, deal_id: int) -> dict[str, Any]:
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+def investigation(request: AppRequest, slug: str, deal_id: int) -> dict[str, Any]:
+    membership = membership_for(request.user, slug)
     inv = selectors.deal_investigation(get_deal_for(membership, deal_id))
     return {
         "deal_id": deal_id,
@@ -194,9 +194,9 @@ class RequestIn(Schema):
     response=responses({201: RequestOut}, 400, 403, 404, 409, 422),
 )
 def request_create(
-    request: HttpRequest, slug: str, deal_id: int, payload: RequestIn
+    request: AppRequest, slug: str, deal_id: int, payload: RequestIn
 ) -> Status[dict[str, Any]]:
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    membership = membership_for(request.user, slug)
     deal = get_deal_for(membership, deal_id, write=True)
     created = services.request_create(
         membership=membership, deal=deal, question=payload.question, due_date=payload.due_date
@@ -213,9 +213,9 @@ class AnswerIn(Schema):
     response=responses({200: RequestOut}, 400, 403, 404, 409, 422),
 )
 def request_answer(
-    request: HttpRequest, slug: str, deal_id: int, request_id: int, payload: AnswerIn
+    request: AppRequest, slug: str, deal_id: int, request_id: int, payload: AnswerIn
 ) -> dict[str, Any]:
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    membership = membership_for(request.user, slug)
     deal = get_deal_for(membership, deal_id)
     item = get_object_or_404(InvestigationRequest, pk=request_id, deal=deal)
     try:
@@ -241,9 +241,9 @@ class ObstacleIn(Schema):
     response=responses({201: dict}, 400, 403, 404, 409, 422),
 )
 def obstacle_add(
-    request: HttpRequest, slug: str, deal_id: int, payload: ObstacleIn
+    request: AppRequest, slug: str, deal_id: int, payload: ObstacleIn
 ) -> Status[dict[str, Any]]:
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    membership = membership_for(request.user, slug)
     deal = get_deal_for(membership, deal_id, write=True)
     stakeholder = (
         get_object_or_404(deal.stakeholders, pk=payload.stakeholder_id)
@@ -256,7 +256,7 @@ def obstacle_add(
         description=payload.description,
         evidence=payload.evidence,
         stakeholder=stakeholder,
-        by=request.user,  # type: ignore[arg-type]
+        by=request.user,
     )
     return Status(201, {"id": obstacle.pk})
 
@@ -270,8 +270,8 @@ class PainIn(Schema):
     "/{slug}/investigate/deals/{deal_id}/pain",
     response=responses({200: dict}, 400, 403, 404, 409, 422),
 )
-def pain_update(request: HttpRequest, slug: str, deal_id: int, payload: PainIn) -> dict[str, Any]:
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+def pain_update(request: AppRequest, slug: str, deal_id: int, payload: PainIn) -> dict[str, Any]:
+    membership = membership_for(request.user, slug)
     deal = get_deal_for(membership, deal_id, write=True)
     record = services.pain_update(deal=deal, pain=payload.pain, resolution=payload.resolution)
     return {"pain": record.pain, "resolution": record.resolution}
@@ -287,15 +287,15 @@ class FeedbackIn(Schema):
     response=responses({201: dict}, 400, 403, 404, 409, 422),
 )
 def feedback_add(
-    request: HttpRequest, slug: str, deal_id: int, payload: FeedbackIn
+    request: AppRequest, slug: str, deal_id: int, payload: FeedbackIn
 ) -> Status[dict[str, Any]]:
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    membership = membership_for(request.user, slug)
     deal = get_deal_for(membership, deal_id, write=True)
     entry = services.feedback_add(
         deal=deal,
         kind=payload.kind,
         text=payload.text,
-        by=request.user,  # type: ignore[arg-type]
+        by=request.user,
     )
     return Status(201, {"id": entry.pk})
 
@@ -311,9 +311,9 @@ class StepIn(Schema):
     response=responses({201: dict}, 400, 403, 404, 409, 422),
 )
 def step_add(
-    request: HttpRequest, slug: str, deal_id: int, payload: StepIn
+    request: AppRequest, slug: str, deal_id: int, payload: StepIn
 ) -> Status[dict[str, Any]]:
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    membership = membership_for(request.user, slug)
     deal = get_deal_for(membership, deal_id, write=True)
     step = services.decision_step_add(
         deal=deal, name=payload.name, owner=payload.owner, status=payload.status
@@ -331,9 +331,9 @@ class ViewIn(Schema):
     response=responses({200: dict}, 400, 403, 404, 409, 422),
 )
 def stakeholder_view(
-    request: HttpRequest, slug: str, deal_id: int, stakeholder_id: int, payload: ViewIn
+    request: AppRequest, slug: str, deal_id: int, stakeholder_id: int, payload: ViewIn
 ) -> dict[str, Any]:
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    membership = membership_for(request.user, slug)
     deal = get_deal_for(membership, deal_id, write=True)
     stakeholder = get_object_or_404(deal.stakeholders, pk=stakeholder_id)
     view = services.stakeholder_view_update(
@@ -354,10 +354,10 @@ class SettingsIO(Schema):
 
 
 @router.get("/{slug}/investigate/settings", response=responses({200: SettingsIO}, 403, 404))
-def settings_read(request: HttpRequest, slug: str) -> Any:
+def settings_read(request: AppRequest, slug: str) -> Any:
     from unstuck.investigate.benchmarks import stall_settings_for
 
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    membership = membership_for(request.user, slug)
     require_role(membership, Role.LEADER, Role.MANAGER, Role.REP)  # partners: not theirs
     return stall_settings_for(membership.workspace)
 
@@ -365,7 +365,7 @@ def settings_read(request: HttpRequest, slug: str) -> Any:
 @router.put(
     "/{slug}/investigate/settings", response=responses({200: SettingsIO}, 400, 403, 404, 409, 422)
 )
-def settings_update(request: HttpRequest, slug: str, payload: SettingsIO) -> Any:
+def settings_update(request: AppRequest, slug: str, payload: SettingsIO) -> Any:
     """Leaders tune the stall thresholds; the queue is rescored in the background."""
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    membership = membership_for(request.user, slug)
     return services.stall_settings_update(membership=membership, **payload.model_dump())

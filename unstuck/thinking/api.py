@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Field, Path, Query, Router, Schema, Status
 
 from unstuck.core.access import get_deal_for, membership_for
 from unstuck.core.apidocs import responses
 from unstuck.core.errors import UnstuckError
+from unstuck.core.http import AppRequest
 from unstuck.core.models import Role
 from unstuck.core.validation import DbId, Unset
 from unstuck.thinking import detector, selectors, services
@@ -120,9 +120,9 @@ class ProgressOut(Schema):
 
 
 @router.post("/check", response=responses({200: CheckOut}, 400, 403, 404, 422))
-def check(request: HttpRequest, slug: Path[str], payload: CheckIn) -> dict[str, Any]:
+def check(request: AppRequest, slug: Path[str], payload: CheckIn) -> dict[str, Any]:
     """Flag likely biases in a text, each with evidence, an explanation and questions."""
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    membership = membership_for(request.user, slug)
     if not payload.store:
         if len(payload.text) > services.MAX_TEXT:
             raise UnstuckError(f"Check at most {services.MAX_TEXT} characters at a time.")
@@ -133,7 +133,7 @@ def check(request: HttpRequest, slug: Path[str], payload: CheckIn) -> dict[str, 
         return {
             "biases": services.text_preview(
                 workspace=membership.workspace,
-                author=request.user,  # type: ignore[arg-type]
+                author=request.user,
                 text=payload.text,
                 situation=payload.situation,
                 draft_key=payload.draft_key,
@@ -141,7 +141,7 @@ def check(request: HttpRequest, slug: Path[str], payload: CheckIn) -> dict[str, 
         }
     flags = services.text_check(
         workspace=membership.workspace,
-        author=request.user,  # type: ignore[arg-type]
+        author=request.user,
         text=payload.text,
         deal=deal,
         context=payload.context,
@@ -151,9 +151,9 @@ def check(request: HttpRequest, slug: Path[str], payload: CheckIn) -> dict[str, 
 
 
 @router.get("/flags", response=responses({200: list[FlagDetailOut]}, 404, 422))
-def flag_list(request: HttpRequest, slug: Path[str], filters: Query[FlagFilterIn]) -> list[Any]:
+def flag_list(request: AppRequest, slug: Path[str], filters: Query[FlagFilterIn]) -> list[Any]:
     """Flags you may see: yours; a manager's teams' and deals'; a leader's whole workspace."""
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    membership = membership_for(request.user, slug)
     qs = selectors.flags_visible_to(membership).select_related("author")
     if filters.status:
         qs = qs.filter(status=filters.status)
@@ -167,25 +167,25 @@ def flag_list(request: HttpRequest, slug: Path[str], filters: Query[FlagFilterIn
 @router.post(
     "/flags/{flag_id}/dismiss", response=responses({200: FlagDetailOut}, 400, 403, 404, 409, 422)
 )
-def flag_dismiss(request: HttpRequest, slug: Path[str], flag_id: int, payload: DismissIn) -> Any:
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+def flag_dismiss(request: AppRequest, slug: Path[str], flag_id: int, payload: DismissIn) -> Any:
+    membership = membership_for(request.user, slug)
     flag = get_flag_for(membership, flag_id, write=True)
-    return services.flag_dismiss(flag=flag, by=request.user, reason=payload.reason)  # type: ignore[arg-type]
+    return services.flag_dismiss(flag=flag, by=request.user, reason=payload.reason)
 
 
 @router.get("/questions", response=responses({200: list[QuestionOut]}, 404, 422))
 def question_list(
-    request: HttpRequest, slug: Path[str], bias: str | None = None, situation: str | None = None
+    request: AppRequest, slug: Path[str], bias: str | None = None, situation: str | None = None
 ) -> list[PerspectiveQuestion]:
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    membership = membership_for(request.user, slug)
     return selectors.questions_for(workspace=membership.workspace, bias=bias, situation=situation)
 
 
 @router.post("/questions", response=responses({201: QuestionOut}, 400, 403, 404, 409, 422))
 def question_add(
-    request: HttpRequest, slug: Path[str], payload: QuestionIn
+    request: AppRequest, slug: Path[str], payload: QuestionIn
 ) -> Status[PerspectiveQuestion]:
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    membership = membership_for(request.user, slug)
     return Status(201, services.question_add(membership=membership, **payload.dict()))
 
 
@@ -193,9 +193,9 @@ def question_add(
     "/questions/{question_id}", response=responses({200: QuestionOut}, 400, 403, 404, 409, 422)
 )
 def question_update(
-    request: HttpRequest, slug: Path[str], question_id: int, payload: QuestionPatch
+    request: AppRequest, slug: Path[str], question_id: int, payload: QuestionPatch
 ) -> PerspectiveQuestion:
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
+    membership = membership_for(request.user, slug)
     question = get_question_for(membership, question_id)
     return services.question_update(
         membership=membership, question=question, **payload.dict(exclude_unset=True)
@@ -203,10 +203,10 @@ def question_update(
 
 
 @router.get("/training/progress", response=responses({200: list[ProgressOut]}, 404))
-def training_progress(request: HttpRequest, slug: Path[str]) -> list[Any]:
+def training_progress(request: AppRequest, slug: Path[str]) -> list[Any]:
     """Your own progress; a leader also gets every manager's."""
-    membership = membership_for(request.user, slug)  # type: ignore[arg-type]
-    mine = selectors.training_progress(workspace=membership.workspace, user=request.user)  # type: ignore[arg-type]
+    membership = membership_for(request.user, slug)
+    mine = selectors.training_progress(workspace=membership.workspace, user=request.user)
     if membership.role != Role.LEADER:
         return [mine]
     return [mine, *selectors.team_training_progress(membership)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from unstuck.core.access import get_deal_for
 from unstuck.core.decorators import workspace_view
 from unstuck.core.errors import UnstuckError
+from unstuck.core.http import AppRequest
 from unstuck.core.models import Membership, Role
 from unstuck.thinking import selectors, services
 from unstuck.thinking.access import get_flag_for, get_question_for
@@ -40,7 +41,7 @@ from unstuck.thinking.training import (
 
 @workspace_view()
 @require_POST
-def check(request: HttpRequest, membership: Membership) -> HttpResponse:
+def check(request: AppRequest, membership: Membership) -> HttpResponse:
     """Check the text beside which the note sits; answer with the note (empty when sound).
 
     The text is a draft: nothing is stored; its save stores the flags (`services.text_check`).
@@ -55,7 +56,7 @@ def check(request: HttpRequest, membership: Membership) -> HttpResponse:
     try:
         flags = services.text_preview(
             workspace=membership.workspace,
-            author=request.user,  # type: ignore[arg-type]
+            author=request.user,
             text=text,
             situation=data["situation"] or None,
             draft_key=data["draft_key"],
@@ -67,7 +68,7 @@ def check(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 @workspace_view()
 @require_POST
-def draft_flag_dismiss(request: HttpRequest, membership: Membership) -> HttpResponse:
+def draft_flag_dismiss(request: AppRequest, membership: Membership) -> HttpResponse:
     """Set aside a note shown beside a text still being typed; kept for when it is saved."""
     form = DraftDismissForm(request.POST)
     if not form.is_valid():
@@ -76,7 +77,7 @@ def draft_flag_dismiss(request: HttpRequest, membership: Membership) -> HttpResp
     try:
         flag = services.draft_flag_dismiss(
             workspace=membership.workspace,
-            author=request.user,  # type: ignore[arg-type]
+            author=request.user,
             draft_key=data["draft_key"],
             bias=data["bias"],
             reason=data["reason"],
@@ -88,7 +89,7 @@ def draft_flag_dismiss(request: HttpRequest, membership: Membership) -> HttpResp
 
 @workspace_view()
 @require_POST
-def flag_dismiss(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+def flag_dismiss(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     flag = get_flag_for(membership, pk, write=True)
     form = DismissForm(request.POST)
     error = None
@@ -96,14 +97,14 @@ def flag_dismiss(request: HttpRequest, membership: Membership, pk: int) -> HttpR
         try:
             services.flag_dismiss(
                 flag=flag,
-                by=request.user,  # type: ignore[arg-type]
+                by=request.user,
                 reason=form.cleaned_data["reason"],
             )
         except UnstuckError as exc:
             error = exc.message
     else:
         error = "Say in a few words why this note doesn't apply."
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(
             request,
             "thinking/_partials/gentle_flag.html",
@@ -123,7 +124,7 @@ PERIODS = {"30": 30, "90": 90, "365": 365, "all": None}
 
 
 @workspace_view()
-def flags(request: HttpRequest, membership: Membership) -> HttpResponse:
+def flags(request: AppRequest, membership: Membership) -> HttpResponse:
     period = request.GET.get("period", "90")
     days = PERIODS.get(period, 90)
     since = timezone.now() - timedelta(days=days) if days else None
@@ -148,7 +149,7 @@ def flags(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 @workspace_view()
 @require_http_methods(["GET", "POST"])
-def questions(request: HttpRequest, membership: Membership) -> HttpResponse:
+def questions(request: AppRequest, membership: Membership) -> HttpResponse:
     form = QuestionForm(request.POST or None, initial={"situations": Situation.values})
     if request.method == "POST":
         if membership.role != Role.LEADER:
@@ -193,7 +194,7 @@ def questions(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 @workspace_view(Role.LEADER)
 @require_http_methods(["GET", "POST"])
-def question_edit(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+def question_edit(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     question = get_question_for(membership, pk)
     initial = {
         "text": question.text,
@@ -225,14 +226,14 @@ def question_edit(request: HttpRequest, membership: Membership, pk: int) -> Http
 
 @workspace_view()
 @require_POST
-def deal_note(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+def deal_note(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     deal = get_deal_for(membership, pk, write=True)
     form = NoteForm(request.POST)
     if form.is_valid():
         try:
             services.deal_note_add(
                 deal=deal,
-                by=request.user,  # type: ignore[arg-type]
+                by=request.user,
                 summary=form.cleaned_data["summary"],
                 draft_key=form.cleaned_data["draft_key"],
             )
@@ -249,8 +250,8 @@ def deal_note(request: HttpRequest, membership: Membership, pk: int) -> HttpResp
 
 
 @workspace_view()
-def training(request: HttpRequest, membership: Membership) -> HttpResponse:
-    progress = selectors.training_progress(workspace=membership.workspace, user=request.user)  # type: ignore[arg-type]
+def training(request: AppRequest, membership: Membership) -> HttpResponse:
+    progress = selectors.training_progress(workspace=membership.workspace, user=request.user)
     team = selectors.team_training_progress(membership) if membership.is_leader else []
     context = {
         "progress": progress,
@@ -262,13 +263,13 @@ def training(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 @workspace_view()
 @require_http_methods(["GET", "POST"])
-def lesson(request: HttpRequest, membership: Membership, bias: str) -> HttpResponse:
+def lesson(request: AppRequest, membership: Membership, bias: str) -> HttpResponse:
     if bias not in LESSONS:
         raise Http404("No such lesson.")
     if request.method == "POST":
         services.lesson_complete(
             workspace=membership.workspace,
-            user=request.user,  # type: ignore[arg-type]
+            user=request.user,
             bias=bias,
         )
         messages.success(request, f"Lesson on {CATALOGUE[bias].name} bias marked as read.")
@@ -282,7 +283,7 @@ def lesson(request: HttpRequest, membership: Membership, bias: str) -> HttpRespo
         "next_bias": keys[index + 1] if index + 1 < len(keys) else None,
         "done": selectors.training_progress(
             workspace=membership.workspace,
-            user=request.user,  # type: ignore[arg-type]
+            user=request.user,
         )
         .per_bias[index]
         .lesson_done,
@@ -295,7 +296,7 @@ CHOICES = [(k, CATALOGUE[k].name) for k in BIAS_KEYS] + [(NONE, "No bias")]
 
 @workspace_view()
 @require_http_methods(["GET", "POST"])
-def quiz(request: HttpRequest, membership: Membership) -> HttpResponse:
+def quiz(request: AppRequest, membership: Membership) -> HttpResponse:
     """One statement at a time, in the person's own order, the choices shuffled; the page
     names the statement by a token (never by its key, which would give the answer away) and
     the server checks the answer."""
@@ -308,7 +309,7 @@ def quiz(request: HttpRequest, membership: Membership) -> HttpResponse:
         try:
             answer = services.quiz_answer(
                 workspace=workspace,
-                user=user,  # type: ignore[arg-type]
+                user=user,
                 item_key=item.key,
                 chosen=request.POST.get("chosen", ""),
             )
@@ -316,7 +317,7 @@ def quiz(request: HttpRequest, membership: Membership) -> HttpResponse:
             return HttpResponse(exc.message, status=400)
         next_key = selectors.quiz_next_item(
             workspace=workspace,
-            user=user,  # type: ignore[arg-type]
+            user=user,
             after=item.key,
         )
         context = {
@@ -327,20 +328,18 @@ def quiz(request: HttpRequest, membership: Membership) -> HttpResponse:
             "next_token": quiz_token(QUIZ_BY_KEY[next_key]) if next_key else None,
         }
         template = "thinking/_partials/quiz_result.html"
-        if not request.htmx:  # type: ignore[attr-defined]
+        if not request.htmx:
             context["progress"] = selectors.training_progress(
                 workspace=workspace,
-                user=user,  # type: ignore[arg-type]
+                user=user,
             )
             template = "thinking/quiz.html"
         return render(request, template, context)
     order = quiz_order(workspace_id=workspace.pk, user_id=membership.user_id)
     asked = quiz_item_for_token(request.GET.get("item", ""))
-    key = (
-        asked.key if asked else selectors.quiz_next_item(workspace=workspace, user=user)  # type: ignore[arg-type]
-    )
+    key = asked.key if asked else selectors.quiz_next_item(workspace=workspace, user=user)
     item = QUIZ_BY_KEY.get(key or "") or order[0]
-    progress = selectors.training_progress(workspace=workspace, user=user)  # type: ignore[arg-type]
+    progress = selectors.training_progress(workspace=workspace, user=user)
     context = {
         "item": item,
         "token": quiz_token(item),
