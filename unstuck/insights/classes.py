@@ -89,6 +89,8 @@ SOURCES: tuple[Source, ...] = (
            "JOIN cocreate_option o ON o.id = t.option_id", session="o.session_id"),
     Source("play_applied", "Play from the playbook applied to a deal", "innovation", 5,
            "share_playapplication", "t.applied_by_id", "t.applied_at", "d.workspace_id", _DEAL),
+    Source("bench_ask", "Help asked of the cross-functional bench on a deal", "innovation", 5,
+           "share_benchask", "t.asked_by_id", "t.created_at", "t.workspace_id"),
     Source("suggestion", "Generated suggestion used or set aside", "innovation", 1,
            "cocreate_suggestionfeedback", "t.user_id", "t.created_at", "t.workspace_id",
            where="t.session_id IS NOT NULL", session="t.session_id"),

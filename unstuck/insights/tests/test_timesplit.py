@@ -117,6 +117,26 @@ class EstimateTests(PersonasTestCase):
         # The rep's comment is a 3-minute sitting of their own.
         self.assertEqual(tally.minutes[(self.rep_a.pk, MONDAY, "innovation")], 3)
 
+    def test_a_play_applied_and_a_bench_ask_count_as_innovation(self) -> None:
+        from unstuck.share.models import BenchAsk, BenchPerson, Play, PlayApplication
+
+        play = Play.objects.create(workspace=self.workspace, title="Pilot", what_to_do="x")
+        PlayApplication.objects.create(
+            workspace=self.workspace, play=play, deal=self.deal_b, applied_by=self.manager_b,
+            applied_at=at(MONDAY, 10), stage=self.deal_b.stage,
+        )  # fmt: skip
+        person = BenchPerson.objects.create(
+            workspace=self.workspace, user=self.partner, function="legal", helps_with="DPAs"
+        )
+        BenchAsk.objects.create(
+            workspace=self.workspace, deal=self.deal_b, person=person, asked_by=self.manager_b,
+            what="Review", due_date=MONDAY + timedelta(days=3), created_at=at(MONDAY, 11),
+        )  # fmt: skip
+        tally = estimate(
+            self.workspace, since=at(MONDAY, 0), until=at(MONDAY + timedelta(days=7), 0)
+        )
+        self.assertEqual(tally.minutes[(self.manager_b.pk, MONDAY, "innovation")], 5 + 5)
+
     def test_recompute_stores_weeks_and_the_check_in_replaces_the_estimate(self) -> None:
         time_spent_recompute(workspace=self.workspace, today=TODAY)
         self.assertTrue(TimeSpent.objects.filter(user=self.manager_a, week=MONDAY).exists())
