@@ -5,11 +5,12 @@ from __future__ import annotations
 import importlib
 import itertools
 import json
-import time
 from collections import Counter
 from io import StringIO
 
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from unstuck.cocreate import services
 from unstuck.cocreate.catalogue import DEFAULT_LEVERS
@@ -129,11 +130,19 @@ class GeneratorTests(CocreateTestCase):
         keys = {s.key for s in suggest_for(self.deal_a)}
         self.assertNotIn("lever:vendor-financing", keys)  # from 75,000
 
-    def test_it_answers_well_under_three_hundred_milliseconds(self) -> None:
+    def test_its_queries_do_not_grow_with_the_deals_obstacles(self) -> None:
+        # Its time is measured in bench/options_bench.py (p95 under 300 ms); here, that it
+        # reads a fixed number of rows sets however much there is to answer.
         suggest_for(self.deal_a)  # warms the caches
-        started = time.perf_counter()
-        suggest_for(self.deal_a)
-        self.assertLess(time.perf_counter() - started, 0.3)
+        with CaptureQueriesContext(connection) as few:
+            suggest_for(self.deal_a)
+        for k in range(5):
+            Obstacle.objects.create(
+                deal=self.deal_a, kind="budget", description=f"Budget frozen until Q{k}"
+            )
+        with CaptureQueriesContext(connection) as many:
+            suggest_for(self.deal_a)
+        self.assertEqual(len(many), len(few))
 
     def test_what_the_team_ignores_sinks_and_what_it_chooses_rises(self) -> None:
         before = [s.key for s in suggest_for(self.deal_a)]
