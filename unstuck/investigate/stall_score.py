@@ -403,9 +403,10 @@ def stall_model_fit(
             f"Too little history to learn from ({len(rows)} deal snapshots at "
             f"{len(snaps.landmarks)} past dates, {minority} of the rarer outcome)"
         )
-        if len(rows) < 2 or minority < 2:
-            return build("rules", reason + "; the fixed signal weights score.", {})
-        return build("days_in_stage", reason + "; days in stage scores.", {})
+        # Which baseline is best cannot be told on so little either, and a one-column model
+        # squeezes every score between ~10 and ~30 (nothing would reach "stuck" at 40): the
+        # fixed signal weights score until the history is long enough to learn from.
+        return build("rules", reason + "; the fixed signal weights score until there is more.", {})
     backtest = time_backtest(snaps)
     best = max(BASELINES, key=lambda m: (backtest.get(m, 0.0), -BASELINES.index(m)))
     if backtest.get("learnt", 0.0) >= backtest.get(best, 0.0):

@@ -75,9 +75,9 @@ class LearntScoreTests(SimpleTestCase):
         self.assertGreater(scores[stalled].mean(), scores[~stalled].mean() + 15)
         self.assertTrue(10 <= float(np.median(scores)) <= 30, np.median(scores))
 
-    def test_thin_history_falls_back_to_a_baseline_and_says_why(self) -> None:
+    def test_thin_history_falls_back_to_the_fixed_weights_and_says_why(self) -> None:
         model = stall_model_fit(None, known_at=NOW, snaps=snapshots(120))  # type: ignore[arg-type]
-        self.assertEqual(model.method, "days_in_stage")
+        self.assertEqual(model.method, "rules")
         self.assertIn("Too little history", model.reason)
 
     def test_the_stored_form_round_trips(self) -> None:
