@@ -85,6 +85,8 @@ def test_news_travels_down_to_the_rep_and_into_the_digest(
     page.wait_for_load_state()
     assert LINE in page.locator(".manager-line").inner_text()
     assert page.locator('a[href="https://wiki.example/pricing"]').count() == 1
+    # The page marks it read by a POST once it has loaded (a GET writes nothing).
+    page.wait_for_load_state("networkidle")
     assert NewsRead.objects.filter(post=post, user__email=people["rep"]).exists()
     for width, height, name in [(1280, 900, "desktop"), (390, 844, "phone")]:
         page.set_viewport_size({"width": width, "height": height})

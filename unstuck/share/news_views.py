@@ -57,10 +57,19 @@ def news_new(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 
 @workspace_view()
-def news_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+@require_POST
+def news_read(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    """The reader opened the post: the page says so by a POST as it loads (a GET writes
+    nothing), and the poster sees who read it."""
     post = selectors.get_post_for(membership, pk)
     if post.author_id != membership.user_id:
         services.news_mark_read(post=post, user=membership.user)
+    return HttpResponse(status=204)
+
+
+@workspace_view()
+def news_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
+    post = selectors.get_post_for(membership, pk)
     line = None
     if membership.role == Role.REP and membership.team_id:
         line = post.relays.filter(team_id=membership.team_id, decision="passed").first()

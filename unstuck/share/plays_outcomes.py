@@ -125,15 +125,18 @@ def stored_outcome(play: Play, *, refresh: bool = False) -> dict[str, Any]:
     at most once per day and per change of its applications, and kept on the play so that
     pages, the API, the suggestions and the digest read it instead of recomputing (the
     computation takes about a second at 1,000 applications; reading it, a query).
-    Applying a play queues the refresh in the background (tasks.refresh_play_outcome)."""
+    Applying a play queues the refresh in the background (tasks.refresh_play_outcome), the
+    only caller that stores (`refresh=True`): a page or an API read of a stale outcome
+    computes it and shows it, and writes nothing."""
     key = outcome_key(play)
     if not refresh and play.outcome_key == key and play.outcome:
         return dict(play.outcome)
     n = int(key.split(":", 1)[0])
     result = play_outcome(play)
     payload = {"summary": summarize(result, n).as_dict(), "result": result.as_dict()}
-    Play.objects.filter(pk=play.pk).update(outcome=payload, outcome_key=key)
-    play.outcome, play.outcome_key = payload, key
+    if refresh:
+        Play.objects.filter(pk=play.pk).update(outcome=payload, outcome_key=key)
+        play.outcome, play.outcome_key = payload, key
     return payload
 
 

@@ -19,6 +19,7 @@ urlpatterns: list[URLPattern] = [
     path("news/new/", news_views.news_new, name="news-new"),
     path("news/<int:pk>/", news_views.news_detail, name="news-detail"),
     path("news/<int:pk>/relay/", news_views.news_relay, name="news-relay"),
+    path("news/<int:pk>/read/", news_views.news_read, name="news-read"),
     # the weekly digest
     path("digest/", digest_views.this_week, name="digest"),
     path("digest/preferences/", digest_views.preferences, name="digest-preferences"),

@@ -283,6 +283,7 @@ WEB: dict[str, Row] = {
     "share:news": ("get", lambda t: {}, 200),
     "share:news-new": ("get", lambda t: {}, 200),
     "share:news-detail": ("get", lambda t: {"pk": t.news.pk}, 404),
+    "share:news-read": ("post", lambda t: {"pk": t.news.pk}, 404),
     "share:news-relay": ("post", lambda t: {"pk": t.news.pk}, 403),
     # share: the digest. Their own "This week" and email settings; the schedule is a leader's.
     "share:digest": ("get", lambda t: {}, 200),

@@ -187,6 +187,10 @@ class NewsPageTests(NewsCase):
         )
         self.assertContains(detail, "Use it on Alpha.")
         self.assertContains(detail, 'href="https://wiki.example/pricing"')
+        self.assertFalse(NewsRead.objects.exists())  # the GET wrote nothing
+        read = reverse("share:news-read", kwargs={"slug": "acme", "pk": self.post.pk})
+        self.assertContains(detail, f'hx-post="{read}"')
+        self.assertEqual(self.client.post(read).status_code, 204)
         self.sign_in(self.leader)
         detail = self.client.get(
             reverse("share:news-detail", kwargs={"slug": "acme", "pk": self.post.pk})
@@ -216,6 +220,12 @@ class NewsPageTests(NewsCase):
             (self.rep_a, "get", detail, 404),  # not passed on yet
             (self.partner, "get", detail, 404),  # not theirs
             (self.outsider, "get", detail, 404),
+            (
+                self.partner,
+                "post",
+                reverse("share:news-read", kwargs={"slug": "acme", "pk": self.post.pk}),
+                404,
+            ),
             (self.outsider, "get", reverse("share:news", kwargs={"slug": "acme"}), 404),
             (
                 self.rep_a,

@@ -119,11 +119,14 @@ class PlantedEffectTests(PersonasTestCase):
 
         from unstuck.share.models import PlayApplication
 
-        first = stored_outcome(self.early)
+        first = stored_outcome(self.early, refresh=True)  # the background task stores it
         with CaptureQueriesContext(connection) as q:
             again = stored_outcome(self.early)
         self.assertEqual(first, again)
         self.assertLessEqual(len(q), 2)  # the key only; nothing recomputed
         PlayApplication.objects.filter(play=self.early).first().delete()  # type: ignore[union-attr]
         self.early.refresh_from_db()
+        stale_key = self.early.outcome_key
         self.assertEqual(stored_outcome(self.early)["summary"]["applications"], 3)
+        self.early.refresh_from_db()
+        self.assertEqual(self.early.outcome_key, stale_key)  # a read computes, stores nothing
