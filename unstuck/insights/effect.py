@@ -7,9 +7,14 @@ investigation completed (the checklist all done). Its clock starts at that momen
 moment the manager acted on its flag — and it is compared, through the cohort builder's
 weekly landmarks, with deals in the same quarter, stage, size band and days-in-stage band
 that were in the same stall-score band at a Monday of that quarter and had no session and no
-completed investigation by then (they leave the comparison when they get one). The stall
+completed investigation by then (they leave the comparison when they get one). Other
+attention a deal gets — a play applied to it, an ask to the cross-functional bench about it —
+does not make it innovated on here (those have their own measured outcomes: the playbook's),
+but it ends the deal's time as a comparison too: a comparison deal must have had no such
+attention, or another tactic's effect would be counted against the manager's. The stall
 score at any moment is the as-of score (`signal_rows(as_of=…)`, the machinery of
-`unstuck diagnose --as-of`): the history known then, scored with today's thresholds.
+`unstuck diagnose --as-of`): the history known then, scored with today's thresholds and
+benchmarks (one ruler for every moment; see `StallBands`).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from unstuck.core.models import Workspace
 from unstuck.deals.models import Deal
 from unstuck.insights.cohorts import TreatedMoment, build_cohort
 from unstuck.insights.estimator import Comparison, compare
+from unstuck.investigate.benchmarks import benchmarks_compute
 from unstuck.investigate.models import CustomerPain, FeedbackEntry, Obstacle
 from unstuck.investigate.stall_signals import STALL_WARNING, signal_rows
 
@@ -92,6 +98,22 @@ def innovation_moments(workspace: Workspace) -> list[Moment]:
     return sessions + _complete_investigations(workspace)
 
 
+def attention_moments(workspace: Workspace) -> list[Moment]:
+    """Every play applied to a deal and every ask to the bench about one: innovation that ends
+    a deal's time as a comparison without making it a treated deal."""
+    from unstuck.share.models import BenchAsk, PlayApplication
+
+    plays = PlayApplication.objects.filter(workspace=workspace).values_list(
+        "deal_id", "applied_at", "applied_by_id"
+    )
+    asks = BenchAsk.objects.filter(workspace=workspace).values_list(
+        "deal_id", "created_at", "asked_by_id"
+    )
+    return [Moment(deal_id=d, at=at, manager_id=by, kind="play") for d, at, by in plays] + [
+        Moment(deal_id=d, at=at, manager_id=by, kind="bench_ask") for d, at, by in asks
+    ]
+
+
 def first_per_deal(moments: Sequence[Moment]) -> list[Moment]:
     first: dict[int, Moment] = {}
     for m in sorted(moments, key=lambda m: (m.at, m.deal_id)):
@@ -100,12 +122,18 @@ def first_per_deal(moments: Sequence[Moment]) -> list[Moment]:
 
 
 class StallBands:
-    """The stall-score band of (deal, moment) pairs, scored as of each moment; cached, so the
-    comparisons for several managers share the scoring."""
+    """The stall-score band of (deal, moment) pairs: each deal's history as known at its
+    moment, measured against one ruler — the workspace's benchmarks as they stand today, the
+    same for every moment and both groups — so deals from different quarters are banded
+    alike. (Benchmarks as known at each moment, as `diagnose --as-of` uses for a back-test,
+    move the band edges from quarter to quarter with the few deals closed by then; on the
+    planted history that breaks the matching: treated deals won 31 % vs 51 % although only
+    their speed was planted.) Cached, so the comparisons for several managers share the scoring."""
 
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
         self.cache: dict[tuple[int, datetime], int | None] = {}
+        self.ruler = benchmarks_compute(workspace=workspace)
 
     def __call__(self, pairs: Sequence[tuple[int, datetime]]) -> list[Hashable]:
         missing: dict[datetime, set[int]] = defaultdict(set)
@@ -116,7 +144,10 @@ class StallBands:
             scores = {
                 r["deal_id"]: r["stall_score"]
                 for r in signal_rows(
-                    self.workspace, as_of=at, deals=Deal.objects.filter(pk__in=sorted(ids))
+                    self.workspace,
+                    as_of=at,
+                    deals=Deal.objects.filter(pk__in=sorted(ids)),
+                    benchmarks=self.ruler,
                 )
             }
             for deal_id in ids:
@@ -162,10 +193,11 @@ def effectiveness_compute(
     as_of = as_of or timezone.now()
     # Anything recorded after the moment of measurement cannot be followed up yet.
     moments = [m for m in innovation_moments(workspace) if m.at <= as_of]
+    attention = moments + [m for m in attention_moments(workspace) if m.at <= as_of]
     bands = StallBands(workspace)
     out: dict[str, Any] = {"managers": {}}
     result, skipped = compare_moments(
-        workspace, first_per_deal(moments), every_moment=moments, bands=bands, as_of=as_of
+        workspace, first_per_deal(moments), every_moment=attention, bands=bands, as_of=as_of
     )
     out["all"] = _summary(result, {"all": result.headline(SUBJECT_ALL)}, skipped)
     by_manager: dict[int, list[Moment]] = defaultdict(list)
@@ -174,7 +206,7 @@ def effectiveness_compute(
             by_manager[m.manager_id].append(m)
     for manager_id, mine in sorted(by_manager.items()):
         result, skipped = compare_moments(
-            workspace, first_per_deal(mine), every_moment=moments, bands=bands, as_of=as_of
+            workspace, first_per_deal(mine), every_moment=attention, bands=bands, as_of=as_of
         )
         name = names.get(manager_id, "this manager")
         out["managers"][str(manager_id)] = _summary(

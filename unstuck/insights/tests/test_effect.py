@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 
-import pytest
 from django.test import TestCase
 
 from unstuck.core.models import Workspace
@@ -31,12 +30,6 @@ class PlantedEffectTests(TestCase):
             deals=600, seed=7, today=TODAY, slug="null", innovation_speedup=1.0
         ).workspace
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="Regressed at this stop's merge (learnt stall score and as-of benchmarks change "
-        "which deals are flagged when): speed 1.65x (90% 1.21-2.40) is recovered, but treated "
-        "deals now win 33% vs 56%, so the verdict reads 'mixed evidence'. Open in issue 12.",
-    )
     def test_the_planted_twofold_speed_up_is_recovered(self) -> None:
         out = effectiveness_compute(self.planted, names={}, as_of=NOW)["all"]["result"]
         self.assertEqual(out["verdict"], "working")
@@ -46,12 +39,6 @@ class PlantedEffectTests(TestCase):
         self.assertGreater(speed["interval"]["low"], 1.0)
         self.assertGreaterEqual(out["treated"]["n"], 30)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="Regressed at this stop's merge: the demo's plays plant wins on the deals they "
-        "were applied to, which are comparison deals here, so one manager reads 'worse'. "
-        "Open in issue 12.",
-    )
     def test_no_effect_is_reported_on_history_without_one(self) -> None:
         result = effectiveness_compute(self.null, names={}, as_of=NOW)
         for scope in [result["all"], *result["managers"].values()]:
