@@ -73,6 +73,14 @@ def save_fields(obj: models.Model, fields: Iterable[str]) -> None:
         obj.save(update_fields=names)
 
 
+def row_version(obj: object | None) -> str:
+    """What an edit form remembers of the row it showed (its auto_now stamp; "new" for a row
+    not stored yet), so the service can tell that someone saved since and refuse with a
+    Conflict instead of erasing their edit."""
+    stamp = getattr(obj, "updated_at", None) if obj is not None else None
+    return stamp.isoformat() if stamp is not None else "new"
+
+
 @transaction.atomic
 def workspace_create(*, name: str, slug: str | None = None) -> Workspace:
     name = name.strip()
