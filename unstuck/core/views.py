@@ -87,7 +87,7 @@ def workspace_settings(request: AppRequest, membership: Membership) -> HttpRespo
     if request.method == "POST":
         require_role(membership, Role.LEADER)
         if form.is_valid():
-            services.workspace_update(workspace=workspace, **form.cleaned_data)
+            services.workspace_update(by=membership, workspace=workspace, **form.cleaned_data)
             messages.success(request, "Settings saved.")
             return redirect("workspace-settings", slug=workspace.slug)
     # Leaders manage people, deactivated ones included (to give their access back).

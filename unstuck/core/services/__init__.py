@@ -15,7 +15,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.text import slugify
 
-from unstuck.core.access import require_role
+from unstuck.core.access import can_shape_workspace, require_role
 from unstuck.core.errors import Conflict, NotAllowed, UnstuckError
 from unstuck.core.models import (
     ApiToken,
@@ -116,11 +116,15 @@ def workspace_defaults_seed(*, workspace: Workspace) -> None:
 @transaction.atomic
 def workspace_update(
     *,
+    by: Membership | None,
     workspace: Workspace,
     name: str | None = None,
     reps_see_team_deals: bool | None = None,
     default_currency: str | None = None,
 ) -> Workspace:
+    """A leader changes the workspace's own settings (by=None: the system)."""
+    if by is not None and (by.workspace_id != workspace.pk or not can_shape_workspace(by)):
+        raise NotAllowed("Only the workspace's leaders change its settings.")
     row = locked(workspace)
     changed = []
     if name is not None:
