@@ -49,6 +49,24 @@ def measure(name: str, command: list[str], runs: int) -> tuple[float, float, flo
     return wall, p95, cpu
 
 
+def bytecode_note() -> str:
+    """Whether the installed packages carry their bytecode: with PYTHONDONTWRITEBYTECODE set and
+    none installed (uv does not compile by default), every run recompiles numpy's and the
+    detector's sources, which more than doubles the CPU time."""
+    import numpy
+
+    cached = any(Path(numpy.__file__).parent.glob("__pycache__/*.pyc"))
+    no_write = bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
+    state = "installed" if cached else "missing"
+    hint = (
+        " — every run recompiles; `uv sync --compile-bytecode` fixes it"
+        if no_write and not cached
+        else ""
+    )
+    flag = "set" if no_write else "unset"
+    return f"bytecode of the installed packages: {state}; PYTHONDONTWRITEBYTECODE {flag}{hint}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
@@ -62,6 +80,7 @@ def main() -> None:
             sys.exit("uv is not on PATH")
         command = [uv, "run", "unstuck", "bias", "check", STATEMENT]
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} before the runs")
+    print(bytecode_note())
     ref_wall, _, ref_cpu = measure(
         "reference: python -c 'import numpy'", [sys.executable, "-c", "import numpy"], args.runs
     )

@@ -218,6 +218,32 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         ),
     }
 
+# One cache every process shares (a draft's remembered bias notes must reach whichever web
+# process handles the save): a table in the app's own database by default, so the embedded
+# setup needs no other service (migrate creates it), or Redis when UNSTUCK_REDIS_URL is set.
+CACHE_TABLE = "unstuck_cache"
+_redis_url = os.environ.get("UNSTUCK_REDIS_URL", "").strip()
+if _redis_url:
+    if find_spec("redis") is None:
+        raise ImproperlyConfigured(
+            "UNSTUCK_REDIS_URL is set but the redis package is not installed: "
+            "`uv pip install redis`, or unset UNSTUCK_REDIS_URL to use the database."
+        )
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _redis_url,
+            "KEY_PREFIX": "unstuck",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": CACHE_TABLE,
+        }
+    }
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"
 LOGIN_URL = "login"

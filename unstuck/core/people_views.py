@@ -22,6 +22,7 @@ from unstuck.core.errors import UnstuckError
 from unstuck.core.forms import InviteForm, MemberRoleForm, TeamForm, TeamUpdateForm
 from unstuck.core.http import AppRequest
 from unstuck.core.models import Membership, Role, User
+from unstuck.core.submit import submit
 
 
 def _settings(membership: Membership) -> HttpResponse:
@@ -34,17 +35,10 @@ def _act(
     form_class: type[forms.Form] | None,
     action: Callable[[dict[str, Any]], str],
 ) -> HttpResponse:
-    """Form → service → message, back to the people page. The service checks who may."""
-    data: dict[str, Any] = {}
-    if form_class is not None:
-        form = form_class(request.POST)
-        if not form.is_valid():
-            for field, errors in form.errors.items():
-                messages.error(request, f"{field}: {' '.join(str(e) for e in errors)}")
-            return _settings(membership)
-        data = form.cleaned_data
+    """Form → service (core.submit, the one way; the service checks who may) → the outcome as
+    a message, back on the people page."""
     try:
-        messages.success(request, action(data))
+        messages.success(request, submit(form_class(request.POST) if form_class else None, action))
     except UnstuckError as exc:
         messages.error(request, exc.message)
     return _settings(membership)

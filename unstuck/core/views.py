@@ -20,6 +20,7 @@ from unstuck.core.errors import UnstuckError
 from unstuck.core.forms import ApiTokenForm, SignInForm, WorkspaceSettingsForm
 from unstuck.core.http import AppRequest
 from unstuck.core.models import ApiToken, Membership, Role, Team
+from unstuck.core.submit import submit
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +86,15 @@ def workspace_settings(request: AppRequest, membership: Membership) -> HttpRespo
         },
     )
     if request.method == "POST":
-        require_role(membership, Role.LEADER)
-        if form.is_valid():
-            services.workspace_update(workspace=workspace, **form.cleaned_data)
+        require_role(membership, Role.LEADER)  # refused before the form is read
+        try:
+            submit(
+                form,
+                lambda data: services.workspace_update(by=membership, workspace=workspace, **data),
+            )
+        except UnstuckError:
+            pass  # the errors are on the form, shown below
+        else:
             messages.success(request, "Settings saved.")
             return redirect("workspace-settings", slug=workspace.slug)
     # Leaders manage people, deactivated ones included (to give their access back).
@@ -117,14 +124,13 @@ def workspace_settings(request: AppRequest, membership: Membership) -> HttpRespo
 def api_tokens(request: AppRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST or None)
     new_secret = None
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST":
         try:
-            _, new_secret = services.api_token_create(
-                user=request.user,
-                name=form.cleaned_data["name"],
+            _, new_secret = submit(
+                form, lambda data: services.api_token_create(user=request.user, name=data["name"])
             )
-        except UnstuckError as exc:
-            form.add_error("name", exc.message)
+        except UnstuckError:
+            pass  # the errors are on the form, shown below
         else:
             form = ApiTokenForm()
     tokens = ApiToken.objects.filter(user=request.user)

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from unstuck.core.access import can_edit_deal
+from unstuck.core.access import can_edit_deal, can_invite_partners
 from unstuck.core.errors import Conflict, NotAllowed, UnstuckError
 from unstuck.core.models import Membership, Role, User
 from unstuck.core.services import _clean, locked, save_fields
@@ -25,7 +25,7 @@ from unstuck.deals.models import (
 )
 
 
-def _require_edit(membership: Membership | None, deal: Deal) -> None:
+def require_deal_edit(membership: Membership | None, deal: Deal) -> None:
     """The acting member must be allowed to change the deal; None is the system itself (the
     demo generator, an import), which acts on the workspace's behalf."""
     if membership is not None and not can_edit_deal(membership, deal):
@@ -50,7 +50,7 @@ def deal_move_to_stage(
     stays one chain) and neither erases the amount or close date the other set. Only the
     fields a move changes are saved.
     """
-    _require_edit(by, deal)
+    require_deal_edit(by, deal)
     row = locked(deal)
     if stage.pipeline_id != row.pipeline_id:
         raise UnstuckError(
@@ -130,7 +130,7 @@ def stakeholder_add(
     stance: str = "unknown",
     notes: str = "",
 ) -> Stakeholder:
-    _require_edit(membership, deal)
+    require_deal_edit(membership, deal)
     contact = _contact_for(deal=deal, contact=contact, name=name, title=title, email=email)
     taken = Conflict(f"{contact.name} is already on this deal's committee.", field="contact")
     if Stakeholder.objects.filter(deal=deal, contact=contact).exists():
@@ -182,7 +182,7 @@ def stakeholder_update(
     saved, so concurrent edits of different fields both stay. A form that shows every field
     passes the version it was filled from: if someone saved since, nothing is saved and the
     Conflict names what they changed."""
-    _require_edit(membership, stakeholder.deal)
+    require_deal_edit(membership, stakeholder.deal)
     # What the caller's copy says, to name what someone else changed since it was read.
     before = {f: getattr(stakeholder, f) for f in STAKEHOLDER_FIELDS}
     before |= {f: getattr(stakeholder.contact, f) for f in CONTACT_FIELDS}
@@ -228,7 +228,7 @@ def stakeholder_update(
 
 
 def stakeholder_remove(*, membership: Membership | None, stakeholder: Stakeholder) -> None:
-    _require_edit(membership, stakeholder.deal)
+    require_deal_edit(membership, stakeholder.deal)
     stakeholder.delete()
 
 
@@ -263,16 +263,26 @@ def activity_log(
     return activity
 
 
-def deal_invite_partner(*, deal: Deal, partner: Membership, by: User) -> DealPartner:
+def deal_invite_partner(
+    *, deal: Deal, partner: Membership, by: Membership | None, inviter: User | None = None
+) -> DealPartner:
+    """Let a partner read one deal: the deal's manager or a leader invites. by=None is the
+    system acting on a rule of its own (a bench ask, checked there), recorded as `inviter`."""
+    if by is not None and not can_invite_partners(by, deal):
+        raise NotAllowed("Only the deal's manager or a leader invites partners to it.")
     if partner.workspace_id != deal.workspace_id:
         raise UnstuckError("That person is not in this workspace.", field="partner")
     if partner.role != Role.PARTNER:
-        raise NotAllowed("Only partners are invited to single deals; others see deals by role.")
+        raise UnstuckError(
+            "Only partners are invited to single deals; others see deals by role.", field="partner"
+        )
     invite, _ = DealPartner.objects.get_or_create(
-        deal=deal, user=partner.user, defaults={"invited_by": by}
+        deal=deal, user=partner.user, defaults={"invited_by": by.user if by else inviter}
     )
     return invite
 
 
-def deal_uninvite_partner(*, deal: Deal, partner: User) -> None:
+def deal_uninvite_partner(*, deal: Deal, partner: User, by: Membership | None) -> None:
+    if by is not None and not can_invite_partners(by, deal):
+        raise NotAllowed("Only the deal's manager or a leader removes partners from it.")
     DealPartner.objects.filter(deal=deal, user=partner).delete()

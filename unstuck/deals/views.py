@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -11,9 +12,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import retarget
 
 from unstuck.core import csvexport
-from unstuck.core.access import can_edit_deal, can_invite_partners, get_deal_for, require_role
+from unstuck.core.access import can_edit_deal, can_invite_partners, get_deal_for
 from unstuck.core.decorators import workspace_view
-from unstuck.core.errors import UnstuckError
+from unstuck.core.errors import NotAllowed, UnstuckError
 from unstuck.core.http import AppRequest
 from unstuck.core.models import Membership, Role
 from unstuck.core.submit import submit
@@ -222,17 +223,10 @@ def stakeholder_delete(
     return redirect("deals:detail", slug=membership.workspace.slug, pk=deal.pk)
 
 
-def _require_inviter(membership: Membership, pk: int) -> Deal:
-    deal = get_deal_for(membership, pk, write=True)
-    if not can_invite_partners(membership, deal):
-        require_role(membership, Role.MANAGER, Role.LEADER)
-    return deal
-
-
 @workspace_view()
 @require_POST
 def partner_invite(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
-    deal = _require_inviter(membership, pk)
+    deal = get_deal_for(membership, pk, write=True)
     try:
         user_id = parse_id(request.POST.get("user", ""))
     except ValueError:
@@ -241,7 +235,9 @@ def partner_invite(request: AppRequest, membership: Membership, pk: int) -> Http
         Membership.objects.select_related("user"), workspace_id=deal.workspace_id, user_id=user_id
     )
     try:
-        services.deal_invite_partner(deal=deal, partner=partner, by=request.user)
+        services.deal_invite_partner(deal=deal, partner=partner, by=membership)
+    except NotAllowed as exc:
+        raise PermissionDenied(exc.message) from None
     except UnstuckError as exc:
         messages.error(request, exc.message)
     else:
@@ -254,10 +250,13 @@ def partner_invite(request: AppRequest, membership: Membership, pk: int) -> Http
 def partner_remove(
     request: AppRequest, membership: Membership, pk: int, user_pk: int
 ) -> HttpResponse:
-    deal = _require_inviter(membership, pk)
+    deal = get_deal_for(membership, pk, write=True)
     invite = get_object_or_404(
         DealPartner.objects.select_related("user"), deal=deal, user_id=user_pk
     )
-    services.deal_uninvite_partner(deal=deal, partner=invite.user)
+    try:
+        services.deal_uninvite_partner(deal=deal, partner=invite.user, by=membership)
+    except NotAllowed as exc:
+        raise PermissionDenied(exc.message) from None
     messages.success(request, f"{invite.user.display_name} no longer sees this deal.")
     return redirect("deals:detail", slug=membership.workspace.slug, pk=deal.pk)

@@ -15,6 +15,7 @@ from unstuck.core.apidocs import responses
 from unstuck.core.errors import UnstuckError
 from unstuck.core.http import AppRequest
 from unstuck.core.models import Role
+from unstuck.core.services import row_version
 from unstuck.core.validation import DbId, IsoDate
 from unstuck.investigate import selectors, services
 from unstuck.investigate.models import InvestigationRequest
@@ -256,7 +257,7 @@ def obstacle_add(
         description=payload.description,
         evidence=payload.evidence,
         stakeholder=stakeholder,
-        by=request.user,
+        membership=membership,
     )
     return Status(201, {"id": obstacle.pk})
 
@@ -264,6 +265,8 @@ def obstacle_add(
 class PainIn(Schema):
     pain: str
     resolution: str
+    # The version a client read (from a previous answer): a save over a newer one is a 409.
+    version: str | None = None
 
 
 @router.put(
@@ -273,8 +276,18 @@ class PainIn(Schema):
 def pain_update(request: AppRequest, slug: str, deal_id: int, payload: PainIn) -> dict[str, Any]:
     membership = membership_for(request.user, slug)
     deal = get_deal_for(membership, deal_id, write=True)
-    record = services.pain_update(deal=deal, pain=payload.pain, resolution=payload.resolution)
-    return {"pain": record.pain, "resolution": record.resolution}
+    record = services.pain_update(
+        membership=membership,
+        deal=deal,
+        pain=payload.pain,
+        resolution=payload.resolution,
+        version=payload.version,
+    )
+    return {
+        "pain": record.pain,
+        "resolution": record.resolution,
+        "version": row_version(record),
+    }
 
 
 class FeedbackIn(Schema):
@@ -295,7 +308,7 @@ def feedback_add(
         deal=deal,
         kind=payload.kind,
         text=payload.text,
-        by=request.user,
+        membership=membership,
     )
     return Status(201, {"id": entry.pk})
 
@@ -316,7 +329,11 @@ def step_add(
     membership = membership_for(request.user, slug)
     deal = get_deal_for(membership, deal_id, write=True)
     step = services.decision_step_add(
-        deal=deal, name=payload.name, owner=payload.owner, status=payload.status
+        membership=membership,
+        deal=deal,
+        name=payload.name,
+        owner=payload.owner,
+        status=payload.status,
     )
     return Status(201, {"id": step.pk, "order": step.order})
 
@@ -324,6 +341,7 @@ def step_add(
 class ViewIn(Schema):
     financial_concerns: str = ""
     factors: list[str] = []
+    version: str | None = None
 
 
 @router.put(
@@ -337,11 +355,17 @@ def stakeholder_view(
     deal = get_deal_for(membership, deal_id, write=True)
     stakeholder = get_object_or_404(deal.stakeholders, pk=stakeholder_id)
     view = services.stakeholder_view_update(
+        membership=membership,
         stakeholder=stakeholder,
         financial_concerns=payload.financial_concerns,
         factors=payload.factors,
+        version=payload.version,
     )
-    return {"financial_concerns": view.financial_concerns, "factors": view.factors}
+    return {
+        "financial_concerns": view.financial_concerns,
+        "factors": view.factors,
+        "version": row_version(view),
+    }
 
 
 class SettingsIO(Schema):

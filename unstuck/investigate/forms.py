@@ -53,6 +53,11 @@ class StakeholderViewForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         label="Factors they weigh",
     )
+    # The row as the form showed it (row_version): a save over someone's newer one is refused.
+    version = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def clean_version(self) -> str | None:
+        return self.cleaned_data.get("version") or None
 
 
 class DecisionStepForm(forms.Form):
@@ -87,6 +92,11 @@ class PainForm(forms.Form):
     resolution = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), label="How we could resolve it"
     )
+    # The row as the form showed it (row_version): a save over someone's newer one is refused.
+    version = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def clean_version(self) -> str | None:
+        return self.cleaned_data.get("version") or None
 
 
 class FeedbackForm(forms.Form):

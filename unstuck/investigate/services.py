@@ -15,9 +15,10 @@ from django.utils import timezone
 
 from unstuck.core.errors import Conflict, NotAllowed, UnstuckError
 from unstuck.core.http import absolute_url
-from unstuck.core.models import Membership, Role, User, Workspace
-from unstuck.core.services import _clean
+from unstuck.core.models import Membership, Role, Workspace
+from unstuck.core.services import _clean, row_version, save_fields
 from unstuck.deals.models import Deal, Stakeholder
+from unstuck.deals.services import require_deal_edit
 from unstuck.investigate import stall_score, winmodel
 from unstuck.investigate.benchmarks import benchmarks_recompute
 from unstuck.investigate.incremental import benchmark_changes, deal_inputs
@@ -218,17 +219,47 @@ def stall_settings_update(*, membership: Membership, **values: int | None) -> St
 
 @transaction.atomic
 def stakeholder_view_update(
-    *, stakeholder: Stakeholder, financial_concerns: str, factors: list[str]
+    *,
+    membership: Membership | None,
+    stakeholder: Stakeholder,
+    financial_concerns: str,
+    factors: list[str],
+    version: str | None = None,
 ) -> StakeholderView:
+    """What one member of the committee worries about and weighs. A form passes the version
+    it showed (row_version): over someone else's newer save nothing is saved (Conflict)."""
+    require_deal_edit(membership, stakeholder.deal)
     unknown = set(factors) - set(Factor.values)
     if unknown:
         raise UnstuckError(f"Unknown factors: {', '.join(sorted(unknown))}.", field="factors")
-    view, _ = StakeholderView.objects.select_for_update().get_or_create(stakeholder=stakeholder)
+    view, created = StakeholderView.objects.select_for_update().get_or_create(
+        stakeholder=stakeholder
+    )
+    _refuse_stale(
+        version,
+        None if created else view,
+        {"financial concerns": view.financial_concerns, "factors": ", ".join(view.factors)},
+        what=f"the view of {stakeholder.contact.name}",
+    )
     view.financial_concerns = financial_concerns.strip()
     view.factors = [f for f in Factor.values if f in factors]
     _clean(view)
-    view.save()
+    save_fields(view, ["financial_concerns", "factors"])
     return view
+
+
+def _refuse_stale(
+    version: str | None, row: object | None, now: dict[str, str], *, what: str
+) -> None:
+    """Conflict if the form was filled from another version of the row than the stored one,
+    naming what is stored now, so the person can merge it with theirs by hand."""
+    if version is None or version == row_version(row):
+        return
+    shown = "; ".join(f"{k}: “{v}”" for k, v in now.items() if v) or "it was cleared"
+    raise Conflict(
+        f"Someone saved {what} since you opened the page, so yours was not saved. "
+        f"Theirs — {shown}. Reload to see it, then edit again."
+    )
 
 
 def _step_key(name: str) -> str:
@@ -236,9 +267,16 @@ def _step_key(name: str) -> str:
 
 
 def decision_step_add(
-    *, deal: Deal, name: str, owner: str = "", status: str = StepStatus.TODO, notes: str = ""
+    *,
+    membership: Membership | None,
+    deal: Deal,
+    name: str,
+    owner: str = "",
+    status: str = StepStatus.TODO,
+    notes: str = "",
 ) -> DecisionStep:
     """Add a step to the end of the customer's decision process; a step is there once."""
+    require_deal_edit(membership, deal)
     name = " ".join(name.split())
     with transaction.atomic():
         # The deal's row is the lock: two people adding the same step at once add it once.
@@ -265,7 +303,10 @@ def decision_step_add(
     return step
 
 
-def decision_step_set_status(*, step: DecisionStep, status: str) -> DecisionStep:
+def decision_step_set_status(
+    *, membership: Membership | None, step: DecisionStep, status: str
+) -> DecisionStep:
+    require_deal_edit(membership, step.deal)
     if status not in StepStatus.values:
         raise UnstuckError("Unknown step status.", field="status")
     with transaction.atomic():
@@ -286,8 +327,9 @@ def obstacle_add(
     description: str,
     evidence: str = "",
     stakeholder: Stakeholder | None = None,
-    by: User | None = None,
+    membership: Membership | None,
 ) -> Obstacle:
+    require_deal_edit(membership, deal)
     if stakeholder is not None and stakeholder.deal_id != deal.pk:
         raise UnstuckError("That stakeholder is not on this deal.", field="stakeholder")
     obstacle = Obstacle(
@@ -296,14 +338,17 @@ def obstacle_add(
         description=description.strip(),
         evidence=evidence.strip(),
         stakeholder=stakeholder,
-        created_by=by,
+        created_by=membership.user if membership else None,
     )
     _clean(obstacle)
     obstacle.save()
     return obstacle
 
 
-def obstacle_set_status(*, obstacle: Obstacle, status: str) -> Obstacle:
+def obstacle_set_status(
+    *, membership: Membership | None, obstacle: Obstacle, status: str
+) -> Obstacle:
+    require_deal_edit(membership, obstacle.deal)
     obstacle.status = status
     _clean(obstacle)
     obstacle.save(update_fields=["status"])
@@ -311,17 +356,38 @@ def obstacle_set_status(*, obstacle: Obstacle, status: str) -> Obstacle:
 
 
 @transaction.atomic
-def pain_update(*, deal: Deal, pain: str, resolution: str) -> CustomerPain:
-    record, _ = CustomerPain.objects.select_for_update().get_or_create(deal=deal)
+def pain_update(
+    *,
+    membership: Membership | None,
+    deal: Deal,
+    pain: str,
+    resolution: str,
+    version: str | None = None,
+) -> CustomerPain:
+    """The customer's pain and how we could resolve it. A form passes the version it showed
+    (row_version): over someone else's newer save nothing is saved (Conflict)."""
+    require_deal_edit(membership, deal)
+    record, created = CustomerPain.objects.select_for_update().get_or_create(deal=deal)
+    _refuse_stale(
+        version,
+        None if created else record,
+        {"pain": record.pain, "resolution": record.resolution},
+        what="the pain and resolution",
+    )
     record.pain = pain.strip()
     record.resolution = resolution.strip()
     _clean(record)
-    record.save()
+    save_fields(record, ["pain", "resolution"])
     return record
 
 
-def feedback_add(*, deal: Deal, kind: str, text: str, by: User | None) -> FeedbackEntry:
-    entry = FeedbackEntry(deal=deal, kind=kind, text=text.strip(), author=by)
+def feedback_add(
+    *, membership: Membership | None, deal: Deal, kind: str, text: str
+) -> FeedbackEntry:
+    require_deal_edit(membership, deal)
+    entry = FeedbackEntry(
+        deal=deal, kind=kind, text=text.strip(), author=membership.user if membership else None
+    )
     _clean(entry)
     entry.save()
     return entry

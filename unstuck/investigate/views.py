@@ -102,9 +102,11 @@ def stakeholder_view(request: AppRequest, membership: Membership, pk: int) -> Ht
     def action(deal: Deal, data: dict[str, Any]) -> object:
         stakeholder = get_object_or_404(deal.stakeholders, pk=data["stakeholder"])
         return services.stakeholder_view_update(
+            membership=membership,
             stakeholder=stakeholder,
             financial_concerns=data["financial_concerns"],
             factors=data["factors"],
+            version=data["version"],
         )
 
     return _act(request, membership, pk, forms.StakeholderViewForm, action, "Committee updated.")
@@ -118,7 +120,7 @@ def step_add(request: AppRequest, membership: Membership, pk: int) -> HttpRespon
         membership,
         pk,
         forms.DecisionStepForm,
-        lambda deal, data: services.decision_step_add(deal=deal, **data),
+        lambda deal, data: services.decision_step_add(membership=membership, deal=deal, **data),
         "Step added to the decision process.",
     )
 
@@ -128,7 +130,9 @@ def step_add(request: AppRequest, membership: Membership, pk: int) -> HttpRespon
 def step_status(request: AppRequest, membership: Membership, pk: int, step_pk: int) -> HttpResponse:
     def action(deal: Deal, data: dict[str, Any]) -> object:
         step = get_object_or_404(DecisionStep, pk=step_pk, deal=deal)
-        return services.decision_step_set_status(step=step, status=data["status"])
+        return services.decision_step_set_status(
+            membership=membership, step=step, status=data["status"]
+        )
 
     return _act(request, membership, pk, forms.StepStatusForm, action, "Step updated.")
 
@@ -149,7 +153,7 @@ def obstacle_add(request: AppRequest, membership: Membership, pk: int) -> HttpRe
             description=data["description"],
             evidence=data["evidence"],
             stakeholder=stakeholder if data["stakeholder"] else None,
-            by=request.user,
+            membership=membership,
         )
 
     return _act(request, membership, pk, form_class, action, "Obstacle logged.")
@@ -162,7 +166,7 @@ def obstacle_resolve(
 ) -> HttpResponse:
     deal = get_deal_for(membership, pk, write=True)
     obstacle = get_object_or_404(Obstacle, pk=obstacle_pk, deal=deal)
-    services.obstacle_set_status(obstacle=obstacle, status="resolved")
+    services.obstacle_set_status(membership=membership, obstacle=obstacle, status="resolved")
     messages.success(request, "Obstacle marked resolved.")
     return _back(membership, deal)
 
@@ -175,7 +179,7 @@ def pain_update(request: AppRequest, membership: Membership, pk: int) -> HttpRes
         membership,
         pk,
         forms.PainForm,
-        lambda deal, data: services.pain_update(deal=deal, **data),
+        lambda deal, data: services.pain_update(membership=membership, deal=deal, **data),
         "Pain and resolution saved.",
     )
 
@@ -188,7 +192,7 @@ def feedback_add(request: AppRequest, membership: Membership, pk: int) -> HttpRe
         membership,
         pk,
         forms.FeedbackForm,
-        lambda deal, data: services.feedback_add(deal=deal, by=request.user, **data),
+        lambda deal, data: services.feedback_add(membership=membership, deal=deal, **data),
         "Feedback logged.",
     )
 

@@ -85,7 +85,9 @@ def bench_ask(
         raise UnstuckError("Say what you need.", field="what")
     _clean(ask)
     ask.save()
-    deal_invite_partner(deal=deal, partner=partner, by=membership.user)
+    # Its own rule is checked above (who works the deal asks), so the invitation is the
+    # system's, recorded as the asker's.
+    deal_invite_partner(deal=deal, partner=partner, by=None, inviter=membership.user)
     return ask
 
 

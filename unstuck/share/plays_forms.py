@@ -57,6 +57,11 @@ class PlayForm(forms.Form):
     review_interval_days = forms.IntegerField(
         min_value=7, max_value=730, initial=90, label="Review every (days)"
     )
+    # The play as the form showed it: a save over someone's newer one is refused.
+    version = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def clean_version(self) -> str | None:
+        return self.cleaned_data.get("version") or None
 
     def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -170,7 +170,7 @@ def flag_list(request: AppRequest, slug: Path[str], filters: Query[FlagFilterIn]
 def flag_dismiss(request: AppRequest, slug: Path[str], flag_id: int, payload: DismissIn) -> Any:
     membership = membership_for(request.user, slug)
     flag = get_flag_for(membership, flag_id, write=True)
-    return services.flag_dismiss(flag=flag, by=request.user, reason=payload.reason)
+    return services.flag_dismiss(membership=membership, flag=flag, reason=payload.reason)
 
 
 @router.get("/questions", response=responses({200: list[QuestionOut]}, 404, 422))

@@ -12,12 +12,12 @@ from django.core.cache import cache
 from django.db import models, transaction
 from django.utils import timezone
 
-from unstuck.core.access import can_shape_workspace
+from unstuck.core.access import can_dismiss_flag, can_shape_workspace
 from unstuck.core.errors import NotAllowed, UnstuckError
 from unstuck.core.models import Membership, User, Workspace
 from unstuck.core.services import _clean, locked, save_fields
 from unstuck.deals.models import Activity, ActivityKind, Deal, Direction
-from unstuck.deals.services import activity_log
+from unstuck.deals.services import activity_log, require_deal_edit
 from unstuck.thinking import detector, selectors
 from unstuck.thinking.biases import BIAS_KEYS, NONE
 from unstuck.thinking.models import (
@@ -323,8 +323,12 @@ def text_check(
 
 
 @transaction.atomic
-def flag_dismiss(*, flag: BiasFlag, by: User, reason: str) -> BiasFlag:
+def flag_dismiss(*, membership: Membership, flag: BiasFlag, reason: str) -> BiasFlag:
     """The writer (or their manager or leader) sets a flag aside, and says why."""
+    if not can_dismiss_flag(membership, flag.author_id) or not (
+        selectors.flags_visible_to(membership).filter(pk=flag.pk).exists()
+    ):
+        raise NotAllowed("Only the writer, their manager or a leader can dismiss this.")
     reason = reason.strip()
     if not reason:
         raise UnstuckError("Say in a few words why this note doesn't apply.", field="reason")
@@ -333,7 +337,7 @@ def flag_dismiss(*, flag: BiasFlag, by: User, reason: str) -> BiasFlag:
         return flag
     flag.status = FlagStatus.DISMISSED
     flag.dismiss_reason = reason[:300]
-    flag.dismissed_by = by
+    flag.dismissed_by = membership.user
     flag.dismissed_at = timezone.now()
     _clean(flag)
     save_fields(flag, ["status", "dismiss_reason", "dismissed_by", "dismissed_at"])
@@ -341,8 +345,13 @@ def flag_dismiss(*, flag: BiasFlag, by: User, reason: str) -> BiasFlag:
 
 
 @transaction.atomic
-def deal_note_add(*, deal: Deal, by: User, summary: str, draft_key: str = "") -> Activity:
-    """Log an internal note on a deal; the flags raised while it was written point to it."""
+def deal_note_add(
+    *, membership: Membership, deal: Deal, summary: str, draft_key: str = ""
+) -> Activity:
+    """Log an internal note on a deal (who may change the deal may); the flags raised while it
+    was written point to it."""
+    require_deal_edit(membership, deal)
+    by = membership.user
     if not summary.strip():
         raise UnstuckError("Write the note first.", field="summary")
     activity = activity_log(

@@ -96,8 +96,8 @@ def flag_dismiss(request: AppRequest, membership: Membership, pk: int) -> HttpRe
     if form.is_valid():
         try:
             services.flag_dismiss(
+                membership=membership,
                 flag=flag,
-                by=request.user,
                 reason=form.cleaned_data["reason"],
             )
         except UnstuckError as exc:
@@ -232,8 +232,8 @@ def deal_note(request: AppRequest, membership: Membership, pk: int) -> HttpRespo
     if form.is_valid():
         try:
             services.deal_note_add(
+                membership=membership,
                 deal=deal,
-                by=request.user,
                 summary=form.cleaned_data["summary"],
                 draft_key=form.cleaned_data["draft_key"],
             )

@@ -15,7 +15,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.text import slugify
 
-from unstuck.core.access import require_role
+from unstuck.core.access import can_shape_workspace, require_role
 from unstuck.core.errors import Conflict, NotAllowed, UnstuckError
 from unstuck.core.models import (
     ApiToken,
@@ -73,6 +73,14 @@ def save_fields(obj: models.Model, fields: Iterable[str]) -> None:
         obj.save(update_fields=names)
 
 
+def row_version(obj: object | None) -> str:
+    """What an edit form remembers of the row it showed (its auto_now stamp; "new" for a row
+    not stored yet), so the service can tell that someone saved since and refuse with a
+    Conflict instead of erasing their edit."""
+    stamp = getattr(obj, "updated_at", None) if obj is not None else None
+    return stamp.isoformat() if stamp is not None else "new"
+
+
 @transaction.atomic
 def workspace_create(*, name: str, slug: str | None = None) -> Workspace:
     name = name.strip()
@@ -108,11 +116,15 @@ def workspace_defaults_seed(*, workspace: Workspace) -> None:
 @transaction.atomic
 def workspace_update(
     *,
+    by: Membership | None,
     workspace: Workspace,
     name: str | None = None,
     reps_see_team_deals: bool | None = None,
     default_currency: str | None = None,
 ) -> Workspace:
+    """A leader changes the workspace's own settings (by=None: the system)."""
+    if by is not None and (by.workspace_id != workspace.pk or not can_shape_workspace(by)):
+        raise NotAllowed("Only the workspace's leaders change its settings.")
     row = locked(workspace)
     changed = []
     if name is not None:

@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.test import Client
 from django.urls import reverse
 
+from unstuck.core import services
+from unstuck.core.errors import NotAllowed
 from unstuck.core.testing import PersonasTestCase
 
 
@@ -48,6 +50,20 @@ class WorkspaceSettingsTests(PersonasTestCase):
         self.assertContains(response, "three-letter currency code", status_code=400)
         self.workspace.refresh_from_db()
         self.assertEqual(self.workspace.default_currency, "USD")
+
+    def test_the_service_refuses_anyone_but_a_leader_of_the_workspace(self) -> None:
+        for user in (self.manager_a, self.rep_a, self.partner):
+            with self.subTest(user=user.email), self.assertRaises(NotAllowed):
+                services.workspace_update(
+                    by=self.membership_of(user), workspace=self.workspace, name="Mine"
+                )
+        self.workspace.refresh_from_db()
+        self.assertEqual(self.workspace.name, "Acme")
+        services.workspace_update(
+            by=self.membership_of(self.leader), workspace=self.workspace, name="Acme Corp"
+        )
+        self.workspace.refresh_from_db()
+        self.assertEqual(self.workspace.name, "Acme Corp")
 
     def test_outsiders_do_not_find_the_workspace(self) -> None:
         self.client.force_login(self.outsider)

@@ -42,3 +42,11 @@ def investigation_choices() -> dict[str, Any]:
 @register.filter
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{round(value * 100)} %"
+
+
+@register.filter
+def version(row: object | None) -> str:
+    """The version an edit form carries back (core.services.row_version)."""
+    from unstuck.core.services import row_version
+
+    return row_version(row)

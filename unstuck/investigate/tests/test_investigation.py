@@ -21,43 +21,59 @@ class ChecklistTests(InvestigateCase):
         _champion, buyer = self.committee(deal, "champion", "economic_buyer")
         self.assertEqual(deal_investigation(deal).completeness, 14)  # who is involved
         services.stakeholder_view_update(
-            stakeholder=buyer, financial_concerns="Capex freeze until Q3", factors=["roi"]
+            membership=None,
+            stakeholder=buyer,
+            financial_concerns="Capex freeze until Q3",
+            factors=["roi"],
         )
         self.assertEqual(deal_investigation(deal).completeness, 43)
-        services.decision_step_add(deal=deal, name="Security review", owner="CISO")
+        services.decision_step_add(membership=None, deal=deal, name="Security review", owner="CISO")
         services.decision_step_add(
-            deal=deal, name="Budget approval", owner="CFO", status=StepStatus.STUCK
+            membership=None, deal=deal, name="Budget approval", owner="CFO", status=StepStatus.STUCK
         )
         self.assertEqual(deal_investigation(deal).completeness, 71)
-        services.pain_update(deal=deal, pain="Month-end close takes 9 days", resolution="")
+        services.pain_update(
+            membership=None, deal=deal, pain="Month-end close takes 9 days", resolution=""
+        )
         self.assertEqual(deal_investigation(deal).completeness, 71)  # needs the resolution too
         services.pain_update(
-            deal=deal, pain="Month-end close takes 9 days", resolution="Automated reconciliation"
+            membership=None,
+            deal=deal,
+            pain="Month-end close takes 9 days",
+            resolution="Automated reconciliation",
         )
-        services.feedback_add(deal=deal, kind="working", text="CFO liked the ROI model", by=None)
-        services.feedback_add(deal=deal, kind="not_working", text="IT ignores us", by=None)
+        services.feedback_add(
+            membership=None, deal=deal, kind="working", text="CFO liked the ROI model"
+        )
+        services.feedback_add(membership=None, deal=deal, kind="not_working", text="IT ignores us")
         inv = deal_investigation(deal)
         self.assertEqual(inv.completeness, 100)
         self.assertEqual(inv.stuck_step.name if inv.stuck_step else None, "Budget approval")
 
     def test_marking_a_step_bogged_down_moves_the_mark(self) -> None:
-        first = services.decision_step_add(deal=self.deal_a, name="Legal", status=StepStatus.STUCK)
-        second = services.decision_step_add(deal=self.deal_a, name="Procurement")
-        services.decision_step_set_status(step=second, status=StepStatus.STUCK)
+        first = services.decision_step_add(
+            membership=None, deal=self.deal_a, name="Legal", status=StepStatus.STUCK
+        )
+        second = services.decision_step_add(membership=None, deal=self.deal_a, name="Procurement")
+        services.decision_step_set_status(membership=None, step=second, status=StepStatus.STUCK)
         first.refresh_from_db()
         self.assertEqual(first.status, StepStatus.IN_PROGRESS)
         self.assertEqual(deal_investigation(self.deal_a).stuck_step, second)
 
     def test_the_same_decision_step_is_refused_twice(self) -> None:
-        services.decision_step_add(deal=self.deal_a, name="Security review", owner="CISO")
+        services.decision_step_add(
+            membership=None, deal=self.deal_a, name="Security review", owner="CISO"
+        )
         with self.assertRaises(Conflict):
-            services.decision_step_add(deal=self.deal_a, name="  security   REVIEW ")
+            services.decision_step_add(
+                membership=None, deal=self.deal_a, name="  security   REVIEW "
+            )
         self.assertEqual(self.deal_a.decision_steps.count(), 1)
         # Another deal may have the same step.
-        services.decision_step_add(deal=self.deal_a2, name="Security review")
+        services.decision_step_add(membership=None, deal=self.deal_a2, name="Security review")
 
     def test_the_page_and_the_api_say_why_a_repeated_step_is_refused(self) -> None:
-        services.decision_step_add(deal=self.deal_a, name="Legal")
+        services.decision_step_add(membership=None, deal=self.deal_a, name="Legal")
         self.sign_in(self.manager_a)
         url = reverse("investigate:step-add", kwargs={"slug": "acme", "pk": self.deal_a.pk})
         response = self.client.post(url, {"name": "legal", "status": "todo"}, follow=True)

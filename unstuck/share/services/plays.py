@@ -16,7 +16,7 @@ from unstuck.cocreate.models import LeverFamily, Phase, Session
 from unstuck.core.access import can_edit_deal, deals_visible_to
 from unstuck.core.errors import Conflict, NotAllowed, UnstuckError
 from unstuck.core.models import Membership, Role, User
-from unstuck.core.services import _clean
+from unstuck.core.services import _clean, locked, row_version, save_fields
 from unstuck.deals.models import Deal, Stage, StageChange
 from unstuck.investigate.models import DealAssessment, ObstacleKind, ObstacleStatus
 from unstuck.investigate.stall_signals import SIGNALS
@@ -160,32 +160,47 @@ def play_create(
 
 
 @transaction.atomic
+@transaction.atomic
 def play_update(
     *,
     membership: Membership,
     play: Play,
     evidence: Sequence[Deal] | None = None,
     verifier: User | None = None,
+    version: str | None = None,
     **changes: Any,
 ) -> Play:
     """Edit a play (owner, verifier or leader). Changing what it says keeps its status; the
-    verifier confirms it at the next review."""
+    verifier confirms it at the next review.
+
+    The row is locked and only what is given is saved, so a verification (or retirement) at
+    the same moment is not undone by the edit. The edit form passes the version it showed
+    (core.services.row_version): over a newer save nothing is saved and the Conflict says so."""
     if not can_edit_play(membership, play):
         raise NotAllowed("Only the play's owner, its verifier or a leader edits it.")
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise UnstuckError(f"Cannot change {', '.join(sorted(unknown))}.")
-    for key, value in _fields(membership, changes).items():
-        setattr(play, key, value)
+    row = locked(play)
+    if version is not None and version != row_version(row):
+        raise Conflict(
+            f"Someone saved “{row.title}” since you opened it, so your edit was not saved. "
+            "Reload to see their change, then edit again."
+        )
+    values = _fields(membership, changes)
+    for key, value in values.items():
+        setattr(row, key, value)
+    changed = list(values)
     if verifier is not None:
-        play.verifier = _verifier(membership, verifier)
-    _clean(play)
-    play.save()
+        row.verifier = _verifier(membership, verifier)
+        changed.append("verifier")
+    _clean(row)
+    save_fields(row, changed)
     if evidence is not None:
-        play.evidence_deals.set(_evidence(membership, evidence))
+        row.evidence_deals.set(_evidence(membership, evidence))
     if {"situation", "what_to_do", "what_to_say"} & set(changes):
-        _check_text(membership, play)
-    return play
+        _check_text(membership, row)
+    return row
 
 
 def play_verify(*, membership: Membership, play: Play) -> Play:

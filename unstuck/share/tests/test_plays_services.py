@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.urls import reverse
 from django.utils import timezone
 
 from unstuck.core.errors import Conflict, NotAllowed, UnstuckError
+from unstuck.core.services import row_version
 from unstuck.investigate.models import DealAssessment
 from unstuck.share.models import Play, PlayApplication, PlayStatus
 from unstuck.share.services import plays as services
@@ -232,3 +234,45 @@ class OutcomeProposalTests(PlaysTestCase):
         self.assertEqual((session.outcome, session.phase), ("won", "closed"))
         with self.assertRaises(NotAllowed):
             session_record_outcome(membership=membership(self.rep_a), session=session, outcome="")
+
+
+class PlayEditRaceTests(PlaysTestCase):
+    """An edit opened before someone else's save does not erase it (issue 15.1/15.10)."""
+
+    def test_an_edit_does_not_undo_a_verification_made_meanwhile(self) -> None:
+        stale = Play.objects.get(pk=self.draft_play.pk)  # the editor's copy, read as a draft
+        services.play_verify(membership=membership(self.manager_a), play=self.draft_play)
+        services.play_update(membership=membership(self.leader), play=stale, title="Sharper")
+        play = Play.objects.get(pk=self.draft_play.pk)
+        self.assertEqual((play.title, play.status), ("Sharper", PlayStatus.VERIFIED))
+
+    def test_a_save_from_a_form_over_a_newer_save_is_a_conflict(self) -> None:
+        shown = row_version(self.budget_play)
+        services.play_update(
+            membership=membership(self.leader),
+            play=self.budget_play,
+            title="Phase it",
+            version=shown,
+        )
+        with self.assertRaises(Conflict):
+            services.play_update(
+                membership=membership(self.manager_a),
+                play=Play.objects.get(pk=self.budget_play.pk),
+                what_to_do="Something else",
+                version=shown,
+            )
+        self.assertEqual(Play.objects.get(pk=self.budget_play.pk).title, "Phase it")
+
+    def test_the_edit_page_carries_the_version_and_refuses_a_stale_post(self) -> None:
+        self.client.force_login(self.leader)
+        url = reverse("share:play-edit", kwargs={"slug": "acme", "pk": self.budget_play.pk})
+        page = self.client.get(url)
+        shown = row_version(self.budget_play)
+        self.assertContains(page, f'name="version" value="{shown}"')
+        data = {**page.context["form"].initial, "title": "Phase it", "evidence": ""}
+        data = {k: v for k, v in data.items() if v is not None}
+        first = self.client.post(url, data)
+        self.assertEqual(first.status_code, 302)
+        second = self.client.post(url, {**data, "title": "Mine"})
+        self.assertContains(second, "was not saved", status_code=400)
+        self.assertEqual(Play.objects.get(pk=self.budget_play.pk).title, "Phase it")

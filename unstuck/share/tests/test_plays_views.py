@@ -153,6 +153,13 @@ class ActionTests(PlaysTestCase):
         self.client.post(url("play-verify", pk=self.draft_play.pk))
         self.draft_play.refresh_from_db()
         self.assertEqual(self.draft_play.status, PlayStatus.VERIFIED)
+        # A reason over the form's 300 characters is not dropped silently: nothing is retired.
+        refused = self.client.post(
+            url("play-retire", pk=self.draft_play.pk), {"reason": "x" * 301}, follow=True
+        )
+        self.assertContains(refused, "Not saved")
+        self.draft_play.refresh_from_db()
+        self.assertEqual(self.draft_play.status, PlayStatus.VERIFIED)
         self.client.post(url("play-retire", pk=self.draft_play.pk), {"reason": "Superseded"})
         self.draft_play.refresh_from_db()
         self.assertEqual(self.draft_play.status, PlayStatus.RETIRED)

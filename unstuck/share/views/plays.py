@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.forms import Form
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,6 +23,8 @@ from unstuck.core.decorators import workspace_view
 from unstuck.core.errors import UnstuckError
 from unstuck.core.http import AppRequest
 from unstuck.core.models import Membership, Role
+from unstuck.core.services import row_version
+from unstuck.core.submit import submit
 from unstuck.deals.models import Deal, StageKind
 from unstuck.share import plays_forms as forms
 from unstuck.share.models import Play, PlayStatus
@@ -51,9 +54,17 @@ def _play_url(membership: Membership, play: Play) -> str:
     return reverse("share:play", kwargs={"slug": membership.workspace.slug, "pk": play.pk})
 
 
-def _act(request: AppRequest, action: Callable[[], Any], done: str, back: str) -> HttpResponse:
+def _act(
+    request: AppRequest,
+    form: Form | None,
+    action: Callable[[dict[str, Any]], Any],
+    done: str,
+    back: str,
+) -> HttpResponse:
+    """A one-click action: the form (if any) → the service through core.submit (an invalid
+    form calls nothing) → a message and back; a refusal of who may is a 403."""
     try:
-        action()
+        submit(form, action)
     except UnstuckError as exc:
         if exc.status_code == 403:
             raise PermissionDenied(exc.message) from exc
@@ -140,6 +151,7 @@ def _initial(play: Play) -> dict[str, Any]:
         ),
         "verifier": play.verifier_id,
         "review_interval_days": play.review_interval_days,
+        "version": row_version(play),
     }
 
 
@@ -165,20 +177,25 @@ def play_edit(request: AppRequest, membership: Membership, pk: int | None = None
         membership=membership,
         initial=_initial(play) if play else {"review_interval_days": 90},
     )
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
+
+    def save(data: dict[str, Any]) -> Play:
+        data["evidence"] = _evidence_deals(membership, data.pop("evidence"))
+        version = data.pop("version")
+        if play is None:
+            return services.play_create(membership=membership, **data)
+        return services.play_update(membership=membership, play=play, version=version, **data)
+
+    if request.method == "POST":
         try:
-            data["evidence"] = _evidence_deals(membership, data.pop("evidence"))
-            if play is None:
-                play = services.play_create(membership=membership, **data)
-                messages.success(request, "Play saved as a draft; its verifier confirms it.")
-            else:
-                services.play_update(membership=membership, play=play, **data)
-                messages.success(request, "Play saved.")
-        except UnstuckError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            saved = submit(form, save)
+        except UnstuckError:
+            pass  # the errors are on the form, shown below
         else:
-            return redirect(_play_url(membership, play))
+            messages.success(
+                request,
+                "Play saved." if play else "Play saved as a draft; its verifier confirms it.",
+            )
+            return redirect(_play_url(membership, saved))
     return render(
         request,
         "share/plays/edit.html",
@@ -193,7 +210,8 @@ def play_verify(request: AppRequest, membership: Membership, pk: int) -> HttpRes
     play = get_play_for(membership, pk, verify=True)
     return _act(
         request,
-        lambda: services.play_verify(membership=membership, play=play),
+        None,
+        lambda _: services.play_verify(membership=membership, play=play),
         "Verified: the play is in the playbook until its next review.",
         _play_url(membership, play),
     )
@@ -203,11 +221,10 @@ def play_verify(request: AppRequest, membership: Membership, pk: int) -> HttpRes
 @require_POST
 def play_retire(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     play = get_play_for(membership, pk, edit=True)
-    form = forms.RetireForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
     return _act(
         request,
-        lambda: services.play_retire(membership=membership, play=play, reason=reason),
+        forms.RetireForm(request.POST),
+        lambda data: services.play_retire(membership=membership, play=play, reason=data["reason"]),
         "Retired; its applications and measured outcome stay on record.",
         _play_url(membership, play),
     )
@@ -228,7 +245,8 @@ def play_apply(request: AppRequest, membership: Membership, pk: int) -> HttpResp
         session = get_session_for(membership, d["session"], take_part=True)
     return _act(
         request,
-        lambda: services.play_apply(
+        None,
+        lambda _: services.play_apply(
             membership=membership,
             play=play,
             deal=deal,

@@ -54,21 +54,31 @@ class FlagServiceTests(PersonasTestCase):
         )
         saved = "Denver stalled without an admin; Dallas has two, so let's test it there."
         note = services.deal_note_add(
-            deal=self.deal_a, by=self.rep_a, summary=saved, draft_key="draft-1b"
+            membership=self.membership_of(self.rep_a),
+            deal=self.deal_a,
+            summary=saved,
+            draft_key="draft-1b",
         )
         flag = BiasFlag.objects.get()
         self.assertEqual(flag.status, FlagStatus.REVISED)
         self.assertEqual(flag.text, saved)
         self.assertEqual(flag.subject, note)
         # The draft is forgotten once saved: the same key saves the next text afresh.
-        services.deal_note_add(deal=self.deal_a, by=self.rep_a, summary=saved, draft_key="draft-1b")
+        services.deal_note_add(
+            membership=self.membership_of(self.rep_a),
+            deal=self.deal_a,
+            summary=saved,
+            draft_key="draft-1b",
+        )
         self.assertEqual(BiasFlag.objects.count(), 1)
 
     def test_dismissing_needs_a_reason_and_keeps_it(self) -> None:
         (flag,) = services.text_check(workspace=self.workspace, author=self.rep_a, text=DENVER)
         with self.assertRaises(UnstuckError):
-            services.flag_dismiss(flag=flag, by=self.rep_a, reason="  ")
-        services.flag_dismiss(flag=flag, by=self.rep_a, reason="Same buyer, same budget")
+            services.flag_dismiss(membership=self.membership_of(self.rep_a), flag=flag, reason="  ")
+        services.flag_dismiss(
+            membership=self.membership_of(self.rep_a), flag=flag, reason="Same buyer, same budget"
+        )
         flag.refresh_from_db()
         self.assertEqual(flag.status, FlagStatus.DISMISSED)
         self.assertEqual(flag.dismiss_reason, "Same buyer, same budget")
@@ -94,7 +104,10 @@ class FlagServiceTests(PersonasTestCase):
         self.assertEqual(shown.status, FlagStatus.DISMISSED)
         self.assertFalse(BiasFlag.objects.exists())
         note = services.deal_note_add(
-            deal=self.deal_a, by=self.rep_a, summary=DENVER, draft_key="draft-two"
+            membership=self.membership_of(self.rep_a),
+            deal=self.deal_a,
+            summary=DENVER,
+            draft_key="draft-two",
         )
         flag = BiasFlag.objects.get()
         self.assertEqual(
@@ -120,7 +133,10 @@ class FlagServiceTests(PersonasTestCase):
             workspace=self.workspace, author=self.rep_a, text=DENVER, draft_key="draft-3"
         )
         note = services.deal_note_add(
-            deal=self.deal_a, by=self.rep_a, summary=DENVER, draft_key="draft-3"
+            membership=self.membership_of(self.rep_a),
+            deal=self.deal_a,
+            summary=DENVER,
+            draft_key="draft-3",
         )
         self.assertEqual(note.kind, ActivityKind.NOTE)
         self.assertEqual(note.direction, Direction.INTERNAL)
@@ -129,7 +145,9 @@ class FlagServiceTests(PersonasTestCase):
         self.assertEqual(Activity.objects.filter(deal=self.deal_a).count(), 1)
 
     def test_deal_note_without_the_live_check_is_still_checked(self) -> None:
-        note = services.deal_note_add(deal=self.deal_a, by=self.rep_a, summary=DENVER)
+        note = services.deal_note_add(
+            membership=self.membership_of(self.rep_a), deal=self.deal_a, summary=DENVER
+        )
         self.assertEqual(BiasFlag.objects.get().subject, note)
 
     def test_text_check_refuses_a_deal_of_another_workspace(self) -> None:
@@ -259,3 +277,38 @@ class TrainingTests(PersonasTestCase):
         self.assertEqual(
             [p.user for p in selectors.team_training_progress(manager)], [self.manager_a]
         )
+
+
+class ServicesRefuseTheWrongRoleTests(PersonasTestCase):
+    """The services check who may act themselves, whatever called them."""
+
+    def test_only_who_may_change_the_deal_adds_a_note_to_it(self) -> None:
+        for user in (self.partner, self.rep_a):  # partner reads deal_b; rep_a is another team
+            with self.subTest(user=user.email), self.assertRaises(NotAllowed):
+                services.deal_note_add(
+                    membership=self.membership_of(user), deal=self.deal_b, summary=DENVER
+                )
+        self.assertFalse(Activity.objects.filter(deal=self.deal_b, kind=ActivityKind.NOTE))
+        self.assertFalse(BiasFlag.objects.exists())
+        services.deal_note_add(
+            membership=self.membership_of(self.rep_b), deal=self.deal_b, summary=DENVER
+        )
+        self.assertEqual(BiasFlag.objects.get().author, self.rep_b)
+
+    def test_only_the_writer_their_manager_or_a_leader_dismisses_a_flag(self) -> None:
+        (flag,) = services.text_check(
+            workspace=self.workspace, author=self.rep_b, text=DENVER, deal=self.deal_b
+        )
+        # Another rep, the partner who reads the deal, the manager of another team: refused.
+        for user in (self.rep_a, self.partner, self.manager_a):
+            with self.subTest(user=user.email), self.assertRaises(NotAllowed):
+                services.flag_dismiss(
+                    membership=self.membership_of(user), flag=flag, reason="Not so"
+                )
+        flag.refresh_from_db()
+        self.assertEqual(flag.status, FlagStatus.OPEN)
+        services.flag_dismiss(
+            membership=self.membership_of(self.manager_b), flag=flag, reason="Same buyer"
+        )
+        flag.refresh_from_db()
+        self.assertEqual((flag.status, flag.dismissed_by), (FlagStatus.DISMISSED, self.manager_b))

@@ -85,7 +85,9 @@ class GentleNoteTests(PersonasTestCase):
         self.assertEqual(self.client.post(url, data, headers=HTMX).status_code, 404)
 
     def test_another_rep_cannot_see_or_dismiss_the_flag(self) -> None:
-        services.deal_note_add(deal=self.deal_a, by=self.rep_a, summary=DENVER)
+        services.deal_note_add(
+            membership=self.membership_of(self.rep_a), deal=self.deal_a, summary=DENVER
+        )
         flag = BiasFlag.objects.get()
         url = reverse("thinking:flag-dismiss", kwargs={"slug": "acme", "pk": flag.pk})
         self.sign_in(self.rep_a2)
