@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Count, Max
+from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
@@ -115,9 +115,22 @@ def summarize(result: Comparison, applications: int | None = None) -> OutcomeSum
 
 def outcome_key(play: Play, *, today: date | None = None) -> str:
     """What the stored outcome depends on: the play's applications (how many, the newest)
-    and the day (comparison deals' histories move on every day)."""
-    stamp = PlayApplication.objects.filter(play=play).aggregate(n=Count("pk"), last=Max("pk"))
-    return f"{stamp['n']}:{stamp['last'] or 0}:{(today or timezone.localdate()).isoformat()}"
+    and the day (comparison deals' histories move on every day). A play fetched with
+    `with_outcome_stamp` carries them already (no query)."""
+    n, last = getattr(play, "n_applications", None), getattr(play, "last_application", 0)
+    if n is None:
+        stamp = PlayApplication.objects.filter(play=play).aggregate(n=Count("pk"), last=Max("pk"))
+        n, last = stamp["n"], stamp["last"]
+    return f"{n}:{last or 0}:{(today or timezone.localdate()).isoformat()}"
+
+
+def with_outcome_stamp(plays: QuerySet[Play]) -> QuerySet[Play]:
+    """Plays annotated with what their outcome key needs, so that reading their stored
+    outcomes (a list, the play of the week) costs no query per play."""
+    return plays.annotate(
+        n_applications=Count("applications", distinct=True),
+        last_application=Max("applications__pk"),
+    )
 
 
 def _not_measured(applications: int) -> dict[str, Any]:
