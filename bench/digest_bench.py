@@ -7,6 +7,7 @@ Target (issue 11): built and sent in under 60 s, with a fixed number of queries 
 
     uv run python bench/digest_bench.py                      # 100,000 deals, PostgreSQL
     uv run python bench/digest_bench.py --db sqlite --deals 20000 --people 300
+    uv run python bench/digest_bench.py --keep          # then --template <database or file>
 """
 
 from __future__ import annotations
@@ -156,8 +157,16 @@ def add_share_activity(ws: object, rng: random.Random) -> None:
     BenchAsk.objects.bulk_create(asks)
 
 
-def run(db: str, deals: int, people: int, template: str | None, profile: bool = False) -> None:
-    with BenchRun("digest", db=db, template=template) as bench:
+def run(
+    db: str,
+    deals: int,
+    people: int,
+    template: str | None,
+    profile: bool = False,
+    keep: bool = False,
+    senders: int | None = None,
+) -> None:
+    with BenchRun("digest", db=db, template=template, keep=keep) as bench:
         from django.db import connection
         from django.test.utils import CaptureQueriesContext, override_settings
 
@@ -165,7 +174,7 @@ def run(db: str, deals: int, people: int, template: str | None, profile: bool = 
         from unstuck.deals.models import Deal
         from unstuck.demo.generator import generate_demo
         from unstuck.share.digest import digest_build
-        from unstuck.share.digest_send import digest_send
+        from unstuck.share.digest_send import SENDERS, digest_send
         from unstuck.share.models import DigestDelivery
 
         rng = random.Random(11)
@@ -213,12 +222,12 @@ def run(db: str, deals: int, people: int, template: str | None, profile: bool = 
                 import pstats
 
                 with cProfile.Profile() as prof:
-                    report = digest_send(workspace=ws, force=True)
+                    report = digest_send(workspace=ws, force=True, senders=senders or SENDERS)
                 pstats.Stats(prof).sort_stats("cumulative").print_stats(
                     r"unstuck/|smtp|template/base|sql/compiler.py.*execute_sql|backends/utils", 30
                 )
             else:
-                report = digest_send(workspace=ws, force=True)
+                report = digest_send(workspace=ws, force=True, senders=senders or SENDERS)
             elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
             again = time.perf_counter()
             rerun = digest_send(workspace=ws, force=True)
@@ -235,7 +244,8 @@ def run(db: str, deals: int, people: int, template: str | None, profile: bool = 
             elapsed,
             under=TARGET_S,
             unit="s",
-            note=f"{cpu:.1f} s of this process's CPU ({1000 * elapsed / members:.0f} ms a person)",
+            note=f"{cpu:.1f} s of this process's CPU ({1000 * elapsed / members:.0f} ms a "
+            f"person), {senders or SENDERS} SMTP connections",
         )
         verdict(
             "queries per person, most of any role (whatever the data)",
@@ -254,11 +264,17 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="postgres")
     parser.add_argument("--template", help="Start from a database prepared by an earlier run.")
     parser.add_argument("--profile", action="store_true", help="Print where the send's time goes.")
+    parser.add_argument("--senders", type=int, help="SMTP connections sending at once.")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="Keep the database (and SQLite folder) for --template next time.",
+    )
     args = parser.parse_args()
     if args.db == "both":
         argv = ["--deals", str(args.deals), "--people", str(args.people)]
         sys.exit(per_backend(__file__, argv, ["sqlite", "postgres"]))
-    run(args.db, args.deals, args.people, args.template, args.profile)
+    run(args.db, args.deals, args.people, args.template, args.profile, args.keep, args.senders)
     summary("digest")
 
 

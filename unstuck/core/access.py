@@ -13,7 +13,7 @@ may see but not change answer 403.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import reduce
 
@@ -85,13 +85,17 @@ class DealScope:
         return False
 
 
-def deal_scope(membership: Membership, *, write: bool) -> DealScope:
-    """Each role's rule on deals, stated once (the module docstring says it in words)."""
+def deal_scope(
+    membership: Membership, *, write: bool, managed: Sequence[int] | None = None
+) -> DealScope:
+    """Each role's rule on deals, stated once (the module docstring says it in words).
+    `managed`: a manager's teams when the caller has them already (no query)."""
     me = membership.user_id
     if membership.role == Role.LEADER:
         return DealScope(everything=True)
     if membership.role == Role.MANAGER:
-        return DealScope(owner_id=me, team_ids=frozenset(managed_team_ids(membership)))
+        teams = managed_team_ids(membership) if managed is None else managed
+        return DealScope(owner_id=me, team_ids=frozenset(teams))
     if membership.role == Role.REP:
         team = membership.team_id
         if write or team is None or not membership.workspace.reps_see_team_deals:

@@ -127,6 +127,12 @@ class ApplicationOut(Schema):
 class OutcomeOut(Schema):
     summary: dict[str, Any]
     result: dict[str, Any]
+    as_of: datetime | None  # when it was measured; None: not measured yet
+    stale: bool  # the applications or the day changed since: a refresh is due
+
+
+class RefreshOut(Schema):
+    queued: bool
 
 
 class TrustOut(Schema):
@@ -313,9 +319,22 @@ def play_retire(request: HttpRequest, slug: str, play_id: int, payload: RetireIn
 def play_outcome_api(request: HttpRequest, slug: str, play_id: int) -> dict[str, Any]:
     """The measured outcome: n, won/lost/open, the win rate per arm with its credible
     interval, the probability the play does better, the Kaplan-Meier curves, the verdict
-    ("too_early" below 10 applications or 10 comparable deals). docs/share.md."""
+    ("too_early" below 10 applications or 10 comparable deals), as last measured: `as_of`
+    and `stale` say how fresh it is; a read never computes it. docs/share.md."""
     membership = _member(request, slug)
     return stored_outcome(get_play_for(membership, play_id))
+
+
+@router.post(
+    "/{slug}/share/plays/{play_id}/outcome/refresh",
+    response=responses({202: RefreshOut}, 404),
+)
+def play_outcome_refresh(request: HttpRequest, slug: str, play_id: int) -> Status[dict[str, Any]]:
+    """Queue a fresh measurement of the outcome for the background worker (a GET never
+    computes it); `queued` is false when the stored figure is already today's."""
+    membership = _member(request, slug)
+    play = get_play_for(membership, play_id)
+    return Status(202, {"queued": services.play_outcome_refresh(membership=membership, play=play)})
 
 
 @router.get(

@@ -10,20 +10,21 @@ shown but never makes an otherwise empty digest worth sending: no filler.
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.utils import timezone
 
-from unstuck.core.access import managed_team_ids
-from unstuck.core.models import Membership, Role
+from unstuck.core.access import DealScope, deal_scope
+from unstuck.core.models import Membership, Role, Team
 from unstuck.share.models import DigestSchedule, PersonPreference
 
 WEEK = timedelta(days=7)
+T = TypeVar("T")
 
 
 @dataclass
@@ -64,12 +65,49 @@ class DigestContext:
     def slug(self) -> str:
         return self.membership.workspace.slug
 
+    # The people whose digests are built together (a send run's chunk), this one among
+    # them: what a section needs for all of them it loads at once (`for_batch`). A digest
+    # built alone is a batch of one.
+    people: Sequence[Membership] = ()
+
+    @property
+    def batch(self) -> Sequence[Membership]:
+        return self.people or (self.membership,)
+
+    def for_batch(self, name: str, load: Callable[[DigestContext], T]) -> T:
+        """What `load` returns for the whole batch, loaded by the first digest of the batch
+        that asks and kept for the others: a fixed number of queries for the batch,
+        whatever its size."""
+        key = ("batch", name, self.now, tuple(m.pk for m in self.batch))
+        if key not in self.shared:
+            self.shared[key] = load(self)
+        value: T = self.shared[key]
+        return value
+
     @cached_property
     def team_ids(self) -> list[int]:
-        """The teams a manager manages (one query, once per digest)."""
+        """The teams a manager manages (one query for the batch's managers)."""
         if self.membership.role != Role.MANAGER:
             return []
-        return managed_team_ids(self.membership)
+        return self.for_batch("managed-teams", managed_teams).get(self.membership.user_id, [])
+
+    @cached_property
+    def scope(self) -> DealScope:
+        """Which deals this person may see (core.access's rule), without a query."""
+        return deal_scope(self.membership, write=False, managed=self.team_ids)
+
+
+def managed_teams(ctx: DigestContext) -> dict[int, list[int]]:
+    managers = [m.user_id for m in ctx.batch if m.role == Role.MANAGER]
+    teams: dict[int, list[int]] = {}
+    if managers:
+        for manager_id, pk in (
+            Team.objects.filter(workspace_id=ctx.membership.workspace_id, manager_id__in=managers)
+            .order_by("pk")
+            .values_list("manager_id", "pk")
+        ):
+            teams.setdefault(manager_id, []).append(pk)
+    return teams
 
 
 SectionBuilder = Callable[[DigestContext], "Section | None"]
@@ -140,14 +178,20 @@ def digest_build(
     now: datetime | None = None,
     preference: PersonPreference | None = None,
     shared: dict[Hashable, Any] | None = None,
+    people: Sequence[Membership] = (),
 ) -> Digest:
     """This person's digest for the week that holds `now` (default: now). `shared`: a dict
-    kept across one run's digests (same `now`), for what several people's digests share."""
+    kept across one run's digests (same `now`), for what several people's digests share;
+    `people`: the batch this digest is built with (DigestContext.for_batch)."""
     _load_builders()
     now = now or timezone.now()
     week = week_of(now, person_zone(preference))
     context = DigestContext(
-        membership=membership, now=now, week=week, shared={} if shared is None else shared
+        membership=membership,
+        now=now,
+        week=week,
+        shared={} if shared is None else shared,
+        people=people,
     )
     digest = Digest(membership=membership, week=week)
     for _, _, builder in _REGISTRY:

@@ -40,11 +40,14 @@ def unstuck_section(ctx: DigestContext) -> Section | None:
     moved = ctx.shared[key]
     if not moved:
         return None
-    visible = set(
-        deals_visible_to(ctx.membership)
-        .filter(pk__in=[u.deal.pk for u in moved])
-        .values_list("pk", flat=True)
-    )
+    if ctx.membership.role == Role.PARTNER:  # invited deals only: asked on their own
+        visible = set(
+            deals_visible_to(ctx.membership)
+            .filter(pk__in=[u.deal.pk for u in moved])
+            .values_list("pk", flat=True)
+        )
+    else:  # the same rule, checked on the deals in hand (no query)
+        visible = {u.deal.pk for u in moved if ctx.scope.covers(u.deal)}
     shown = [u for u in moved if u.deal.pk in visible]
     items = [
         DigestItem(

@@ -7,20 +7,28 @@ stuck deals (30).
 
 from __future__ import annotations
 
+import operator
 from datetime import timedelta
+from functools import reduce
 from typing import Any
 
 from django.db.models import Prefetch, Q
 from django.urls import reverse
 
-from unstuck.core.access import deals_visible_to
-from unstuck.core.models import Role
+from unstuck.core.access import DealScope, deal_scope, deals_visible_to
+from unstuck.core.models import Membership, Role
 from unstuck.deals.models import Deal, StageKind
 from unstuck.investigate.models import DealAssessment, InvestigationRequest, Obstacle
 from unstuck.investigate.stall_signals import STALL_WARNING
 from unstuck.share import news_selectors
 from unstuck.share.bench_selectors import function_involvement
-from unstuck.share.digest import DigestContext, DigestItem, Section, digest_section
+from unstuck.share.digest import (
+    DigestContext,
+    DigestItem,
+    Section,
+    digest_section,
+    managed_teams,
+)
 from unstuck.share.models import AskStatus, BenchAsk
 
 SHOWN = 5
@@ -132,22 +140,45 @@ def overdue_section(ctx: DigestContext) -> Section | None:
     return Section("overdue", "Overdue requests", items, more=max(0, len(rows) - SHOWN))
 
 
+def _live_asks(ctx: DigestContext) -> list[BenchAsk]:
+    """The asks any of the batch's digests may show: open ones made to or by them or on their
+    managers' teams' deals, and answered ones they made and have not rated. One query."""
+    users = [m.user_id for m in ctx.batch]
+    teams = sorted(
+        {t for ids in ctx.for_batch("managed-teams", managed_teams).values() for t in ids}
+    )
+    live = Q(person__user_id__in=users, status=AskStatus.OPEN) | Q(
+        asked_by_id__in=users, status=AskStatus.OPEN
+    )
+    live |= Q(asked_by_id__in=users, status=AskStatus.ANSWERED, helpful__isnull=True)
+    if teams:
+        live |= Q(deal__team_id__in=teams, status=AskStatus.OPEN)
+    return list(
+        BenchAsk.objects.filter(live, workspace_id=ctx.membership.workspace_id)
+        .select_related("deal", "person__user")
+        .order_by("status", "due_date", "pk")
+    )
+
+
+def _is_mine(ask: BenchAsk, user_id: int, team_ids: list[int]) -> bool:
+    if ask.status == AskStatus.OPEN:
+        return (
+            ask.person.user_id == user_id
+            or ask.asked_by_id == user_id
+            or (bool(team_ids) and ask.deal.team_id in team_ids)
+        )
+    return ask.status == AskStatus.ANSWERED and ask.asked_by_id == user_id and ask.helpful is None
+
+
 @digest_section(40, "asks")
 def asks_section(ctx: DigestContext) -> Section | None:
     """Open asks to and from the bench: made to this person, made by them (and answered ones
     waiting for their "helpful or not"), and for managers those on their teams' deals."""
     m = ctx.membership
-    mine = Q(person__user_id=m.user_id, status=AskStatus.OPEN) | Q(
-        asked_by_id=m.user_id, status=AskStatus.OPEN
-    )
-    mine |= Q(asked_by_id=m.user_id, status=AskStatus.ANSWERED, helpful__isnull=True)
-    if ctx.team_ids:
-        mine |= Q(deal__team_id__in=ctx.team_ids, status=AskStatus.OPEN)
-    rows = list(
-        BenchAsk.objects.filter(mine, workspace_id=m.workspace_id)
-        .select_related("deal", "person__user")
-        .order_by("status", "due_date", "pk")[: SHOWN + 1]
-    )
+    team_ids = ctx.team_ids
+    rows = [a for a in ctx.for_batch("asks", _live_asks) if _is_mine(a, m.user_id, team_ids)][
+        : SHOWN + 1
+    ]
     items = []
     for a in rows[:SHOWN]:
         to_me = a.person.user_id == m.user_id
@@ -181,18 +212,49 @@ def _reason(deal: Deal) -> str:
     return "no reason recorded"
 
 
+def _closed_this_week(ctx: DigestContext) -> list[Deal]:
+    """Deals won or lost this week that any of the batch's (non-partner) digests may show,
+    newest first, with their obstacles. Two queries."""
+    scopes = [_scope_of(ctx, m) for m in ctx.batch if m.role != Role.PARTNER]
+    if not scopes:
+        return []
+    closed = Deal.objects.filter(
+        workspace_id=ctx.membership.workspace_id,
+        status__in=[StageKind.WON, StageKind.LOST],
+        closed_at__gte=ctx.since,
+    )
+    if not any(s.everything for s in scopes):
+        conditions = [q for q in (s.q() for s in scopes) if q is not None]
+        closed = closed.filter(reduce(operator.or_, conditions))
+    return list(
+        closed.select_related("stage")
+        .prefetch_related(Prefetch("obstacles", queryset=Obstacle.objects.order_by()))
+        .order_by("-closed_at", "-pk")
+    )
+
+
+def _scope_of(ctx: DigestContext, m: Membership) -> DealScope:
+    teams = ctx.for_batch("managed-teams", managed_teams).get(m.user_id, [])
+    return deal_scope(m, write=False, managed=teams)
+
+
 @digest_section(50, "closed")
 def closed_section(ctx: DigestContext) -> Section | None:
     """Wins and losses this week among the deals this person sees, with their reasons."""
     m = ctx.membership
-    closed = deals_visible_to(m).filter(
-        status__in=[StageKind.WON, StageKind.LOST], closed_at__gte=ctx.since
-    )
-    rows = list(
-        closed.select_related("stage")
-        .prefetch_related(Prefetch("obstacles", queryset=Obstacle.objects.order_by()))
-        .order_by("-closed_at", "-pk")[: SHOWN + 1]
-    )
+    if m.role == Role.PARTNER:  # only the deals they were invited to: asked on their own
+        closed = deals_visible_to(m).filter(
+            status__in=[StageKind.WON, StageKind.LOST], closed_at__gte=ctx.since
+        )
+        rows = list(
+            closed.select_related("stage")
+            .prefetch_related(Prefetch("obstacles", queryset=Obstacle.objects.order_by()))
+            .order_by("-closed_at", "-pk")[: SHOWN + 1]
+        )
+    else:
+        scope = ctx.scope
+        rows = [d for d in ctx.for_batch("closed", _closed_this_week) if scope.covers(d)]
+        rows = rows[: SHOWN + 1]
     items = [
         DigestItem(
             title=f"{'Won' if d.status == StageKind.WON else 'Lost'}: {d.name}",

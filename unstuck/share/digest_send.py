@@ -3,7 +3,8 @@ time zone), exactly once per person and week, by email with HTML and plain text,
 links and one-click unsubscribe (RFC 8058).
 
 Exactly once: a person's week is claimed by inserting their `DigestDelivery` row, whose
-unique constraint lets only one of two workers (or a rerun) win. The row then says sent,
+unique constraint lets only one of two workers (or a rerun) win (a chunk of people is
+claimed in one `INSERT … ON CONFLICT DO NOTHING RETURNING` statement). The row then says sent,
 skipped (nothing to say) or failed (the mail server refused: the next run retries it). A
 worker that dies between the mail server's acceptance and marking the row leaves it
 "sending", never retried: at most once, rather than twice.
@@ -11,8 +12,11 @@ worker that dies between the mail server's acceptance and marking the row leaves
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import zoneinfo
 from collections.abc import Hashable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -20,7 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import IntegrityError, transaction
+from django.db import connection
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -99,6 +103,10 @@ class SendReport:
     would_send: list[str] = field(default_factory=list)  # --dry-run
 
 
+CHUNK = 100  # people claimed, built and marked together
+SENDERS = 8  # SMTP connections sending at once (each message still goes out once)
+
+
 def _people(workspace: Workspace) -> Iterator[Membership]:
     return (
         Membership.objects.filter(workspace=workspace, user__is_active=True)
@@ -112,25 +120,99 @@ def _claim(
     workspace: Workspace, user: User, week: date, existing: DigestDelivery | None
 ) -> DigestDelivery | None:
     """Take this person's week, or None if another worker or run has it."""
-    now = timezone.now()
-    if existing is not None:
-        if existing.status != DeliveryStatus.FAILED:
-            return None
-        taken = DigestDelivery.objects.filter(pk=existing.pk, status=DeliveryStatus.FAILED).update(
-            status=DeliveryStatus.SENDING, claimed_at=now, error=""
-        )
-        return existing if taken else None
-    try:
-        with transaction.atomic():
-            return DigestDelivery.objects.create(
-                workspace=workspace,
-                user=user,
-                week=week,
-                status=DeliveryStatus.SENDING,
-                claimed_at=now,
-            )
-    except IntegrityError:
+    if existing is None:
+        claimed = _claim_many(workspace.pk, [(user.pk, week)], timezone.now())
+        return DigestDelivery.objects.get(pk=claimed[user.pk]) if user.pk in claimed else None
+    if existing.status != DeliveryStatus.FAILED:
         return None
+    taken = DigestDelivery.objects.filter(pk=existing.pk, status=DeliveryStatus.FAILED).update(
+        status=DeliveryStatus.SENDING, claimed_at=timezone.now(), error=""
+    )
+    return existing if taken else None
+
+
+def _claim_many(workspace_id: int, weeks: list[tuple[int, date]], now: datetime) -> dict[int, int]:
+    """Take these people's weeks in one statement: a row is inserted for each week nobody
+    has yet, and the unique constraint skips those another worker or run holds (`ON
+    CONFLICT DO NOTHING`; PostgreSQL and SQLite). Returns {user id: delivery id} of the
+    weeks this call took — exactly the rows it inserted (`RETURNING`)."""
+    if not weeks:
+        return {}
+    table = connection.ops.quote_name(DigestDelivery._meta.db_table)
+    claimed_at = connection.ops.adapt_datetimefield_value(now)
+    rows = ", ".join(["(%s, %s, %s, %s, %s, 0, '')"] * len(weeks))
+    params: list[Any] = []
+    for user_id, week in weeks:
+        params += [
+            workspace_id,
+            user_id,
+            connection.ops.adapt_datefield_value(week),
+            DeliveryStatus.SENDING.value,
+            claimed_at,
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (workspace_id, user_id, week, status, claimed_at, items, "
+            f"error) VALUES {rows} ON CONFLICT (workspace_id, user_id, week) DO NOTHING "
+            "RETURNING id, user_id",
+            params,
+        )
+        return {user_id: pk for pk, user_id in cursor.fetchall()}
+
+
+class _Mailer:
+    """SENDERS SMTP connections, each used by one thread at a time: while one waits for the
+    mail server's answer, another sends (the round trips overlap; the database is used only
+    by the caller's thread). The connections are opened first, so an unreachable server
+    fails the run before anyone's week is claimed."""
+
+    def __init__(self, senders: int) -> None:
+        self.senders = max(1, senders)
+        self.free: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.opened: list[Any] = []
+        self.pool = ThreadPoolExecutor(self.senders, thread_name_prefix="digest-smtp")
+
+    def __enter__(self) -> _Mailer:
+        try:
+            for _ in range(self.senders):
+                conn = get_connection()
+                conn.open()
+                self.opened.append(conn)
+                self.free.put(conn)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _send(self, message: EmailMultiAlternatives) -> None:
+        conn = self.free.get()
+        try:
+            message.connection = conn
+            message.send()
+        except Exception:
+            # The connection may be broken: the next message on it starts a fresh one.
+            with contextlib.suppress(Exception):
+                conn.close()
+            raise
+        finally:
+            self.free.put(conn)
+
+    def submit(self, message: EmailMultiAlternatives) -> Future[None]:
+        return self.pool.submit(self._send, message)
+
+    def __exit__(self, *exc: object) -> None:
+        self.pool.shutdown(wait=True)
+        for conn in self.opened:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+
+@dataclass
+class _Pending:
+    """A chunk whose messages are on their way: marked when they have all been answered."""
+
+    sent: list[tuple[int, Membership, int, Future[None]]] = field(default_factory=list)
+    skipped: list[tuple[int, Membership]] = field(default_factory=list)
 
 
 def digest_send(
@@ -139,9 +221,15 @@ def digest_send(
     now: datetime | None = None,
     force: bool = False,
     dry_run: bool = False,
+    senders: int = SENDERS,
 ) -> SendReport:
     """Send this week's digest to everyone in the workspace it is due for; `force` sends
-    without waiting for the chosen weekday and hour (still once per person and week)."""
+    without waiting for the chosen weekday and hour (still once per person and week).
+
+    People go in chunks: a chunk's weeks are claimed in one statement, its digests built
+    (what they share, once: digest.DigestContext.shared) and handed to `senders` SMTP
+    connections; while they send, the next chunk is built; then the chunk's deliveries are
+    marked sent, skipped or failed together."""
     now = now or timezone.now()
     report = SendReport()
     schedule = DigestSchedule.objects.filter(workspace=workspace).first() or DigestSchedule(
@@ -158,10 +246,8 @@ def digest_send(
         for d in DigestDelivery.objects.filter(workspace=workspace, week__in=weeks)
     }
     shared: dict[Hashable, Any] = {}  # what the run's digests share (digest.DigestContext)
-    connection = None if dry_run else get_connection()
-    try:
-        if connection is not None:
-            connection.open()
+
+    def due() -> Iterator[tuple[Membership, PersonPreference | None, date]]:
         for membership in _people(workspace):
             preference = preferences.get(membership.user_id)
             zone = person_zone(preference)
@@ -176,51 +262,97 @@ def digest_send(
             if existing is not None and existing.status != DeliveryStatus.FAILED:
                 report.already += 1
                 continue
-            if dry_run:
-                digest = digest_build(membership, now=now, preference=preference, shared=shared)
+            yield membership, preference, week
+
+    if dry_run:
+        for chunk in _chunks(due(), CHUNK):
+            people = [m for m, _, _ in chunk]
+            for membership, preference, _ in chunk:
+                digest = digest_build(
+                    membership, now=now, preference=preference, shared=shared, people=people
+                )
                 (report.skipped if digest.is_empty else report.would_send).append(
                     membership.user.email
                 )
-                continue
-            delivery = _claim(workspace, membership.user, week, existing)
-            if delivery is None:
-                report.already += 1
-                continue
-            _deliver(membership, delivery, now, preference, connection, report, shared)
-    finally:
-        if connection is not None:
-            connection.close()
+        return report
+
+    with _Mailer(senders) as mailer:
+        pending: _Pending | None = None
+        for chunk in _chunks(due(), CHUNK):
+            claimed = _claim_many(
+                workspace.pk,
+                [(m.user_id, w) for m, _, w in chunk if (m.user_id, w) not in delivered],
+                now,
+            )
+            built = _Pending()
+            people = [m for m, _, _ in chunk]  # built together: DigestContext.for_batch
+            for membership, preference, week in chunk:
+                existing = delivered.get((membership.user_id, week))
+                if existing is not None:  # failed last time: retried, if still failed
+                    retried = _claim(workspace, membership.user, week, existing)
+                    delivery_id = retried.pk if retried else None
+                else:
+                    delivery_id = claimed.get(membership.user_id)
+                if delivery_id is None:  # another worker or run has this week
+                    report.already += 1
+                    continue
+                digest = digest_build(
+                    membership, now=now, preference=preference, shared=shared, people=people
+                )
+                if digest.is_empty:
+                    built.skipped.append((delivery_id, membership))
+                    continue
+                future = mailer.submit(digest_message(digest))
+                built.sent.append((delivery_id, membership, digest.items, future))
+            if pending is not None:
+                _mark(pending, report)
+            pending = built
+        if pending is not None:
+            _mark(pending, report)
     return report
 
 
-def _deliver(
-    membership: Membership,
-    delivery: DigestDelivery,
-    now: datetime,
-    preference: PersonPreference | None,
-    connection: object,
-    report: SendReport,
-    shared: dict[Hashable, Any],
-) -> None:
-    digest = digest_build(membership, now=now, preference=preference, shared=shared)
-    if digest.is_empty:
-        delivery.status = DeliveryStatus.SKIPPED
-        delivery.save(update_fields=["status"])
-        report.skipped.append(membership.user.email)
-        return
-    try:
-        digest_message(digest, connection=connection).send()
-    except Exception as exc:  # the mail server refused: retried by the next run
-        delivery.status = DeliveryStatus.FAILED
-        delivery.error = str(exc)[:300]
-        delivery.save(update_fields=["status", "error"])
-        report.failed.append(membership.user.email)
-        return
-    delivery.status = DeliveryStatus.SENT
-    delivery.sent_at = timezone.now()
-    delivery.items = min(digest.items, 32767)
-    delivery.save(update_fields=["status", "sent_at", "items"])
-    report.sent.append(membership.user.email)
+def _chunks(
+    people: Iterator[tuple[Membership, PersonPreference | None, date]], size: int
+) -> Iterator[list[tuple[Membership, PersonPreference | None, date]]]:
+    chunk: list[tuple[Membership, PersonPreference | None, date]] = []
+    for person in people:
+        chunk.append(person)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _mark(pending: _Pending, report: SendReport) -> None:
+    """Wait for the chunk's messages and mark its deliveries: sent, skipped (nothing to
+    say) or failed (the mail server refused: the next run retries it)."""
+    if pending.skipped:
+        DigestDelivery.objects.filter(pk__in=[pk for pk, _ in pending.skipped]).update(
+            status=DeliveryStatus.SKIPPED
+        )
+        report.skipped += [m.user.email for _, m in pending.skipped]
+    sent: list[DigestDelivery] = []
+    for delivery_id, membership, items, future in pending.sent:
+        try:
+            future.result()
+        except Exception as exc:
+            DigestDelivery.objects.filter(pk=delivery_id).update(
+                status=DeliveryStatus.FAILED, error=str(exc)[:300]
+            )
+            report.failed.append(membership.user.email)
+            continue
+        sent.append(
+            DigestDelivery(
+                pk=delivery_id,
+                status=DeliveryStatus.SENT,
+                sent_at=timezone.now(),
+                items=min(items, 32767),
+            )
+        )
+        report.sent.append(membership.user.email)
+    DigestDelivery.objects.bulk_update(sent, ["status", "sent_at", "items"])
 
 
 def digest_unsubscribe(*, workspace_id: int, user_id: int) -> PersonPreference:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Count, Max
+from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
@@ -115,29 +115,89 @@ def summarize(result: Comparison, applications: int | None = None) -> OutcomeSum
 
 def outcome_key(play: Play, *, today: date | None = None) -> str:
     """What the stored outcome depends on: the play's applications (how many, the newest)
-    and the day (comparison deals' histories move on every day)."""
-    stamp = PlayApplication.objects.filter(play=play).aggregate(n=Count("pk"), last=Max("pk"))
-    return f"{stamp['n']}:{stamp['last'] or 0}:{(today or timezone.localdate()).isoformat()}"
+    and the day (comparison deals' histories move on every day). A play fetched with
+    `with_outcome_stamp` carries them already (no query)."""
+    n, last = getattr(play, "n_applications", None), getattr(play, "last_application", 0)
+    if n is None:
+        stamp = PlayApplication.objects.filter(play=play).aggregate(n=Count("pk"), last=Max("pk"))
+        n, last = stamp["n"], stamp["last"]
+    return f"{n}:{last or 0}:{(today or timezone.localdate()).isoformat()}"
 
 
-def stored_outcome(play: Play, *, refresh: bool = False) -> dict[str, Any]:
-    """The play's measured outcome as plain JSON — {"summary": …, "result": …} — computed
-    at most once per day and per change of its applications, and kept on the play so that
-    pages, the API, the suggestions and the digest read it instead of recomputing (the
-    computation takes about a second at 1,000 applications; reading it, a query).
-    Applying a play queues the refresh in the background (tasks.refresh_play_outcome), the
-    only caller that stores (`refresh=True`): a page or an API read of a stale outcome
-    computes it and shows it, and writes nothing."""
+def with_outcome_stamp(plays: QuerySet[Play]) -> QuerySet[Play]:
+    """Plays annotated with what their outcome key needs, so that reading their stored
+    outcomes (a list, the play of the week) costs no query per play."""
+    return plays.annotate(
+        n_applications=Count("applications", distinct=True),
+        last_application=Max("applications__pk"),
+    )
+
+
+def _not_measured(applications: int) -> dict[str, Any]:
+    """What a play whose outcome was never stored shows: the estimator's answer for no
+    deals at all ("too early to tell"), with the applications recorded so far."""
+    result = compare(
+        [],
+        [],
+        level=LEVEL,
+        horizon_days=HORIZON_DAYS,
+        min_treated=MIN_APPLICATIONS,
+        min_comparison=MIN_COMPARISON,
+        noun=NOUN,
+    )
+    summary = summarize(result, applications).as_dict()
+    summary["headline"] = "Not measured yet: the outcome is computed in the background."
+    return {"summary": summary, "result": result.as_dict()}
+
+
+def stored_outcome(play: Play) -> dict[str, Any]:
+    """The play's measured outcome as last stored — {"summary", "result", "as_of", "stale"}
+    — for pages, the API, the suggestions and the digest. A read never computes it (about a
+    second at 1,000 applications) and never writes: a stale outcome (the applications
+    changed, or it was measured before today) is shown as it is, with the time it was
+    measured and `stale` set; it is refreshed by the background task (queued when a play is
+    applied, or by a POST asking for it) and by the nightly `unstuck insights recompute`.
+    `as_of` is None when it was never measured ("Not measured yet")."""
     key = outcome_key(play)
-    if not refresh and play.outcome_key == key and play.outcome:
-        return dict(play.outcome)
+    if not play.outcome:
+        payload = _not_measured(int(key.split(":", 1)[0]))
+        return {**payload, "as_of": None, "stale": True}
+    payload = dict(play.outcome)
+    payload.setdefault("as_of", None)
+    payload["stale"] = play.outcome_key != key
+    return payload
+
+
+def outcome_is_fresh(play: Play) -> bool:
+    return bool(play.outcome) and play.outcome_key == outcome_key(play)
+
+
+def outcome_refresh(play: Play) -> dict[str, Any]:
+    """Compute the play's outcome now and store it with the time it was measured: the
+    background task and the nightly job call this, never a read."""
+    key = outcome_key(play)
     n = int(key.split(":", 1)[0])
     result = play_outcome(play)
-    payload = {"summary": summarize(result, n).as_dict(), "result": result.as_dict()}
-    if refresh:
-        Play.objects.filter(pk=play.pk).update(outcome=payload, outcome_key=key)
-        play.outcome, play.outcome_key = payload, key
-    return payload
+    payload = {
+        "summary": summarize(result, n).as_dict(),
+        "result": result.as_dict(),
+        "as_of": timezone.now().isoformat(),
+    }
+    Play.objects.filter(pk=play.pk).update(outcome=payload, outcome_key=key)
+    play.outcome, play.outcome_key = payload, key
+    return {**payload, "stale": False}
+
+
+def stale_outcomes_refresh(workspace_id: int) -> int:
+    """Refresh every play of the workspace whose stored outcome is stale (nightly, so the
+    playbook is fresh each morning); returns how many were refreshed."""
+    refreshed = 0
+    plays = Play.objects.filter(workspace_id=workspace_id).select_related("workspace")
+    for play in plays.order_by("pk"):
+        if not outcome_is_fresh(play):
+            outcome_refresh(play)
+            refreshed += 1
+    return refreshed
 
 
 def outcome_summary(play: Play) -> OutcomeSummary:
@@ -150,9 +210,12 @@ def outcome_panel(stored: dict[str, Any]) -> dict[str, Any]:
     result = stored["result"]
     t, c = result["treated"], result["comparison"]
     too_early = result["verdict"] == "too_early"
+    as_of = stored.get("as_of")
     panel: dict[str, Any] = {
         "result": result,
         "summary": stored["summary"],
+        "as_of": datetime.fromisoformat(as_of) if as_of else None,
+        "stale": bool(stored.get("stale")),
         "too_early": too_early,
         "level_pct": f"{result['level']:.0%}",
         "arms": [

@@ -8,7 +8,7 @@ from unstuck.cocreate.generator import KIND_LABELS, DealFacts, Suggestion, _shor
 from unstuck.investigate.models import DealAssessment
 from unstuck.investigate.stall_signals import SIGNALS
 from unstuck.share.models import Play, PlayStatus
-from unstuck.share.plays_outcomes import outcome_summary
+from unstuck.share.plays_outcomes import outcome_summary, with_outcome_stamp
 
 # How much the measured outcome moves a play up or down among the suggestions.
 VERDICT_BONUS = {"working": 2.5, "no_evidence": 0.0, "too_early": 0.0, "worse": -3.0}
@@ -19,7 +19,9 @@ class PlaybookProvider:
 
     def suggest(self, facts: DealFacts, workspace_id: int) -> list[Suggestion]:
         plays = list(
-            Play.objects.filter(workspace_id=workspace_id, status=PlayStatus.VERIFIED)
+            with_outcome_stamp(
+                Play.objects.filter(workspace_id=workspace_id, status=PlayStatus.VERIFIED)
+            )
             .prefetch_related("evidence_deals")
             .order_by("pk")
         )

@@ -13,6 +13,7 @@ urlpatterns: list[URLPattern] = [
     path("plays/<int:pk>/verify/", plays.play_verify, name="play-verify"),
     path("plays/<int:pk>/retire/", plays.play_retire, name="play-retire"),
     path("plays/<int:pk>/apply/", plays.play_apply, name="play-apply"),
+    path("plays/<int:pk>/outcome/refresh/", plays.play_outcome_refresh, name="play-refresh"),
     path("plays/promote/<int:session_pk>/", plays.play_promote, name="play-promote"),
     # news filtered downward
     path("news/", news_views.news, name="news"),

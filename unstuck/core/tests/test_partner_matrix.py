@@ -311,6 +311,7 @@ WEB: dict[str, Row] = {
     "share:play-verify": ("post", lambda t: {"pk": t.play.pk}, 404),
     "share:play-retire": ("post", lambda t: {"pk": t.play.pk}, 404),
     "share:play-apply": ("post", lambda t: {"pk": t.play.pk}, 404),
+    "share:play-refresh": ("post", lambda t: {"pk": t.play.pk}, 404),
     "share:play-promote": ("post", lambda t: {"session_pk": t.session_b.pk}, 403),
 }
 
@@ -437,6 +438,7 @@ API: dict[str, ApiRow] = {
     f"POST {S}/share/plays/{{play_id}}/verify": (_ids(play_id="play"), None, 404),
     f"POST {S}/share/plays/{{play_id}}/retire": (_ids(play_id="play"), {}, 404),
     f"GET {S}/share/plays/{{play_id}}/outcome": (_ids(play_id="play"), None, 404),
+    f"POST {S}/share/plays/{{play_id}}/outcome/refresh": (_ids(play_id="play"), None, 404),
     f"GET {S}/share/plays/{{play_id}}/applications": (_ids(play_id="play"), None, 404),
     f"POST {S}/share/plays/{{play_id}}/applications": (
         _ids(play_id="play"),

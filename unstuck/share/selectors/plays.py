@@ -25,7 +25,7 @@ from unstuck.core.models import Membership, Workspace
 from unstuck.deals.models import Deal, StageChange, StageKind
 from unstuck.share.models import Play, PlayApplication, PlayStatus
 from unstuck.share.plays_access import plays_visible_to
-from unstuck.share.plays_outcomes import OutcomeSummary, outcome_summary
+from unstuck.share.plays_outcomes import OutcomeSummary, outcome_summary, with_outcome_stamp
 
 # Unverified plays nobody applied for this long are proposed for retirement.
 RETIRE_UNUSED_DAYS = 90
@@ -224,7 +224,7 @@ def play_of_the_week(
     if team_ids:
         recent &= Q(applications__deal__team_id__in=list(team_ids))
     candidates = list(
-        Play.objects.filter(workspace=workspace, status=PlayStatus.VERIFIED)
+        with_outcome_stamp(Play.objects.filter(workspace=workspace, status=PlayStatus.VERIFIED))
         .annotate(
             n_recent=Count("applications", filter=recent, distinct=True),
             n_all=Count("applications", distinct=True),

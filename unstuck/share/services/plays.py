@@ -352,6 +352,22 @@ def play_apply(
     return application
 
 
+def play_outcome_refresh(*, membership: Membership, play: Play) -> bool:
+    """Queue a fresh measurement of the play's outcome (the background task stores it; a
+    page or API read never computes it). Anyone who may see the play may ask; nothing is
+    queued when the stored figure is already today's for the current applications. Returns
+    whether a refresh was queued."""
+    from unstuck.share.plays_outcomes import outcome_is_fresh
+    from unstuck.share.plays_tasks import refresh_play_outcome
+
+    if play.workspace_id != membership.workspace_id:
+        raise UnstuckError("That play is not in this workspace.")
+    if outcome_is_fresh(play):
+        return False
+    transaction.on_commit(lambda: refresh_play_outcome.enqueue(play.pk))
+    return True
+
+
 def _clean_application(application: PlayApplication) -> None:
     # The unique (play, deal) pair is checked by the insert itself, so two clicks at once
     # cannot both pass a check made before it.

@@ -305,8 +305,10 @@ class DigestQueryTests(DigestCase):
         q100, sent100 = run(100)
         per_person = (q100 - q10) / (sent100 - sent10)
         self.assertEqual(sent100 - sent10, 90)
-        self.assertEqual(per_person, int(per_person))
-        self.assertLessEqual(per_person, 8)
+        # People are claimed, built and marked in chunks: what a digest needs is loaded for
+        # the chunk at once, so 90 more reps cost far fewer than a query each (only the
+        # chunks' own queries grow: one more chunk here).
+        self.assertLess(per_person, 1)
 
 
 class DigestCliAndPageTests(DigestCase):

@@ -13,8 +13,10 @@ from unstuck.demo.plays import Arm, plant_history, quarter_start
 from unstuck.share.models import Play, PlayStatus
 from unstuck.share.plays_outcomes import (
     outcome_panel,
+    outcome_refresh,
     outcome_summary,
     play_outcome,
+    stale_outcomes_refresh,
     stored_outcome,
 )
 
@@ -97,6 +99,8 @@ class PlantedEffectTests(PersonasTestCase):
         self.assertIsNone(panel["win_chart"])
 
     def test_the_page_shows_n_the_interval_and_the_curves(self) -> None:
+        outcome_refresh(self.working)  # as the background task or the nightly job does
+        outcome_refresh(self.early)
         self.sign_in(self.leader)
         page = self.client.get(f"/w/acme/share/plays/{self.working.pk}/")
         self.assertContains(page, "Applications (n)")
@@ -108,25 +112,94 @@ class PlantedEffectTests(PersonasTestCase):
         self.assertNotContains(early, "% (")  # no win rate with an interval
 
     def test_the_summary_is_what_lists_and_the_digest_show(self) -> None:
+        outcome_refresh(self.working)
         s = outcome_summary(self.working)
         self.assertEqual((s.n, s.verdict), (80, "working"))
         self.assertIsNotNone(s.p_better)
         self.assertEqual(outcome_summary(self.early).verdict_label, "Too early to tell")
 
-    def test_the_outcome_is_stored_until_the_applications_change(self) -> None:
+    def test_a_read_shows_the_stored_figure_and_marks_it_stale_never_computing(self) -> None:
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
         from unstuck.share.models import PlayApplication
 
-        first = stored_outcome(self.early, refresh=True)  # the background task stores it
+        first = outcome_refresh(self.early)  # the background task stores it
+        self.assertIsNotNone(first["as_of"])
         with CaptureQueriesContext(connection) as q:
             again = stored_outcome(self.early)
-        self.assertEqual(first, again)
-        self.assertLessEqual(len(q), 2)  # the key only; nothing recomputed
+        self.assertEqual(again, first)
+        self.assertFalse(again["stale"])
+        self.assertLessEqual(len(q), 1)  # the key only; nothing recomputed
         PlayApplication.objects.filter(play=self.early).first().delete()  # type: ignore[union-attr]
         self.early.refresh_from_db()
         stale_key = self.early.outcome_key
-        self.assertEqual(stored_outcome(self.early)["summary"]["applications"], 3)
+        with CaptureQueriesContext(connection) as q:
+            stale = stored_outcome(self.early)
+        self.assertLessEqual(len(q), 1)  # still not computed on a read
+        self.assertTrue(stale["stale"])
+        self.assertEqual(stale["summary"]["applications"], 4)  # the stored figure, as of then
+        self.assertEqual(stale["as_of"], first["as_of"])
         self.early.refresh_from_db()
-        self.assertEqual(self.early.outcome_key, stale_key)  # a read computes, stores nothing
+        self.assertEqual(self.early.outcome_key, stale_key)  # and stores nothing
+
+    def test_a_play_never_measured_says_so_without_computing(self) -> None:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as q:
+            never = stored_outcome(self.working)
+        self.assertLessEqual(len(q), 1)
+        self.assertIsNone(never["as_of"])
+        self.assertTrue(never["stale"])
+        self.assertEqual(never["summary"]["applications"], 80)
+        self.assertEqual(never["summary"]["verdict"], "too_early")
+        self.assertIn("Not measured yet", never["summary"]["headline"])
+
+    def test_the_page_shows_as_of_and_a_stale_marker_and_a_post_measures_again(self) -> None:
+        from django_tasks_db.models import DBTaskResult
+
+        from unstuck.core.models import TaskRun
+        from unstuck.share.models import PlayApplication
+        from unstuck.share.plays_tasks import refresh_play_outcome
+
+        outcome_refresh(self.working)
+        PlayApplication.objects.filter(play=self.working).first().delete()  # type: ignore[union-attr]
+        self.sign_in(self.leader)
+        url = f"/w/acme/share/plays/{self.working.pk}/"
+        page = self.client.get(url)
+        self.assertContains(page, 'id="outcome-stale"')
+        self.assertContains(page, "Measured ")
+        self.assertContains(page, "Measure again")
+        self.assertContains(page, ">80<")  # the stored n, as of its measurement
+        self.assertFalse(DBTaskResult.objects.exists())  # a GET queues nothing
+        with self.captureOnCommitCallbacks(execute=True):
+            self.client.post(f"{url}outcome/refresh/")
+        queued = DBTaskResult.objects.get(task_path__endswith="refresh_play_outcome")
+        self.assertEqual(queued.args_kwargs["args"], [self.working.pk])
+        refresh_play_outcome.call(self.working.pk)  # what the worker runs
+        run = TaskRun.objects.get(kind="playbook")  # recorded through core.background.tracked
+        self.assertEqual((run.status, run.workspace_id), ("done", self.workspace.pk))
+        self.working.refresh_from_db()
+        self.assertEqual(self.working.outcome["summary"]["applications"], 79)
+        page = self.client.get(url)
+        self.assertNotContains(page, 'id="outcome-stale"')
+        self.assertNotContains(page, "Measure again")
+        with self.captureOnCommitCallbacks(execute=True):
+            self.client.post(f"{url}outcome/refresh/")  # fresh already: nothing queued
+        self.assertEqual(DBTaskResult.objects.count(), 1)
+
+    def test_the_nightly_recompute_measures_every_stale_play_again(self) -> None:
+        from io import StringIO
+
+        from django.core.management import call_command
+
+        outcome_refresh(self.early)  # fresh: left alone
+        out = StringIO()
+        call_command("insights", "recompute", "--workspace", "acme", stdout=out)
+        self.assertIn("2 stale play outcome(s) measured again", out.getvalue())
+        for play in (self.working, self.null):
+            play.refresh_from_db()
+            self.assertFalse(stored_outcome(play)["stale"])
+        self.assertEqual(outcome_summary(self.working).verdict, "working")
+        self.assertEqual(stale_outcomes_refresh(self.workspace.pk), 0)  # all fresh now

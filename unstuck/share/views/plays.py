@@ -232,6 +232,21 @@ def play_retire(request: AppRequest, membership: Membership, pk: int) -> HttpRes
 
 @workspace_view()
 @require_POST
+def play_outcome_refresh(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
+    """Ask for a fresh measurement: queued for the background worker, never computed here."""
+    play = get_play_for(membership, pk)
+    queued = services.play_outcome_refresh(membership=membership, play=play)
+    messages.success(
+        request,
+        "Queued: the outcome is measured again in the background; reload in a minute."
+        if queued
+        else "The outcome is already measured on today's data.",
+    )
+    return redirect(_play_url(membership, play) + "#outcome")
+
+
+@workspace_view()
+@require_POST
 def play_apply(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     play = get_play_for(membership, pk)
     form = forms.ApplyForm(request.POST)

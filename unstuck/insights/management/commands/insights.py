@@ -1,5 +1,7 @@
 """`unstuck insights effectiveness|recompute`: the insights page's figures as JSON or text,
-and the background recomputation run in the foreground (nightly from cron)."""
+and the background recomputation run in the foreground (nightly from cron): the stored
+insights, then every play outcome of the playbook gone stale since it was measured, so
+the playbook is fresh each morning."""
 
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ class Command(BaseCommand):
         "Efficiency versus effectiveness. `effectiveness`: the figures the insights page shows "
         "— the time split per week by category (innovation, coaching, efficiency, admin), "
         "each group's n, the win rates and their interval. `recompute`: recompute the stored "
-        "figures now (as the background task does)."
+        "figures now (as the background task does), then every stale play outcome of the "
+        "playbook. Run nightly from cron: `30 2 * * * unstuck insights recompute --all`."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -33,7 +36,9 @@ class Command(BaseCommand):
         )
         eff.add_argument("--as", dest="as_user", help="Only what this member may see.")
         eff.add_argument("--format", choices=["text", "json"], default="text")
-        rec = sub.add_parser("recompute", help="Recompute the stored insights now.")
+        rec = sub.add_parser(
+            "recompute", help="Recompute the stored insights and the stale play outcomes now."
+        )
         rec.add_argument("--workspace", help="Workspace slug.")
         rec.add_argument("--all", action="store_true", help="Every workspace.")
 
@@ -64,6 +69,10 @@ class Command(BaseCommand):
             workspaces = list(Workspace.objects.order_by("slug"))
         else:
             workspaces = [workspace_arg(options["workspace"])]
+        # The playbook measures its plays with this app's estimator; it refreshes its stored
+        # outcomes here, nightly, and never on a page read (share.plays_outcomes).
+        from unstuck.share.plays_outcomes import stale_outcomes_refresh
+
         failed = False
         for ws in workspaces:
             run = services.insights_recompute(run=InsightsRun.objects.create(workspace=ws))
@@ -72,6 +81,8 @@ class Command(BaseCommand):
                 self.stderr.write(f"{ws.slug}: failed — {run.error}")
             else:
                 self.stdout.write(f"{ws.slug}: recomputed")
+            plays = stale_outcomes_refresh(ws.pk)
+            self.stdout.write(f"{ws.slug}: {plays} stale play outcome(s) measured again")
         if failed:
             raise CommandError("Some recomputations failed.")
 
