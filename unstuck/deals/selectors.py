@@ -125,9 +125,9 @@ def _name_search(workspace_id: int, q: str) -> Q:
     SQLite scans the names, without the join. A search that matches very many accounts
     joins as before."""
     accounts = list(
-        Account.objects.filter(workspace_id=workspace_id, name__icontains=q).values_list(
-            "pk", flat=True
-        )[: SEARCH_ACCOUNTS_MAX + 1]
+        Account.objects.filter(workspace_id=workspace_id, name__icontains=q)
+        .order_by()
+        .values_list("pk", flat=True)[: SEARCH_ACCOUNTS_MAX + 1]
     )
     if len(accounts) > SEARCH_ACCOUNTS_MAX:
         return Q(name__icontains=q) | Q(account__name__icontains=q)
