@@ -116,7 +116,8 @@ def _serve(run: BenchRun, port: int, log: Path, serve_args: list[str]) -> subpro
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
     )
-    deadline = time.time() + 120
+    # Collecting static files and booting the workers takes minutes on a busy machine.
+    deadline = time.time() + float(os.environ.get("BENCH_SERVE_WAIT", "300"))
     while time.time() < deadline:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
