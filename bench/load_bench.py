@@ -118,14 +118,18 @@ def _serve(run: BenchRun, port: int, log: Path, serve_args: list[str]) -> subpro
     )
     # Collecting static files and booting the workers takes minutes on a busy machine.
     deadline = time.time() + float(os.environ.get("BENCH_SERVE_WAIT", "300"))
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                if r.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.5)
-    proc.terminate()
+    try:
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        return proc
+            except OSError:
+                time.sleep(0.5)
+    except BaseException:  # Ctrl-C or SIGTERM while waiting: leave no server behind
+        _stop(proc)
+        raise
+    _stop(proc)
     raise SystemExit(f"the server did not answer on port {port}: see {log}")
 
 
