@@ -102,7 +102,7 @@ def _prepare(deals: int) -> dict[str, object]:
     return {"slug": ws.slug, "people": people}
 
 
-def _serve(run: BenchRun, port: int, log: Path) -> subprocess.Popen[bytes]:
+def _serve(run: BenchRun, port: int, log: Path, serve_args: list[str]) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         **run.env(),
@@ -110,21 +110,26 @@ def _serve(run: BenchRun, port: int, log: Path) -> subprocess.Popen[bytes]:
         "GUNICORN_CMD_ARGS": f"--access-logformat '{ACCESS_FORMAT}'",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "unstuck.cli", "serve", "--bind", f"127.0.0.1:{port}"],
+        [sys.executable, "-m", "unstuck.cli", "serve", "--bind", f"127.0.0.1:{port}", *serve_args],
         env=env,
         cwd=REPO,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
     )
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                if r.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.5)
-    proc.terminate()
+    # Collecting static files and booting the workers takes minutes on a busy machine.
+    deadline = time.time() + float(os.environ.get("BENCH_SERVE_WAIT", "300"))
+    try:
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        return proc
+            except OSError:
+                time.sleep(0.5)
+    except BaseException:  # Ctrl-C or SIGTERM while waiting: leave no server behind
+        _stop(proc)
+        raise
+    _stop(proc)
     raise SystemExit(f"the server did not answer on port {port}: see {log}")
 
 
@@ -229,7 +234,9 @@ def _report(title: str, stats_csv: Path, service: dict[str, list[float]], db: st
         verdict(f"{db} {title}: errors", float(total["Failure Count"]), unit="errors", under=1)
 
 
-def run(db: str, deals: int, seconds: int, think: float, template: str | None) -> None:
+def run(
+    db: str, deals: int, seconds: int, think: float, template: str | None, serve_args: list[str]
+) -> None:
     with BenchRun("load", db=db, template=template) as bench:
         config = _prepare(deals)
         print(f"ANALYZE {bench.analyze():.1f} s")
@@ -237,7 +244,9 @@ def run(db: str, deals: int, seconds: int, think: float, template: str | None) -
         config_file.write_text(json.dumps(config))
         port = PORTS[db]
         log = bench.tmp / "serve.log"
-        server = _serve(bench, port, log)
+        server = _serve(bench, port, log, serve_args)
+        serving = [line for line in log.read_text().splitlines() if "Serving on" in line]
+        print(f"`unstuck serve`: {serving[0] if serving else '?'}", flush=True)
         try:
             # Every worker imports the URLs and the API on its first request: warm them all.
             _locust(config_file, port, 15, 0, bench.tmp / "warmup")
@@ -263,12 +272,20 @@ def main() -> None:
         help="Copy this database (PostgreSQL name or SQLite file) made by the same generator "
         "and seed, already scored, instead of generating one (with --db sqlite or postgres).",
     )
+    parser.add_argument("--workers", type=int, help="`unstuck serve --workers` (else its default).")
+    parser.add_argument("--threads", type=int, help="`unstuck serve --threads` (else its default).")
     args = parser.parse_args()
+    serve_args = [
+        arg
+        for name in ("workers", "threads")
+        if getattr(args, name) is not None
+        for arg in (f"--{name}", str(getattr(args, name)))
+    ]
     if args.db == "both":
         argv = ["--deals", str(args.deals), "--seconds", str(args.seconds)]
-        argv += ["--think", str(args.think)]
+        argv += ["--think", str(args.think), *serve_args]
         sys.exit(per_backend(__file__, argv, ["postgres", "sqlite"]))
-    run(args.db, args.deals, args.seconds, args.think, args.template)
+    run(args.db, args.deals, args.seconds, args.think, args.template, serve_args)
 
 
 if __name__ == "__main__":

@@ -31,8 +31,10 @@ from bench.common import (
 )
 
 
-def run(db: str, deals: int, repeats: int, analyzed_pass: bool, template: str | None) -> None:
-    with BenchRun("queue", db=db, template=template) as bench:
+def run(
+    db: str, deals: int, repeats: int, analyzed_pass: bool, template: str | None, keep: bool
+) -> None:
+    with BenchRun("queue", db=db, template=template, keep=keep) as bench:
         from unstuck.core.models import Workspace
         from unstuck.deals.models import Deal
         from unstuck.demo.generator import generate_demo
@@ -116,12 +118,18 @@ def main() -> None:
         action="store_true",
         help="Time the pages again after a manual ANALYZE (shows how much stale statistics cost).",
     )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="Keep the scored database afterwards (rename it, or run with another BENCH_PREFIX, "
+        "before using it as a --template: the next run sweeps a dead run's database).",
+    )
     args = parser.parse_args()
     if args.db == "both":
         argv = ["--deals", str(args.deals), "--repeats", str(args.repeats)]
         argv += ["--analyzed-pass"] if args.analyzed_pass else []
         sys.exit(per_backend(__file__, argv, ["sqlite", "postgres"]))
-    run(args.db, args.deals, args.repeats, args.analyzed_pass, args.template)
+    run(args.db, args.deals, args.repeats, args.analyzed_pass, args.template, args.keep)
 
 
 if __name__ == "__main__":

@@ -9,15 +9,33 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.core.paginator import Page, Paginator
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, QuerySet, Sum, Value
+from django.core.paginator import Page
+from django.db.models import (
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
 from django.utils import timezone
 
 from unstuck.core.access import deals_visible_to
 from unstuck.core.models import Membership, Role, Team, User
+from unstuck.core.pagination import paginator as make_paginator
 from unstuck.core.templatetags.unstuck import whole_days
 from unstuck.core.validation import parse_id
-from unstuck.deals.models import Deal, DealQuerySet, Pipeline, Stage, StageChange, StageKind
+from unstuck.deals.models import (
+    Account,
+    Deal,
+    DealQuerySet,
+    Pipeline,
+    Stage,
+    StageChange,
+    StageKind,
+)
 
 SORTS: dict[str, tuple[str, ...]] = {
     "amount": ("-amount", "-pk"),
@@ -90,15 +108,41 @@ def pipeline_deals(membership: Membership, filters: PipelineFilters) -> DealQuer
     if filters.stage:
         qs = qs.filter(stage_id=filters.stage)
     if filters.q:
-        qs = qs.filter(name__icontains=filters.q) | qs.filter(account__name__icontains=filters.q)
+        qs = qs.filter(_name_search(membership.workspace_id, filters.q))
     return qs.select_related("account", "owner", "stage").order_by(*SORTS[filters.sort])
 
 
-def pipeline_page(membership: Membership, filters: PipelineFilters, page_number: Any) -> Page[Deal]:
+# Above this many accounts matching a search, the deals are matched through a join instead.
+SEARCH_ACCOUNTS_MAX = 500
+
+
+def _name_search(workspace_id: int, q: str) -> Q:
+    """Deals whose name, or whose account's name, contains q (any case).
+
+    The matching accounts are looked up first (a workspace has far fewer accounts than
+    deals), so the deals are then found by their own indexes, the account key and (on
+    PostgreSQL) the trigram index on the name, with no join to scan the workspace through;
+    SQLite scans the names, without the join. A search that matches very many accounts
+    joins as before."""
+    accounts = list(
+        Account.objects.filter(workspace_id=workspace_id, name__icontains=q)
+        .order_by()
+        .values_list("pk", flat=True)[: SEARCH_ACCOUNTS_MAX + 1]
+    )
+    if len(accounts) > SEARCH_ACCOUNTS_MAX:
+        return Q(name__icontains=q) | Q(account__name__icontains=q)
+    return Q(name__icontains=q) | Q(account_id__in=accounts)
+
+
+def pipeline_page(
+    membership: Membership, filters: PipelineFilters, page_number: Any, *, count: int | None = None
+) -> Page[Deal]:
+    """One page of the filtered view. count, when the caller has it (the totals count the
+    same deals), saves the paginator a second scan of them."""
     from django.conf import settings
 
-    paginator = Paginator(pipeline_deals(membership, filters), settings.UNSTUCK_PAGE_SIZE)
-    return paginator.get_page(page_number)
+    deals = pipeline_deals(membership, filters)
+    return make_paginator(deals, settings.UNSTUCK_PAGE_SIZE, count).get_page(page_number)
 
 
 @dataclass

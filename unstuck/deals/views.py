@@ -27,9 +27,12 @@ from unstuck.deals.models import Deal, DealPartner, Stage, Stakeholder
 @workspace_view()
 def pipeline(request: AppRequest, membership: Membership) -> HttpResponse:
     filters = _pipeline_filters(request, membership)
+    # The totals count the filtered deals per currency: the pager's count is their sum.
+    totals = selectors.pipeline_totals(membership, filters)
+    count = sum(t.count for t in totals)
     context = {
-        "page": selectors.pipeline_page(membership, filters, request.GET.get("page")),
-        "totals": selectors.pipeline_totals(membership, filters),
+        "page": selectors.pipeline_page(membership, filters, request.GET.get("page"), count=count),
+        "totals": totals,
         "filters": filters,
         "choices": selectors.pipeline_filter_choices(membership, filters),
         "sorts": selectors.SORT_LABELS,

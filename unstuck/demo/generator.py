@@ -554,4 +554,15 @@ def generate_demo(
     add_insights(workspace=workspace, seed=seed, today=builder.today, speedup=innovation_speedup)
     add_plays(workspace=workspace, seed=seed, today=builder.today)
     add_share(workspace=workspace, seed=seed, today=builder.today)
+    plays_outcomes_store(workspace)
     return result
+
+
+def plays_outcomes_store(workspace: Workspace) -> None:
+    """Each verified play's measured outcome stored, as the background task leaves it after
+    a play is applied (the demo's applications are written directly)."""
+    from unstuck.share.models import Play, PlayStatus
+    from unstuck.share.plays_outcomes import stored_outcome
+
+    for play in Play.objects.filter(workspace=workspace, status=PlayStatus.VERIFIED):
+        stored_outcome(play, refresh=True)

@@ -10,16 +10,17 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from unstuck.core.access import deals_visible_to
 from unstuck.core.models import Membership
+from unstuck.core.pagination import paginator as make_paginator
 from unstuck.deals.models import BuyingRole, Deal, DealQuerySet, Stakeholder
 from unstuck.investigate import stall_score
 from unstuck.investigate.models import (
@@ -37,19 +38,6 @@ from unstuck.investigate.stall_signals import (
     iter_signal_rows,
     signal_rows,
 )
-
-if TYPE_CHECKING:
-    _Paginator = Paginator[Any]
-else:  # Paginator is generic in the stubs only
-    _Paginator = Paginator
-
-
-class _CountedPaginator(_Paginator):
-    """A paginator told its count: the queue's summary has already counted the same rows."""
-
-    def __init__(self, object_list: Any, per_page: int, *, count: int) -> None:
-        super().__init__(object_list, per_page)
-        self.__dict__["count"] = count  # the cached_property, filled in
 
 
 def _visible_open(membership: Membership) -> DealQuerySet:
@@ -89,8 +77,7 @@ def queue_page(
     if stuck_only:
         qs = qs.filter(stall_score__gte=STALL_WARNING)
     size = settings.UNSTUCK_PAGE_SIZE
-    paginator = Paginator(qs, size) if count is None else _CountedPaginator(qs, size, count=count)
-    return paginator.get_page(page_number)
+    return make_paginator(qs, size, count).get_page(page_number)
 
 
 @dataclass
@@ -175,6 +162,8 @@ class Queue:
     page: Page[Any]
     summary: QueueSummary
     overdue: list[InvestigationRequest]
+    # How the workspace's stall score is computed, for the note beside it.
+    score_model: stall_score.StallModel | None = None
 
 
 def queue(membership: Membership, page_number: Any, *, stuck_only: bool = True) -> Queue:
@@ -189,7 +178,12 @@ def queue(membership: Membership, page_number: Any, *, stuck_only: bool = True) 
         count=summary.stuck if stuck_only else summary.open_deals,
         visible=visible.open(),
     )
-    return Queue(page=page, summary=summary, overdue=overdue_requests(membership, visible=visible))
+    return Queue(
+        page=page,
+        summary=summary,
+        overdue=overdue_requests(membership, visible=visible),
+        score_model=stall_score.stored(membership.workspace),
+    )
 
 
 # --- the investigation on one deal ------------------------------------------------------

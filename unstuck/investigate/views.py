@@ -33,6 +33,7 @@ def queue(request: AppRequest, membership: Membership) -> HttpResponse:
         "show_all": show_all,
         "summary": found.summary,
         "overdue": found.overdue,
+        "score_model": found.score_model,
     }
     return render(request, "investigate/queue.html", context)
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from unittest import mock
 
 from django.db import connection
 from django.test import override_settings
@@ -10,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from unstuck.core.testing import PersonasTestCase
-from unstuck.deals import services
+from unstuck.deals import selectors, services
 from unstuck.deals.models import Stakeholder
 
 
@@ -57,12 +58,41 @@ class PipelinePageTests(PersonasTestCase):
         assert self.deal_a.account is not None
         self.assertEqual(self.names(q=self.deal_a.account.name), ["Alpha expansion"])
 
+    def test_search_matches_the_same_deals_when_very_many_accounts_match(self) -> None:
+        # Past SEARCH_ACCOUNTS_MAX matching accounts the search joins instead of listing them.
+        self.client.force_login(self.leader)
+        assert self.deal_a.account is not None
+        account = self.deal_a.account.name
+        listed = self.names(q=account), self.names(q="bravo"), self.names(q="account")
+        with mock.patch.object(selectors, "SEARCH_ACCOUNTS_MAX", 0):
+            joined = self.names(q=account), self.names(q="bravo"), self.names(q="account")
+        self.assertEqual(listed, joined)
+        self.assertEqual(listed[0], ["Alpha expansion"])
+        self.assertEqual(listed[1], ["Bravo renewal"])
+
     @override_settings(UNSTUCK_PAGE_SIZE=2)
     def test_paginates(self) -> None:
         self.client.force_login(self.leader)
         first = self.client.get(self.url(sort="name"))
         self.assertEqual(first.context["page"].paginator.num_pages, 2)
         self.assertEqual(self.names(sort="name", page=2), ["Bravo renewal"])
+
+    @override_settings(UNSTUCK_PAGE_SIZE=2)
+    def test_the_pager_counts_every_matching_deal_across_currencies(self) -> None:
+        # The pager's count is the sum of the per-currency totals (one scan, not two).
+        for currency in ("EUR", "EUR", "GBP"):
+            self.make_deal(owner=self.rep_b, currency=currency, name=f"Bravo {currency}")
+        self.make_deal(owner=self.rep_b, name="Bravo USD")
+        self.client.force_login(self.leader)
+        response = self.client.get(self.url(q="bravo"))
+        page = response.context["page"]
+        expected = 5  # Bravo renewal, two in EUR, one in GBP, one more in USD
+        self.assertEqual(page.paginator.count, expected)
+        self.assertEqual(page.paginator.num_pages, 3)
+        self.assertEqual(sum(t.count for t in response.context["totals"]), expected)
+        self.assertContains(response, f"<strong>{expected}</strong> deals")
+        response = self.client.get(self.url(q="bravo", page=3))
+        self.assertEqual(len(response.context["page"].object_list), 1)
 
     def test_htmx_requests_get_only_the_table(self) -> None:
         self.client.force_login(self.leader)

@@ -6,9 +6,8 @@ from typing import Any
 
 from django import template
 
-from unstuck.core.models import Workspace
 from unstuck.deals.models import Deal
-from unstuck.investigate import selectors, stall_score
+from unstuck.investigate import selectors
 from unstuck.investigate.models import Factor, ObstacleKind, StepStatus
 
 register = template.Library()
@@ -17,12 +16,6 @@ register = template.Library()
 @register.simple_tag
 def deal_stall(deal: Deal) -> dict[str, Any] | None:
     return selectors.deal_stall(deal)
-
-
-@register.simple_tag
-def stall_score_model(workspace: Workspace) -> stall_score.StallModel | None:
-    """How the workspace's stall score is computed, for the note beside it."""
-    return stall_score.stored(workspace)
 
 
 @register.simple_tag

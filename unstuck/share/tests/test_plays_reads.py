@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from unittest import mock
 
 from django.utils import timezone
 
 from unstuck.cocreate.generator import suggest_for
 from unstuck.investigate.models import DealAssessment
 from unstuck.share.models import PlayApplication
+from unstuck.share.plays_outcomes import stored_outcome
 from unstuck.share.selectors.plays import play_of_the_week, plays_applied_on_unstuck_deals
 from unstuck.share.services import plays as services
 from unstuck.share.tests.plays_helpers import PlaysTestCase, membership, move
@@ -26,6 +28,22 @@ class PlaybookProviderTests(PlaysTestCase):
         self.assertTrue(any("budget obstacle" in w for w in top.why))
         self.assertTrue(any("too early to tell" in w for w in top.why))  # its evidence
         self.assertNotIn(f"playbook:{self.draft_play.pk}", keys)  # drafts are not suggested
+
+    def test_the_deal_page_ranks_by_the_last_stored_outcome_without_recomputing_it(
+        self,
+    ) -> None:
+        # Stored yesterday (the key names another day): the suggestion reads it as it is;
+        # recomputing on a read costs a cohort of the whole workspace per play.
+        stored = stored_outcome(self.budget_play)
+        stored["summary"]["headline"] = "Stored yesterday: working"
+        stored["summary"]["verdict"] = "working"
+        self.budget_play.outcome = stored
+        self.budget_play.outcome_key = "1:1:2000-01-01"
+        self.budget_play.save()
+        with mock.patch("unstuck.share.plays_outcomes.play_outcome") as compute:
+            found = {s.key: s for s in suggest_for(self.deal_a)}
+        compute.assert_not_called()
+        self.assertIn("Stored yesterday: working", found[f"playbook:{self.budget_play.pk}"].why)
 
     def test_a_play_that_fits_nothing_on_the_deal_is_not_suggested(self) -> None:
         self.budget_play.stages = ["Proposal"]  # deal_b: Qualification, no obstacle

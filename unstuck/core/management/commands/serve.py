@@ -7,6 +7,17 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+# A page is mostly Python (one core per process at a time) with short waits on the database:
+# a worker per core, plus one to keep the cores busy while another waits, is enough to keep
+# every core working; more processes than that only take turns on the same cores, so each
+# page takes longer and every worker holds 150-250 MB. Threads (gunicorn's gthread workers,
+# --threads) are for pages that wait long on a remote database; the default is one.
+DEFAULT_THREADS = 1
+
+
+def default_workers() -> int:
+    return (os.cpu_count() or 1) + 1
+
 
 class Command(BaseCommand):
     help = (
@@ -23,8 +34,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers",
             type=int,
-            default=int(os.environ.get("UNSTUCK_WEB_WORKERS", str((os.cpu_count() or 1) * 2 + 1))),
-            help="Gunicorn worker processes (default from UNSTUCK_WEB_WORKERS, else 2 x CPUs + 1).",
+            default=int(os.environ.get("UNSTUCK_WEB_WORKERS", str(default_workers()))),
+            help="Gunicorn worker processes (default from UNSTUCK_WEB_WORKERS, else CPUs + 1).",
+        )
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=int(os.environ.get("UNSTUCK_WEB_THREADS", str(DEFAULT_THREADS))),
+            help=f"Threads per worker (default from UNSTUCK_WEB_THREADS, else {DEFAULT_THREADS}); "
+            "more than 1 runs gunicorn's threaded workers.",
         )
         parser.add_argument(
             "--migrate", action="store_true", help="Apply database migrations before serving."
@@ -43,9 +61,14 @@ class Command(BaseCommand):
             options["bind"],
             "--workers",
             str(options["workers"]),
+            "--threads",
+            str(options["threads"]),
             "--access-logfile",
             "-",
         ]
-        self.stdout.write(f"Serving on http://{options['bind']} with {options['workers']} workers")
+        self.stdout.write(
+            f"Serving on http://{options['bind']} with {options['workers']} workers "
+            f"x {options['threads']} threads"
+        )
         sys.stdout.flush()
         os.execv(sys.executable, argv)
