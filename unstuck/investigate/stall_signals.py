@@ -14,7 +14,7 @@ from collections.abc import Generator
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -44,6 +44,9 @@ from unstuck.investigate.sql import (
     json_rows,
     timestamp_param,
 )
+
+if TYPE_CHECKING:
+    from unstuck.investigate.stall_score import StallModel
 
 # code: (weight in the score, short label)
 SIGNALS: dict[str, tuple[float, str]] = {
@@ -312,13 +315,16 @@ def signal_statement(
     benchmarks: list[StageBenchmark] | None = None,
     min_score: int | None = None,
     worst_first: bool = False,
+    scorer: StallModel | None = None,
 ) -> tuple[str, list[Any], dict[str, Any]]:
     """The signal statement, its parameters and the thresholds its evidence quotes.
 
     Benchmarks: the stored ones for now, those known at `as_of` for an earlier moment, or
     the ones given. deal_id reads a single deal (the deal page); min_score and worst_first
     filter and order in the database, so a caller that streams the rows need not hold them
-    to sort them."""
+    to sort them. With a learnt `scorer` (not the fixed weights) each row also carries its
+    score as `learnt_score`, computed in the database, and min_score and worst_first go by
+    it."""
     now_mode = as_of is None
     moment = as_of or timezone.now()
     stall = stall_settings_for(workspace)
@@ -372,10 +378,22 @@ def signal_statement(
     )
     no_activity_days, no_activity_source = no_activity_rule(stall, workspace_row)
     query = _query("__SNAPSHOT__", one_deal=deal_id is not None)
+    rank, enc_params = "stall_score", "[]"
+    if scorer is not None and scorer.method != "rules":
+        from unstuck.investigate.stall_score import score_from_probability, score_sql
+
+        probability, join, join_params = score_sql(scorer, alias="q")
+        enc_params = join_params[0] if join_params else "[]"
+        query = (
+            f"SELECT s.*, {score_from_probability(scorer, 's.learnt_p')} AS learnt_score "
+            f"FROM (SELECT q.*, {probability} AS learnt_p FROM ({query}) q "
+            f"{join.replace('%s', '%(enc_owner)s')}) s"
+        )
+        rank = "learnt_score"
     if min_score is not None:
-        query = f"SELECT * FROM ({query}) scored WHERE stall_score >= %(min_score)s"
+        query = f"SELECT * FROM ({query}) scored WHERE {rank} >= %(min_score)s"
     if worst_first:
-        query += "\nORDER BY stall_score DESC, COALESCE(amount_now, 0) DESC, deal_id"
+        query += f"\nORDER BY {rank} DESC, COALESCE(amount_now, 0) DESC, deal_id"
     sql, params = _render(
         query,
         {
@@ -391,6 +409,7 @@ def signal_statement(
             "stage_kind": "any" if closed_snapshots else "open",
             "deal_id": deal_id,
             "min_score": min_score,
+            "enc_owner": enc_params,
         },
     )
     before, after = sql.split("__SNAPSHOT__")
@@ -445,10 +464,16 @@ def iter_signal_rows(
     min_score: int | None = None,
     benchmarks: list[StageBenchmark] | None = None,
     chunk_size: int = 2000,
+    scorer: StallModel | None = None,
 ) -> Generator[dict[str, Any], None, None]:
     """The rows of signal_rows, worst first, streamed in chunks: memory stays bounded
     however many deals are open (a server-side cursor on PostgreSQL; SQLite steps through
-    its result as it is read)."""
+    its result as it is read).
+
+    With a scorer, each row is scored as `stall_score.apply` would score it (the score
+    computed in the database, so it orders and filters there too): `stall_score` is the
+    scorer's, `rule_score` the fixed weights', with the method and the signal weights."""
+    learnt = scorer is not None and scorer.method != "rules"
     sql, params, thresholds = signal_statement(
         workspace,
         as_of=as_of,
@@ -456,6 +481,7 @@ def iter_signal_rows(
         min_score=min_score,
         worst_first=True,
         benchmarks=benchmarks,
+        scorer=scorer,
     )
     # A server-side cursor lives in a transaction (outside one, PostgreSQL would keep the
     # whole result WITH HOLD); the statement only reads.
@@ -467,6 +493,15 @@ def iter_signal_rows(
                 row = dict(zip(names, values, strict=True))
                 row["stall_score"] = int(row["stall_score"] or 0)
                 row["thresholds"] = thresholds
+                if learnt:
+                    assert scorer is not None
+                    del row["learnt_p"]
+                    row["rule_score"] = row["stall_score"]
+                    row["stall_score"] = int(row.pop("learnt_score"))
+                    row["score_method"] = scorer.method
+                    row["signal_weights"] = scorer.weights
+                elif scorer is not None:
+                    row["score_method"] = "rules"
                 yield row
 
 
