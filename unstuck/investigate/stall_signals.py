@@ -126,7 +126,8 @@ def _query(snapshot_sql: str, *, one_deal: bool = False) -> str:
         "ELSE d.close_date END"
     )
     row_amount = f"CASE WHEN h.has_hist = 1 AND {closed_later} THEN NULL ELSE d.amount END"
-    w = "PARTITION BY sc.deal_id ORDER BY sc.changed_at, sc.id"
+    # Partitioned by the snapshot's deal (a deal without history has one row, of NULLs).
+    w = "PARTITION BY snap.deal_id ORDER BY sc.changed_at, sc.id"
     flags = {
         # Whole days against whole-day benchmarks (rounded up), so the sentence "34 days in
         # Proposal; 90 % of won deals left it within 33 days" can never contradict itself.
@@ -167,29 +168,33 @@ WITH snap AS{materialized} ({snapshot_sql}),
 -- deals closed by then for an as-of date), handed over as rows.
 bench AS ({bench}),
 hist AS (
-  SELECT sc.deal_id, snap.as_of, sc.to_stage_id, sc.changed_at, sc.amount, sc.close_date,
-         st.kind, st."order" AS ord,
+  -- Every snapshot deal with its history known then; a deal with none yet is one row of
+  -- NULLs (the left join), so one pass over the history serves both.
+  SELECT snap.deal_id, snap.as_of, sc.id AS sc_id, sc.to_stage_id, sc.changed_at, sc.amount,
+         sc.close_date, st.kind, st."order" AS ord,
          LAG(sc.to_stage_id) OVER ({w}) AS prev_stage,
          LAG(st."order") OVER ({w}) AS prev_ord,
          LAG(sc.close_date) OVER ({w}) AS prev_close,
-         ROW_NUMBER() OVER ({w}) AS rn_asc,
-         -- Same partition and order as the other windows, so one sort serves them all.
-         COUNT(*) OVER ({w} ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-           AS n_rows
-  FROM deals_stagechange sc
-  JOIN snap ON snap.deal_id = sc.deal_id
-  JOIN deals_stage st ON st.id = sc.to_stage_id
-  WHERE sc.changed_at <= snap.as_of {only_sc}
+         -- The first and the last row of the deal's history: LAG and LEAD over the same
+         -- window as the others, so one sort and one pass serve them all (a row count over
+         -- the whole partition would need a second pass).
+         LAG(sc.id) OVER ({w}) AS prev_id,
+         LEAD(sc.id) OVER ({w}) AS next_id
+  FROM snap
+  LEFT JOIN deals_stagechange sc
+    ON sc.deal_id = snap.deal_id AND sc.changed_at <= snap.as_of {only_sc}
+  LEFT JOIN deals_stage st ON st.id = sc.to_stage_id
 ),
 -- One row per snapshot deal: its history aggregated, or NULLs when it has none yet. The
 -- main query is driven from here (not joined to it), since SQLite will not index it.
 hagg AS (
-  SELECT deal_id, MAX(as_of) AS as_of, 1 AS has_hist,
-    MAX(CASE WHEN rn_asc = n_rows THEN to_stage_id END) AS stage_id,
-    MAX(CASE WHEN rn_asc = n_rows THEN amount END) AS amount_last,
+  SELECT deal_id, MAX(as_of) AS as_of,
+    MAX(CASE WHEN sc_id IS NOT NULL THEN 1 ELSE 0 END) AS has_hist,
+    MAX(CASE WHEN next_id IS NULL THEN to_stage_id END) AS stage_id,
+    MAX(CASE WHEN next_id IS NULL THEN amount END) AS amount_last,
     MAX(amount) AS amount_peak,
-    MAX(CASE WHEN rn_asc = n_rows THEN close_date END) AS close_last,
-    MAX(CASE WHEN rn_asc = 1 THEN close_date END) AS close_first,
+    MAX(CASE WHEN next_id IS NULL THEN close_date END) AS close_last,
+    MAX(CASE WHEN prev_id IS NULL THEN close_date END) AS close_first,
     MAX(CASE WHEN prev_stage IS NULL OR prev_stage <> to_stage_id THEN changed_at END)
       AS entered_at,
     SUM(CASE WHEN prev_close IS NOT NULL AND close_date > prev_close THEN 1 ELSE 0 END)
@@ -198,25 +203,9 @@ hagg AS (
       AS pulls,
     MAX(CASE WHEN prev_ord IS NOT NULL AND ord < prev_ord AND kind = 'open'
         THEN changed_at END) AS moved_back_at,
-    SUM(CASE WHEN prev_stage IS NULL OR prev_stage <> to_stage_id THEN 1 ELSE 0 END) AS moves
+    SUM(CASE WHEN sc_id IS NOT NULL AND (prev_stage IS NULL OR prev_stage <> to_stage_id)
+        THEN 1 ELSE 0 END) AS moves
   FROM hist GROUP BY deal_id
-  UNION ALL
-  SELECT snap.deal_id, snap.as_of, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-    NULL
-  FROM snap
-  WHERE NOT EXISTS (
-    SELECT 1 FROM deals_stagechange sc
-    WHERE sc.deal_id = snap.deal_id AND sc.changed_at <= snap.as_of {only_sc}
-  )
-),
-act AS (
-  SELECT a.deal_id, COUNT(*) AS n_act, MAX(a.occurred_at) AS last_act,
-         SUM(CASE WHEN {since("a.occurred_at", "snap.as_of")} <= 30 THEN 1 ELSE 0 END)
-           AS n_act_30,
-         SUM(CASE WHEN a.direction = 'inbound' THEN 1 ELSE 0 END) AS n_inbound
-  FROM deals_activity a JOIN snap ON snap.deal_id = a.deal_id
-  WHERE a.occurred_at <= snap.as_of {only_a}
-  GROUP BY a.deal_id
 ),
 sh AS (
   SELECT s.deal_id, COUNT(*) AS n_sh,
@@ -230,10 +219,16 @@ sh AS (
   WHERE s.created_at <= snap.as_of {only_s}
   GROUP BY s.deal_id
 ),
-champ AS (
-  SELECT a.deal_id, MAX(a.occurred_at) AS champion_last
+-- Activities, and among them the champion's, in one pass.
+act AS (
+  SELECT a.deal_id, COUNT(*) AS n_act, MAX(a.occurred_at) AS last_act,
+         SUM(CASE WHEN {since("a.occurred_at", "snap.as_of")} <= 30 THEN 1 ELSE 0 END)
+           AS n_act_30,
+         SUM(CASE WHEN a.direction = 'inbound' THEN 1 ELSE 0 END) AS n_inbound,
+         MAX(CASE WHEN a.contact_id = sh.champion_contact THEN a.occurred_at END)
+           AS champion_last
   FROM deals_activity a JOIN snap ON snap.deal_id = a.deal_id
-  JOIN sh ON sh.deal_id = a.deal_id AND sh.champion_contact = a.contact_id
+  LEFT JOIN sh ON sh.deal_id = a.deal_id
   WHERE a.occurred_at <= snap.as_of {only_a}
   GROUP BY a.deal_id
 ),
@@ -258,14 +253,13 @@ base AS (
     {since("COALESCE(act.last_act, d.created_at)", "h.as_of")} AS days_silent,
     COALESCE(sh.n_sh, 0) AS n_sh, COALESCE(sh.n_eb, 0) AS n_eb,
     COALESCE(sh.n_supporters, 0) AS n_supporters, sh.any_name, sh.champion_name,
-    {since("champ.champion_last", "h.as_of")} AS champion_days,
+    {since("act.champion_last", "h.as_of")} AS champion_days,
     {days_between_dates(as_date("h.as_of"), close_now)} AS days_to_close,
     d.next_step
   FROM hagg h
   JOIN deals_deal d ON d.id = h.deal_id
   LEFT JOIN act ON act.deal_id = d.id
   LEFT JOIN sh ON sh.deal_id = d.id
-  LEFT JOIN champ ON champ.deal_id = d.id
   JOIN deals_stage st ON st.id = COALESCE(h.stage_id, d.stage_id)
 ),
 flagged AS (
