@@ -295,6 +295,17 @@ class BenchRun:
 
             connections.close_all()
         if self.keep:
+            # Renamed without this process's id, so the next run's sweep leaves them alone.
+            kept = self.name.replace(f"_{os.getpid()}_", "_kept_")
+            folder = self.tmp.with_name(self.tmp.name.replace(f"-{os.getpid()}-", "-kept-"))
+            with contextlib.suppress(OSError):
+                self.tmp = self.tmp.rename(folder)
+            if self.db == "postgres":
+                import psycopg
+
+                with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+                    admin.execute(f'ALTER DATABASE "{self.name}" RENAME TO "{kept}"')
+                self.name = kept
             print(
                 f"kept: {self.tmp}" + (f", database {self.name}" if self.db == "postgres" else "")
             )

@@ -201,7 +201,10 @@ def time_in_postgres(sql: str, params: list[Any]) -> tuple[float, float, tuple[A
 
     from django.db import connection
 
-    with connection.cursor() as cursor:
+    from unstuck.investigate.sql import analytic_transaction
+
+    # In the transaction the app runs it in (its planner settings: investigate/sql.py).
+    with analytic_transaction(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
         workers: dict[int, float] = {}
@@ -290,6 +293,12 @@ for csv in sorted(folder.glob("*.csv")):
     )
 # CSV cannot tell an empty string from NULL; the CRM's empty next step is ''.
 duck.execute("UPDATE deals_deal SET next_step = '' WHERE next_step IS NULL")
+# The statement hands the benchmarks over as JSON rows in PostgreSQL's spelling.
+duck.execute("CREATE TYPE JSONB AS JSON")
+duck.execute(
+    "CREATE MACRO jsonb_array_elements(x) AS TABLE "
+    "SELECT unnest(CAST(x AS JSON[])) AS value"
+)
 runs = []
 for _ in range(2):
     c0, t0 = time.process_time(), time.perf_counter()
@@ -309,10 +318,26 @@ def run_child(argv: list[str], env: dict[str, str], out: Path) -> tuple[float, f
     return time.perf_counter() - started, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
 
 
+def diagnose_cli(folder: Path, env: dict[str, str]) -> None:
+    """`unstuck diagnose --format csv` in a child process: wall time, rows, peak RSS."""
+    wall, rss, code = run_child(
+        [sys.executable, "-m", "unstuck.cli", "diagnose", "--workspace", "bench",
+         "--format", "csv"], env, folder / "diagnose.csv")  # fmt: skip
+    lines = sum(1 for _ in (folder / "diagnose.csv").open("rb")) - 1
+    print(f"{'unstuck diagnose --format csv (child)':<46}{wall:>8.1f} s  {lines:,} rows "
+          f"written, exit {code}, peak RSS {rss:.0f} MB · {machine()}")  # fmt: skip
+    verdict("diagnose --format csv peak RSS", rss, under=500, unit="MB",
+            note=f"{lines:,} rows in {wall:.0f} s")  # fmt: skip
+    (folder / "diagnose.csv").unlink()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--deals", type=int, default=1_000_000)
     parser.add_argument("--skip-duckdb", action="store_true")
+    parser.add_argument(
+        "--skip-diagnose", action="store_true", help="Time the statement only, not the CLI."
+    )
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
     parser.add_argument(
         "--template", help="Copy this database kept by an earlier run instead of building one."
@@ -347,28 +372,20 @@ def main() -> None:
 
         with temp_folder("diagnose") as folder:
             env = {**os.environ, **run.env()}
-            wall, rss, code = run_child(
-                [sys.executable, "-m", "unstuck.cli", "diagnose", "--workspace", "bench",
-                 "--format", "csv"], env, folder / "diagnose.csv")  # fmt: skip
-            lines = sum(1 for _ in (folder / "diagnose.csv").open("rb")) - 1
-            print(f"{'unstuck diagnose --format csv (child)':<46}{wall:>8.1f} s  {lines:,} rows "
-                  f"written, exit {code}, peak RSS {rss:.0f} MB · {machine()}")  # fmt: skip
-            verdict("diagnose --format csv peak RSS", rss, under=500, unit="MB",
-                    note=f"{lines:,} rows in {wall:.0f} s")  # fmt: skip
-            (folder / "diagnose.csv").unlink()
+            if not args.skip_diagnose:
+                diagnose_cli(folder, env)
             if args.skip_duckdb:
                 summary(f"diagnose_bench {args.deals:,} deals")
                 return
             started = time.perf_counter()
             export_csv(folder)
+
             (folder / "statement.sql").write_text(literal(sql, params))
             (folder / "child.py").write_text(DUCK_CHILD)
             print(f"{'DuckDB: export (not timed below)':<46}"
                   f"{time.perf_counter() - started:>8.1f} s")  # fmt: skip
             child = [sys.executable, str(folder / "child.py"), str(folder)]
-            wall, rss, code = run_child(
-                [*child, str(folder / "statement.sql")], env, folder / "duck.json"
-            )
+            run_child([*child, str(folder / "statement.sql")], env, folder / "duck.json")
             duck = json.loads((folder / "duck.json").read_text())
         for attempt, (d_wall, d_cpu) in enumerate(duck["runs"], 1):
             print(f"{f'DuckDB: same statement, run {attempt}':<46}{d_wall:>8.1f} s  "

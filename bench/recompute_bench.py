@@ -7,6 +7,8 @@ beside every time (bench/common.py).
 
     uv run python bench/recompute_bench.py                       # 100,000 deals, both databases
     uv run python bench/recompute_bench.py --db sqlite --deals 20000
+    uv run python bench/recompute_bench.py --db postgres --build-only --keep   # once, then
+    uv run python bench/recompute_bench.py --db postgres --template <kept database>
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import BenchRun, machine, peak_rss_mb, per_backend, summary, verdict
 
 
-def run(db: str, deals: int, template: str | None) -> None:
-    with BenchRun("recompute", db=db, template=template) as bench:
+def run(
+    db: str, deals: int, template: str | None, *, keep: bool = False, build_only: bool = False
+) -> None:
+    with BenchRun("recompute", db=db, template=template, keep=keep) as bench:
         from django.utils import timezone
 
         from unstuck.core.models import Workspace
@@ -37,6 +41,8 @@ def run(db: str, deals: int, template: str | None) -> None:
             ws = generate_demo(deals=deals, seed=1, activity_rate=0.15).workspace
             print(f"demo: {deals:,} deals in {time.perf_counter() - started:.0f} s; "
                   f"ANALYZE {bench.analyze():.1f} s", flush=True)  # fmt: skip
+        if build_only:  # a template for later runs: the data, never scored
+            return
 
         def timed(label: str, **kw: bool) -> float:
             started = time.perf_counter()
@@ -87,10 +93,14 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--deals", type=int, default=100_000)
     parser.add_argument("--template", help="Start from a copy of this database (see common.py).")
+    parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
+    parser.add_argument(
+        "--build-only", action="store_true", help="Generate the data and stop (with --keep)."
+    )
     args = parser.parse_args()
     if args.db == "both":
         sys.exit(per_backend(__file__, ["--deals", str(args.deals)], ["sqlite", "postgres"]))
-    run(args.db, args.deals, args.template)
+    run(args.db, args.deals, args.template, keep=args.keep, build_only=args.build_only)
 
 
 if __name__ == "__main__":

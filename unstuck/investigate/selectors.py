@@ -3,14 +3,10 @@ and the diagnosis rows of the CLI and API. Fixed number of queries per page."""
 
 from __future__ import annotations
 
-import pickle
-import sqlite3
-import tempfile
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.paginator import Page
@@ -337,50 +333,21 @@ def iter_diagnosis(
     a million open deals are written out without being held in memory.
 
     As of a past moment, the score is learnt from what was known then (benchmarks and
-    model), so the answer is the one that day's data gave. The fixed-weight score is ordered
-    by the database; a learnt score is computed here, chunk by chunk, and ordered through a
-    temporary SQLite file (an external sort), so memory stays bounded either way."""
+    model), so the answer is the one that day's data gave. Whichever score applies (the
+    fixed weights or the learnt one, rendered into SQL) is computed, filtered and ordered in
+    the database, so the rows arrive in their final order."""
     deals = deals_visible_to(membership) if membership is not None else None
     scorer = (
         stall_score.stored(workspace)
         if as_of is None
         else stall_score.stall_model_fit(workspace, known_at=as_of)
     )
-    if scorer is None or scorer.method == "rules":
-        for row in iter_signal_rows(workspace, as_of=as_of, deals=deals, min_score=min_score):
-            stall_score.apply(scorer, [row])
-            yield _diagnosis_row(row)
-        return
-    with tempfile.TemporaryDirectory(prefix="unstuck-diagnose-") as folder:
-        store = sqlite3.connect(Path(folder) / "rows.sqlite3")
-        try:
-            store.execute("CREATE TABLE r (score INT, amount REAL, deal_id INT, body BLOB)")
-            chunk: list[dict[str, Any]] = []
-
-            def flush() -> None:
-                stall_score.apply(scorer, chunk)
-                out = [_diagnosis_row(row) for row in chunk]
-                store.executemany(
-                    "INSERT INTO r VALUES (?, ?, ?, ?)",
-                    [
-                        (r["stall_score"], r["amount"], r["deal_id"], pickle.dumps(r))
-                        for r in out
-                        if min_score is None or r["stall_score"] >= min_score
-                    ],
-                )
-                chunk.clear()
-
-            for row in iter_signal_rows(workspace, as_of=as_of, deals=deals):
-                chunk.append(row)
-                if len(chunk) >= chunk_size:
-                    flush()
-            flush()
-            cursor = store.execute("SELECT body FROM r ORDER BY score DESC, amount DESC, deal_id")
-            while batch := cursor.fetchmany(chunk_size):
-                for (body,) in batch:
-                    yield pickle.loads(body)
-        finally:
-            store.close()
+    rows = iter_signal_rows(
+        workspace, as_of=as_of, deals=deals, min_score=min_score, chunk_size=chunk_size,
+        scorer=scorer,
+    )  # fmt: skip
+    for row in rows:
+        yield _diagnosis_row(row)
 
 
 def diagnosis(

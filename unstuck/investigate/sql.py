@@ -16,9 +16,11 @@ def is_postgres() -> bool:
 
 
 def days_between(start: str, end: str) -> str:
-    """Fractional days from `start` to `end` (both timestamp expressions)."""
+    """Fractional days from `start` to `end` (both timestamp expressions), as a double
+    (EXTRACT returns numeric since PostgreSQL 14, which cost a third of the signal
+    statement's CPU at 100,000 deals; date_part still returns double precision)."""
     if is_postgres():
-        return f"(EXTRACT(EPOCH FROM (({end}) - ({start}))) / 86400.0)"
+        return f"(date_part('epoch', ({end}) - ({start})) / 86400.0)"
     return f"(julianday({end}) - julianday({start}))"
 
 

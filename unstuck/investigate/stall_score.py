@@ -20,6 +20,7 @@ one whose odds of not being won are 2.7 times the typical deal's scores 40 (stuc
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -39,6 +40,12 @@ MIN_SNAPSHOTS = 300  # below this the history is too thin to learn from
 MIN_MINORITY = 30  # snapshots of the rarer outcome below which nothing is learnt
 ROT_DAYS = 30  # Odoo's default rotting threshold
 TYPICAL_SCORE = 0.2  # where a deal of typical risk lands on the 0-100 scale
+# Deals seen at each landmark, at most: beyond this a fixed pseudo-random sample of them
+# (by a hash of the deal's id, blind to its outcome), so retraining a large workspace reads
+# 12 samples instead of 12 whole pipelines. 12 x 5,000 snapshots are ample for the two dozen
+# weights of a logistic regression; smaller workspaces are seen whole, as before.
+LANDMARK_SAMPLE = 5_000
+_HASH_MULTIPLIER, _HASH_MODULUS = 2654435761, 1000003
 
 # Signals the history cannot show (the CRM keeps no history of the next step).
 NOT_LEARNABLE = {"no_next_step"}
@@ -263,12 +270,32 @@ def landmark_snapshots(workspace: Workspace, *, known_at: datetime) -> Snapshots
     y: list[int] = []
     where: list[int] = []
     for i, moment in enumerate(landmarks):
-        for row in signal_rows(workspace, as_of=moment):
+        for row in signal_rows(workspace, as_of=moment, deals=_landmark_sample(workspace, moment)):
             won = won_at.get(row["deal_id"])
             y.append(0 if won is not None and won <= moment + timedelta(days=horizon) else 1)
             rows.append(row)
             where.append(i)
     return Snapshots(rows, np.array(y), np.array(where, dtype=int), landmarks, horizon)
+
+
+def _landmark_sample(workspace: Workspace, moment: datetime) -> Any:
+    """The deals to see at a landmark: all of those open then, or, above LANDMARK_SAMPLE of
+    them, a sample of about that many picked by a multiplicative hash of the id (spread
+    evenly whatever pattern the ids follow)."""
+    from django.db.models import F
+    from django.db.models.functions import Mod
+
+    open_then = (
+        Deal.objects.filter(workspace=workspace, created_at__lte=moment)
+        .exclude(closed_at__lte=moment)
+        .count()
+    )
+    if open_then <= LANDMARK_SAMPLE:
+        return None
+    cut = math.ceil(LANDMARK_SAMPLE / open_then * _HASH_MODULUS)
+    return Deal.objects.alias(bucket=Mod(F("id") * _HASH_MULTIPLIER, _HASH_MODULUS)).filter(
+        workspace=workspace, bucket__lt=cut
+    )
 
 
 def _stage_rates(rows: list[dict[str, Any]], y: np.ndarray) -> tuple[dict[str, float], float]:
@@ -484,3 +511,89 @@ def apply(model: StallModel | None, rows: list[dict[str, Any]]) -> None:
         row["stall_score"] = score
         row["score_method"] = model.method
         row["signal_weights"] = model.weights
+
+
+# --- the same score in SQL -------------------------------------------------------------------
+
+# The linear part is clamped before exp() (PostgreSQL raises on overflow): beyond ±40 the
+# probability is clipped to 1e-6 / 1 - 1e-6 either way, as `scores` clips it.
+_LINEAR_BOUND = 40.0
+
+
+def _lit(value: float) -> str:
+    """A float as SQL text that parses back to the same double (repr is exact)."""
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"not a finite number: {value!r}")
+    return f"({number!r})"
+
+
+def score_sql(model: StallModel, *, alias: str = "q") -> tuple[str, str, list[Any]]:
+    """The model's 0-100 score as SQL over the signal statement's columns (table `alias`),
+    so the database can filter and order by it: (the probability clipped as `scores` clips
+    it, its join, that join's parameters). `score_from_probability` turns the first into the
+    score. The same arithmetic as `_columns`, `Fit.probability` and `scores`, step by step,
+    so both give the same integers (a test holds them to it on both databases)."""
+    from unstuck.investigate.sql import as_float, greatest, json_rows, least
+
+    overall_logit = _logit(model.overall)
+
+    def col(name: str) -> str:
+        return f"COALESCE({as_float(f'{alias}.{name}')}, 0.0)"
+
+    days = greatest(col("days_in_stage"), "0.0")
+    ratio = (
+        f"(CASE WHEN {alias}.p50_days > 0 THEN {days} / {as_float(f'{alias}.p50_days')} "
+        "ELSE 0.0 END)"
+    )
+    stage_cases = " ".join(
+        f"WHEN {int(stage)} THEN {_lit(_logit(rate))}"
+        for stage, rate in sorted(model.stage_rates.items())
+        if stage.lstrip("-").isdigit()
+    )
+    stage_logit = (
+        f"(CASE {alias}.stage_id {stage_cases} ELSE {_lit(overall_logit)} END)"
+        if stage_cases
+        else _lit(overall_logit)
+    )
+    features = {
+        **{f"f_{code}": col(f"f_{code}") for code in LEARNT_FLAGS},
+        "log_days_in_stage": f"LN(1.0 + {days})",
+        "log_days_vs_won": f"LN(1.0 + {least(ratio, '50.0')})",
+        "stage_logit": stage_logit,
+        "log_age": f"LN(1.0 + {greatest(col('age_days'), '0.0')})",
+        "log_amount": f"LN(1.0 + {greatest(col('amount_now'), '0.0')})",
+        "pushes": least(col("pushes"), "5.0"),
+        "pulls": least(col("pulls"), "5.0"),
+        "moves": least(col("moves"), "10.0"),
+        "log_act_30": f"LN(1.0 + {col('n_act_30')})",
+        "rot": f"(CASE WHEN {days} > {ROT_DAYS} THEN 1.0 ELSE 0.0 END)",
+    }
+    join, params = "", []
+    owners = model.encodings.get("owner")
+    if owners:  # the owners' rates as rows, joined (a CASE over hundreds of owners is slow)
+        features["enc:owner"] = f"COALESCE(enc_owner.value, {_lit(overall_logit)})"
+        join = (
+            f"LEFT JOIN ({json_rows([('owner_id', 'int'), ('value', 'float')])}) enc_owner "
+            f"ON enc_owner.owner_id = {alias}.owner_id"
+        )
+        params.append(
+            json.dumps([[int(k), _logit(v)] for k, v in owners.items() if k.lstrip("-").isdigit()])
+        )
+    fit = model.fit
+    terms = [
+        f"(({features[name]} - {_lit(mean)}) / {_lit(scale)}) * {_lit(coef)}"
+        for name, mean, scale, coef in zip(fit.columns, fit.mean, fit.scale, fit.coef, strict=True)
+    ]
+    linear = " + ".join([*terms, _lit(fit.intercept)]) if terms else _lit(fit.intercept)
+    bounded = least(greatest(f"({linear})", _lit(-_LINEAR_BOUND)), _lit(_LINEAR_BOUND))
+    probability = f"(1.0 / (1.0 + EXP(-({bounded}))))"
+    clipped = least(greatest(probability, _lit(1e-6)), _lit(1 - 1e-6))
+    return clipped, join, params
+
+
+def score_from_probability(model: StallModel, probability: str) -> str:
+    """SQL for the 0-100 score from the clipped probability column (`scores`' last step)."""
+    shift = _logit(TYPICAL_SCORE) - _logit(model.overall)
+    z = f"(LN({probability} / (1.0 - {probability})) + {_lit(shift)})"
+    return f"ROUND(100.0 / (1.0 + EXP(-{z})))"

@@ -14,7 +14,7 @@ from collections.abc import Generator
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -44,6 +44,9 @@ from unstuck.investigate.sql import (
     json_rows,
     timestamp_param,
 )
+
+if TYPE_CHECKING:
+    from unstuck.investigate.stall_score import StallModel
 
 # code: (weight in the score, short label)
 SIGNALS: dict[str, tuple[float, str]] = {
@@ -123,7 +126,8 @@ def _query(snapshot_sql: str, *, one_deal: bool = False) -> str:
         "ELSE d.close_date END"
     )
     row_amount = f"CASE WHEN h.has_hist = 1 AND {closed_later} THEN NULL ELSE d.amount END"
-    w = "PARTITION BY sc.deal_id ORDER BY sc.changed_at, sc.id"
+    # Partitioned by the snapshot's deal (a deal without history has one row, of NULLs).
+    w = "PARTITION BY snap.deal_id ORDER BY sc.changed_at, sc.id"
     flags = {
         # Whole days against whole-day benchmarks (rounded up), so the sentence "34 days in
         # Proposal; 90 % of won deals left it within 33 days" can never contradict itself.
@@ -164,29 +168,33 @@ WITH snap AS{materialized} ({snapshot_sql}),
 -- deals closed by then for an as-of date), handed over as rows.
 bench AS ({bench}),
 hist AS (
-  SELECT sc.deal_id, snap.as_of, sc.to_stage_id, sc.changed_at, sc.amount, sc.close_date,
-         st.kind, st."order" AS ord,
+  -- Every snapshot deal with its history known then; a deal with none yet is one row of
+  -- NULLs (the left join), so one pass over the history serves both.
+  SELECT snap.deal_id, snap.as_of, sc.id AS sc_id, sc.to_stage_id, sc.changed_at, sc.amount,
+         sc.close_date, st.kind, st."order" AS ord,
          LAG(sc.to_stage_id) OVER ({w}) AS prev_stage,
          LAG(st."order") OVER ({w}) AS prev_ord,
          LAG(sc.close_date) OVER ({w}) AS prev_close,
-         ROW_NUMBER() OVER ({w}) AS rn_asc,
-         -- Same partition and order as the other windows, so one sort serves them all.
-         COUNT(*) OVER ({w} ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-           AS n_rows
-  FROM deals_stagechange sc
-  JOIN snap ON snap.deal_id = sc.deal_id
-  JOIN deals_stage st ON st.id = sc.to_stage_id
-  WHERE sc.changed_at <= snap.as_of {only_sc}
+         -- The first and the last row of the deal's history: LAG and LEAD over the same
+         -- window as the others, so one sort and one pass serve them all (a row count over
+         -- the whole partition would need a second pass).
+         LAG(sc.id) OVER ({w}) AS prev_id,
+         LEAD(sc.id) OVER ({w}) AS next_id
+  FROM snap
+  LEFT JOIN deals_stagechange sc
+    ON sc.deal_id = snap.deal_id AND sc.changed_at <= snap.as_of {only_sc}
+  LEFT JOIN deals_stage st ON st.id = sc.to_stage_id
 ),
 -- One row per snapshot deal: its history aggregated, or NULLs when it has none yet. The
 -- main query is driven from here (not joined to it), since SQLite will not index it.
 hagg AS (
-  SELECT deal_id, MAX(as_of) AS as_of, 1 AS has_hist,
-    MAX(CASE WHEN rn_asc = n_rows THEN to_stage_id END) AS stage_id,
-    MAX(CASE WHEN rn_asc = n_rows THEN amount END) AS amount_last,
+  SELECT deal_id, MAX(as_of) AS as_of,
+    MAX(CASE WHEN sc_id IS NOT NULL THEN 1 ELSE 0 END) AS has_hist,
+    MAX(CASE WHEN next_id IS NULL THEN to_stage_id END) AS stage_id,
+    MAX(CASE WHEN next_id IS NULL THEN amount END) AS amount_last,
     MAX(amount) AS amount_peak,
-    MAX(CASE WHEN rn_asc = n_rows THEN close_date END) AS close_last,
-    MAX(CASE WHEN rn_asc = 1 THEN close_date END) AS close_first,
+    MAX(CASE WHEN next_id IS NULL THEN close_date END) AS close_last,
+    MAX(CASE WHEN prev_id IS NULL THEN close_date END) AS close_first,
     MAX(CASE WHEN prev_stage IS NULL OR prev_stage <> to_stage_id THEN changed_at END)
       AS entered_at,
     SUM(CASE WHEN prev_close IS NOT NULL AND close_date > prev_close THEN 1 ELSE 0 END)
@@ -195,25 +203,9 @@ hagg AS (
       AS pulls,
     MAX(CASE WHEN prev_ord IS NOT NULL AND ord < prev_ord AND kind = 'open'
         THEN changed_at END) AS moved_back_at,
-    SUM(CASE WHEN prev_stage IS NULL OR prev_stage <> to_stage_id THEN 1 ELSE 0 END) AS moves
+    SUM(CASE WHEN sc_id IS NOT NULL AND (prev_stage IS NULL OR prev_stage <> to_stage_id)
+        THEN 1 ELSE 0 END) AS moves
   FROM hist GROUP BY deal_id
-  UNION ALL
-  SELECT snap.deal_id, snap.as_of, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-    NULL
-  FROM snap
-  WHERE NOT EXISTS (
-    SELECT 1 FROM deals_stagechange sc
-    WHERE sc.deal_id = snap.deal_id AND sc.changed_at <= snap.as_of {only_sc}
-  )
-),
-act AS (
-  SELECT a.deal_id, COUNT(*) AS n_act, MAX(a.occurred_at) AS last_act,
-         SUM(CASE WHEN {since("a.occurred_at", "snap.as_of")} <= 30 THEN 1 ELSE 0 END)
-           AS n_act_30,
-         SUM(CASE WHEN a.direction = 'inbound' THEN 1 ELSE 0 END) AS n_inbound
-  FROM deals_activity a JOIN snap ON snap.deal_id = a.deal_id
-  WHERE a.occurred_at <= snap.as_of {only_a}
-  GROUP BY a.deal_id
 ),
 sh AS (
   SELECT s.deal_id, COUNT(*) AS n_sh,
@@ -227,10 +219,16 @@ sh AS (
   WHERE s.created_at <= snap.as_of {only_s}
   GROUP BY s.deal_id
 ),
-champ AS (
-  SELECT a.deal_id, MAX(a.occurred_at) AS champion_last
+-- Activities, and among them the champion's, in one pass.
+act AS (
+  SELECT a.deal_id, COUNT(*) AS n_act, MAX(a.occurred_at) AS last_act,
+         SUM(CASE WHEN {since("a.occurred_at", "snap.as_of")} <= 30 THEN 1 ELSE 0 END)
+           AS n_act_30,
+         SUM(CASE WHEN a.direction = 'inbound' THEN 1 ELSE 0 END) AS n_inbound,
+         MAX(CASE WHEN a.contact_id = sh.champion_contact THEN a.occurred_at END)
+           AS champion_last
   FROM deals_activity a JOIN snap ON snap.deal_id = a.deal_id
-  JOIN sh ON sh.deal_id = a.deal_id AND sh.champion_contact = a.contact_id
+  LEFT JOIN sh ON sh.deal_id = a.deal_id
   WHERE a.occurred_at <= snap.as_of {only_a}
   GROUP BY a.deal_id
 ),
@@ -255,14 +253,13 @@ base AS (
     {since("COALESCE(act.last_act, d.created_at)", "h.as_of")} AS days_silent,
     COALESCE(sh.n_sh, 0) AS n_sh, COALESCE(sh.n_eb, 0) AS n_eb,
     COALESCE(sh.n_supporters, 0) AS n_supporters, sh.any_name, sh.champion_name,
-    {since("champ.champion_last", "h.as_of")} AS champion_days,
+    {since("act.champion_last", "h.as_of")} AS champion_days,
     {days_between_dates(as_date("h.as_of"), close_now)} AS days_to_close,
     d.next_step
   FROM hagg h
   JOIN deals_deal d ON d.id = h.deal_id
   LEFT JOIN act ON act.deal_id = d.id
   LEFT JOIN sh ON sh.deal_id = d.id
-  LEFT JOIN champ ON champ.deal_id = d.id
   JOIN deals_stage st ON st.id = COALESCE(h.stage_id, d.stage_id)
 ),
 flagged AS (
@@ -312,13 +309,16 @@ def signal_statement(
     benchmarks: list[StageBenchmark] | None = None,
     min_score: int | None = None,
     worst_first: bool = False,
+    scorer: StallModel | None = None,
 ) -> tuple[str, list[Any], dict[str, Any]]:
     """The signal statement, its parameters and the thresholds its evidence quotes.
 
     Benchmarks: the stored ones for now, those known at `as_of` for an earlier moment, or
     the ones given. deal_id reads a single deal (the deal page); min_score and worst_first
     filter and order in the database, so a caller that streams the rows need not hold them
-    to sort them."""
+    to sort them. With a learnt `scorer` (not the fixed weights) each row also carries its
+    score as `learnt_score`, computed in the database, and min_score and worst_first go by
+    it."""
     now_mode = as_of is None
     moment = as_of or timezone.now()
     stall = stall_settings_for(workspace)
@@ -372,10 +372,22 @@ def signal_statement(
     )
     no_activity_days, no_activity_source = no_activity_rule(stall, workspace_row)
     query = _query("__SNAPSHOT__", one_deal=deal_id is not None)
+    rank, enc_params = "stall_score", "[]"
+    if scorer is not None and scorer.method != "rules":
+        from unstuck.investigate.stall_score import score_from_probability, score_sql
+
+        probability, join, join_params = score_sql(scorer, alias="q")
+        enc_params = join_params[0] if join_params else "[]"
+        query = (
+            f"SELECT s.*, {score_from_probability(scorer, 's.learnt_p')} AS learnt_score "
+            f"FROM (SELECT q.*, {probability} AS learnt_p FROM ({query}) q "
+            f"{join.replace('%s', '%(enc_owner)s')}) s"
+        )
+        rank = "learnt_score"
     if min_score is not None:
-        query = f"SELECT * FROM ({query}) scored WHERE stall_score >= %(min_score)s"
+        query = f"SELECT * FROM ({query}) scored WHERE {rank} >= %(min_score)s"
     if worst_first:
-        query += "\nORDER BY stall_score DESC, COALESCE(amount_now, 0) DESC, deal_id"
+        query += f"\nORDER BY {rank} DESC, COALESCE(amount_now, 0) DESC, deal_id"
     sql, params = _render(
         query,
         {
@@ -391,6 +403,7 @@ def signal_statement(
             "stage_kind": "any" if closed_snapshots else "open",
             "deal_id": deal_id,
             "min_score": min_score,
+            "enc_owner": enc_params,
         },
     )
     before, after = sql.split("__SNAPSHOT__")
@@ -445,10 +458,16 @@ def iter_signal_rows(
     min_score: int | None = None,
     benchmarks: list[StageBenchmark] | None = None,
     chunk_size: int = 2000,
+    scorer: StallModel | None = None,
 ) -> Generator[dict[str, Any], None, None]:
     """The rows of signal_rows, worst first, streamed in chunks: memory stays bounded
     however many deals are open (a server-side cursor on PostgreSQL; SQLite steps through
-    its result as it is read)."""
+    its result as it is read).
+
+    With a scorer, each row is scored as `stall_score.apply` would score it (the score
+    computed in the database, so it orders and filters there too): `stall_score` is the
+    scorer's, `rule_score` the fixed weights', with the method and the signal weights."""
+    learnt = scorer is not None and scorer.method != "rules"
     sql, params, thresholds = signal_statement(
         workspace,
         as_of=as_of,
@@ -456,6 +475,7 @@ def iter_signal_rows(
         min_score=min_score,
         worst_first=True,
         benchmarks=benchmarks,
+        scorer=scorer,
     )
     # A server-side cursor lives in a transaction (outside one, PostgreSQL would keep the
     # whole result WITH HOLD); the statement only reads.
@@ -467,6 +487,15 @@ def iter_signal_rows(
                 row = dict(zip(names, values, strict=True))
                 row["stall_score"] = int(row["stall_score"] or 0)
                 row["thresholds"] = thresholds
+                if learnt:
+                    assert scorer is not None
+                    del row["learnt_p"]
+                    row["rule_score"] = row["stall_score"]
+                    row["stall_score"] = int(row.pop("learnt_score"))
+                    row["score_method"] = scorer.method
+                    row["signal_weights"] = scorer.weights
+                elif scorer is not None:
+                    row["score_method"] = "rules"
                 yield row
 
 
