@@ -6,11 +6,19 @@ deals open at D are scored from the history known then, and compared with how th
 (deals still open today are left out). AUC for "not won", for:
 
 - stall score: what Unstuck shows (the learnt model, or the best baseline when its own
-  back-test at D said the learnt model was worse or the history too thin: marked *);
+  back-test at D did not show the learnt model better beyond noise, or the history was too
+  thin: marked *);
 - learnt model: the learnt model itself, whether or not it was chosen;
 - the baselines: the stage's not-won rate (from the landmarks known at D), raw days in
   stage, Odoo's rotting rule at 30 days and at the day's median, and the old fixed-weight
   score ("rules").
+
+"best baseline" is the best of the four baselines at D *in hindsight* (on the deals being
+scored), which no method can know beforehand. "margin" is the stall score's AUC minus it, with
+a 90 % interval from resampling the deals scored (1,000 times); "ok" when the interval reaches
+zero or above (the stall score is not worse beyond noise), "WORSE" when it lies wholly below.
+The chooser's own back-test at D is in the note: the learnt model's AUC minus the best
+baseline's on the latest landmarks, with its one-sided 95 % bounds.
 
     uv run python bench/eval_stall.py                 # Maven export + demo seeds 7 and 21
     uv run python bench/eval_stall.py --datasets maven --dates 2017-05-01,2017-07-01
@@ -149,33 +157,83 @@ def backtest(ws: object, day: date) -> tuple[dict[str, float], str]:
     out["days_in_stage"] = auc(days)
     out["rot30"] = auc((days > 30).astype(int))
     out["rot_median"] = auc((days > np.median(days)).astype(int))
-    out["stall"] = auc(chosen.probabilities(rows)) if chosen.method != "rules" else out["rules"]
-    note = "" if chosen.method == "learnt" else f"* {chosen.method}: {chosen.reason}"
+    stall = (
+        chosen.probabilities(rows)
+        if chosen.method != "rules"
+        else np.array([r["stall_score"] for r in rows], dtype=float)
+    )
+    out["stall"] = auc(stall)
+    baselines = {
+        "days_in_stage": days,
+        "rot30": (days > 30).astype(float),
+        "rot_median": (days > np.median(days)).astype(float),
+    }
+    note = "" if chosen.method == "learnt" else f"* {chosen.method}"
+    bt = chosen.backtest
+    if "vs_best_low" in bt:
+        note += (
+            f" (back-test at D: learnt {bt['learnt']:.3f}, vs best baseline "
+            f"{bt['vs_best_low']:+.3f}..{bt['vs_best_high']:+.3f})"
+        )
+    elif chosen.reason:
+        note += f" ({chosen.reason})"
     if snaps.rows and len(set(snaps.y.tolist())) == 2:
         learnt = stall_score.fit_method(snaps, "learnt", known_at=as_of)
         out["learnt"] = auc(learnt.probabilities(rows))
         stage = stall_score.fit_method(snaps, "stage_rate", known_at=as_of)
-        out["stage_rate"] = auc(stage.probabilities(rows))
+        baselines["stage_rate"] = stage.probabilities(rows)
+        out["stage_rate"] = auc(baselines["stage_rate"])
         weights = ", ".join(f"{code} {w:.2f}" for code, w in learnt.weights.items() if w != 1.0)
         note += f" [{time.perf_counter() - started:.0f} s; signal weights: {weights or 'none'}]"
+    best = max(BASELINE_KEYS, key=lambda k: out.get(k, -1.0))
+    out["margin_low"], out["margin_high"] = margin_interval(y, stall, baselines[best])
     return out, note
+
+
+def margin_interval(
+    y: object, score: object, baseline: object, reps: int = 1000
+) -> tuple[float, float]:
+    """90 % interval on AUC(score) - AUC(baseline), resampling the deals."""
+    import numpy as np
+
+    from unstuck.investigate.stall_score import weighted_auc
+
+    y_a, s_a, b_a = (np.asarray(v, dtype=float) for v in (y, score, baseline))
+    rng = np.random.default_rng(0)
+    diffs = []
+    for _ in range(reps):
+        w = np.bincount(rng.integers(0, len(y_a), len(y_a)), minlength=len(y_a)).astype(float)
+        diffs.append(weighted_auc(y_a, s_a, w) - weighted_auc(y_a, b_a, w))
+    low, high = np.quantile(np.array(diffs), [0.05, 0.95])
+    return float(low), float(high)
 
 
 def print_table(results: list[tuple[str, str, dict[str, float], str]]) -> None:
     head = f"{'dataset':<14}{'as of':<12}{'deals':>6}{'not won':>8}"
-    head += "".join(f"{label:>12}" for _, label in COLUMNS) + "  best baseline  margin"
+    head += "".join(f"{label:>12}" for _, label in COLUMNS)
+    head += "  best baseline  margin  90% interval     verdict"
     print(head)
-    wins = 0
+    wins = ok = 0
     for name, day, r, note in results:
         cells = "".join(f"{r[k]:>12.3f}" if k in r else f"{'—':>12}" for k, _ in COLUMNS)
         best = max((r[k] for k in BASELINE_KEYS if k in r), default=float("nan"))
         margin = r.get("stall", float("nan")) - best
         wins += margin >= 0
+        low, high = r.get("margin_low", float("nan")), r.get("margin_high", float("nan"))
+        fine = not high < 0
+        ok += fine
         print(
             f"{name:<14}{day:<12}{int(r['n']):>6}{r.get('not_won', float('nan')):>8.0%}"
-            f"{cells}{best:>15.3f}{margin:>+8.3f}  {note}"
+            f"{cells}{best:>15.3f}{margin:>+8.3f}  {low:+.3f}..{high:+.3f}"
+            f"  {'ok' if fine else 'WORSE':>7}  {note}"
         )
-    print(f"\nstall score ≥ best baseline on {wins} of {len(results)} dataset-dates")
+    print(
+        f"\nstall score ≥ best baseline (point estimate) on {wins} of {len(results)} dataset-dates"
+    )
+    print(
+        f"stall score not worse than the best baseline beyond noise on {ok} of {len(results)}: "
+        f"{'PASS' if ok == len(results) else 'FAIL'}"
+    )
     print("(* the learnt model was not used at that date: the named baseline scored instead)")
 
 

@@ -39,6 +39,10 @@ MIN_STEP_DAYS = 14
 MIN_SNAPSHOTS = 300  # below this the history is too thin to learn from
 MIN_MINORITY = 30  # snapshots of the rarer outcome below which nothing is learnt
 ROT_DAYS = 30  # Odoo's default rotting threshold
+BACKTEST_FOLDS = 3  # the latest landmarks, each tested by a model trained on those before it
+BOOTSTRAP = 400  # resamples of the back-test's deals for the interval on the AUC difference
+CONFIDENCE = 0.95  # one-sided: the learnt model must beat the best baseline this surely
+FULL_STRENGTH = 3000  # snapshots from which the regularisation is the default (C = 1)
 TYPICAL_SCORE = 0.2  # where a deal of typical risk lands on the 0-100 scale
 # Deals seen at each landmark, at most: beyond this a fixed pseudo-random sample of them
 # (by a hash of the deal's id, blind to its outcome), so retraining a large workspace reads
@@ -156,6 +160,7 @@ METHOD_COLUMNS: dict[str, list[str]] = {
         "pulls",
         "moves",
         "log_act_30",
+        "rot",
     ],
     "stage_rate": ["stage_logit"],
     "days_in_stage": ["log_days_in_stage"],
@@ -183,9 +188,17 @@ class Fit:
         return np.asarray(1 / (1 + np.exp(-(z @ np.array(self.coef) + self.intercept))))
 
 
+def _strength(n: int) -> float:
+    """The inverse L2 strength C for n snapshots: the default 1.0 from FULL_STRENGTH on, and
+    proportionally stronger regularisation below (C = 0.1 at 300 snapshots), so that a short
+    history cannot lend a dozen weights more confidence than it holds."""
+    return float(min(1.0, max(0.05, n / FULL_STRENGTH)))
+
+
 def _fit(cols: dict[str, np.ndarray], y: np.ndarray, columns: list[str]) -> Fit:
-    """L2 logistic regression; flags whose weight comes out negative (the signal goes with
-    winning here) are dropped and the rest refitted, so a signal never lowers the score."""
+    """L2 logistic regression, regularised more on fewer snapshots (`_strength`); flags whose
+    weight comes out negative (the signal goes with winning here) are dropped and the rest
+    refitted, so a signal never lowers the score."""
     from sklearn.linear_model import LogisticRegression
 
     columns = [c for c in columns if np.ptp(cols[c]) > 0]
@@ -196,7 +209,7 @@ def _fit(cols: dict[str, np.ndarray], y: np.ndarray, columns: list[str]) -> Fit:
         X = np.column_stack([cols[c] for c in columns])
         mean, scale = X.mean(axis=0), X.std(axis=0)
         scale[scale == 0] = 1.0
-        model = LogisticRegression(C=1.0, max_iter=2000)
+        model = LogisticRegression(C=_strength(len(y)), max_iter=2000)
         model.fit((X - mean) / scale, y)
         coef = model.coef_[0]
         wrong = [c for c, w in zip(columns, coef, strict=True) if c.startswith("f_") and w < 0]
@@ -206,14 +219,6 @@ def _fit(cols: dict[str, np.ndarray], y: np.ndarray, columns: list[str]) -> Fit:
             )
         columns = [c for c in columns if c not in wrong]
     return Fit(columns, mean.tolist(), scale.tolist(), coef.tolist(), float(model.intercept_[0]))
-
-
-def _auc(y: np.ndarray, score: np.ndarray) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    if len(set(y.tolist())) < 2:
-        return math.nan
-    return float(roc_auc_score(y, score))
 
 
 @dataclass
@@ -413,9 +418,10 @@ def _method_columns(method: str, encodings: dict[str, dict[str, float]]) -> list
 def stall_model_fit(
     workspace: Workspace, *, known_at: datetime | None = None, snaps: Snapshots | None = None
 ) -> StallModel:
-    """Learn from the landmarks known at `known_at` (default now), judge on the later third
-    of them against the baselines, and keep the learnt model only if it is at least as good
-    as the best baseline there; otherwise keep that baseline, with the reason."""
+    """Learn from the landmarks known at `known_at` (default now), judge on the latest
+    landmarks against the baselines (`time_backtest`), and keep the learnt model only if it
+    beats the best baseline there by more than noise (`choose`); otherwise keep that baseline,
+    with the reason."""
     known_at = known_at or timezone.now()
     if snaps is None:
         snaps = landmark_snapshots(workspace, known_at=known_at)
@@ -435,38 +441,106 @@ def stall_model_fit(
         # fixed signal weights score until the history is long enough to learn from.
         return build("rules", reason + "; the fixed signal weights score until there is more.", {})
     backtest = time_backtest(snaps)
+    method, reason = choose(backtest)
+    return build(method, reason, backtest)
+
+
+def choose(backtest: dict[str, float]) -> tuple[str, str]:
+    """The method to score with, and why when it is not the learnt model: the learnt model
+    when the lower end of the interval on its AUC difference with the best baseline is above
+    zero (it is better beyond noise), else that baseline."""
+    if "learnt" not in backtest:
+        return "stage_rate", (
+            "The back-test could not be run (one outcome only in its earlier or later "
+            "landmarks), so the stage's not-won rate scores."
+        )
     best = max(BASELINES, key=lambda m: (backtest.get(m, 0.0), -BASELINES.index(m)))
-    if backtest.get("learnt", 0.0) >= backtest.get(best, 0.0):
-        return build("learnt", "", backtest)
-    return build(
-        best,
-        f"On this workspace's own back-test the learnt score (AUC "
-        f"{backtest.get('learnt', 0):.3f}) did worse than {METHOD_LABELS[best]} "
-        f"({backtest[best]:.3f}), so {METHOD_LABELS[best]} scores.",
-        backtest,
+    low, high = backtest["vs_best_low"], backtest["vs_best_high"]
+    if low > 0:
+        return "learnt", ""
+    return best, (
+        f"On this workspace's own back-test the learnt score (AUC {backtest['learnt']:.3f}) "
+        f"was not better than {METHOD_LABELS[best]} ({backtest[best]:.3f}) beyond noise "
+        f"(difference {backtest['learnt'] - backtest[best]:+.3f}, "
+        f"{CONFIDENCE:.0%} interval {low:+.3f} to {high:+.3f}), so {METHOD_LABELS[best]} scores."
     )
 
 
-def time_backtest(snaps: Snapshots) -> dict[str, float]:
-    """AUC of each method trained on the earlier two thirds of the landmarks and tested on
-    the later third."""
-    cut = max(1, (2 * len(snaps.landmarks)) // 3)
-    train = snaps.landmark < cut
-    test = ~train
-    rows = snaps.rows
-    train_rows = [r for r, t in zip(rows, train, strict=True) if t]
-    test_rows = [r for r, t in zip(rows, test, strict=True) if t]
-    y_train, y_test = snaps.y[train], snaps.y[test]
-    if len(set(y_train.tolist())) < 2 or len(set(y_test.tolist())) < 2:
+def weighted_auc(y: np.ndarray, score: np.ndarray, weight: np.ndarray) -> float:
+    """ROC AUC with a weight per row (ties count a half): the chance that a weighted random
+    positive scores above a weighted random negative. With unit weights it is the usual AUC."""
+    values, inverse = np.unique(score, return_inverse=True)
+    neg = np.bincount(inverse, weights=weight * (1 - y), minlength=len(values))
+    below = np.cumsum(neg) - neg
+    pos_w = weight * y
+    total = float(pos_w.sum()) * float(neg.sum())
+    if total <= 0:
+        return math.nan
+    return float((pos_w * (below[inverse] + 0.5 * neg[inverse])).sum() / total)
+
+
+def time_backtest(snaps: Snapshots, *, seed: int = 0) -> dict[str, float]:
+    """Each method's AUC on the latest landmarks, each landmark scored by a model trained on
+    the landmarks before it (rolling origin, up to BACKTEST_FOLDS of them, averaged), and an
+    interval on the learnt model's AUC minus the best baseline's: the deals of the tested
+    landmarks resampled BOOTSTRAP times (a deal's snapshots go together, as they are alike).
+
+    Keys: each method's mean AUC; `vs_best_low` / `vs_best_high`, the one-sided CONFIDENCE
+    bounds on the difference (learnt minus the best baseline); `folds`. Empty when no fold
+    has both outcomes on both sides."""
+    n_marks = len(snaps.landmarks)
+    first_test = max(1, n_marks // 2, n_marks - BACKTEST_FOLDS)
+    deal_ids = np.array([r["deal_id"] for r in snaps.rows])
+    folds: list[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]] = []
+    for mark in range(first_test, n_marks):
+        train = snaps.landmark < mark
+        test = snaps.landmark == mark
+        y_train, y_test = snaps.y[train], snaps.y[test]
+        if len(set(y_train.tolist())) < 2 or len(set(y_test.tolist())) < 2:
+            continue
+        train_rows = [r for r, t in zip(snaps.rows, train, strict=True) if t]
+        test_rows = [r for r, t in zip(snaps.rows, test, strict=True) if t]
+        rates, overall = _stage_rates(train_rows, y_train)
+        encodings = _encodings(train_rows, y_train, overall)
+        cols_train = _columns(train_rows, rates, overall, encodings)
+        cols_test = _columns(test_rows, rates, overall, encodings)
+        preds = {
+            method: _fit(cols_train, y_train, _method_columns(method, encodings)).probability(
+                cols_test
+            )
+            for method in METHOD_COLUMNS
+        }
+        folds.append((y_test, deal_ids[test], preds))
+    if not folds:
         return {}
-    rates, overall = _stage_rates(train_rows, y_train)
-    encodings = _encodings(train_rows, y_train, overall)
-    cols_train = _columns(train_rows, rates, overall, encodings)
-    cols_test = _columns(test_rows, rates, overall, encodings)
-    out = {}
-    for method in METHOD_COLUMNS:
-        fit = _fit(cols_train, y_train, _method_columns(method, encodings))
-        out[method] = round(_auc(y_test, fit.probability(cols_test)), 4)
+
+    def mean_aucs(weights: list[np.ndarray]) -> dict[str, float]:
+        return {
+            m: float(
+                np.mean(
+                    [weighted_auc(y, p[m], w) for (y, _, p), w in zip(folds, weights, strict=True)]
+                )
+            )
+            for m in METHOD_COLUMNS
+        }
+
+    point = mean_aucs([np.ones(len(y)) for y, _, _ in folds])
+    best = max(BASELINES, key=lambda m: (point[m], -BASELINES.index(m)))
+    # Cluster bootstrap: draw deals with replacement, each snapshot weighted by its deal's draws.
+    deals, where = np.unique(np.concatenate([d for _, d, _ in folds]), return_inverse=True)
+    cuts = np.cumsum([len(d) for _, d, _ in folds])[:-1]
+    fold_index = np.split(where, cuts)
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for _ in range(BOOTSTRAP):
+        draws = np.bincount(rng.integers(0, len(deals), len(deals)), minlength=len(deals))
+        aucs = mean_aucs([draws[i].astype(float) for i in fold_index])
+        diffs.append(aucs["learnt"] - aucs[best])
+    clean = np.array([d for d in diffs if math.isfinite(d)])
+    out = {m: round(v, 4) for m, v in point.items()}
+    out["vs_best_low"] = round(float(np.quantile(clean, 1 - CONFIDENCE)), 4)
+    out["vs_best_high"] = round(float(np.quantile(clean, CONFIDENCE)), 4)
+    out["folds"] = float(len(folds))
     return out
 
 

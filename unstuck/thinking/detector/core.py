@@ -9,8 +9,9 @@ bias: the lower threshold applies when a cue of that bias is in the text (the cu
 evidence), the higher one when none is (the evidence is then the sentence that scores highest).
 A cue does not count when the writer goes on to find out, test or weigh, unless the second half
 of the move is there too. Any other bias whose own probability passes its threshold is flagged
-as well. Thresholds were chosen on leave-one-voice-out predictions of the corpus
-(scripts/train_bias_classifier.py), never on the blind set.
+as well. Thresholds were chosen on leave-one-author-out predictions of the corpus (each
+statement scored by a model that never saw its writer; scripts/train_bias_classifier.py), never
+on the blind set.
 """
 
 from __future__ import annotations
