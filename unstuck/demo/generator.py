@@ -559,10 +559,8 @@ def generate_demo(
 
 
 def plays_outcomes_store(workspace: Workspace) -> None:
-    """Each verified play's measured outcome stored, as the background task leaves it after
-    a play is applied (the demo's applications are written directly)."""
-    from unstuck.share.models import Play, PlayStatus
-    from unstuck.share.plays_outcomes import stored_outcome
+    """Each play's measured outcome stored, as the nightly recompute leaves them (the demo's
+    applications are written directly, and pages only read stored outcomes)."""
+    from unstuck.share.plays_outcomes import stale_outcomes_refresh
 
-    for play in Play.objects.filter(workspace=workspace, status=PlayStatus.VERIFIED):
-        stored_outcome(play, refresh=True)
+    stale_outcomes_refresh(workspace.pk)

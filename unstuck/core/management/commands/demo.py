@@ -76,12 +76,6 @@ class Command(BaseCommand):
             run = insights_recompute(run=InsightsRun.objects.create(workspace=workspace))
             if run.error:
                 self.stderr.write(f"Insights failed ({run.error}); the page offers a retry.")
-            # As the nightly `insights recompute` does: pages only read the stored outcomes.
-            self.stdout.write("Measuring the playbook's outcomes…")
-            from unstuck.share.plays_outcomes import stale_outcomes_refresh
-
-            measured = stale_outcomes_refresh(workspace.pk)
-            self.stdout.write(f"  {measured} plays measured.")
         else:
             self.stdout.write("The demo workspace is already there; keeping it as it is.")
         logins = workspace.memberships.select_related("user").order_by("role", "user__email")
