@@ -200,13 +200,9 @@ def stale_outcomes_refresh(workspace_id: int) -> int:
     return refreshed
 
 
-def outcome_summary(play: Play, *, stale_ok: bool = False) -> OutcomeSummary:
-    """The play's outcome summary. stale_ok: the one last stored, of whatever day, when there
-    is one (computed only before the first): for pages that only rank plays beside other
-    things (the deal page's suggestions), where computing a stale outcome would cost a
-    cohort of the whole workspace per play and per view, seconds at 100,000 deals."""
-    if stale_ok and play.outcome and play.outcome.get("summary"):
-        return OutcomeSummary(**play.outcome["summary"])
+def outcome_summary(play: Play) -> OutcomeSummary:
+    """The play's outcome summary as last stored (never computed on a read: see
+    `stored_outcome`)."""
     return OutcomeSummary(**stored_outcome(play)["summary"])
 
 

@@ -55,7 +55,7 @@ class PlaybookProvider:
                 score += min(2.0, 0.75 * len(fired))
                 names = ", ".join(SIGNALS[s][1].lower() for s in fired)
                 why.append(f"fits the signals on this deal: {names}")
-            summary = outcome_summary(play, stale_ok=True)
+            summary = outcome_summary(play)
             if matched or fired:
                 # The measured outcome lifts a play that answers this deal's problem; a play
                 # that only shares the stage stays below the levers that answer its obstacles.
