@@ -10,7 +10,7 @@ from django.utils import timezone
 from unstuck.cocreate.generator import suggest_for
 from unstuck.investigate.models import DealAssessment
 from unstuck.share.models import PlayApplication
-from unstuck.share.plays_outcomes import stored_outcome
+from unstuck.share.plays_outcomes import outcome_refresh, stored_outcome
 from unstuck.share.selectors.plays import play_of_the_week, plays_applied_on_unstuck_deals
 from unstuck.share.services import plays as services
 from unstuck.share.tests.plays_helpers import PlaysTestCase, membership, move
@@ -20,6 +20,10 @@ class PlaybookProviderTests(PlaysTestCase):
     def test_a_verified_play_that_fits_the_obstacle_is_suggested_first_with_its_evidence(
         self,
     ) -> None:
+        # Never measured: the suggestion says so rather than computing it on the read.
+        unmeasured = suggest_for(self.deal_a)[0]
+        self.assertTrue(any("Not measured yet" in w for w in unmeasured.why))
+        outcome_refresh(self.budget_play)  # as the background task leaves it
         found = suggest_for(self.deal_a)
         keys = [s.key for s in found]
         self.assertEqual(keys[0], f"playbook:{self.budget_play.pk}")
