@@ -41,7 +41,7 @@ MIN_MINORITY = 30  # snapshots of the rarer outcome below which nothing is learn
 ROT_DAYS = 30  # Odoo's default rotting threshold
 BACKTEST_FOLDS = 3  # the latest landmarks, each tested by a model trained on those before it
 BOOTSTRAP = 400  # resamples of the back-test's deals for the interval on the AUC difference
-CONFIDENCE = 0.95  # one-sided: the learnt model must beat the best baseline this surely
+CONFIDENCE = 0.90  # one-sided: the learnt model must beat the best baseline this surely
 FULL_STRENGTH = 3000  # snapshots from which the regularisation is the default (C = 1)
 TYPICAL_SCORE = 0.2  # where a deal of typical risk lands on the 0-100 scale
 # Deals seen at each landmark, at most: beyond this a fixed pseudo-random sample of them
@@ -450,9 +450,9 @@ def choose(backtest: dict[str, float]) -> tuple[str, str]:
     when the lower end of the interval on its AUC difference with the best baseline is above
     zero (it is better beyond noise), else that baseline."""
     if "learnt" not in backtest:
-        return "stage_rate", (
-            "The back-test could not be run (one outcome only in its earlier or later "
-            "landmarks), so the stage's not-won rate scores."
+        return "rules", (
+            "The back-test could not be run (no past date with both outcomes on either side "
+            "of it), so which method is best cannot be told; the fixed signal weights score."
         )
     best = max(BASELINES, key=lambda m: (backtest.get(m, 0.0), -BASELINES.index(m)))
     low, high = backtest["vs_best_low"], backtest["vs_best_high"]
@@ -481,18 +481,21 @@ def weighted_auc(y: np.ndarray, score: np.ndarray, weight: np.ndarray) -> float:
 
 def time_backtest(snaps: Snapshots, *, seed: int = 0) -> dict[str, float]:
     """Each method's AUC on the latest landmarks, each landmark scored by a model trained on
-    the landmarks before it (rolling origin, up to BACKTEST_FOLDS of them, averaged), and an
+    the landmarks before it (rolling origin: the latest BACKTEST_FOLDS landmarks with both
+    outcomes before and at them, averaged), and an
     interval on the learnt model's AUC minus the best baseline's: the deals of the tested
     landmarks resampled BOOTSTRAP times (a deal's snapshots go together, as they are alike).
 
     Keys: each method's mean AUC; `vs_best_low` / `vs_best_high`, the one-sided CONFIDENCE
     bounds on the difference (learnt minus the best baseline); `folds`. Empty when no fold
     has both outcomes on both sides."""
-    n_marks = len(snaps.landmarks)
-    first_test = max(1, n_marks // 2, n_marks - BACKTEST_FOLDS)
     deal_ids = np.array([r["deal_id"] for r in snaps.rows])
     folds: list[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]] = []
-    for mark in range(first_test, n_marks):
+    # The latest landmarks that have both outcomes on both sides (the very latest may hold
+    # one outcome only, e.g. when the history stops before the training date).
+    for mark in range(len(snaps.landmarks) - 1, 0, -1):
+        if len(folds) == BACKTEST_FOLDS:
+            break
         train = snaps.landmark < mark
         test = snaps.landmark == mark
         y_train, y_test = snaps.y[train], snaps.y[test]
