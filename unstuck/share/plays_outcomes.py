@@ -135,7 +135,8 @@ def with_outcome_stamp(plays: QuerySet[Play]) -> QuerySet[Play]:
 
 def _not_measured(applications: int) -> dict[str, Any]:
     """What a play whose outcome was never stored shows: the estimator's answer for no
-    deals at all ("too early to tell"), with the applications recorded so far."""
+    deals at all, with the applications recorded so far; "too early to tell" below the
+    minimum (no measurement could say more), else "not measured yet"."""
     result = compare(
         [],
         [],
@@ -146,7 +147,13 @@ def _not_measured(applications: int) -> dict[str, Any]:
         noun=NOUN,
     )
     summary = summarize(result, applications).as_dict()
-    summary["headline"] = "Not measured yet: the outcome is computed in the background."
+    if applications < MIN_APPLICATIONS:
+        # Known without measuring: below the minimum every measurement says so.
+        summary["headline"] = (
+            f"{SUBJECT}: too early to tell: {applications} {NOUN}, needs {MIN_APPLICATIONS}."
+        )
+    else:
+        summary["headline"] = "Not measured yet: the outcome is computed in the background."
     return {"summary": summary, "result": result.as_dict()}
 
 
