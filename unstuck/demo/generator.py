@@ -37,6 +37,7 @@ from unstuck.demo.insights import add_insights
 from unstuck.demo.investigation import add_investigations
 from unstuck.demo.plays import add_plays
 from unstuck.demo.share import add_share
+from unstuck.share.plays_outcomes import stale_outcomes_refresh
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "demo"
@@ -554,13 +555,6 @@ def generate_demo(
     add_insights(workspace=workspace, seed=seed, today=builder.today, speedup=innovation_speedup)
     add_plays(workspace=workspace, seed=seed, today=builder.today)
     add_share(workspace=workspace, seed=seed, today=builder.today)
-    plays_outcomes_store(workspace)
-    return result
-
-
-def plays_outcomes_store(workspace: Workspace) -> None:
-    """Each play's measured outcome stored, as the nightly recompute leaves them (the demo's
-    applications are written directly, and pages only read stored outcomes)."""
-    from unstuck.share.plays_outcomes import stale_outcomes_refresh
-
+    # Pages only read stored outcomes; measure the plays as the nightly recompute would.
     stale_outcomes_refresh(workspace.pk)
+    return result
