@@ -122,7 +122,11 @@ def pool_sql(
     Params: quarters JSON [[q, k_lo, k_hi]], bands JSON [[band, lo, hi]], cells JSON
     [[cell, q, stage_id, size_band, band, ord, cap]], first-treatment JSON
     [[deal_id, first_d]], workspace id, last and first landmark epoch day, the sample's hash
-    threshold, first and last landmark epoch day, as_of epoch day."""
+    threshold, first and last landmark epoch day, as_of epoch day.
+
+    Each subject is followed to as_of, also past its own later treatment (`first_d`, carried
+    for the caller): the result is intention to treat, and the caller censors only the time
+    to the next stage at first_d (see Subject.treated_after_days)."""
     changed = epoch_days("sc.changed_at")
     w = "PARTITION BY sc.deal_id ORDER BY sc.changed_at, sc.id"
     stages = ", ".join(str(int(s)) for s in stage_ids)
@@ -229,8 +233,8 @@ ranked AS (
 ),
 subj AS (
   SELECT ROW_NUMBER() OVER (ORDER BY cell, deal_id) AS sid, deal_id, cell,
-    7 * k AS at_d, {least("%s", "first_d")} AS until_d, ord, weight
+    7 * k AS at_d, %s AS until_d, first_d, ord, weight
   FROM ranked WHERE rk <= cap
 )
-{_outcomes("subj", ["deal_id", "cell", "at_d", "until_d", "ord", "weight"])}
+{_outcomes("subj", ["deal_id", "cell", "at_d", "until_d", "first_d", "ord", "weight"])}
 """

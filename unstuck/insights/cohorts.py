@@ -9,9 +9,10 @@ The comparison rule (docs/outcomes.md has it for managers):
   had been in that stage (days-in-stage band: under 14, 14-29, 30-59, 60-119, 120 and more);
 - a comparison subject is a deal in the same cell at one of the quarter's weekly landmarks
   (Mondays 00:00 UTC), not treated by then; its clock starts at that landmark, as the
-  treated deal's starts at its moment, and it stops being a comparison (censored) when it
-  is itself treated later. The days-in-stage band keeps long-stuck treated deals from being
-  compared with fresh arrivals;
+  treated deal's starts at its moment. If it is itself treated later, its time to the next
+  stage is censored there, while its result (won, lost, open) is followed to the end, as
+  for every subject: intention to treat. The days-in-stage band keeps long-stuck treated
+  deals from being compared with fresh arrivals;
 - one landmark per deal and cell (pseudo-random among those that fit, reproducible), and at
   most `comparisons_per_treated` x (treated moments in the cell) deals per cell;
 - callers add their own stratum parts (insights: a stall-score band) through
@@ -299,7 +300,17 @@ def _subject(row: dict[str, Any], at: datetime, stratum: tuple[Any, ...]) -> Sub
         moved_after_days=None if moved is None else float(moved) - start,
         closed_after_days=None if closed is None else max(0.0, float(closed) - start),
         weight=float(row.get("weight") or 1),
+        treated_after_days=_treated_after(row, start),
     )
+
+
+def _treated_after(row: dict[str, Any], start: float) -> float | None:
+    """Days from a comparison subject's landmark to its own first treatment, if that came
+    within its follow-up (treated subjects carry no first_d)."""
+    first = row.get("first_d")
+    if first is None or float(first) >= float(row["until_d"]):
+        return None
+    return max(0.0, float(first) - start)
 
 
 def _json(rows: list[list[Any]]) -> str:

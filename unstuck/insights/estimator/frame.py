@@ -23,6 +23,7 @@ class Frame:
     follow: FloatArray
     moved: FloatArray  # NaN: not moved within the follow-up
     closed: FloatArray  # NaN: open
+    treated_after: FloatArray  # inf: never treated within the follow-up
     outcome: IntArray  # index into OUTCOMES
 
     @classmethod
@@ -42,7 +43,11 @@ class Frame:
         closed = np.array(
             [nan if s.closed_after_days is None else s.closed_after_days for s in subjects]
         )
-        _validate(subjects, n_t, outcome, weight, follow, moved, closed)
+        treated_after = np.array(
+            [np.inf if s.treated_after_days is None else s.treated_after_days for s in subjects],
+            dtype=np.float64,
+        )
+        _validate(subjects, n_t, outcome, weight, follow, moved, closed, treated_after)
         # A canonical order (arm, deal, moment), so the input order never changes a figure.
         order = np.lexsort((start, deal_ids, ~arm))
         codes: dict[Hashable, int] = {}
@@ -62,6 +67,7 @@ class Frame:
             follow=follow[order],
             moved=moved[order],
             closed=closed[order],
+            treated_after=treated_after[order],
             outcome=outcome[order],
         )
 
@@ -82,6 +88,7 @@ def _validate(
     follow: FloatArray,
     moved: FloatArray,
     closed: FloatArray,
+    treated_after: FloatArray,
 ) -> None:
     """Every subject checked at once; the first bad one is named with its arm and position."""
     with np.errstate(invalid="ignore"):
@@ -96,6 +103,10 @@ def _validate(
             (
                 ~np.isnan(closed) & ~((closed >= 0) & (closed <= follow)),
                 "closed_after_days must lie between 0 and follow_up_days",
+            ),
+            (
+                ~np.isinf(treated_after) & ~((treated_after >= 0) & (treated_after <= follow)),
+                "treated_after_days must lie between 0 and follow_up_days",
             ),
             (
                 (outcome == OUTCOME_CODES["open"]) != np.isnan(closed),
@@ -153,12 +164,12 @@ def time_to_next_stage(frame: Frame, horizon: float) -> tuple[BoolArray, FloatAr
     the latest when won). A deal lost before it moved on is censored at the loss: the
     speed compares deals while they are still in play, and losses count in the win rate
     (cause-specific; see docs/outcomes.md). Open deals are censored at the end of their
-    follow-up."""
+    follow-up, a comparison deal treated later at its treatment."""
     won = frame.outcome == OUTCOMES.index("won")
     lost = frame.outcome == OUTCOMES.index("lost")
     moved = np.where(np.isnan(frame.moved) & won, frame.closed, frame.moved)
     moved = np.nan_to_num(moved, nan=np.inf)
-    end = np.minimum(frame.follow, horizon)
+    end = np.minimum(np.minimum(frame.follow, horizon), frame.treated_after)
     end = np.where(lost & (frame.closed < moved), np.minimum(end, frame.closed), end)
     event = moved <= end
     return event, np.where(event, moved, end)

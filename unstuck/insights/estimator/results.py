@@ -21,11 +21,16 @@ class Subject:
     comparison deal, the landmark at which it was in the same situation).
 
     All durations are in days from `index_at`:
-    - `follow_up_days`: until the end of observation — now, or the moment a comparison deal
-      was itself treated (it stops being a comparison there).
+    - `follow_up_days`: until the end of observation (now).
     - `moved_after_days`: until it first reached a later stage (a later open stage, or won)
       within the follow-up; None if it had not.
     - `closed_after_days`: until it was won or lost, for `outcome` "won"/"lost"; None if open.
+    - `treated_after_days`: for a comparison deal that was itself treated later, until that
+      moment; None otherwise. Its time to the next stage is censored there (it stops being a
+      comparison for speed), while its result is followed to the end of observation: the
+      comparison arm is "not treated at the index moment", whatever came later (intention to
+      treat). Dropping those deals from the win rate instead would drop exactly the ones that
+      stayed stuck long enough to be taken up, and flatter the comparison arm.
     `outcome` is the deal's state at the end of the follow-up. `stratum` is an opaque,
     hashable key chosen by the caller: subjects are only compared within equal keys.
     `weight` (default 1) multiplies the subject's say in its arm.
@@ -39,6 +44,7 @@ class Subject:
     moved_after_days: float | None = None
     closed_after_days: float | None = None
     weight: float = 1.0
+    treated_after_days: float | None = None
 
 
 @dataclass(frozen=True)

@@ -189,15 +189,19 @@ class CohortTests(HistoryCase):
         self.assertEqual(c.outcome, "open")
         self.assertIsNone(c.closed_after_days)
 
-    def test_a_comparison_deal_treated_later_is_censored_there(self) -> None:
+    def test_a_comparison_deal_treated_later_is_followed_to_the_end_and_marked(self) -> None:
+        # Intention to treat: the result is followed past its own later treatment (its
+        # speed is censored there by the estimator, from treated_after_days).
         _, comparison, _ = self.build()
         g = next(s for s in comparison if s.deal_id == self.deals["G"].pk)
-        self.assertEqual(g.follow_up_days, 5.0)  # Feb 3 to its own treatment on Feb 8
-        self.assertEqual(g.outcome, "open")
-        self.assertIsNone(g.moved_after_days)  # its move on Mar 3 is after the censoring
+        self.assertEqual(g.treated_after_days, 5.0)  # Feb 3 to its own treatment on Feb 8
+        self.assertEqual(g.follow_up_days, days(at(2, 3), AS_OF))
+        self.assertAlmostEqual(g.moved_after_days or 0, 28.0)  # its move on Mar 3
         a = next(s for s in comparison if s.deal_id == self.deals["A"].pk)
-        self.assertEqual(a.follow_up_days, 3.5)  # Jan 27 to its own treatment, Jan 30 noon
-        self.assertEqual(a.outcome, "open")
+        self.assertEqual(a.treated_after_days, 3.5)  # Jan 27 to its own treatment, Jan 30 noon
+        untreated = [s for s in comparison if s.deal_id not in {self.deals[k].pk for k in "AGB"}]
+        self.assertTrue(untreated)
+        self.assertTrue(all(s.treated_after_days is None for s in untreated))
 
     def test_without_the_exclusion_it_follows_the_deal_to_the_end(self) -> None:
         _, comparison, _ = self.build(exclude=[])
@@ -211,7 +215,7 @@ class CohortTests(HistoryCase):
         self.assertEqual(key(treated[0])[3], 1)  # 21 days in Discovery
         b = [s for s in comparison if s.deal_id == self.deals["B"].pk]
         self.assertEqual([s.index_at for s in b], [at(1, 27)])
-        self.assertEqual(b[0].follow_up_days, 2.0)
+        self.assertEqual(b[0].treated_after_days, 2.0)
 
     def test_a_moment_when_the_deal_was_not_open_is_skipped(self) -> None:
         closed = TreatedMoment(deal_id=self.deals["H"].pk, at=at(2, 1))

@@ -86,6 +86,34 @@ class CensoringTests(SimpleTestCase):
         self.assertEqual((result.treated.won, result.treated.lost, result.treated.open), (1, 1, 2))
         self.assertEqual(result.treated.moved, 2)
 
+    def test_a_comparison_treated_later_waits_until_then_but_keeps_its_result(self) -> None:
+        treated = [subject(i, outcome="won", closed_after_days=8.0) for i in range(10)]
+        # Comparison deals taken up on day 4: their move on day 6 and their win on day 30
+        # came after; the speed stops counting them at day 4, the win rate keeps the win.
+        later = [
+            subject(
+                100 + i,
+                outcome="won",
+                closed_after_days=30.0,
+                moved_after_days=6.0,
+                treated_after_days=4.0,
+            )
+            for i in range(10)
+        ]
+        never = [subject(200 + i, outcome="lost", closed_after_days=40.0) for i in range(10)]
+        result = compare(treated, later + never, replicates=200)
+        self.assertEqual(result.comparison.moved, 0)
+        first = result.comparison.curve[0]
+        self.assertEqual((first.day, first.survival), (0, 1.0))
+        rate = result.comparison.win_rate
+        assert rate is not None
+        self.assertEqual((rate.n, rate.won), (20, 10))
+
+    def test_treated_after_days_must_lie_inside_the_follow_up(self) -> None:
+        bad = subject(100, treated_after_days=250.0)
+        with self.assertRaisesMessage(ValueError, "comparison[0] (deal 100): treated_after_days"):
+            compare([subject(1)], [bad], min_treated=1, min_comparison=1, replicates=200)
+
     def test_win_rate_counts_only_results_known_at_the_horizon(self) -> None:
         treated = [subject(i, outcome="won", closed_after_days=30.0) for i in range(6)]
         treated += [subject(10 + i, follow_up_days=200.0) for i in range(6)]  # open past 180
