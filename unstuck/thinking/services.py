@@ -73,7 +73,8 @@ def _check_tags(biases: list[str], situations: list[str], perspective: str) -> N
         raise UnstuckError(f"Unknown perspective '{perspective}'.", field="perspective")
 
 
-def _require_leader(membership: Membership) -> None:
+def question_bank_require_edit(membership: Membership) -> None:
+    """Leaders edit the question bank."""
     if not can_shape_workspace(membership):
         raise NotAllowed("Only leaders edit the question bank.")
 
@@ -86,7 +87,7 @@ def question_add(
     biases: list[str],
     situations: list[str] | None = None,
 ) -> PerspectiveQuestion:
-    _require_leader(membership)
+    question_bank_require_edit(membership)
     situations = list(situations or Situation.values)
     _check_tags(biases, situations, perspective)
     question = PerspectiveQuestion(
@@ -113,7 +114,7 @@ def question_update(
     situations: list[str] | None = None,
     is_active: bool | None = None,
 ) -> PerspectiveQuestion:
-    _require_leader(membership)
+    question_bank_require_edit(membership)
     if question.workspace_id != membership.workspace_id:
         raise UnstuckError("That question belongs to another workspace.")
     # Locked, and only what is given saved: two leaders editing at once keep both edits.
