@@ -37,12 +37,20 @@ def form_error(form: forms.BaseForm) -> FormInvalid:
     return FormInvalid(f"Not saved — {'; '.join(parts)}", field=first)
 
 
-def submit(form: forms.BaseForm | None, action: Callable[[dict[str, Any]], T]) -> T:
+def submit(
+    form: forms.BaseForm | None,
+    action: Callable[[dict[str, Any]], T],
+    *,
+    check: Callable[[], object] | None = None,
+) -> T:
     """Call action(form.cleaned_data) if the form is valid (action({}) without a form).
 
-    Raises FormInvalid for an invalid form (nothing is called) and lets the service's
-    UnstuckError through, after adding it to the form so a re-rendered form shows it by its
-    field."""
+    `check` (the service's own check of who may) runs before the form is read, so that a
+    person who may not is refused whatever they sent. Raises FormInvalid for an invalid form
+    (nothing is called) and lets the service's UnstuckError through, after adding it to the
+    form so a re-rendered form shows it by its field."""
+    if check is not None:
+        check()
     if form is not None and not form.is_valid():
         raise form_error(form)
     try:
@@ -78,12 +86,13 @@ def submit_and_redirect(
     *,
     done: str | Callable[[T], str],
     back: str,
+    check: Callable[[], object] | None = None,
 ) -> HttpResponse:
     """A posted action that answers with a redirect: submit(); the outcome as a message
     (`done`, or `done(result)`), the refusal's message otherwise (a 403 stays a 403); then
     back to `back`."""
     try:
-        result = submit(form, action)
+        result = submit(form, action, check=check)
     except UnstuckError as exc:
         forbid(exc)
         messages.error(request, exc.message)
@@ -99,6 +108,7 @@ def submit_page(
     *,
     done: str | Callable[[T], str] | None,
     then: str | Callable[[T], str],
+    check: Callable[[], object] | None = None,
 ) -> HttpResponse | None:
     """A page with a form: on POST, submit(); on success the message `done` (or
     `done(result)`, if any) and a redirect to `then` (or `then(result)`). None when there is
@@ -107,7 +117,7 @@ def submit_page(
     if request.method != "POST":
         return None
     try:
-        result = submit(form, action)
+        result = submit(form, action, check=check)
     except UnstuckError as exc:
         forbid(exc)
         return None

@@ -14,10 +14,9 @@ from django.views.decorators.http import require_POST
 
 from unstuck.core.access import get_deal_for
 from unstuck.core.decorators import workspace_view
-from unstuck.core.errors import NotAllowed
 from unstuck.core.http import AppRequest
 from unstuck.core.models import Membership, Role
-from unstuck.core.submit import forbid, submit_and_redirect, submit_page
+from unstuck.core.submit import submit_and_redirect, submit_page
 from unstuck.deals.models import Deal
 from unstuck.investigate import forms, selectors, services
 from unstuck.investigate.models import DecisionStep, InvestigationRequest, Obstacle
@@ -53,18 +52,13 @@ def stall_settings(request: AppRequest, membership: Membership) -> HttpResponse:
     workspace = membership.workspace
     current = stall_settings_for(workspace)
     form = forms.StallSettingsForm(request.POST or None, instance=current)
-    if request.method == "POST":
-        try:
-            # Refused before the form is read: a member's POST is 403 whatever it holds.
-            services.stall_settings_require_change(membership)
-        except NotAllowed as exc:
-            forbid(exc)
     saved = submit_page(
         request,
         form,
         lambda data: services.stall_settings_update(membership=membership, **data),
         done="Thresholds saved; the queue is being rescored.",
         then=reverse("investigate:settings", kwargs={"slug": workspace.slug}),
+        check=lambda: services.stall_settings_require_change(membership),
     )
     if saved is not None:
         return saved

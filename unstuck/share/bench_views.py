@@ -11,9 +11,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from unstuck.core.access import can_edit_deal, get_deal_for
 from unstuck.core.decorators import workspace_view
-from unstuck.core.errors import NotAllowed
 from unstuck.core.models import Membership, Role, Team
-from unstuck.core.submit import forbid, submit_and_redirect, submit_page
+from unstuck.core.submit import submit_and_redirect, submit_page
 from unstuck.core.validation import IdField
 from unstuck.share import bench_selectors as selectors
 from unstuck.share import bench_services as services
@@ -141,17 +140,13 @@ def ask_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpRes
 @require_POST
 def ask_answer(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     ask = selectors.get_ask_for(membership, pk)
-    try:
-        # Refused before the form is read: only the person asked may answer, whatever is sent.
-        services.ask_check_answerer(membership=membership, ask=ask)
-    except NotAllowed as exc:
-        forbid(exc)
     return submit_and_redirect(
         request,
         AnswerForm(request.POST),
         lambda data: services.ask_answer(membership=membership, ask=ask, answer=data["answer"]),
         done="Answer sent.",
         back=_ask_url(membership, ask),
+        check=lambda: services.ask_check_answerer(membership=membership, ask=ask),
     )
 
 
@@ -159,17 +154,13 @@ def ask_answer(request: HttpRequest, membership: Membership, pk: int) -> HttpRes
 @require_POST
 def ask_rate(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     ask = selectors.get_ask_for(membership, pk)
-    try:
-        # Refused before the form is read: only who asked (or their managers) rates.
-        services.ask_check_rater(membership=membership, ask=ask)
-    except NotAllowed as exc:
-        forbid(exc)
     return submit_and_redirect(
         request,
         RateForm(request.POST),
         lambda data: services.ask_rate(membership=membership, ask=ask, helpful=data["helpful"]),
         done="Thanks: your rating is kept with the ask.",
         back=_ask_url(membership, ask),
+        check=lambda: services.ask_check_rater(membership=membership, ask=ask),
     )
 
 

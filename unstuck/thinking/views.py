@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from unstuck.core.access import get_deal_for
 from unstuck.core.decorators import workspace_view
-from unstuck.core.errors import NotAllowed, UnstuckError
+from unstuck.core.errors import UnstuckError
 from unstuck.core.http import AppRequest
 from unstuck.core.models import Membership, Role
 from unstuck.core.submit import FormInvalid, forbid, submit, submit_and_redirect, submit_page
@@ -157,12 +157,6 @@ def flags(request: AppRequest, membership: Membership) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def questions(request: AppRequest, membership: Membership) -> HttpResponse:
     form = QuestionForm(request.POST or None, initial={"situations": Situation.values})
-    if request.method == "POST":
-        try:
-            # Refused before the form is read: only leaders edit the bank, whatever is sent.
-            services.question_bank_require_edit(membership)
-        except NotAllowed as exc:
-            forbid(exc)
     added = submit_page(
         request,
         form,
@@ -175,6 +169,7 @@ def questions(request: AppRequest, membership: Membership) -> HttpResponse:
         ),
         done="Question added to the bank.",
         then=reverse("thinking:questions", kwargs={"slug": membership.workspace.slug}),
+        check=lambda: services.question_bank_require_edit(membership),
     )
     if added is not None:
         return added

@@ -84,6 +84,24 @@ class SubmitAndRedirectTests(SimpleTestCase):
         self.assertEqual(response["Location"], "/w/acme/notes/")
         self.assertEqual(said(request), [("error", "Taken.")])
 
+    def test_who_may_is_checked_before_the_form_is_read(self) -> None:
+        def leaders_only() -> None:
+            raise NotAllowed("Only leaders do this.")
+
+        for data in ({"title": "pilot"}, {"title": ""}):  # valid or not: refused the same
+            with self.subTest(data=data):
+                request, service = post(data), Service()
+                with self.assertRaises(PermissionDenied):
+                    submit_and_redirect(
+                        request,
+                        NoteForm(request.POST),
+                        service,
+                        done="Saved.",
+                        back="/",
+                        check=leaders_only,
+                    )
+                self.assertEqual(service.calls, [])
+
     def test_without_a_form_the_service_is_called_with_nothing(self) -> None:
         request = post({})
         calls: list[dict[str, Any]] = []
@@ -128,6 +146,15 @@ class SubmitPageTests(SimpleTestCase):
     def test_a_refusal_of_who_may_is_a_403(self) -> None:
         with self.assertRaises(PermissionDenied):
             self.answer(post({"title": "pilot"}), Service(refuse=NotAllowed("No.")))
+
+    def test_the_check_runs_only_when_something_is_posted(self) -> None:
+        checked: list[str] = []
+        request = RequestFactory().get("/w/acme/notes/new/")
+        form = NoteForm(None)
+        answer = submit_page(
+            request, form, Service(), done=None, then="/", check=lambda: checked.append("x")
+        )
+        self.assertEqual((answer, checked), (None, []))
 
 
 class PostedNextTests(SimpleTestCase):
