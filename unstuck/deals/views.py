@@ -218,12 +218,26 @@ def stakeholder_delete(
 ) -> HttpResponse:
     deal = get_deal_for(membership, pk, write=True)
     stakeholder = get_object_or_404(
-        Stakeholder.objects.select_related("deal"), pk=stakeholder_pk, deal=deal
+        Stakeholder.objects.select_related("deal", "contact"), pk=stakeholder_pk, deal=deal
     )
-    services.stakeholder_remove(membership=membership, stakeholder=stakeholder)
-    if request.htmx:
-        return _stakeholder_list(request, membership, pk)
-    return redirect("deals:detail", slug=membership.workspace.slug, pk=deal.pk)
+
+    def remove(_: dict[str, Any]) -> None:
+        services.stakeholder_remove(membership=membership, stakeholder=stakeholder)
+
+    if not request.htmx:
+        return submit_and_redirect(
+            request,
+            None,
+            remove,
+            done=f"{stakeholder.contact.name} is off the committee.",
+            back=reverse("deals:detail", kwargs={"slug": membership.workspace.slug, "pk": deal.pk}),
+        )
+    try:
+        submit(None, remove)
+    except UnstuckError as exc:
+        forbid(exc)
+        return _stakeholder_list(request, membership, pk, status=exc.status_code)
+    return _stakeholder_list(request, membership, pk)
 
 
 @workspace_view()
