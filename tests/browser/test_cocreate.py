@@ -6,6 +6,7 @@ approval, and the manager decides; the deal page shows the session in its histor
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,13 +21,6 @@ from unstuck.investigate.services import assessments_recompute
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/sign-in/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("demo")
-    page.get_by_role("button", name="Sign in").click()
-
-
 def add_suggestion(page: Page) -> None:
     before = page.locator("#suggestions li.suggestion").count()
     page.locator("#suggestions li.suggestion").first.get_by_role(
@@ -36,7 +30,11 @@ def add_suggestion(page: Page) -> None:
 
 
 def test_manager_and_rep_cocreate_and_decide_within_guardrails(
-    live_server: object, browser: Browser, page: Page, screenshot_dir: Path
+    live_server: object,
+    browser: Browser,
+    page: Page,
+    screenshot_dir: Path,
+    sign_in: Callable[..., None],
 ) -> None:
     result = generate_demo(deals=220, seed=7)
     assessments_recompute(workspace=result.workspace)
@@ -51,7 +49,7 @@ def test_manager_and_rep_cocreate_and_decide_within_guardrails(
 
     # The manager starts a session from the innovation queue.
     page.set_viewport_size({"width": 1400, "height": 1000})
-    sign_in(page, base, "manager@demo.example")
+    sign_in(page, "manager@demo.example")
     expect(page.get_by_role("heading", name="Innovation queue")).to_be_visible()
     item = page.locator(".queue-item", has=page.get_by_role("link", name=stuck.name, exact=True))
     item.first.get_by_role("link", name="Start a session").click()
@@ -88,7 +86,7 @@ def test_manager_and_rep_cocreate_and_decide_within_guardrails(
     rep_context = browser.new_context(viewport={"width": 1400, "height": 1000})
     rep = rep_context.new_page()
     assert stuck.owner is not None
-    sign_in(rep, base, stuck.owner.email)
+    sign_in(rep, stuck.owner.email)
     rep.goto(session_url)
     for title in ("Let their controller own the pilot", "Invite their auditor to the demo"):
         rep.locator("#id_title").fill(title)
@@ -140,7 +138,7 @@ def test_manager_and_rep_cocreate_and_decide_within_guardrails(
     # A leader approves it, with a reason on record.
     leader_context = browser.new_context(viewport={"width": 1400, "height": 1000})
     leader = leader_context.new_page()
-    sign_in(leader, base, "leader@demo.example")
+    sign_in(leader, "leader@demo.example")
     leader.goto(f"{base}/w/demo/cocreate/approvals/")
     card = leader.locator(".approval", has_text=big.title)
     card.get_by_label("Reason").fill("Margin holds at 48 months; the exit right is capped.")

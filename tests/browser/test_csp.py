@@ -5,12 +5,12 @@ the API docs, with no policy violation reported by Chromium."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_smoke import sign_in
 from unstuck.cocreate.models import Session
 from unstuck.demo.generator import generate_demo
 
@@ -30,7 +30,7 @@ def violations(page: Page) -> list[str]:
 
 
 def test_the_pages_work_with_the_policy_on_and_nothing_is_blocked(
-    live_server: object, page: Page, screenshot_dir: Path
+    live_server: object, page: Page, screenshot_dir: Path, sign_in: Callable[..., None]
 ) -> None:
     generate_demo(deals=120, seed=4)
     base = str(live_server)
@@ -41,7 +41,7 @@ def test_the_pages_work_with_the_policy_on_and_nothing_is_blocked(
 
     first = page.goto(f"{base}/sign-in/")
     assert first is not None and "script-src 'self'" in first.headers["content-security-policy"]
-    sign_in(page, base, "manager@demo.example")
+    sign_in(page, "manager@demo.example")
     expect(page.get_by_role("heading", name="Innovation queue")).to_be_visible()
 
     # htmx from our static files swaps the pipeline table in place.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,20 +19,12 @@ from unstuck.investigate.services import assessments_recompute
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/sign-in/")
-    page.get_by_label("Email").press_sequentially(email, delay=20)
-    page.get_by_label("Password").press_sequentially("demo", delay=20)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-
-
 def test_the_demo_queue_is_scored_on_the_first_visit(
-    live_server: object, page: Page, screenshot_dir: Path
+    live_server: object, page: Page, screenshot_dir: Path, sign_in: Callable[..., None]
 ) -> None:
     call_command("demo", "--no-serve", "--deals", "60", stdout=io.StringIO())
     page.set_viewport_size({"width": 1300, "height": 900})
-    sign_in(page, str(live_server), "manager@demo.example")
+    sign_in(page, "manager@demo.example")
     expect(page.get_by_role("heading", name="Innovation queue")).to_be_visible()
     stuck = page.locator(".stat").first
     expect(stuck).to_contain_text(re.compile(r"of [1-9]\d* open"))
@@ -42,11 +35,11 @@ def test_the_demo_queue_is_scored_on_the_first_visit(
 
 
 def test_a_workspace_never_scored_says_scoring_then_shows_its_queue(
-    live_server: object, page: Page, screenshot_dir: Path
+    live_server: object, page: Page, screenshot_dir: Path, sign_in: Callable[..., None]
 ) -> None:
     result = generate_demo(deals=40, seed=5)
     page.set_viewport_size({"width": 1300, "height": 900})
-    sign_in(page, str(live_server), "manager@demo.example")
+    sign_in(page, "manager@demo.example")
     stuck = page.locator(".stat").first
     expect(stuck).to_contain_text("scoring…")
     expect(page.get_by_text("of 0 open")).to_have_count(0)

@@ -4,6 +4,7 @@ check-in; the leader sees every manager side by side. Desktop and 390 px phone w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,15 +17,8 @@ from unstuck.insights.services import insights_recompute
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/sign-in/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("demo")
-    page.get_by_role("button", name="Sign in").click()
-
-
 def test_manager_and_leader_see_time_split_and_what_innovation_changed(
-    live_server: object, page: Page, screenshot_dir: Path
+    live_server: object, page: Page, screenshot_dir: Path, sign_in: Callable[..., None]
 ) -> None:
     workspace = generate_demo(deals=600, seed=7).workspace
     run = insights_recompute(run=InsightsRun.objects.create(workspace=workspace))
@@ -32,7 +26,7 @@ def test_manager_and_leader_see_time_split_and_what_innovation_changed(
     base = str(live_server)
 
     page.set_viewport_size({"width": 1280, "height": 900})
-    sign_in(page, base, "manager@demo.example")
+    sign_in(page, "manager@demo.example")
     page.get_by_role("link", name="Insights").click()
     expect(page.get_by_role("heading", name="Insights", exact=True)).to_be_visible()
     expect(page.locator(".demo-note")).to_contain_text("generated history")
@@ -77,7 +71,7 @@ def test_manager_and_leader_see_time_split_and_what_innovation_changed(
 
     page.context.clear_cookies()
     page.set_viewport_size({"width": 1280, "height": 900})
-    sign_in(page, base, "leader@demo.example")
+    sign_in(page, "leader@demo.example")
     page.goto(f"{base}/w/demo/insights/")
     side = page.locator("#side-by-side")
     expect(side.locator("tbody tr")).to_have_count(2)

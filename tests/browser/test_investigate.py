@@ -3,6 +3,7 @@ flagged, asks the rep for a fact; the rep answers on the deal page."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,21 +17,14 @@ from unstuck.investigate.services import assessments_recompute
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/sign-in/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("demo")
-    page.get_by_role("button", name="Sign in").click()
-
-
 def test_manager_asks_from_the_queue_and_the_rep_answers(
-    live_server: object, page: Page, screenshot_dir: Path
+    live_server: object, page: Page, screenshot_dir: Path, sign_in: Callable[..., None]
 ) -> None:
     workspace = generate_demo(deals=300, seed=3).workspace
     assessments_recompute(workspace=workspace)
     base = str(live_server)
     page.set_viewport_size({"width": 1280, "height": 900})
-    sign_in(page, base, "manager@demo.example")
+    sign_in(page, "manager@demo.example")
     expect(page.get_by_role("heading", name="Innovation queue")).to_be_visible()
     first = page.locator(".queue-item").first
     expect(first.locator(".reasons li").first).to_be_visible()
@@ -48,7 +42,7 @@ def test_manager_asks_from_the_queue_and_the_rep_answers(
     expect(page.locator("#investigation")).to_contain_text("Who signs above $250k?")
 
     page.context.clear_cookies()
-    sign_in(page, base, "rep@demo.example")
+    sign_in(page, "rep@demo.example")
     page.goto(f"{base}/w/demo/deals/{deal.pk}/")
     page.locator("textarea[name=answer]").first.fill("The COO, above $200k.")
     page.locator("form[action*='answer'] button").first.click()

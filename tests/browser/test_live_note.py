@@ -4,6 +4,7 @@ everything typed; an option with a description is added straight from the form."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,14 +24,6 @@ BIASED = "We have always done it this way, the legacy approach worked for years 
 NEUTRAL = "Offer a pilot on one site for three months, then review the numbers together."
 
 
-def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/sign-in/")
-    page.get_by_label("Email").press_sequentially(email, delay=20)
-    page.get_by_label("Password").press_sequentially("demo", delay=20)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-
-
 def type_and_pause(page: Page, selector: str, text: str) -> None:
     """Type like a person, then wait past the debounce for the live check's answer."""
     with page.expect_response(lambda r: "/thinking/check/" in r.url, timeout=30_000):
@@ -39,7 +32,8 @@ def type_and_pause(page: Page, selector: str, text: str) -> None:
     page.wait_for_timeout(300)  # let htmx settle the swap
 
 
-def open_session(live_server: object, page: Page) -> Session:
+@pytest.fixture
+def open_session(live_server: object, page: Page, sign_in: Callable[..., None]) -> Session:
     """A demo session with one option, open in the manager's browser."""
     result = generate_demo(deals=40, seed=3)
     # The demo's saved texts (its news) carry flags of their own; these tests count only the
@@ -54,15 +48,15 @@ def open_session(live_server: object, page: Page) -> Session:
     session_add_option(membership=manager, session=session, title="Bring their CFO into the room")
     base = str(live_server)
     page.set_viewport_size({"width": 1300, "height": 1000})
-    sign_in(page, base, "manager@demo.example")
+    sign_in(page, "manager@demo.example")
     page.goto(f"{base}/w/{result.workspace.slug}/cocreate/sessions/{session.pk}/")
     return session
 
 
 def test_the_live_note_keeps_the_options_and_what_was_typed(
-    live_server: object, page: Page, screenshot_dir: Path
+    open_session: Session, page: Page, screenshot_dir: Path
 ) -> None:
-    session = open_session(live_server, page)
+    session = open_session
     options = page.locator("#live article.option")
     expect(options).to_have_count(1)
 
@@ -103,9 +97,9 @@ def test_the_live_note_keeps_the_options_and_what_was_typed(
 
 
 def test_typing_stores_no_flag_only_the_saved_text_does(
-    live_server: object, page: Page, screenshot_dir: Path
+    live_server: object, open_session: Session, page: Page, screenshot_dir: Path
 ) -> None:
-    session = open_session(live_server, page)
+    session = open_session
     slug = session.deal.workspace.slug
 
     # A description typed with several pauses, each answered by the note: nothing is stored.

@@ -5,6 +5,7 @@ leader deactivates them (their access goes)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,21 +18,19 @@ from unstuck.demo.generator import generate_demo
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def sign_in(page: Page, base: str, email: str, password: str) -> None:
-    page.goto(f"{base}/sign-in/")
-    page.get_by_label("Email").press_sequentially(email, delay=10)
-    page.get_by_label("Password").press_sequentially(password, delay=10)
-    page.get_by_role("button", name="Sign in").click()
-
-
 def test_a_leader_invites_the_link_sets_a_password_and_deactivating_ends_access(
-    live_server: Any, page: Page, browser: Browser, mailoutbox: list[Any], screenshot_dir: Path
+    live_server: Any,
+    page: Page,
+    browser: Browser,
+    mailoutbox: list[Any],
+    screenshot_dir: Path,
+    sign_in: Callable[..., None],
 ) -> None:
     generate_demo(deals=20, seed=3)
     base = str(live_server)
     with override_settings(SITE_URL=base):
         page.set_viewport_size({"width": 1280, "height": 900})
-        sign_in(page, base, "leader@demo.example", "demo")
+        sign_in(page, "leader@demo.example")
         page.goto(f"{base}/w/demo/settings/")
         page.locator("#invite-email").press_sequentially("nina.park@demo.example", delay=15)
         page.locator("#invite-name").press_sequentially("Nina Park", delay=15)

@@ -6,6 +6,7 @@ nothing else changed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +19,6 @@ from unstuck.demo.generator import generate_demo
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PAUSE_MS = 700  # longer than the pages' debounce (500 ms), as a person stopping to think
-
-
-def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/sign-in/")
-    page.get_by_label("Email").press_sequentially(email, delay=10)
-    page.get_by_label("Password").press_sequentially("demo", delay=10)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/w/demo/**")
 
 
 def type_like_a_person(field: Locator, text: str) -> None:
@@ -44,12 +37,12 @@ def message(page: Page) -> Locator:
 
 
 def test_a_leader_creates_renames_staffs_a_team_and_changes_a_role(
-    live_server: Any, page: Page, screenshot_dir: Path
+    live_server: Any, page: Page, screenshot_dir: Path, sign_in: Callable[..., None]
 ) -> None:
     generate_demo(deals=20, seed=3)
     base = str(live_server)
     page.set_viewport_size({"width": 1280, "height": 900})
-    sign_in(page, base, "leader@demo.example")
+    sign_in(page, "leader@demo.example")
     page.goto(f"{base}/w/demo/settings/")
     teams_before = set(Team.objects.values_list("name", flat=True))
 

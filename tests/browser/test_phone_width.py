@@ -4,6 +4,7 @@ stage timeline's labels never overlap or spill out of their segment."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,14 +20,6 @@ from unstuck.investigate.services import assessments_recompute
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE = {"width": 390, "height": 844}
-
-
-def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/sign-in/")
-    page.get_by_label("Email").press_sequentially(email, delay=20)
-    page.get_by_label("Password").press_sequentially("demo", delay=20)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 WIDER_THAN_SCREEN = """() => [...document.querySelectorAll('body *')]
@@ -74,7 +67,9 @@ def label_problems(page: Page) -> list[str]:
     )
 
 
-def test_the_main_pages_fit_a_phone(live_server: object, page: Page, screenshot_dir: Path) -> None:
+def test_the_main_pages_fit_a_phone(
+    live_server: object, page: Page, screenshot_dir: Path, sign_in: Callable[..., None]
+) -> None:
     result = generate_demo(deals=60, seed=7)
     assessments_recompute(workspace=result.workspace)
     slug = result.workspace.slug
@@ -95,7 +90,7 @@ def test_the_main_pages_fit_a_phone(live_server: object, page: Page, screenshot_
     )
     base = str(live_server)
     page.set_viewport_size(PHONE)
-    sign_in(page, base, "manager@demo.example")
+    sign_in(page, "manager@demo.example")
 
     page.goto(f"{base}/w/{slug}/investigate/")
     expect(page.locator(".queue-item").first).to_be_visible()
@@ -120,7 +115,7 @@ def test_the_main_pages_fit_a_phone(live_server: object, page: Page, screenshot_
 
 
 def test_timeline_labels_never_overlap_at_any_width(
-    live_server: object, page: Page, screenshot_dir: Path
+    live_server: object, page: Page, screenshot_dir: Path, sign_in: Callable[..., None]
 ) -> None:
     result = generate_demo(deals=40, seed=11)
     manager = Membership.objects.get(workspace=result.workspace, user__email="manager@demo.example")
@@ -130,7 +125,7 @@ def test_timeline_labels_never_overlap_at_any_width(
     )[:3]
     base = str(live_server)
     page.set_viewport_size(PHONE)
-    sign_in(page, base, "manager@demo.example")
+    sign_in(page, "manager@demo.example")
     for width in (320, 390, 600, 1000):
         page.set_viewport_size({"width": width, "height": 900})
         for deal in deals:

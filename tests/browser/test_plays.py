@@ -5,6 +5,7 @@ where the rep records it as applied in one click. Desktop and 390 px phone width
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,13 +22,6 @@ from unstuck.investigate.models import Obstacle
 from unstuck.share.models import Play, PlayApplication
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/sign-in/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("demo")
-    page.get_by_role("button", name="Sign in").click()
 
 
 def _world() -> tuple[Session, Deal]:
@@ -79,12 +73,12 @@ def _world() -> tuple[Session, Deal]:
 
 
 def test_decide_win_promote_suggest_apply(
-    live_server: object, page: Page, screenshot_dir: Path
+    live_server: object, page: Page, screenshot_dir: Path, sign_in: Callable[..., None]
 ) -> None:
     session, stuck = _world()
     base = str(live_server)
     page.set_viewport_size({"width": 1280, "height": 900})
-    sign_in(page, base, "manager@acme.test")
+    sign_in(page, "manager@acme.test")
 
     # The session proposes its outcome from the deal's later stage moves; the manager confirms.
     page.goto(f"{base}/w/acme/cocreate/sessions/{session.pk}/")
@@ -107,7 +101,7 @@ def test_decide_win_promote_suggest_apply(
 
     # On another stuck deal with the same obstacle the rep finds it suggested, and applies it.
     page.context.clear_cookies()
-    sign_in(page, base, "rep@acme.test")
+    sign_in(page, "rep@acme.test")
     page.goto(f"{base}/w/acme/deals/{stuck.pk}/")
     card = page.locator("#deal-plays")
     expect(card).to_contain_text("Plays that fit this deal")

@@ -5,6 +5,7 @@ typed must be in the form after the pauses and stored exactly once it is saved."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,14 +18,6 @@ from unstuck.share.models import BenchAsk, DigestSchedule, Play
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PAUSE_MS = 1_300  # longer than any debounce on these pages (800 ms)
-
-
-def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/sign-in/")
-    page.get_by_label("Email").press_sequentially(email, delay=20)
-    page.get_by_label("Password").press_sequentially("demo", delay=20)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def type_slowly(page: Page, selector: str, text: str) -> None:
@@ -48,9 +41,9 @@ def demo(live_server: object, page: Page) -> str:
 
 
 def test_the_play_edit_form_keeps_everything_typed(
-    demo: str, page: Page, screenshot_dir: Path
+    demo: str, page: Page, screenshot_dir: Path, sign_in: Callable[..., None]
 ) -> None:
-    sign_in(page, demo, "leader@demo.example")  # a leader may edit any play
+    sign_in(page, "leader@demo.example")  # a leader may edit any play
     play = Play.objects.filter(workspace__slug="demo").order_by("pk").first()
     assert play is not None
     page.goto(f"{demo}/w/demo/share/plays/{play.pk}/edit/")
@@ -83,9 +76,9 @@ def test_the_play_edit_form_keeps_everything_typed(
 
 
 def test_the_bench_ask_form_keeps_everything_typed(
-    demo: str, page: Page, screenshot_dir: Path
+    demo: str, page: Page, screenshot_dir: Path, sign_in: Callable[..., None]
 ) -> None:
-    sign_in(page, demo, "manager@demo.example")
+    sign_in(page, "manager@demo.example")
     from unstuck.core.access import deals_editable_by
 
     manager = Membership.objects.get(workspace__slug="demo", user__email="manager@demo.example")
@@ -118,9 +111,9 @@ def test_the_bench_ask_form_keeps_everything_typed(
 
 
 def test_the_digest_schedule_form_takes_the_keyboard(
-    demo: str, page: Page, screenshot_dir: Path
+    demo: str, page: Page, screenshot_dir: Path, sign_in: Callable[..., None]
 ) -> None:
-    sign_in(page, demo, "leader@demo.example")
+    sign_in(page, "leader@demo.example")
     page.goto(f"{demo}/w/demo/share/digest/")
     weekday, hour = page.locator("#id_weekday"), page.locator("#id_hour")
     weekday.focus()

@@ -7,6 +7,7 @@ Run with `uv run pytest -m browser tests/browser/test_share_news.py`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -36,21 +37,16 @@ def people() -> dict[str, str]:
     return {"leader": leader.email, "manager": manager.email, "rep": rep.email}
 
 
-def sign_in(page: Any, base: str, email: str) -> None:
-    page.context.clear_cookies()
-    page.goto(base + "/sign-in/")
-    page.fill("input[name=username]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit], form button[type=submit]")
-    page.wait_for_load_state()
-
-
 def test_news_travels_down_to_the_rep_and_into_the_digest(
-    live_server: Any, page: Any, people: dict[str, str], screenshot_dir: Any
+    live_server: Any,
+    page: Any,
+    people: dict[str, str],
+    screenshot_dir: Any,
+    sign_in: Callable[..., None],
 ) -> None:
     base = live_server.url
     page.set_default_timeout(90_000)  # a shared, busy machine
-    sign_in(page, base, people["leader"])
+    sign_in(page, people["leader"], PASSWORD)
     page.goto(f"{base}/w/acme/share/news/new/")
     page.locator("#id_title").press_sequentially("Three-year terms get 12 % off", delay=TYPING)
     page.locator("#id_body").press_sequentially(
@@ -62,7 +58,7 @@ def test_news_travels_down_to_the_rep_and_into_the_digest(
     page.wait_for_url("**/share/news/*/")
     post = NewsPost.objects.get()
 
-    sign_in(page, base, people["manager"])
+    sign_in(page, people["manager"], PASSWORD)
     page.goto(f"{base}/w/acme/share/news/")
     inbox = page.locator("#news-inbox")
     assert "Three-year terms get 12 % off" in inbox.inner_text()
@@ -73,7 +69,7 @@ def test_news_travels_down_to_the_rep_and_into_the_digest(
     assert "passed on" in page.locator("#news-inbox").inner_text()
     assert NewsRelay.objects.get().line == LINE
 
-    sign_in(page, base, people["rep"])
+    sign_in(page, people["rep"], PASSWORD)
     for width, height, name in [(1280, 900, "desktop"), (390, 844, "phone")]:
         page.set_viewport_size({"width": width, "height": height})
         page.goto(f"{base}/w/acme/share/news/")
@@ -102,6 +98,6 @@ def test_news_travels_down_to_the_rep_and_into_the_digest(
     assert LINE in text and LINE in html
     assert message["List-Unsubscribe"]
 
-    sign_in(page, base, people["leader"])
+    sign_in(page, people["leader"], PASSWORD)
     page.goto(f"{base}/w/acme/share/news/{post.pk}/")
     assert "Read by 1 of 2 reached" in page.locator(".readers").inner_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,20 +14,13 @@ from unstuck.demo.generator import generate_demo
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/sign-in/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("demo")
-    page.get_by_role("button", name="Sign in").click()
-
-
 def test_manager_signs_in_reads_pipeline_and_a_deal(
-    live_server: object, page: Page, screenshot_dir: Path
+    live_server: object, page: Page, screenshot_dir: Path, sign_in: Callable[..., None]
 ) -> None:
     generate_demo(deals=150, seed=3)
     base = str(live_server)
     page.set_viewport_size({"width": 1280, "height": 900})
-    sign_in(page, base, "manager@demo.example")
+    sign_in(page, "manager@demo.example")
 
     # Managers land on the innovation queue; the pipeline is one click away.
     expect(page.get_by_role("heading", name="Innovation queue")).to_be_visible()
@@ -65,13 +59,15 @@ def test_manager_signs_in_reads_pipeline_and_a_deal(
         assert (screenshot_dir / f"{name}.png").stat().st_size > 10_000
 
 
-def test_rep_gets_not_found_for_the_other_teams_deal(live_server: object, page: Page) -> None:
+def test_rep_gets_not_found_for_the_other_teams_deal(
+    live_server: object, page: Page, sign_in: Callable[..., None]
+) -> None:
     from unstuck.deals.models import Deal
 
     generate_demo(deals=80, seed=5)
     other = Deal.objects.exclude(team__name="East").exclude(team=None).first()
     assert other is not None
-    sign_in(page, str(live_server), "rep@demo.example")
+    sign_in(page, "rep@demo.example")
     response = page.goto(f"{live_server}/w/demo/deals/{other.pk}/")
     assert response is not None and response.status == 404
     expect(page.get_by_role("heading", name="Not found")).to_be_visible()

@@ -7,6 +7,7 @@ Run with `uv run pytest -m browser`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -40,19 +41,11 @@ def manager_deal() -> tuple[str, Deal]:
     return manager.email, deal
 
 
-def sign_in(page: Any, base: str, email: str) -> None:
-    page.goto(base + "/sign-in/")
-    page.fill("input[name=username]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit], form button[type=submit]")
-    page.wait_for_load_state()
-
-
 def test_a_flag_appears_beside_a_note_and_is_set_aside(
-    live_server: Any, page: Any, manager_deal: tuple[str, Deal]
+    live_server: Any, page: Any, manager_deal: tuple[str, Deal], sign_in: Callable[..., None]
 ) -> None:
     email, deal = manager_deal
-    sign_in(page, live_server.url, email)
+    sign_in(page, email, PASSWORD)
     page.goto(f"{live_server.url}/w/acme/deals/{deal.pk}/")
     page.type("#id_note_summary", "Flopped in Denver, it will flop in Dallas.", delay=5)
     flag = page.locator("#deal-note .gentle-flag")
@@ -73,10 +66,10 @@ def test_a_flag_appears_beside_a_note_and_is_set_aside(
 
 
 def test_a_manager_takes_a_lesson_and_answers_the_quiz(
-    live_server: Any, page: Any, manager_deal: tuple[str, Deal]
+    live_server: Any, page: Any, manager_deal: tuple[str, Deal], sign_in: Callable[..., None]
 ) -> None:
     email, _ = manager_deal
-    sign_in(page, live_server.url, email)
+    sign_in(page, email, PASSWORD)
     page.goto(f"{live_server.url}/w/acme/thinking/training/legacy/")
     page.click(".lesson form button[type=submit]")
     page.wait_for_url(re.compile(r"/training/quiz/"))

@@ -8,11 +8,9 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import SetPasswordForm
 from django.http import HttpResponse
-from django.shortcuts import redirect
 from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_POST
 
@@ -22,11 +20,7 @@ from unstuck.core.errors import UnstuckError
 from unstuck.core.forms import InviteForm, MemberRoleForm, TeamForm, TeamUpdateForm
 from unstuck.core.http import AppRequest
 from unstuck.core.models import Membership, Role, User
-from unstuck.core.submit import submit
-
-
-def _settings(membership: Membership) -> HttpResponse:
-    return redirect(reverse("workspace-settings", kwargs={"slug": membership.workspace.slug}))
+from unstuck.core.submit import submit_and_redirect
 
 
 def _act(
@@ -35,13 +29,15 @@ def _act(
     form_class: type[forms.Form] | None,
     action: Callable[[dict[str, Any]], str],
 ) -> HttpResponse:
-    """Form → service (core.submit, the one way; the service checks who may) → the outcome as
-    a message, back on the people page."""
-    try:
-        messages.success(request, submit(form_class(request.POST) if form_class else None, action))
-    except UnstuckError as exc:
-        messages.error(request, exc.message)
-    return _settings(membership)
+    """Form → service (the service checks who may) → the message the action returns, back on
+    the people page."""
+    return submit_and_redirect(
+        request,
+        form_class(request.POST) if form_class else None,
+        action,
+        done=lambda message: message,
+        back=reverse("workspace-settings", kwargs={"slug": membership.workspace.slug}),
+    )
 
 
 @workspace_view(Role.LEADER)

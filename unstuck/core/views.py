@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import logging
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.db import DatabaseError, connection
@@ -10,7 +9,6 @@ from django.db.models import F
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from unstuck.core import selectors, services
@@ -20,7 +18,7 @@ from unstuck.core.errors import UnstuckError
 from unstuck.core.forms import ApiTokenForm, SignInForm, WorkspaceSettingsForm
 from unstuck.core.http import AppRequest
 from unstuck.core.models import ApiToken, Membership, Role, Team
-from unstuck.core.submit import submit
+from unstuck.core.submit import forbid, posted_next, submit, submit_and_redirect, submit_page
 
 log = logging.getLogger(__name__)
 
@@ -87,16 +85,15 @@ def workspace_settings(request: AppRequest, membership: Membership) -> HttpRespo
     )
     if request.method == "POST":
         require_role(membership, Role.LEADER)  # refused before the form is read
-        try:
-            submit(
-                form,
-                lambda data: services.workspace_update(by=membership, workspace=workspace, **data),
-            )
-        except UnstuckError:
-            pass  # the errors are on the form, shown below
-        else:
-            messages.success(request, "Settings saved.")
-            return redirect("workspace-settings", slug=workspace.slug)
+    saved = submit_page(
+        request,
+        form,
+        lambda data: services.workspace_update(by=membership, workspace=workspace, **data),
+        done="Settings saved.",
+        then=reverse("workspace-settings", kwargs={"slug": workspace.slug}),
+    )
+    if saved is not None:
+        return saved
     # Leaders manage people, deactivated ones included (to give their access back).
     manager = Membership.everyone if membership.is_leader else Membership.objects
     members = (
@@ -129,8 +126,8 @@ def api_tokens(request: AppRequest) -> HttpResponse:
             _, new_secret = submit(
                 form, lambda data: services.api_token_create(user=request.user, name=data["name"])
             )
-        except UnstuckError:
-            pass  # the errors are on the form, shown below
+        except UnstuckError as exc:
+            forbid(exc)  # any other refusal is on the form, shown below
         else:
             form = ApiTokenForm()
     tokens = ApiToken.objects.filter(user=request.user)
@@ -147,31 +144,25 @@ def api_tokens(request: AppRequest) -> HttpResponse:
 def api_token_revoke(request: AppRequest, pk: int) -> HttpResponse:
     # Someone else's token is not found, rather than forbidden: its existence is not ours to say.
     token = get_object_or_404(ApiToken, pk=pk, user=request.user)
-    services.api_token_revoke(token=token, by=request.user)
-    messages.success(request, f"Token “{token.name}” revoked. Scripts using it will stop working.")
-    return redirect("api-tokens")
-
-
-def _back_to(request: AppRequest, fallback: str) -> HttpResponse:
-    """Redirect to the form's `next` when it is a path on this site, else to `fallback`."""
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return redirect(target)
-    return redirect(fallback)
+    return submit_and_redirect(
+        request,
+        None,
+        lambda _: services.api_token_revoke(token=token, by=request.user),
+        done=f"Token “{token.name}” revoked. Scripts using it will stop working.",
+        back=reverse("api-tokens"),
+    )
 
 
 @workspace_view()
 @require_POST
 def task_retry(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     """Enqueue a failed background task again (the service checks who may)."""
-    try:
-        run = services.task_retry(membership=membership, task_run_id=pk)
-    except UnstuckError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"{run.label}: queued again. This page shows how it went.")
-    return _back_to(
-        request, reverse("workspace-settings", kwargs={"slug": membership.workspace.slug})
+    return submit_and_redirect(
+        request,
+        None,
+        lambda _: services.task_retry(membership=membership, task_run_id=pk),
+        done=lambda run: f"{run.label}: queued again. This page shows how it went.",
+        back=posted_next(
+            request, reverse("workspace-settings", kwargs={"slug": membership.workspace.slug})
+        ),
     )

@@ -4,9 +4,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import retarget
@@ -14,10 +14,10 @@ from django_htmx.http import retarget
 from unstuck.core import csvexport
 from unstuck.core.access import can_edit_deal, can_invite_partners, get_deal_for
 from unstuck.core.decorators import workspace_view
-from unstuck.core.errors import NotAllowed, UnstuckError
+from unstuck.core.errors import UnstuckError
 from unstuck.core.http import AppRequest
 from unstuck.core.models import Membership, Role
-from unstuck.core.submit import submit
+from unstuck.core.submit import forbid, submit, submit_and_redirect
 from unstuck.core.validation import parse_id
 from unstuck.deals import selectors, services
 from unstuck.deals.forms import StageMoveForm, StakeholderForm
@@ -129,8 +129,8 @@ def deal_move(request: AppRequest, membership: Membership, pk: int) -> HttpRespo
                 close_date=data["close_date"],
             ),
         )
-    except UnstuckError:
-        pass  # the errors are on the form, shown below
+    except UnstuckError as exc:
+        forbid(exc)  # any other refusal is on the form, shown below
     else:
         messages.success(request, f"Moved to {deal.stage.name}.")
         return redirect("deals:detail", slug=membership.workspace.slug, pk=deal.pk)
@@ -166,8 +166,8 @@ def _stakeholder_form_response(
     if request.method == "POST":
         try:
             submit(form, save)
-        except UnstuckError:
-            pass  # the errors are on the form, shown below
+        except UnstuckError as exc:
+            forbid(exc)  # any other refusal is on the form, shown below
         else:
             if request.htmx:
                 return _stakeholder_list(request, membership, deal.pk)
@@ -218,12 +218,26 @@ def stakeholder_delete(
 ) -> HttpResponse:
     deal = get_deal_for(membership, pk, write=True)
     stakeholder = get_object_or_404(
-        Stakeholder.objects.select_related("deal"), pk=stakeholder_pk, deal=deal
+        Stakeholder.objects.select_related("deal", "contact"), pk=stakeholder_pk, deal=deal
     )
-    services.stakeholder_remove(membership=membership, stakeholder=stakeholder)
-    if request.htmx:
-        return _stakeholder_list(request, membership, pk)
-    return redirect("deals:detail", slug=membership.workspace.slug, pk=deal.pk)
+
+    def remove(_: dict[str, Any]) -> None:
+        services.stakeholder_remove(membership=membership, stakeholder=stakeholder)
+
+    if not request.htmx:
+        return submit_and_redirect(
+            request,
+            None,
+            remove,
+            done=f"{stakeholder.contact.name} is off the committee.",
+            back=reverse("deals:detail", kwargs={"slug": membership.workspace.slug, "pk": deal.pk}),
+        )
+    try:
+        submit(None, remove)
+    except UnstuckError as exc:
+        forbid(exc)
+        return _stakeholder_list(request, membership, pk, status=exc.status_code)
+    return _stakeholder_list(request, membership, pk)
 
 
 @workspace_view()
@@ -237,15 +251,13 @@ def partner_invite(request: AppRequest, membership: Membership, pk: int) -> Http
     partner = get_object_or_404(
         Membership.objects.select_related("user"), workspace_id=deal.workspace_id, user_id=user_id
     )
-    try:
-        services.deal_invite_partner(deal=deal, partner=partner, by=membership)
-    except NotAllowed as exc:
-        raise PermissionDenied(exc.message) from None
-    except UnstuckError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"{partner.user.display_name} can now see this deal.")
-    return redirect("deals:detail", slug=membership.workspace.slug, pk=deal.pk)
+    return submit_and_redirect(
+        request,
+        None,
+        lambda _: services.deal_invite_partner(deal=deal, partner=partner, by=membership),
+        done=f"{partner.user.display_name} can now see this deal.",
+        back=reverse("deals:detail", kwargs={"slug": membership.workspace.slug, "pk": deal.pk}),
+    )
 
 
 @workspace_view()
@@ -257,9 +269,10 @@ def partner_remove(
     invite = get_object_or_404(
         DealPartner.objects.select_related("user"), deal=deal, user_id=user_pk
     )
-    try:
-        services.deal_uninvite_partner(deal=deal, partner=invite.user, by=membership)
-    except NotAllowed as exc:
-        raise PermissionDenied(exc.message) from None
-    messages.success(request, f"{invite.user.display_name} no longer sees this deal.")
-    return redirect("deals:detail", slug=membership.workspace.slug, pk=deal.pk)
+    return submit_and_redirect(
+        request,
+        None,
+        lambda _: services.deal_uninvite_partner(deal=deal, partner=invite.user, by=membership),
+        done=f"{invite.user.display_name} no longer sees this deal.",
+        back=reverse("deals:detail", kwargs={"slug": membership.workspace.slug, "pk": deal.pk}),
+    )

@@ -11,6 +11,7 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from unstuck.core import csvexport, services
@@ -18,6 +19,7 @@ from unstuck.core.decorators import workspace_view
 from unstuck.core.errors import UnstuckError
 from unstuck.core.http import AppRequest
 from unstuck.core.models import Membership, Role, Team
+from unstuck.core.submit import submit_page
 from unstuck.imports import selectors, wizard
 from unstuck.imports.mapping import DEAL_FIELDS, Mapping, stage_date_pairs
 from unstuck.imports.models import ImportKind, ImportRun, RunStatus
@@ -106,26 +108,34 @@ def import_new(request: AppRequest, membership: Membership) -> HttpResponse:
     form = UploadForm(
         request.POST or None, request.FILES or None, workspace_id=membership.workspace_id
     )
-    if request.method == "POST" and form.is_valid():
-        uploads = {r: form.cleaned_data[r] for r in wizard.ROLES if form.cleaned_data.get(r)}
-        try:
-            mapping = wizard.mapping_chosen(
-                workspace_id=membership.workspace_id,
-                upload=form.cleaned_data.get("mapping_file"),
-                choice=form.cleaned_data.get("saved_mapping") or "",
-            )
-            run = wizard.import_draft_create(
-                workspace=membership.workspace,
-                by=request.user,
-                kind=form.cleaned_data["kind"],
-                uploads=uploads,
-                mapping=mapping,
-                companions=form.cleaned_data.get("companions") or [],
-            )
-        except UnstuckError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-        else:
-            return redirect("imports:mapping", slug=membership.workspace.slug, pk=run.pk)
+
+    def draft(data: dict[str, Any]) -> ImportRun:
+        uploads = {r: data[r] for r in wizard.ROLES if data.get(r)}
+        mapping = wizard.mapping_chosen(
+            workspace_id=membership.workspace_id,
+            upload=data.get("mapping_file"),
+            choice=data.get("saved_mapping") or "",
+        )
+        return wizard.import_draft_create(
+            workspace=membership.workspace,
+            by=request.user,
+            kind=data["kind"],
+            uploads=uploads,
+            mapping=mapping,
+            companions=data.get("companions") or [],
+        )
+
+    drafted = submit_page(
+        request,
+        form,
+        draft,
+        done=None,
+        then=lambda run: reverse(
+            "imports:mapping", kwargs={"slug": membership.workspace.slug, "pk": run.pk}
+        ),
+    )
+    if drafted is not None:
+        return drafted
     return render(request, "imports/new.html", {"form": form}, status=400 if form.errors else 200)
 
 

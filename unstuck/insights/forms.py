@@ -12,17 +12,7 @@ from unstuck.insights.services import PULSE_QUESTIONS
 SCALE = [(5, "Agree"), (4, "Rather agree"), (3, "Neither"), (2, "Rather disagree"), (1, "Disagree")]
 
 
-class _Errors:
-    def error_text(self) -> str:
-        errors = self.errors  # type: ignore[attr-defined]
-        return " ".join(
-            f"{'' if name == '__all__' else name.replace('_', ' ').capitalize() + ': '}"
-            f"{' '.join(msgs)}"
-            for name, msgs in errors.items()
-        )
-
-
-class CheckInForm(_Errors, forms.Form):
+class CheckInForm(forms.Form):
     week = forms.DateField(widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, weeks: list[str] | None = None, **kwargs: Any) -> None:
@@ -40,7 +30,7 @@ class CheckInForm(_Errors, forms.Form):
             )
 
 
-class PulseForm(_Errors, forms.Form):
+class PulseForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for key, text in PULSE_QUESTIONS:

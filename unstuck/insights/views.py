@@ -18,6 +18,7 @@ from unstuck.core.decorators import workspace_view
 from unstuck.core.errors import UnstuckError
 from unstuck.core.http import AppRequest
 from unstuck.core.models import Membership
+from unstuck.core.submit import forbid, submit, submit_and_redirect
 from unstuck.core.templatetags.unstuck import format_money
 from unstuck.insights import charts, forms, pipeline, selectors, services
 from unstuck.insights.classes import CATEGORIES, CATEGORY_LABELS, NOT_RECORDED, source_rows
@@ -208,8 +209,8 @@ def _rounded_shares(week: dict[str, Any]) -> dict[str, int]:
     return tens
 
 
-def _back(membership: Membership, anchor: str) -> HttpResponse:
-    return redirect(f"/w/{membership.workspace.slug}/insights/#{anchor}")
+def _back(membership: Membership, anchor: str) -> str:
+    return f"/w/{membership.workspace.slug}/insights/#{anchor}"
 
 
 def _post(
@@ -222,18 +223,17 @@ def _post(
     done: str,
     done_anchor: str,
 ) -> HttpResponse:
-    """Validate the form and call the service; errors come back as a message on the page."""
+    """Form → service (core.submit); a refusal comes back as a message at the form (a 403
+    stays a 403), the outcome as a message where it shows."""
     selectors.require_insights(membership)
-    if not form.is_valid():
-        messages.error(request, form.error_text())
-        return _back(membership, anchor)
     try:
-        save(form.cleaned_data)
+        submit(form, save)
     except UnstuckError as exc:
+        forbid(exc)
         messages.error(request, exc.message)
-        return _back(membership, anchor)
+        return redirect(_back(membership, anchor))
     messages.success(request, done)
-    return _back(membership, done_anchor)
+    return redirect(_back(membership, done_anchor))
 
 
 @require_POST
@@ -267,7 +267,10 @@ def pulse(request: AppRequest, membership: Membership) -> HttpResponse:
 @require_POST
 @workspace_view()
 def recompute(request: AppRequest, membership: Membership) -> HttpResponse:
-    selectors.require_insights(membership)
-    services.insights_schedule(workspace=membership.workspace, by=membership)
-    messages.success(request, "Recomputing the insights in the background; refresh in a minute.")
-    return _back(membership, "status")
+    return submit_and_redirect(  # managers and leaders: insights_schedule checks
+        request,
+        None,
+        lambda _: services.insights_schedule(workspace=membership.workspace, by=membership),
+        done="Recomputing the insights in the background; refresh in a minute.",
+        back=_back(membership, "status"),
+    )

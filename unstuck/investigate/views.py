@@ -6,19 +6,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.forms import Form
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from unstuck.core.access import get_deal_for
 from unstuck.core.decorators import workspace_view
-from unstuck.core.errors import NotAllowed, UnstuckError
 from unstuck.core.http import AppRequest
 from unstuck.core.models import Membership, Role
-from unstuck.core.submit import submit
+from unstuck.core.submit import submit_and_redirect, submit_page
 from unstuck.deals.models import Deal
 from unstuck.investigate import forms, selectors, services
 from unstuck.investigate.models import DecisionStep, InvestigationRequest, Obstacle
@@ -54,16 +52,16 @@ def stall_settings(request: AppRequest, membership: Membership) -> HttpResponse:
     workspace = membership.workspace
     current = stall_settings_for(workspace)
     form = forms.StallSettingsForm(request.POST or None, instance=current)
-    if request.method == "POST":
-        try:
-            # Refused before the form is read: a member's POST is 403 whatever it holds.
-            services.stall_settings_require_change(membership)
-        except NotAllowed as exc:
-            raise PermissionDenied(exc.message) from None
-    if request.method == "POST" and form.is_valid():
-        services.stall_settings_update(membership=membership, **form.cleaned_data)
-        messages.success(request, "Thresholds saved; the queue is being rescored.")
-        return redirect("investigate:settings", slug=workspace.slug)
+    saved = submit_page(
+        request,
+        form,
+        lambda data: services.stall_settings_update(membership=membership, **data),
+        done="Thresholds saved; the queue is being rescored.",
+        then=reverse("investigate:settings", kwargs={"slug": workspace.slug}),
+        check=lambda: services.stall_settings_require_change(membership),
+    )
+    if saved is not None:
+        return saved
     benchmarks = StageBenchmark.objects.filter(workspace=workspace).select_related("stage")
     return render(
         request,
@@ -73,10 +71,8 @@ def stall_settings(request: AppRequest, membership: Membership) -> HttpResponse:
     )
 
 
-def _back(membership: Membership, deal: Deal) -> HttpResponse:
-    return redirect(
-        f"/w/{membership.workspace.slug}/deals/{deal.pk}/#investigation"  # deals:detail + anchor
-    )
+def _back(membership: Membership, deal: Deal) -> str:
+    return f"/w/{membership.workspace.slug}/deals/{deal.pk}/#investigation"  # deals:detail
 
 
 def _act(
@@ -87,14 +83,16 @@ def _act(
     action: Callable[[Deal, dict[str, Any]], object],
     done: str,
 ) -> HttpResponse:
+    """A deal-page investigation action: the deal the person may change, then the shared
+    form → service → message → back path."""
     deal = get_deal_for(membership, pk, write=True)
-    try:
-        submit(form_class(request.POST), lambda data: action(deal, data))
-    except UnstuckError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, done)
-    return _back(membership, deal)
+    return submit_and_redirect(
+        request,
+        form_class(request.POST),
+        lambda data: action(deal, data),
+        done=done,
+        back=_back(membership, deal),
+    )
 
 
 @workspace_view()
@@ -167,9 +165,15 @@ def obstacle_resolve(
 ) -> HttpResponse:
     deal = get_deal_for(membership, pk, write=True)
     obstacle = get_object_or_404(Obstacle, pk=obstacle_pk, deal=deal)
-    services.obstacle_set_status(membership=membership, obstacle=obstacle, status="resolved")
-    messages.success(request, "Obstacle marked resolved.")
-    return _back(membership, deal)
+    return submit_and_redirect(
+        request,
+        None,
+        lambda _: services.obstacle_set_status(
+            membership=membership, obstacle=obstacle, status="resolved"
+        ),
+        done="Obstacle marked resolved.",
+        back=_back(membership, deal),
+    )
 
 
 @workspace_view()
@@ -219,25 +223,17 @@ def request_answer(
     # Reading the deal is enough: the service checks that this person was asked.
     deal = get_deal_for(membership, pk)
     item = get_object_or_404(InvestigationRequest, pk=request_pk, deal=deal)
-    form = forms.AnswerForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Write the answer.")
-        return _answered(request, membership, deal)
-    try:
-        services.request_answer(
-            membership=membership, request=item, answer=form.cleaned_data["answer"]
-        )
-    except UnstuckError as exc:
-        if exc.status_code == 403:
-            raise PermissionDenied(exc.message) from exc
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, "Answer recorded.")
-    return _answered(request, membership, deal)
-
-
-def _answered(request: AppRequest, membership: Membership, deal: Deal) -> HttpResponse:
-    """Back where the answer was written: "My requests" or the deal page."""
+    # Back where the answer was written: "My requests" or the deal page.
     if request.POST.get("back") == "mine":
-        return redirect("investigate:my-requests", slug=membership.workspace.slug)
-    return _back(membership, deal)
+        back = reverse("investigate:my-requests", kwargs={"slug": membership.workspace.slug})
+    else:
+        back = _back(membership, deal)
+    return submit_and_redirect(
+        request,
+        forms.AnswerForm(request.POST),
+        lambda data: services.request_answer(
+            membership=membership, request=item, answer=data["answer"]
+        ),
+        done="Answer recorded.",
+        back=back,
+    )

@@ -91,10 +91,15 @@ def bench_ask(
     return ask
 
 
-def ask_answer(*, membership: Membership, ask: BenchAsk, answer: str) -> BenchAsk:
-    """The person asked answers."""
+def ask_check_answerer(*, membership: Membership, ask: BenchAsk) -> None:
+    """Only the person asked answers."""
     if ask.person.user_id != membership.user_id:
         raise NotAllowed("Only the person asked answers.")
+
+
+def ask_answer(*, membership: Membership, ask: BenchAsk, answer: str) -> BenchAsk:
+    """The person asked answers."""
+    ask_check_answerer(membership=membership, ask=ask)
     if ask.status == AskStatus.WITHDRAWN:
         raise Conflict("This ask was withdrawn.")
     if not answer.strip():

@@ -4,20 +4,19 @@ answering and rating an ask, and "who helped on deals like this" on a deal page.
 from __future__ import annotations
 
 from django import forms
-from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from unstuck.core.access import can_edit_deal, get_deal_for
 from unstuck.core.decorators import workspace_view
-from unstuck.core.errors import NotAllowed, UnstuckError
 from unstuck.core.models import Membership, Role, Team
+from unstuck.core.submit import submit_and_redirect, submit_page
 from unstuck.core.validation import IdField
 from unstuck.share import bench_selectors as selectors
 from unstuck.share import bench_services as services
-from unstuck.share.models import Function
+from unstuck.share.models import BenchAsk, Function
 
 
 class PersonForm(forms.Form):
@@ -76,16 +75,13 @@ def bench(request: HttpRequest, membership: Membership) -> HttpResponse:
 @workspace_view(Role.LEADER)
 @require_POST
 def bench_add(request: HttpRequest, membership: Membership) -> HttpResponse:
-    form = PersonForm(request.POST)
-    if form.is_valid():
-        try:
-            services.bench_person_add(membership=membership, **form.cleaned_data)
-            messages.success(request, "Added to the bench.")
-        except UnstuckError as exc:
-            messages.error(request, exc.message)
-    else:
-        messages.error(request, "Give an email address, a function and what they help with.")
-    return redirect("share:bench", slug=membership.workspace.slug)
+    return submit_and_redirect(
+        request,
+        PersonForm(request.POST),
+        lambda data: services.bench_person_add(membership=membership, **data),
+        done="Added to the bench.",
+        back=reverse("share:bench", kwargs={"slug": membership.workspace.slug}),
+    )
 
 
 @workspace_view(Role.LEADER, Role.MANAGER, Role.REP)
@@ -93,26 +89,23 @@ def bench_add(request: HttpRequest, membership: Membership) -> HttpResponse:
 def ask_new(request: HttpRequest, membership: Membership, deal_pk: int) -> HttpResponse:
     deal = get_deal_for(membership, deal_pk, write=True)
     form = AskForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        person = selectors.get_bench_person_for(membership, data["person"])
-        try:
-            ask = services.bench_ask(
-                membership=membership,
-                deal=deal,
-                person=person,
-                what=data["what"],
-                due_date=data["due_date"],
-            )
-        except NotAllowed as exc:
-            raise PermissionDenied(exc.message) from exc
-        except UnstuckError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-        else:
-            messages.success(
-                request, f"Asked {person.user.display_name}; they can now open this deal."
-            )
-            return redirect("share:ask-detail", slug=membership.workspace.slug, pk=ask.pk)
+    asked = submit_page(
+        request,
+        form,
+        lambda data: services.bench_ask(
+            membership=membership,
+            deal=deal,
+            person=selectors.get_bench_person_for(membership, data["person"]),
+            what=data["what"],
+            due_date=data["due_date"],
+        ),
+        done=lambda ask: f"Asked {ask.person.user.display_name}; they can now open this deal.",
+        then=lambda ask: reverse(
+            "share:ask-detail", kwargs={"slug": membership.workspace.slug, "pk": ask.pk}
+        ),
+    )
+    if asked is not None:
+        return asked
     return render(
         request,
         "share/bench/ask_new.html",
@@ -147,35 +140,32 @@ def ask_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpRes
 @require_POST
 def ask_answer(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     ask = selectors.get_ask_for(membership, pk)
-    form = AnswerForm(request.POST)
-    try:
-        if ask.person.user_id != membership.user_id:
-            raise NotAllowed("Only the person asked answers.")
-        if not form.is_valid():
-            raise UnstuckError("Write the answer.")
-        services.ask_answer(membership=membership, ask=ask, answer=form.cleaned_data["answer"])
-    except NotAllowed as exc:
-        raise PermissionDenied(exc.message) from exc
-    except UnstuckError as exc:
-        messages.error(request, exc.message)
-    return redirect("share:ask-detail", slug=membership.workspace.slug, pk=ask.pk)
+    return submit_and_redirect(
+        request,
+        AnswerForm(request.POST),
+        lambda data: services.ask_answer(membership=membership, ask=ask, answer=data["answer"]),
+        done="Answer sent.",
+        back=_ask_url(membership, ask),
+        check=lambda: services.ask_check_answerer(membership=membership, ask=ask),
+    )
 
 
 @workspace_view()
 @require_POST
 def ask_rate(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     ask = selectors.get_ask_for(membership, pk)
-    form = RateForm(request.POST)
-    try:
-        services.ask_check_rater(membership=membership, ask=ask)
-        if not form.is_valid():
-            raise UnstuckError("Say yes or no.")
-        services.ask_rate(membership=membership, ask=ask, helpful=form.cleaned_data["helpful"])
-    except NotAllowed as exc:
-        raise PermissionDenied(exc.message) from exc
-    except UnstuckError as exc:
-        messages.error(request, exc.message)
-    return redirect("share:ask-detail", slug=membership.workspace.slug, pk=ask.pk)
+    return submit_and_redirect(
+        request,
+        RateForm(request.POST),
+        lambda data: services.ask_rate(membership=membership, ask=ask, helpful=data["helpful"]),
+        done="Thanks: your rating is kept with the ask.",
+        back=_ask_url(membership, ask),
+        check=lambda: services.ask_check_rater(membership=membership, ask=ask),
+    )
+
+
+def _ask_url(membership: Membership, ask: BenchAsk) -> str:
+    return reverse("share:ask-detail", kwargs={"slug": membership.workspace.slug, "pk": ask.pk})
 
 
 @workspace_view(Role.LEADER, Role.MANAGER, Role.REP)

@@ -6,15 +6,15 @@ from __future__ import annotations
 import zoneinfo
 
 from django import forms
-from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from unstuck.core.decorators import workspace_view
-from unstuck.core.errors import UnstuckError
 from unstuck.core.models import Membership, Role, Workspace
+from unstuck.core.submit import submit_and_redirect
 from unstuck.share import digest_send as send
 from unstuck.share.digest import digest_build
 from unstuck.share.models import DigestSchedule, PersonPreference, Weekday
@@ -54,32 +54,27 @@ def this_week(request: HttpRequest, membership: Membership) -> HttpResponse:
 @workspace_view()
 @require_POST
 def preferences(request: HttpRequest, membership: Membership) -> HttpResponse:
-    form = PreferenceForm(request.POST)
-    if form.is_valid():
-        try:
-            send.preference_update(
-                membership=membership,
-                time_zone=form.cleaned_data["time_zone"],
-                subscribed=form.cleaned_data["subscribed"],
-            )
-            messages.success(request, "Saved.")
-        except UnstuckError as exc:
-            messages.error(request, exc.message)
-    return redirect("share:digest", slug=membership.workspace.slug)
+    return submit_and_redirect(
+        request,
+        PreferenceForm(request.POST),
+        lambda data: send.preference_update(
+            membership=membership, time_zone=data["time_zone"], subscribed=data["subscribed"]
+        ),
+        done="Saved.",
+        back=reverse("share:digest", kwargs={"slug": membership.workspace.slug}),
+    )
 
 
 @workspace_view(Role.LEADER)
 @require_POST
 def schedule(request: HttpRequest, membership: Membership) -> HttpResponse:
-    form = ScheduleForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Choose a weekday and an hour from 0 to 23.")
-    else:
-        send.schedule_update(membership=membership, **form.cleaned_data)
-        messages.success(
-            request, "The digest goes out at the new time, in each person's time zone."
-        )
-    return redirect("share:digest", slug=membership.workspace.slug)
+    return submit_and_redirect(
+        request,
+        ScheduleForm(request.POST),
+        lambda data: send.schedule_update(membership=membership, **data),
+        done="The digest goes out at the new time, in each person's time zone.",
+        back=reverse("share:digest", kwargs={"slug": membership.workspace.slug}),
+    )
 
 
 # A mail client's one-click POST (RFC 8058) carries no CSRF token; the signed token is the proof.

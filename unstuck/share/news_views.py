@@ -3,17 +3,19 @@ post with who has read it."""
 
 from __future__ import annotations
 
-from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from typing import Any
+
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from unstuck.core.decorators import workspace_view
-from unstuck.core.errors import NotAllowed, UnstuckError
 from unstuck.core.models import Membership, Role, Team
+from unstuck.core.submit import submit_and_redirect, submit_page
 from unstuck.share import news_selectors as selectors
 from unstuck.share import news_services as services
+from unstuck.share.models import NewsRelay
 from unstuck.share.news_forms import PostForm, RelayForm
 from unstuck.share.news_services import POSTERS
 
@@ -36,23 +38,25 @@ def _team_choices(membership: Membership) -> list[tuple[int, str]]:
 @require_http_methods(["GET", "POST"])
 def news_new(request: HttpRequest, membership: Membership) -> HttpResponse:
     form = PostForm(request.POST or None, teams=_team_choices(membership))
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            post = services.news_post(
-                membership=membership,
-                title=data["title"],
-                body=data["body"],
-                audience=data["audience"],
-                team_ids=[int(t) for t in data["teams"]],
-                must_read=data["must_read"],
-                draft_key=data["draft_key"],
-            )
-        except UnstuckError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-        else:
-            messages.success(request, "Posted. Managers will see it in their news inbox.")
-            return redirect("share:news-detail", slug=membership.workspace.slug, pk=post.pk)
+    posted = submit_page(
+        request,
+        form,
+        lambda data: services.news_post(
+            membership=membership,
+            title=data["title"],
+            body=data["body"],
+            audience=data["audience"],
+            team_ids=[int(t) for t in data["teams"]],
+            must_read=data["must_read"],
+            draft_key=data["draft_key"],
+        ),
+        done="Posted. Managers will see it in their news inbox.",
+        then=lambda post: reverse(
+            "share:news-detail", kwargs={"slug": membership.workspace.slug, "pk": post.pk}
+        ),
+    )
+    if posted is not None:
+        return posted
     return render(request, "share/news/new.html", {"form": form})
 
 
@@ -86,16 +90,12 @@ def news_detail(request: HttpRequest, membership: Membership, pk: int) -> HttpRe
 @require_POST
 def news_relay(request: HttpRequest, membership: Membership, pk: int) -> HttpResponse:
     post = selectors.get_post_for(membership, pk)
-    form = RelayForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Choose a team and whether to pass the news on.")
-        return redirect("share:news", slug=membership.workspace.slug)
-    data = form.cleaned_data
-    team = Team.objects.filter(workspace_id=membership.workspace_id, pk=data["team"]).first()
-    if team is None:
-        raise Http404("No such team.")
-    try:
-        relay = services.news_relay(
+
+    def relay(data: dict[str, Any]) -> NewsRelay:
+        team = Team.objects.filter(workspace_id=membership.workspace_id, pk=data["team"]).first()
+        if team is None:
+            raise Http404("No such team.")
+        return services.news_relay(
             membership=membership,
             post=post,
             team=team,
@@ -103,15 +103,15 @@ def news_relay(request: HttpRequest, membership: Membership, pk: int) -> HttpRes
             line=data["line"],
             draft_key=data["draft_key"],
         )
-    except NotAllowed as exc:
-        raise PermissionDenied(exc.message) from exc
-    except UnstuckError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(
-            request,
-            f"Passed on to {team.name}."
+
+    return submit_and_redirect(
+        request,
+        RelayForm(request.POST),
+        relay,
+        done=lambda relay: (
+            f"Passed on to {relay.team.name}."
             if relay.decision == "passed"
-            else f"Held back from {team.name}.",
-        )
-    return redirect("share:news", slug=membership.workspace.slug)
+            else f"Held back from {relay.team.name}."
+        ),
+        back=reverse("share:news", kwargs={"slug": membership.workspace.slug}),
+    )

@@ -10,11 +10,10 @@ from ninja import Field, Path, Query, Router, Schema, Status
 
 from unstuck.core.access import get_deal_for, membership_for
 from unstuck.core.apidocs import responses
-from unstuck.core.errors import UnstuckError
 from unstuck.core.http import AppRequest
 from unstuck.core.models import Role
 from unstuck.core.validation import DbId, Unset
-from unstuck.thinking import detector, selectors, services
+from unstuck.thinking import selectors, services
 from unstuck.thinking.access import get_flag_for, get_question_for
 from unstuck.thinking.models import PerspectiveQuestion
 
@@ -124,12 +123,10 @@ def check(request: AppRequest, slug: Path[str], payload: CheckIn) -> dict[str, A
     """Flag likely biases in a text, each with evidence, an explanation and questions."""
     membership = membership_for(request.user, slug)
     if not payload.store:
-        if len(payload.text) > services.MAX_TEXT:
-            raise UnstuckError(f"Check at most {services.MAX_TEXT} characters at a time.")
-        return {"biases": [f.as_dict() for f in detector.detect(payload.text)]}
-    # A flag on a deal shows in its managers' lists: only who may change the deal attaches one.
-    deal = get_deal_for(membership, payload.deal_id, write=True) if payload.deal_id else None
+        return {"biases": [f.as_dict() for f in services.text_detect(payload.text)]}
     if payload.draft_key:  # drafts are never stored as flags
+        if payload.deal_id:  # a note beside a deal's text, as on the page: who may change it
+            get_deal_for(membership, payload.deal_id, write=True)
         return {
             "biases": services.text_preview(
                 workspace=membership.workspace,
@@ -139,9 +136,10 @@ def check(request: AppRequest, slug: Path[str], payload: CheckIn) -> dict[str, A
                 draft_key=payload.draft_key,
             )
         }
-    flags = services.text_check(
-        workspace=membership.workspace,
-        author=request.user,
+    # An unseen deal is not found; who may attach a flag to it is the service's to say.
+    deal = get_deal_for(membership, payload.deal_id) if payload.deal_id else None
+    flags = services.text_flag(
+        membership=membership,
         text=payload.text,
         deal=deal,
         context=payload.context,

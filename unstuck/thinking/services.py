@@ -33,6 +33,11 @@ from unstuck.thinking.training import QUIZ_BY_KEY
 MAX_TEXT = 5000
 
 
+def _require_checkable(text: str) -> None:
+    if len(text) > MAX_TEXT:
+        raise UnstuckError(f"Check at most {MAX_TEXT} characters at a time.", field="text")
+
+
 # The question bank -------------------------------------------------------------------------
 
 
@@ -73,7 +78,8 @@ def _check_tags(biases: list[str], situations: list[str], perspective: str) -> N
         raise UnstuckError(f"Unknown perspective '{perspective}'.", field="perspective")
 
 
-def _require_leader(membership: Membership) -> None:
+def question_bank_require_edit(membership: Membership) -> None:
+    """Leaders edit the question bank."""
     if not can_shape_workspace(membership):
         raise NotAllowed("Only leaders edit the question bank.")
 
@@ -86,7 +92,7 @@ def question_add(
     biases: list[str],
     situations: list[str] | None = None,
 ) -> PerspectiveQuestion:
-    _require_leader(membership)
+    question_bank_require_edit(membership)
     situations = list(situations or Situation.values)
     _check_tags(biases, situations, perspective)
     question = PerspectiveQuestion(
@@ -113,7 +119,7 @@ def question_update(
     situations: list[str] | None = None,
     is_active: bool | None = None,
 ) -> PerspectiveQuestion:
-    _require_leader(membership)
+    question_bank_require_edit(membership)
     if question.workspace_id != membership.workspace_id:
         raise UnstuckError("That question belongs to another workspace.")
     # Locked, and only what is given saved: two leaders editing at once keep both edits.
@@ -183,6 +189,34 @@ def _draft_memory(workspace: Workspace, author: User, draft_key: str) -> dict[st
     return memory if isinstance(memory, dict) else {"seen": {}, "dismissed": {}}
 
 
+def text_detect(text: str) -> list[detector.BiasFlag]:
+    """Check a text and store nothing, not even a draft's memory (the API's `store: false`)."""
+    _require_checkable(text)
+    return detector.detect(text)
+
+
+def text_flag(
+    *,
+    membership: Membership,
+    text: str,
+    deal: Deal | None = None,
+    context: str = "",
+    situation: str | None = None,
+) -> list[BiasFlag]:
+    """A member has a saved text checked and its flags stored (the API's `check`). A flag on a
+    deal shows in its managers' lists: only who may change the deal attaches one there."""
+    if deal is not None:
+        require_deal_edit(membership, deal)
+    return text_check(
+        workspace=membership.workspace,
+        author=membership.user,
+        text=text,
+        deal=deal,
+        context=context,
+        situation=situation,
+    )
+
+
 def text_preview(
     *,
     workspace: Workspace,
@@ -196,8 +230,7 @@ def text_preview(
     With a draft key, the biases shown and set aside are remembered, so that the save can
     record which notes the writer acted on (`text_check`).
     """
-    if len(text) > MAX_TEXT:
-        raise UnstuckError(f"Check at most {MAX_TEXT} characters at a time.", field="text")
+    _require_checkable(text)
     if not text.strip():
         return []
     question_bank_ensure(workspace=workspace)
@@ -262,14 +295,14 @@ def text_check(
     draft_key: str = "",
 ) -> list[BiasFlag]:
     """Run the detector on a saved text and store what it flags, with the workspace's
-    questions. Returns the flags the text has.
+    questions. Returns the flags the text has. A step of the services that save a text (they
+    check who may first); a member's own request goes through `text_flag`.
 
     With the draft key of the live note that was beside it while it was typed: a bias the
     writer set aside there is stored dismissed with their reason, and a bias the note showed
     that the saved text no longer has is stored as rewritten. The draft is then forgotten.
     """
-    if len(text) > MAX_TEXT:
-        raise UnstuckError(f"Check at most {MAX_TEXT} characters at a time.", field="text")
+    _require_checkable(text)
     if deal is not None and deal.workspace_id != workspace.pk:
         raise UnstuckError("That deal belongs to another workspace.", field="deal")
     found = detector.detect(text)

@@ -4,10 +4,11 @@ the deal-page note and the training."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from django.contrib import messages
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -16,6 +17,7 @@ from unstuck.core.decorators import workspace_view
 from unstuck.core.errors import UnstuckError
 from unstuck.core.http import AppRequest
 from unstuck.core.models import Membership, Role
+from unstuck.core.submit import FormInvalid, forbid, submit, submit_and_redirect, submit_page
 from unstuck.thinking import selectors, services
 from unstuck.thinking.access import get_flag_for, get_question_for
 from unstuck.thinking.biases import BIAS_KEYS, CATALOGUE, NONE, Bias
@@ -70,19 +72,21 @@ def check(request: AppRequest, membership: Membership) -> HttpResponse:
 @require_POST
 def draft_flag_dismiss(request: AppRequest, membership: Membership) -> HttpResponse:
     """Set aside a note shown beside a text still being typed; kept for when it is saved."""
-    form = DraftDismissForm(request.POST)
-    if not form.is_valid():
-        return HttpResponse("Say in a few words why this note doesn't apply.", status=400)
-    data = form.cleaned_data
     try:
-        flag = services.draft_flag_dismiss(
-            workspace=membership.workspace,
-            author=request.user,
-            draft_key=data["draft_key"],
-            bias=data["bias"],
-            reason=data["reason"],
+        flag = submit(
+            DraftDismissForm(request.POST),
+            lambda data: services.draft_flag_dismiss(
+                workspace=membership.workspace,
+                author=request.user,
+                draft_key=data["draft_key"],
+                bias=data["bias"],
+                reason=data["reason"],
+            ),
         )
+    except FormInvalid:
+        return HttpResponse("Say in a few words why this note doesn't apply.", status=400)
     except UnstuckError as exc:
+        forbid(exc)
         return HttpResponse(exc.message, status=400)
     return render(request, "thinking/_partials/gentle_flag.html", {"flag": flag})
 
@@ -92,30 +96,32 @@ def draft_flag_dismiss(request: AppRequest, membership: Membership) -> HttpRespo
 def flag_dismiss(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     flag = get_flag_for(membership, pk, write=True)
     form = DismissForm(request.POST)
-    error = None
-    if form.is_valid():
-        try:
-            services.flag_dismiss(
-                membership=membership,
-                flag=flag,
-                reason=form.cleaned_data["reason"],
-            )
-        except UnstuckError as exc:
-            error = exc.message
-    else:
-        error = "Say in a few words why this note doesn't apply."
-    if request.htmx:
-        return render(
+
+    def dismiss(data: dict[str, Any]) -> object:
+        return services.flag_dismiss(membership=membership, flag=flag, reason=data["reason"])
+
+    if not request.htmx:
+        return submit_and_redirect(
             request,
-            "thinking/_partials/gentle_flag.html",
-            {"flag": flag, "error": error},
-            status=400 if error else 200,
+            form,
+            dismiss,
+            done="Flag set aside; your reason is kept with it.",
+            back=reverse("thinking:flags", kwargs={"slug": membership.workspace.slug}),
         )
-    if error:
-        messages.error(request, error)
-    else:
-        messages.success(request, "Flag set aside; your reason is kept with it.")
-    return redirect("thinking:flags", slug=membership.workspace.slug)
+    error = None
+    try:
+        submit(form, dismiss)
+    except FormInvalid:
+        error = "Say in a few words why this note doesn't apply."
+    except UnstuckError as exc:
+        forbid(exc)
+        error = exc.message
+    return render(
+        request,
+        "thinking/_partials/gentle_flag.html",
+        {"flag": flag, "error": error},
+        status=400 if error else 200,
+    )
 
 
 # Flags and patterns ------------------------------------------------------------------------
@@ -151,24 +157,22 @@ def flags(request: AppRequest, membership: Membership) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def questions(request: AppRequest, membership: Membership) -> HttpResponse:
     form = QuestionForm(request.POST or None, initial={"situations": Situation.values})
-    if request.method == "POST":
-        if membership.role != Role.LEADER:
-            return HttpResponse("Only leaders edit the question bank.", status=403)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                services.question_add(
-                    membership=membership,
-                    text=data["text"],
-                    perspective=data["perspective"],
-                    biases=data["biases"],
-                    situations=data["situations"],
-                )
-            except UnstuckError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-            else:
-                messages.success(request, "Question added to the bank.")
-                return redirect("thinking:questions", slug=membership.workspace.slug)
+    added = submit_page(
+        request,
+        form,
+        lambda data: services.question_add(
+            membership=membership,
+            text=data["text"],
+            perspective=data["perspective"],
+            biases=data["biases"],
+            situations=data["situations"],
+        ),
+        done="Question added to the bank.",
+        then=reverse("thinking:questions", kwargs={"slug": membership.workspace.slug}),
+        check=lambda: services.question_bank_require_edit(membership),
+    )
+    if added is not None:
+        return added
     bias = request.GET.get("bias") or None
     situation = request.GET.get("situation") or None
     shown = selectors.questions_for(workspace=membership.workspace, bias=bias, situation=situation)
@@ -204,15 +208,15 @@ def question_edit(request: AppRequest, membership: Membership, pk: int) -> HttpR
         "is_active": question.is_active,
     }
     form = QuestionForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.question_update(membership=membership, question=question, **data)
-        except UnstuckError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-        else:
-            messages.success(request, "Question saved.")
-            return redirect("thinking:questions", slug=membership.workspace.slug)
+    saved = submit_page(
+        request,
+        form,
+        lambda data: services.question_update(membership=membership, question=question, **data),
+        done="Question saved.",
+        then=reverse("thinking:questions", kwargs={"slug": membership.workspace.slug}),
+    )
+    if saved is not None:
+        return saved
     return render(
         request,
         "thinking/question_edit.html",
@@ -228,22 +232,18 @@ def question_edit(request: AppRequest, membership: Membership, pk: int) -> HttpR
 @require_POST
 def deal_note(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     deal = get_deal_for(membership, pk, write=True)
-    form = NoteForm(request.POST)
-    if form.is_valid():
-        try:
-            services.deal_note_add(
-                membership=membership,
-                deal=deal,
-                summary=form.cleaned_data["summary"],
-                draft_key=form.cleaned_data["draft_key"],
-            )
-        except UnstuckError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, "Note saved.")
-    else:
-        messages.error(request, "Write the note first.")
-    return redirect("deals:detail", slug=membership.workspace.slug, pk=deal.pk)
+    return submit_and_redirect(
+        request,
+        NoteForm(request.POST),
+        lambda data: services.deal_note_add(
+            membership=membership,
+            deal=deal,
+            summary=data["summary"],
+            draft_key=data["draft_key"],
+        ),
+        done="Note saved.",
+        back=reverse("deals:detail", kwargs={"slug": membership.workspace.slug, "pk": deal.pk}),
+    )
 
 
 # Training ----------------------------------------------------------------------------------
@@ -267,13 +267,15 @@ def lesson(request: AppRequest, membership: Membership, bias: str) -> HttpRespon
     if bias not in LESSONS:
         raise Http404("No such lesson.")
     if request.method == "POST":
-        services.lesson_complete(
-            workspace=membership.workspace,
-            user=request.user,
-            bias=bias,
+        return submit_and_redirect(
+            request,
+            None,
+            lambda _: services.lesson_complete(
+                workspace=membership.workspace, user=request.user, bias=bias
+            ),
+            done=f"Lesson on {CATALOGUE[bias].name} bias marked as read.",
+            back=reverse("thinking:quiz", kwargs={"slug": membership.workspace.slug}),
         )
-        messages.success(request, f"Lesson on {CATALOGUE[bias].name} bias marked as read.")
-        return redirect("thinking:quiz", slug=membership.workspace.slug)
     keys = list(BIAS_KEYS)
     index = keys.index(bias)
     context = {

@@ -8,7 +8,14 @@ from decimal import Decimal
 from django.contrib.contenttypes.models import ContentType
 
 from unstuck.cocreate import services
-from unstuck.cocreate.models import ApprovalStatus, Option, Phase, Session, SuggestionFeedback
+from unstuck.cocreate.models import (
+    ApprovalStatus,
+    Lever,
+    Option,
+    Phase,
+    Session,
+    SuggestionFeedback,
+)
 from unstuck.cocreate.tests.helpers import CocreateTestCase
 from unstuck.core.errors import Conflict, NotAllowed, UnstuckError
 from unstuck.thinking.models import BiasFlag
@@ -258,6 +265,25 @@ class GuardrailTests(CocreateTestCase):
         )
         with self.assertRaises(Conflict):
             services.approval_request(membership=self.m(self.manager_a), option=small)
+
+    def test_only_leaders_add_or_change_a_lever(self) -> None:
+        lever = services.lever_save(
+            membership=self.m(self.leader),
+            name="Pilot credit",
+            family="commercial",
+            template="A paid pilot for {account}.",
+        )
+        for user in (self.manager_a, self.rep_a, self.partner):
+            with self.subTest(user=user.email):
+                with self.assertRaises(NotAllowed):
+                    services.lever_save(
+                        membership=self.m(user), name="Free year", family="commercial"
+                    )
+                with self.assertRaises(NotAllowed):
+                    services.lever_save(membership=self.m(user), lever=lever, is_active=False)
+        lever.refresh_from_db()
+        self.assertTrue(lever.is_active)
+        self.assertFalse(Lever.objects.filter(name="Free year").exists())
 
     def test_only_leaders_set_the_guardrails(self) -> None:
         with self.assertRaises(NotAllowed):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from unstuck.cocreate import forms, selectors, services
@@ -20,9 +20,9 @@ from unstuck.cocreate.models import (
     LeverFamily,
 )
 from unstuck.core.decorators import workspace_view
-from unstuck.core.errors import UnstuckError
 from unstuck.core.http import AppRequest
 from unstuck.core.models import Membership, Role
+from unstuck.core.submit import submit_and_redirect, submit_page
 
 # --- approvals --------------------------------------------------------------------------
 
@@ -40,22 +40,18 @@ def approvals(request: AppRequest, membership: Membership) -> HttpResponse:
 @require_POST
 def approval_decide(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     approval = get_approval_for(membership, pk, decide=True)
-    form = forms.ApprovalDecideForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Approve or decline, and give the manager a reason.")
-        return redirect("cocreate:approvals", slug=membership.workspace.slug)
-    try:
-        services.approval_decide(
+    return submit_and_redirect(
+        request,
+        forms.ApprovalDecideForm(request.POST),
+        lambda data: services.approval_decide(
             membership=membership,
             approval=approval,
-            approve=form.cleaned_data["decision"] == "approve",
-            reason=form.cleaned_data["reason"],
-        )
-    except UnstuckError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"{approval.get_status_display()}: {approval.option.title}.")
-    return redirect("cocreate:approvals", slug=membership.workspace.slug)
+            approve=data["decision"] == "approve",
+            reason=data["reason"],
+        ),
+        done=lambda decided: f"{decided.get_status_display()}: {decided.option.title}.",
+        back=reverse("cocreate:approvals", kwargs={"slug": membership.workspace.slug}),
+    )
 
 
 # --- levers and guardrails --------------------------------------------------------------
@@ -89,16 +85,20 @@ def lever_edit(request: AppRequest, membership: Membership, pk: int | None = Non
     form = forms.LeverForm(
         request.POST or None, initial=_lever_initial(lever) if lever else {"is_active": True}
     )
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
+
+    def save(data: dict[str, Any]) -> Lever:
         data["term_months"] = data["term_months"] or None
-        try:
-            services.lever_save(membership=membership, lever=lever, **data)
-        except UnstuckError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-        else:
-            messages.success(request, "Lever saved.")
-            return redirect("cocreate:levers", slug=membership.workspace.slug)
+        return services.lever_save(membership=membership, lever=lever, **data)
+
+    saved = submit_page(
+        request,
+        form,
+        save,
+        done="Lever saved.",
+        then=reverse("cocreate:levers", kwargs={"slug": membership.workspace.slug}),
+    )
+    if saved is not None:
+        return saved
     return render(
         request,
         "cocreate/lever_edit.html",
@@ -121,12 +121,13 @@ def guardrails(request: AppRequest, membership: Membership) -> HttpResponse:
             "clauses": rules.clauses,
         },
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.settings_update(membership=membership, **form.cleaned_data)
-        except UnstuckError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, "Guardrails saved.")
-            return redirect("cocreate:guardrails", slug=membership.workspace.slug)
+    saved = submit_page(
+        request,
+        form,
+        lambda data: services.settings_update(membership=membership, **data),
+        done="Guardrails saved.",
+        then=reverse("cocreate:guardrails", kwargs={"slug": membership.workspace.slug}),
+    )
+    if saved is not None:
+        return saved
     return render(request, "cocreate/guardrails.html", {"form": form})

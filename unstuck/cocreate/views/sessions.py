@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.forms import Form
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import retarget, trigger_client_event
 
@@ -36,7 +35,7 @@ from unstuck.core.decorators import workspace_view
 from unstuck.core.errors import UnstuckError
 from unstuck.core.http import AppRequest
 from unstuck.core.models import Membership, Role
-from unstuck.core.submit import submit
+from unstuck.core.submit import forbid, submit, submit_and_redirect, submit_page
 from unstuck.investigate.models import ObstacleStatus
 
 SCORE_FIELDS = [
@@ -51,17 +50,6 @@ def _session_url(membership: Membership, session: Session, anchor: str = "") -> 
     return f"/w/{membership.workspace.slug}/cocreate/sessions/{session.pk}/{anchor}"
 
 
-def _fail(request: AppRequest, exc: UnstuckError) -> HttpResponse | None:
-    if exc.status_code == 403:
-        raise PermissionDenied(exc.message) from exc
-    if request.htmx:
-        response = render(request, "cocreate/_partials/error.html", {"message": exc.message})
-        response["HX-Reswap"] = "innerHTML"
-        return retarget(response, "#session-error")
-    messages.error(request, exc.message)
-    return None
-
-
 def _run(
     request: AppRequest,
     membership: Membership,
@@ -71,29 +59,28 @@ def _run(
     done: str | Callable[[Any], str],
     partial: str = "live",
 ) -> HttpResponse:
-    """Submit the form to one service (core.submit); answer htmx with the refreshed partial,
-    else redirect back. A refusal, the form's or the service's, shows as the session's
-    error."""
-    try:
-        result = submit(form, action)
-    except UnstuckError as exc:
-        failed = _fail(request, exc)
-        if failed is not None:
-            return failed
-        return redirect(_session_url(membership, session))
-    if request.htmx:
-        session.refresh_from_db()
-        if partial == "page":
-            response = HttpResponse(status=204)
-            response["HX-Refresh"] = "true"
-            return response
-        context = _session_context(
-            request, membership, session, suggestions=partial == "suggestions"
+    """Submit the form to one service (core.submit); without htmx, the shared message and
+    redirect back to the session. With htmx, the refreshed partial, and a refusal (the form's
+    or the service's) as the session's error; a 403 stays a 403 either way."""
+    if not request.htmx:
+        return submit_and_redirect(
+            request, form, action, done=done, back=_session_url(membership, session)
         )
-        response = render(request, f"cocreate/_partials/{partial}.html", context)
-        return trigger_client_event(response, "options-changed")
-    messages.success(request, done(result) if callable(done) else done)
-    return redirect(_session_url(membership, session))
+    try:
+        submit(form, action)
+    except UnstuckError as exc:
+        forbid(exc)
+        response = render(request, "cocreate/_partials/error.html", {"message": exc.message})
+        response["HX-Reswap"] = "innerHTML"
+        return retarget(response, "#session-error")
+    session.refresh_from_db()
+    if partial == "page":
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    context = _session_context(request, membership, session, suggestions=partial == "suggestions")
+    response = render(request, f"cocreate/_partials/{partial}.html", context)
+    return trigger_client_event(response, "options-changed")
 
 
 # --- starting a session -----------------------------------------------------------------
@@ -116,20 +103,22 @@ def session_start(request: AppRequest, membership: Membership, deal_pk: int) -> 
             "obstacles": [o.pk for o in obstacles],
         },
     )
-    if request.method == "POST" and form.is_valid():
-        chosen = {int(pk) for pk in form.cleaned_data["obstacles"]}
-        try:
-            session = services.session_start(
-                membership=membership,
-                deal=deal,
-                ideal_outcome=form.cleaned_data["ideal_outcome"],
-                obstacles=[o for o in obstacles if o.pk in chosen],
-                draft_key=request.POST.get("draft_key", ""),
-            )
-        except UnstuckError as exc:
-            form.add_error(None, exc.message)
-        else:
-            return redirect(_session_url(membership, session))
+
+    def start(data: dict[str, Any]) -> Session:
+        chosen = {int(pk) for pk in data["obstacles"]}
+        return services.session_start(
+            membership=membership,
+            deal=deal,
+            ideal_outcome=data["ideal_outcome"],
+            obstacles=[o for o in obstacles if o.pk in chosen],
+            draft_key=request.POST.get("draft_key", ""),
+        )
+
+    started = submit_page(
+        request, form, start, done=None, then=lambda session: _session_url(membership, session)
+    )
+    if started is not None:
+        return started
     running = Session.objects.filter(deal=deal, phase__in=[Phase.DIVERGE, Phase.CONVERGE]).first()
     facts = deal_facts(deal)
     context = {

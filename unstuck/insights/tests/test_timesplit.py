@@ -11,8 +11,8 @@ from unstuck.core.models import Membership
 from unstuck.core.testing import PersonasTestCase
 from unstuck.deals.models import Activity, StageChange
 from unstuck.insights.classes import CATEGORIES, SOURCES
-from unstuck.insights.models import CheckIn, TimeSpent
-from unstuck.insights.services import checkin_save
+from unstuck.insights.models import CheckIn, InsightsRun, TimeSpent
+from unstuck.insights.services import checkin_save, insights_schedule
 from unstuck.insights.timesplit import (
     estimate,
     last_weeks,
@@ -195,6 +195,17 @@ class CheckInTests(PersonasTestCase):
                 membership=rep, week=MONDAY, innovation=25, coaching=25, efficiency=25,
                 admin=25, today=TODAY,
             )  # fmt: skip
+
+    def test_only_managers_and_leaders_ask_for_a_recomputation(self) -> None:
+        for user in (self.rep_a, self.partner):
+            who = Membership.objects.get(user=user, workspace=self.workspace)
+            with self.subTest(user=user.email), self.assertRaises(NotAllowed):
+                insights_schedule(workspace=self.workspace, by=who)
+        self.assertFalse(InsightsRun.objects.exists())
+        manager = Membership.objects.get(user=self.manager_a, workspace=self.workspace)
+        self.assertEqual(
+            insights_schedule(workspace=self.workspace, by=manager).requested_by, self.manager_a
+        )
 
     def test_week_start_is_the_monday_in_utc(self) -> None:
         self.assertEqual(week_start(at(date(2026, 3, 22), 23)), MONDAY)

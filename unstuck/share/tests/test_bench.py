@@ -269,6 +269,27 @@ class BenchPageAndApiTests(BenchCase):
             403,
         )
 
+    def test_answer_and_rate_pages_refuse_who_may_not_whatever_they_send(self) -> None:
+        ask = self.ask(self.rep_a)
+        answer = reverse("share:ask-answer", kwargs={"slug": "acme", "pk": ask.pk})
+        rate = reverse("share:ask-rate", kwargs={"slug": "acme", "pk": ask.pk})
+        self.sign_in(self.rep_a)  # asked, but is not the person asked
+        for body in ({"answer": "Yes"}, {}):
+            with self.subTest(body=body):
+                self.assertEqual(self.client.post(answer, body).status_code, 403)
+        self.sign_in(self.legal.user)
+        empty = self.client.post(answer, {"answer": ""}, follow=True)
+        self.assertContains(empty, "Not saved")  # an invalid form calls nothing
+        ask.refresh_from_db()
+        self.assertEqual((ask.status, ask.answer), (AskStatus.OPEN, ""))
+        self.client.post(answer, {"answer": "Yes, up to 12 months of fees."})
+        self.sign_in(self.rep_a2)  # neither who asked nor a manager
+        for body in ({"helpful": "yes"}, {}):
+            with self.subTest(body=body):
+                self.assertEqual(self.client.post(rate, body).status_code, 403)
+        ask.refresh_from_db()
+        self.assertIsNone(ask.helpful)
+
     def test_api_ask_answer_rate_and_refusals(self) -> None:
         url = "/api/v1/workspaces/acme/share/bench/asks"
         body = {

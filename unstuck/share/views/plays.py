@@ -4,16 +4,12 @@ promote a decided session)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.forms import Form
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from unstuck.cocreate.access import get_session_for
@@ -24,10 +20,10 @@ from unstuck.core.errors import UnstuckError
 from unstuck.core.http import AppRequest
 from unstuck.core.models import Membership, Role
 from unstuck.core.services import row_version
-from unstuck.core.submit import submit
+from unstuck.core.submit import forbid, posted_next, submit, submit_and_redirect, submit_page
 from unstuck.deals.models import Deal, StageKind
 from unstuck.share import plays_forms as forms
-from unstuck.share.models import Play, PlayStatus
+from unstuck.share.models import Play, PlayApplication, PlayStatus
 from unstuck.share.plays_access import (
     can_curate,
     can_edit_play,
@@ -41,37 +37,8 @@ from unstuck.share.services import plays as services
 APPLY_CHOICES_LIMIT = 200
 
 
-def _back(request: AppRequest, fallback: str) -> str:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
-
-
 def _play_url(membership: Membership, play: Play) -> str:
     return reverse("share:play", kwargs={"slug": membership.workspace.slug, "pk": play.pk})
-
-
-def _act(
-    request: AppRequest,
-    form: Form | None,
-    action: Callable[[dict[str, Any]], Any],
-    done: str,
-    back: str,
-) -> HttpResponse:
-    """A one-click action: the form (if any) → the service through core.submit (an invalid
-    form calls nothing) → a message and back; a refusal of who may is a 403."""
-    try:
-        submit(form, action)
-    except UnstuckError as exc:
-        if exc.status_code == 403:
-            raise PermissionDenied(exc.message) from exc
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, done)
-    return redirect(back)
 
 
 @workspace_view()
@@ -185,17 +152,15 @@ def play_edit(request: AppRequest, membership: Membership, pk: int | None = None
             return services.play_create(membership=membership, **data)
         return services.play_update(membership=membership, play=play, version=version, **data)
 
-    if request.method == "POST":
-        try:
-            saved = submit(form, save)
-        except UnstuckError:
-            pass  # the errors are on the form, shown below
-        else:
-            messages.success(
-                request,
-                "Play saved." if play else "Play saved as a draft; its verifier confirms it.",
-            )
-            return redirect(_play_url(membership, saved))
+    saved = submit_page(
+        request,
+        form,
+        save,
+        done="Play saved." if play else "Play saved as a draft; its verifier confirms it.",
+        then=lambda saved: _play_url(membership, saved),
+    )
+    if saved is not None:
+        return saved
     return render(
         request,
         "share/plays/edit.html",
@@ -208,12 +173,12 @@ def play_edit(request: AppRequest, membership: Membership, pk: int | None = None
 @require_POST
 def play_verify(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     play = get_play_for(membership, pk, verify=True)
-    return _act(
+    return submit_and_redirect(
         request,
         None,
         lambda _: services.play_verify(membership=membership, play=play),
-        "Verified: the play is in the playbook until its next review.",
-        _play_url(membership, play),
+        done="Verified: the play is in the playbook until its next review.",
+        back=_play_url(membership, play),
     )
 
 
@@ -221,12 +186,12 @@ def play_verify(request: AppRequest, membership: Membership, pk: int) -> HttpRes
 @require_POST
 def play_retire(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     play = get_play_for(membership, pk, edit=True)
-    return _act(
+    return submit_and_redirect(
         request,
         forms.RetireForm(request.POST),
         lambda data: services.play_retire(membership=membership, play=play, reason=data["reason"]),
-        "Retired; its applications and measured outcome stay on record.",
-        _play_url(membership, play),
+        done="Retired; its applications and measured outcome stay on record.",
+        back=_play_url(membership, play),
     )
 
 
@@ -235,42 +200,44 @@ def play_retire(request: AppRequest, membership: Membership, pk: int) -> HttpRes
 def play_outcome_refresh(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     """Ask for a fresh measurement: queued for the background worker, never computed here."""
     play = get_play_for(membership, pk)
-    queued = services.play_outcome_refresh(membership=membership, play=play)
-    messages.success(
+    return submit_and_redirect(
         request,
-        "Queued: the outcome is measured again in the background; reload in a minute."
-        if queued
-        else "The outcome is already measured on today's data.",
+        None,
+        lambda _: services.play_outcome_refresh(membership=membership, play=play),
+        done=lambda queued: (
+            "Queued: the outcome is measured again in the background; reload in a minute."
+            if queued
+            else "The outcome is already measured on today's data."
+        ),
+        back=_play_url(membership, play) + "#outcome",
     )
-    return redirect(_play_url(membership, play) + "#outcome")
 
 
 @workspace_view()
 @require_POST
 def play_apply(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     play = get_play_for(membership, pk)
-    form = forms.ApplyForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Pick the deal the play was applied to.")
-        return redirect(_back(request, _play_url(membership, play)))
-    d = form.cleaned_data
-    deal = get_deal_for(membership, d["deal"], write=True)
-    session: Session | None = None
-    if d["session"]:
-        session = get_session_for(membership, d["session"], take_part=True)
-    return _act(
-        request,
-        None,
-        lambda _: services.play_apply(
+
+    def apply(d: dict[str, Any]) -> PlayApplication:
+        deal = get_deal_for(membership, d["deal"], write=True)
+        session: Session | None = None
+        if d["session"]:
+            session = get_session_for(membership, d["session"], take_part=True)
+        return services.play_apply(
             membership=membership,
             play=play,
             deal=deal,
             source=d["source"] or ("session" if session else "deal"),
             session=session,
             note=d["note"],
-        ),
-        f"Recorded: “{play.title}” applied to {deal.name}.",
-        _back(request, _play_url(membership, play)),
+        )
+
+    return submit_and_redirect(
+        request,
+        forms.ApplyForm(request.POST),
+        apply,
+        done=lambda applied: f"Recorded: “{play.title}” applied to {applied.deal.name}.",
+        back=posted_next(request, _play_url(membership, play)),
     )
 
 
@@ -279,10 +246,11 @@ def play_apply(request: AppRequest, membership: Membership, pk: int) -> HttpResp
 def play_promote(request: AppRequest, membership: Membership, session_pk: int) -> HttpResponse:
     session = get_session_for(membership, session_pk)
     try:
-        play = services.play_promote_session(membership=membership, session=session)
+        play = submit(
+            None, lambda _: services.play_promote_session(membership=membership, session=session)
+        )
     except UnstuckError as exc:
-        if exc.status_code == 403:
-            raise PermissionDenied(exc.message) from exc
+        forbid(exc)  # any other refusal goes back to the session, said
         messages.error(request, exc.message)
         return redirect(
             reverse(

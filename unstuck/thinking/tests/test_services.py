@@ -312,3 +312,27 @@ class ServicesRefuseTheWrongRoleTests(PersonasTestCase):
         )
         flag.refresh_from_db()
         self.assertEqual((flag.status, flag.dismissed_by), (FlagStatus.DISMISSED, self.manager_b))
+
+    def test_only_who_may_change_the_deal_attaches_a_flag_to_it(self) -> None:
+        # The partner only reads deal_b (invited); rep_a works in another team. A flag there
+        # would show in deal_b's managers' lists.
+        for user in (self.partner, self.rep_a):
+            with self.subTest(user=user.email), self.assertRaises(NotAllowed):
+                services.text_flag(
+                    membership=self.membership_of(user), text=DENVER, deal=self.deal_b
+                )
+        self.assertFalse(BiasFlag.objects.exists())
+        # Without a deal anyone may keep their own text's flags; the deal's rep may attach.
+        services.text_flag(membership=self.membership_of(self.partner), text=DENVER)
+        services.text_flag(membership=self.membership_of(self.rep_b), text=DENVER, deal=self.deal_b)
+        self.assertEqual(
+            set(BiasFlag.objects.values_list("author_id", "deal_id")),
+            {(self.partner.pk, None), (self.rep_b.pk, self.deal_b.pk)},
+        )
+
+    def test_checking_without_storing_refuses_an_over_long_text(self) -> None:
+        with self.assertRaises(UnstuckError) as refused:
+            services.text_detect("x" * (services.MAX_TEXT + 1))
+        self.assertEqual(refused.exception.field, "text")
+        self.assertEqual([f.bias for f in services.text_detect(DENVER)], ["exportability"])
+        self.assertFalse(BiasFlag.objects.exists())

@@ -179,7 +179,9 @@ class QuestionPageTests(PersonasTestCase):
         self.sign_in(self.rep_a)
         self.assertContains(self.client.get(url), "What would have to be true for this to work?")
         self.assertEqual(self.client.post(url, data).status_code, 403)
+        self.assertEqual(self.client.post(url, {}).status_code, 403)  # whatever is sent
         self.sign_in(self.leader)
+        self.assertEqual(self.client.post(url, {**data, "text": ""}).status_code, 400)
         self.assertRedirects(self.client.post(url, data), url)
         self.assertTrue(
             PerspectiveQuestion.objects.filter(text="What would their auditors say?").exists()
