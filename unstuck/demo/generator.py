@@ -513,7 +513,7 @@ def generate_demo(
     name: str = "Northwind Analytics (demo)",
     activity_rate: float = 1.0,
     progress: bool = False,
-    innovation_speedup: float = 2.0,
+    innovation_speedup: float = 3.0,
 ) -> DemoResult:
     """Create the demo workspace. `activity_rate` scales how chatty deals are (1 = realistic);
     `innovation_speedup`: how much faster a deal moves after a past session (the effect the

@@ -23,9 +23,10 @@ min_comparison=10, noun="treated deals", replicates=1000, seed=0) -> Comparison`
       steps), numbers at risk every 30 days, and the KM median;
     - `win` (`WinDifference`): treated minus comparison win rate, its interval and
       `p_better`, the probability the treated arm wins more often;
-    - `speed` (`SpeedRatio`): how many times faster treated deals moved on — the stratified
-      Mantel-Haenszel ratio of the rates of moving on, with a percentile cluster bootstrap
-      interval (resampling whole deals);
+    - `speed` (`SpeedRatio`): how many times faster treated deals moved on — the factor by
+      which the treated deals' waits must be stretched for the stratified log-rank statistic
+      to find no difference (a rank-based accelerated-failure-time estimate), with a
+      percentile cluster bootstrap interval (resampling whole deals);
     - `verdict` ("working", "no_evidence", "worse", "too_early") and `reason`, a sentence;
       `notes` for what a reader should know (left-out deals, a measure not ready yet);
     - `headline(subject)` → e.g. "Deals you innovated on moved 1.8x faster (90% interval

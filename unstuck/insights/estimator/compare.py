@@ -26,7 +26,7 @@ from unstuck.insights.estimator.results import (
 from unstuck.insights.estimator.survival import (
     BoolArray,
     FloatArray,
-    RateData,
+    SpeedData,
     kaplan_meier,
 )
 
@@ -141,7 +141,7 @@ def _speed(
     m = match.mask
     _, stratum = np.unique(frame.stratum[m], return_inverse=True)
     _, cluster = np.unique(frame.deal[m], return_inverse=True)
-    data = RateData(
+    data = SpeedData(
         cluster=cluster.astype(np.intp),
         stratum=stratum.astype(np.intp),
         treated=frame.treated[m],
@@ -149,11 +149,12 @@ def _speed(
         event=event[m],
         exposure=exposure[m],
     )
-    boot = data.bootstrap(replicates=replicates, seed=seed)
+    estimate = data.ratio()
+    boot = data.bootstrap(replicates=replicates, seed=seed, around=estimate)
     boot = boot[~np.isnan(boot)]
     low, high = np.quantile(boot, [alpha / 2, 1 - alpha / 2], method="inverted_cdf")
     return SpeedRatio(
-        estimate=data.ratio(), interval=Interval(float(low), float(high)), replicates=boot.size
+        estimate=estimate, interval=Interval(float(low), float(high)), replicates=boot.size
     )
 
 

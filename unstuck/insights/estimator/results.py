@@ -107,9 +107,11 @@ class WinDifference:
 
 @dataclass(frozen=True)
 class SpeedRatio:
-    """How many times faster treated deals moved to the next stage: the Mantel-Haenszel ratio
-    of the rates of moving on (moves per deal-day of follow-up, within the horizon) across
-    the strata, > 1 meaning faster. Interval: percentile cluster bootstrap (by deal)."""
+    """How many times faster treated deals moved to the next stage: the factor θ such that the
+    treated deals' waits, stretched by θ, are no different from their comparisons' by the
+    stratified log-rank statistic (a rank-based accelerated-failure-time estimate; waits
+    within the horizon, > 1 meaning faster). Interval: percentile cluster bootstrap (by
+    deal). survival.SpeedData has the method."""
 
     estimate: float
     interval: Interval

@@ -97,7 +97,9 @@ def simulate(
 @dataclass(frozen=True)
 class Truth:
     win_difference: float  # treated - comparison P(won within the horizon), treated's mix
-    speed_ratio: float  # the stratified MH rate ratio's population value (== speed here)
+    # The population value of a stratified ratio of rates (MH); with constant rates it equals
+    # `speed`, which is also the time ratio that compare()'s speed estimates.
+    speed_ratio: float
 
 
 def truth(sc: Scenario, *, horizon_days: int, seed: int = 12345, n: int = 400_000) -> Truth:
