@@ -63,7 +63,7 @@ ACCESS_FORMAT = "ACCESS %(U)s %(s)s %(D)s"
 def _prepare(deals: int) -> dict[str, object]:
     """The demo data and what each simulated person needs: a session, deals, a token."""
     from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, load_backend
     from django.contrib.sessions.backends.db import SessionStore
 
     from unstuck.core.access import deals_visible_to
@@ -72,6 +72,13 @@ def _prepare(deals: int) -> dict[str, object]:
     from unstuck.demo.generator import generate_demo
     from unstuck.investigate.services import assessments_recompute
 
+    # The backend a session names must load users (as Django's force_login picks it): the
+    # first one, the sign-in throttle, only authenticates.
+    backend = next(
+        path
+        for path in settings.AUTHENTICATION_BACKENDS
+        if hasattr(load_backend(path), "get_user")
+    )
     ws = Workspace.objects.filter(slug="demo").first()
     if ws is None:
         started = time.perf_counter()
@@ -85,7 +92,7 @@ def _prepare(deals: int) -> dict[str, object]:
         )
         session = SessionStore()
         session[SESSION_KEY] = str(m.user.pk)
-        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        session[BACKEND_SESSION_KEY] = backend
         session[HASH_SESSION_KEY] = m.user.get_session_auth_hash()
         session.create()
         ids = list(deals_visible_to(m).order_by("-amount").values_list("pk", flat=True)[:200])
@@ -230,6 +237,10 @@ def _report(title: str, stats_csv: Path, service: dict[str, list[float]], db: st
             reference=float(ref["95%"]),
             reference_label="signed-in reference p95",
         )
+    failures = stats_csv.with_name(stats_csv.name.replace("_stats.csv", "_failures.csv"))
+    if failures.exists():
+        for row in list(csv.DictReader(failures.open()))[:5]:
+            print(f"  failed {row['Occurrences']}x: {row['Name']}: {row['Error'][:200]}")
     if total:
         verdict(f"{db} {title}: errors", float(total["Failure Count"]), unit="errors", under=1)
 
