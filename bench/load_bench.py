@@ -75,9 +75,7 @@ def _prepare(deals: int) -> dict[str, object]:
     # The backend a session names must load users (as Django's force_login picks it): the
     # first one, the sign-in throttle, only authenticates.
     backend = next(
-        path
-        for path in settings.AUTHENTICATION_BACKENDS
-        if hasattr(load_backend(path), "get_user")
+        path for path in settings.AUTHENTICATION_BACKENDS if hasattr(load_backend(path), "get_user")
     )
     ws = Workspace.objects.filter(slug="demo").first()
     if ws is None:
