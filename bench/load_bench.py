@@ -8,8 +8,9 @@ bench's range, a warm-up, and two timed scenarios of --seconds each:
   - "saturation": 20 clients that send the next request as soon as one answers.
 Each prints, per kind of request, the count, errors, p50/p95/p99/max and throughput, beside
 /healthz (no session) and the signed-in reference page /w/<slug>/ping/ under the same load,
-and the time gunicorn's workers spent on the requests (its access log), which tells waiting
-for a worker from working.
+the time gunicorn's workers spent on the requests (its access log), which tells waiting
+for a worker from working, and the CPU the server (workers and database backends) spent per
+request, the figure least disturbed by whatever else runs on the machine.
 
 Target (issue 15): the pipeline page's p95 under 300 ms at 20 users on PostgreSQL.
 
@@ -206,7 +207,42 @@ def _service_times(log: Path, since: int) -> dict[str, list[float]]:
     return out
 
 
-def _report(title: str, stats_csv: Path, service: dict[str, list[float]], db: str) -> None:
+def _server_cpu(server_pid: int, database: str | None) -> dict[int, float]:
+    """CPU seconds so far of each process serving the requests: gunicorn's workers and, on
+    PostgreSQL, the database's backends for this run's database. Their sum over a scenario,
+    per request, is what a request costs the machine whatever else runs on it (wall-clock
+    latencies on a shared machine mostly measure the others)."""
+    import psutil
+
+    procs = psutil.Process(server_pid).children()
+    if database:
+        import psycopg
+
+        from bench.common import PG_ADMIN_URL
+
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            pids = admin.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", [database]
+            ).fetchall()
+        procs += [psutil.Process(pid) for (pid,) in pids]
+    out = {}
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        out[proc.pid] = times.user + times.system
+    return out
+
+
+def _cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """Seconds of CPU between two readings (a process that appeared counts from zero)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
+def _report(
+    title: str, stats_csv: Path, service: dict[str, list[float]], db: str, cpu: float
+) -> None:
     rows = list(csv.DictReader(stats_csv.open()))
     print(f"\n{db} · {title} · {machine()}")
     print(f"  {'request':<34}{'count':>7}{'errors':>7}{'p50':>7}{'p95':>7}{'p99':>7}{'max':>7}"
@@ -227,6 +263,12 @@ def _report(title: str, stats_csv: Path, service: dict[str, list[float]], db: st
     ref = by_name.get("signed-in reference /ping/")
     pipeline = by_name.get("pipeline")
     total = by_name.get("Aggregated")
+    if total and int(total["Request Count"]):
+        served = int(total["Request Count"])
+        print(f"  server CPU (workers + database): {cpu:.1f} s for {served} requests = "
+              f"{cpu * 1000 / served:.1f} ms a request, i.e. about "
+              f"{served / cpu * (os.cpu_count() or 1):.0f} requests/s on all "
+              f"{os.cpu_count()} cores with nothing else running")  # fmt: skip
     if pipeline and ref:
         verdict(
             f"{db} {title}: pipeline p95",
@@ -257,12 +299,16 @@ def run(
         serving = [line for line in log.read_text().splitlines() if "Serving on" in line]
         print(f"`unstuck serve`: {serving[0] if serving else '?'}", flush=True)
         try:
-            # Every worker imports the URLs and the API on its first request: warm them all.
+            # Templates compile and connections open on each worker's first requests.
             _locust(config_file, port, 15, 0, bench.tmp / "warmup")
+            database = bench.name if db == "postgres" else None
             for title, pause in ((f"people (think {think:g} s)", think), ("saturation", 0.0)):
                 since = log.stat().st_size
+                cpu_before = _server_cpu(server.pid, database)
                 _locust(config_file, port, seconds, pause, bench.tmp / "run")
-                _report(title, bench.tmp / "run_stats.csv", _service_times(log, since), db)
+                cpu = _cpu_used(cpu_before, _server_cpu(server.pid, database))
+                service = _service_times(log, since)
+                _report(title, bench.tmp / "run_stats.csv", service, db, cpu)
         finally:
             _stop(server)
         summary(f"load_bench {deals:,} deals {db}, {USERS} users, {seconds} s per scenario")
