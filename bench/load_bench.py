@@ -8,8 +8,9 @@ bench's range, a warm-up, and two timed scenarios of --seconds each:
   - "saturation": 20 clients that send the next request as soon as one answers.
 Each prints, per kind of request, the count, errors, p50/p95/p99/max and throughput, beside
 /healthz (no session) and the signed-in reference page /w/<slug>/ping/ under the same load,
-and the time gunicorn's workers spent on the requests (its access log), which tells waiting
-for a worker from working.
+the time gunicorn's workers spent on the requests (its access log), which tells waiting
+for a worker from working, and the CPU the server (workers and database backends) spent per
+request, the figure least disturbed by whatever else runs on the machine.
 
 Target (issue 15): the pipeline page's p95 under 300 ms at 20 users on PostgreSQL.
 
@@ -63,7 +64,7 @@ ACCESS_FORMAT = "ACCESS %(U)s %(s)s %(D)s"
 def _prepare(deals: int) -> dict[str, object]:
     """The demo data and what each simulated person needs: a session, deals, a token."""
     from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, load_backend
     from django.contrib.sessions.backends.db import SessionStore
 
     from unstuck.core.access import deals_visible_to
@@ -72,6 +73,11 @@ def _prepare(deals: int) -> dict[str, object]:
     from unstuck.demo.generator import generate_demo
     from unstuck.investigate.services import assessments_recompute
 
+    # The backend a session names must load users (as Django's force_login picks it): the
+    # first one, the sign-in throttle, only authenticates.
+    backend = next(
+        path for path in settings.AUTHENTICATION_BACKENDS if hasattr(load_backend(path), "get_user")
+    )
     ws = Workspace.objects.filter(slug="demo").first()
     if ws is None:
         started = time.perf_counter()
@@ -85,7 +91,7 @@ def _prepare(deals: int) -> dict[str, object]:
         )
         session = SessionStore()
         session[SESSION_KEY] = str(m.user.pk)
-        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        session[BACKEND_SESSION_KEY] = backend
         session[HASH_SESSION_KEY] = m.user.get_session_auth_hash()
         session.create()
         ids = list(deals_visible_to(m).order_by("-amount").values_list("pk", flat=True)[:200])
@@ -201,7 +207,42 @@ def _service_times(log: Path, since: int) -> dict[str, list[float]]:
     return out
 
 
-def _report(title: str, stats_csv: Path, service: dict[str, list[float]], db: str) -> None:
+def _server_cpu(server_pid: int, database: str | None) -> dict[int, float]:
+    """CPU seconds so far of each process serving the requests: gunicorn's workers and, on
+    PostgreSQL, the database's backends for this run's database. Their sum over a scenario,
+    per request, is what a request costs the machine whatever else runs on it (wall-clock
+    latencies on a shared machine mostly measure the others)."""
+    import psutil
+
+    procs = psutil.Process(server_pid).children()
+    if database:
+        import psycopg
+
+        from bench.common import PG_ADMIN_URL
+
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            pids = admin.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", [database]
+            ).fetchall()
+        procs += [psutil.Process(pid) for (pid,) in pids]
+    out = {}
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        out[proc.pid] = times.user + times.system
+    return out
+
+
+def _cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """Seconds of CPU between two readings (a process that appeared counts from zero)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
+def _report(
+    title: str, stats_csv: Path, service: dict[str, list[float]], db: str, cpu: float
+) -> None:
     rows = list(csv.DictReader(stats_csv.open()))
     print(f"\n{db} · {title} · {machine()}")
     print(f"  {'request':<34}{'count':>7}{'errors':>7}{'p50':>7}{'p95':>7}{'p99':>7}{'max':>7}"
@@ -222,6 +263,12 @@ def _report(title: str, stats_csv: Path, service: dict[str, list[float]], db: st
     ref = by_name.get("signed-in reference /ping/")
     pipeline = by_name.get("pipeline")
     total = by_name.get("Aggregated")
+    if total and int(total["Request Count"]):
+        served = int(total["Request Count"])
+        print(f"  server CPU (workers + database): {cpu:.1f} s for {served} requests = "
+              f"{cpu * 1000 / served:.1f} ms a request, i.e. about "
+              f"{served / cpu * (os.cpu_count() or 1):.0f} requests/s on all "
+              f"{os.cpu_count()} cores with nothing else running")  # fmt: skip
     if pipeline and ref:
         verdict(
             f"{db} {title}: pipeline p95",
@@ -230,6 +277,10 @@ def _report(title: str, stats_csv: Path, service: dict[str, list[float]], db: st
             reference=float(ref["95%"]),
             reference_label="signed-in reference p95",
         )
+    failures = stats_csv.with_name(stats_csv.name.replace("_stats.csv", "_failures.csv"))
+    if failures.exists():
+        for row in list(csv.DictReader(failures.open()))[:5]:
+            print(f"  failed {row['Occurrences']}x: {row['Name']}: {row['Error'][:200]}")
     if total:
         verdict(f"{db} {title}: errors", float(total["Failure Count"]), unit="errors", under=1)
 
@@ -248,12 +299,16 @@ def run(
         serving = [line for line in log.read_text().splitlines() if "Serving on" in line]
         print(f"`unstuck serve`: {serving[0] if serving else '?'}", flush=True)
         try:
-            # Every worker imports the URLs and the API on its first request: warm them all.
+            # Templates compile and connections open on each worker's first requests.
             _locust(config_file, port, 15, 0, bench.tmp / "warmup")
+            database = bench.name if db == "postgres" else None
             for title, pause in ((f"people (think {think:g} s)", think), ("saturation", 0.0)):
                 since = log.stat().st_size
+                cpu_before = _server_cpu(server.pid, database)
                 _locust(config_file, port, seconds, pause, bench.tmp / "run")
-                _report(title, bench.tmp / "run_stats.csv", _service_times(log, since), db)
+                cpu = _cpu_used(cpu_before, _server_cpu(server.pid, database))
+                service = _service_times(log, since)
+                _report(title, bench.tmp / "run_stats.csv", service, db, cpu)
         finally:
             _stop(server)
         summary(f"load_bench {deals:,} deals {db}, {USERS} users, {seconds} s per scenario")

@@ -159,8 +159,11 @@ class Deal(models.Model):
         # Each pipeline sort has an index that returns its first page without sorting the
         # workspace; the trailing id makes ties stable and keeps it an index-only order.
         indexes = [
+            # Also the pipeline's totals (count, amount and weighted amount per currency) for
+            # a status, read from the index alone: currency and stage ride along at the end.
             models.Index(
-                fields=["workspace", "status", "amount", "id"], name="deal_ws_status_amount"
+                fields=["workspace", "status", "amount", "id", "currency", "stage"],
+                name="deal_ws_status_amount_totals",
             ),
             models.Index(fields=["workspace", "amount", "id"], name="deal_ws_amount"),
             models.Index(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
 from django import template
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 
 register = template.Library()
@@ -67,6 +69,39 @@ def url_with(context: template.Context, **changes: object) -> str:
         else:
             query[key] = str(value)
     return "?" + query.urlencode()
+
+
+# Reversed in the id's place by row_url; its digits appear in no route of ours.
+_ROW_ID = 918273645546372819
+
+
+@dataclass(frozen=True)
+class RowUrl:
+    """A route reversed once with the row's id left open: the text before and after it."""
+
+    before: str
+    after: str
+
+    def for_id(self, pk: int) -> str:
+        return f"{self.before}{int(pk)}{self.after}"
+
+
+@register.simple_tag
+def row_url(viewname: str, id_kwarg: str, **kwargs: object) -> RowUrl:
+    """One route for every row of a list, reversed once: `{% row_url 'deals:detail' 'pk'
+    slug=workspace.slug as deal_url %}` then `{{ deal_url|for_id:deal.pk }}` per row gives
+    what `{% url 'deals:detail' slug=workspace.slug pk=deal.pk %}` would, without a reverse()
+    per row (the queue's and the pipeline's rows spent most of their links' time there)."""
+    url = reverse(viewname, kwargs={**kwargs, id_kwarg: _ROW_ID})
+    before, found, after = url.partition(str(_ROW_ID))
+    if not found or str(_ROW_ID) in after:
+        raise ValueError(f"{viewname} does not place {id_kwarg} once in its path")
+    return RowUrl(before, after)
+
+
+@register.filter
+def for_id(url: RowUrl, pk: int) -> str:
+    return url.for_id(pk)
 
 
 @register.filter

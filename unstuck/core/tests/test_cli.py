@@ -204,6 +204,41 @@ class StartUpTests(TestCase):
         self.assertIn("bias-models-loaded []", lines)
 
 
+# Imports the WSGI module as gunicorn's master does with --preload, then reports whether the
+# URLs (views, API) were loaded before any request and whether a database connection was
+# opened (a connection made before the fork would be shared by every worker).
+WSGI_PRELOAD_PROBE = """
+import sys
+import unstuck.wsgi
+from django.db import connections
+print("urls-imported", "unstuck.urls" in sys.modules and "unstuck.api" in sys.modules)
+print("connections-open", [c.alias for c in connections.all() if c.connection is not None])
+"""
+
+
+class ServeTests(TestCase):
+    def test_serve_preloads_the_app_in_gunicorns_master(self) -> None:
+        with (
+            mock.patch("unstuck.core.management.commands.serve.call_command") as collect,
+            mock.patch("os.execv") as execv,
+        ):
+            run("serve", "--bind", "127.0.0.1:8123", "--workers", "2", "--threads", "1")
+        collect.assert_called_once_with("collectstatic", interactive=False, verbosity=0)
+        argv = execv.call_args.args[1]
+        self.assertEqual(argv[1:4], ["-m", "gunicorn", "unstuck.wsgi:application"])
+        self.assertIn("--preload", argv)
+        self.assertEqual(argv[argv.index("--workers") + 1], "2")
+        self.assertEqual(argv[argv.index("--bind") + 1], "127.0.0.1:8123")
+
+    def test_the_wsgi_module_loads_the_urls_without_touching_the_database(self) -> None:
+        result = subprocess.run(
+            [sys.executable, "-c", WSGI_PRELOAD_PROBE], capture_output=True, text=True, check=True
+        )
+        lines = result.stdout.splitlines()
+        self.assertIn("urls-imported True", lines)
+        self.assertIn("connections-open []", lines)
+
+
 class UserAddPasswordTests(TestCase):
     """`unstuck user add` runs Django's password validators, and without a terminal reads the
     password from a pipe or prints an invitation link, never an EOFError (issue 15, item 6)."""

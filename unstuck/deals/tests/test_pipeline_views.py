@@ -52,6 +52,23 @@ class PipelineViewTests(PersonasTestCase):
         self.assertContains(response, 'id="stage-filter" hx-swap-oob="true"')
         self.assertContains(response, f"owner={self.rep_a.pk}&amp;status=won")
 
+    def test_each_row_links_to_its_deal_and_only_visible_deals_are_listed(self) -> None:
+        self.client.force_login(self.rep_a)
+        response = self.client.get(self.url(status="all"))
+        html = response.content.decode()
+        listed = [d.pk for d in response.context["page"].object_list]
+        self.assertTrue(listed)
+        for pk in listed:
+            detail = reverse("deals:detail", kwargs={"slug": "acme", "pk": pk})
+            self.assertIn(f'class="deal-name" href="{detail}"', html)
+        linked = {
+            int(part.split("/")[0])
+            for part in html.split('class="deal-name" href="/w/acme/deals/')[1:]
+        }
+        self.assertEqual(linked, set(listed))
+        hidden = Deal.objects.exclude(pk__in=listed).filter(workspace__slug="acme")
+        self.assertTrue(hidden.exists())  # the persona may not see every deal
+
     def test_totals_cover_every_matching_deal_weighted_by_stage_probability(self) -> None:
         Deal.objects.filter(pk=self.deal_a.pk).update(stage=self.stages[2])  # Proposal, 50 %
         self.client.force_login(self.leader)

@@ -50,6 +50,18 @@ class QueueTests(InvestigateCase):
         self.assertContains(response, "in Qualification; 90 % of won deals left it")
         self.assertNotContains(response, "Stuck B")  # team B is not hers
 
+    def test_each_row_links_to_its_deal_and_a_manager_to_a_session_on_it(self) -> None:
+        self.sign_in(self.manager_a)
+        response = self.client.get(self.url(show="all"))
+        html = response.content.decode()
+        rows = list(response.context["page"].object_list)
+        self.assertGreaterEqual(len(rows), 2)
+        for a in rows:
+            detail = reverse("deals:detail", kwargs={"slug": "acme", "pk": a.deal_id})
+            start = reverse("cocreate:start", kwargs={"slug": "acme", "deal_pk": a.deal_id})
+            self.assertIn(f'class="deal-name" href="{detail}"', html)
+            self.assertIn(f'href="{start}"', html)
+
     def test_queue_is_ranked_by_payoff(self) -> None:
         DealAssessment.objects.filter(deal=self.stuck_a).update(payoff=10, stall_score=80)
         DealAssessment.objects.filter(deal=self.deal_a).update(payoff=500, stall_score=45)

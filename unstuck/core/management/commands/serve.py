@@ -63,6 +63,9 @@ class Command(BaseCommand):
             str(options["workers"]),
             "--threads",
             str(options["threads"]),
+            # The app (settings, models, URLs, API: see unstuck/wsgi.py) is loaded once in the
+            # master and forked: workers start at once and share that memory.
+            "--preload",
             "--access-logfile",
             "-",
         ]
