@@ -7,10 +7,11 @@ morning; for each deal taken up the rest of its history after the session runs `
 times faster (stage moves, activities and the close all come sooner). With
 `speedup=1` the sessions happen and change nothing — the null the tests check against.
 Only a stay that ended by today can be hastened: a deal still in the stage today has no
-generated future to bring forward, so it waits as long as it would have. The effect a
-measurement can see is therefore smaller than `speedup` (on the default demo, 3x planted
-reads about 1.6x), which is why the demo plants 3x: at 2x, 600 deals read 1.1x, with an
-interval that holds 1.
+generated future to bring forward, so it waits as long as it would have; the effect a
+measurement can see may read smaller than `speedup`. The demo plants 3x: at 2x, the default
+demo's comparison could not tell (1.1x, interval 0.8-1.8, with the coarser days-in-stage
+bands of the time); at 3x it reads 1.6-1.9x and "working" (1.6x, 1.2-2.8, built on
+2026-11-30; the history is dated back from the day it is built).
 Deterministic for a seed; capped, so it costs about the same at a hundred thousand deals."""
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ statements whatever the number of moments.
 The comparison rule (docs/outcomes.md has it for managers):
 - a treated moment's *cell* is its calendar quarter (UTC), the deal's stage then, its size
   band (the amount then, in the workspace's amount quartiles: `size_bands`) and how long it
-  had been in that stage (days-in-stage band: under 14, 14-29, 30-59, 60-119, 120 and more);
+  had been in that stage (days-in-stage band: weekly to 3 weeks, then 21-29, 30-44, 45-59,
+  60-89, 90-119, 120-179 and 180 or more — narrow, because how long a deal has sat is what
+  most decides both whether a manager takes it up and how soon it moves);
 - a comparison subject is a deal in the same cell at one of the quarter's weekly landmarks
   (Mondays 00:00 UTC), not treated by then; its clock starts at that landmark, as the
   treated deal's starts at its moment. If it is itself treated later, its time to the next
@@ -43,9 +45,20 @@ from unstuck.insights.estimator import Subject
 from unstuck.investigate.sql import fetch_dicts
 
 EPOCH = datetime(1970, 1, 5, tzinfo=UTC)  # a Monday: weekly landmarks are 7k days after it
-DAYS_IN_STAGE_EDGES: tuple[int, ...] = (14, 30, 60, 120)
+DAYS_IN_STAGE_EDGES: tuple[int, ...] = (7, 14, 21, 30, 45, 60, 90, 120, 180)
 QUARTILES = (0.25, 0.5, 0.75)
-DAYS_IN_STAGE_LABELS = ("under 14 days", "14-29 days", "30-59 days", "60-119 days", "120+ days")
+DAYS_IN_STAGE_LABELS = (
+    "under 7 days",
+    "7-13 days",
+    "14-20 days",
+    "21-29 days",
+    "30-44 days",
+    "45-59 days",
+    "60-89 days",
+    "90-119 days",
+    "120-179 days",
+    "180+ days",
+)
 
 StratumPart = Callable[[Sequence[tuple[int, datetime]]], Sequence[Hashable]]
 

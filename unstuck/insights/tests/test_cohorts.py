@@ -4,6 +4,7 @@ exactly the right landmarks, their fates, and the refusals. Runs on SQLite and P
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -23,6 +24,8 @@ from unstuck.insights.cohorts import (
 from unstuck.insights.estimator import Subject
 
 AS_OF = datetime(2025, 6, 30, tzinfo=UTC)
+# The fixture's histories were drawn on these days-in-stage bands (under 14, 14-29, ...).
+FIXTURE_RULES = CohortRules(days_in_stage_edges=(14, 30, 60, 120))
 SMALL, LARGE, FILLER = Decimal("10000"), Decimal("600000"), Decimal("500000")
 
 
@@ -132,6 +135,7 @@ class HistoryCase(TestCase):
             "treated": [TreatedMoment(deal_id=self.deals["A"].pk, at=at(1, 30, 12))],
             "exclude": [(self.deals["G"].pk, at(2, 8))],
             "as_of": AS_OF,
+            "rules": FIXTURE_RULES,
         }
         args.update(kw)
         cohort = build_cohort(**args)  # type: ignore[arg-type]
@@ -230,7 +234,7 @@ class CohortTests(HistoryCase):
         self.assertEqual((treated, comparison, skipped), ([], [], [closed]))
 
     def test_the_cap_keeps_at_most_so_many_comparisons_per_treated_moment(self) -> None:
-        _, comparison, _ = self.build(rules=CohortRules(comparisons_per_treated=2))
+        _, comparison, _ = self.build(rules=replace(FIXTURE_RULES, comparisons_per_treated=2))
         self.assertEqual(len(comparison), 2)
         full = {s.deal_id for s in self.build()[1]}
         self.assertLessEqual({s.deal_id for s in comparison}, full)

@@ -3,7 +3,7 @@ history without one reports none. The demo generator plants it (unstuck/demo/ins
 stuck deals are taken up week by week at random, and with `innovation_speedup=3` the rest of
 each taken-up deal's stay runs three times as fast — for the stays that ended by today (a deal
 still waiting today has no generated future to bring forward), so the effect to be seen is
-real but smaller than 3. Recovering a known effect exactly is test_planted.py's job, on a
+real but may read smaller than 3. Recovering a known effect exactly is test_planted.py's job, on a
 history where every treated deal's wait is scaled; here the demo's own history is checked."""
 
 from __future__ import annotations
