@@ -9,6 +9,8 @@
     Per-voice figures follow the pooled ones.
 --split author: leave-one-author-out, the stricter reading: each author's batches are scored by
     a model fitted on the other authors only (the corpus's `author` field: a0, w1, w2, w3).
+    Both also report the long notes made of the corpus (fitting.long_notes: each statement
+    among plain notes of its voice), held out the same way: how long texts read in windows fare.
 --split fresh: the blind set (bench/data/bias_blind.jsonl), written without sight of the corpus,
     scored by the shipped model. Only aggregate figures are printed, never a statement: the set
     must stay blind (see bench/data/BIAS_BLIND_CARD.md; never tune anything on it).

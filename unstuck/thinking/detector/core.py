@@ -11,7 +11,9 @@ A cue does not count when the writer goes on to find out, test or weigh, unless 
 of the move is there too. Any other bias whose own probability passes its threshold is flagged
 as well. Thresholds were chosen on leave-one-author-out predictions of the corpus (each
 statement scored by a model that never saw its writer; scripts/train_bias_classifier.py), never
-on the blind set.
+on the blind set. A long text (WINDOW_FROM sentences or more) is also read two sentences at a
+time and judged on its most biased reading, with thresholds of its own, chosen on long notes
+made of the corpus (a head saved without them reads every text whole).
 """
 
 from __future__ import annotations
