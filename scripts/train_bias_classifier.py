@@ -1,6 +1,6 @@
 """Train the bias detector's two heads on the corpus and save their weights.
 
-    uv run python scripts/train_bias_classifier.py
+    uv run python scripts/train_bias_classifier.py [full] [quick]   (default: both heads)
 
 Multinomial logistic regression over sentence embeddings and the cue features, one head per
 reading (`full`: static + MiniLM embeddings; `quick`: static only; see detector/core.py). The
@@ -16,6 +16,8 @@ $UNSTUCK_BIAS_CACHE (default /tmp/unstuck-bias-cache), so a second run takes sec
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from unstuck.thinking.dataset import load_statements
@@ -26,14 +28,17 @@ from unstuck.thinking.detector.fitting import (
     HEAD_ENCODERS,
     MAX_FALSE_FLAG,
     C,
-    choose_thresholds,
+    Units,
+    choose_thresholds_by_length,
     cue_matrix,
-    decide,
+    decide_by_length,
     false_flag_rate,
     featurise_cached,
     fit,
+    fits_without_each,
+    long_notes,
     macro_f1,
-    out_of_voice,
+    score_units,
 )
 
 
@@ -43,22 +48,43 @@ def main() -> None:
     y = [r.label for r in rows]
     voices = [r.voice for r in rows]
     authors = [r.author for r in rows]
-    has_cue = cue_matrix(texts)
-    print(f"{len(rows)} statements in {len(set(voices))} voices by {len(set(authors))} authors")
+    # Long notes made of each voice's own statements (never trained on): the thresholds for
+    # long texts, which are also read in windows (core.reading_units), are chosen on them.
+    notes = long_notes(rows)
+    everything = [*rows, *notes]
+    units = Units.build([r.text for r in everything])
+    groups = [r.author for r in everything]
+    y_all = [r.label for r in everything]
+    print(
+        f"{len(rows)} statements in {len(set(voices))} voices by {len(set(authors))} authors; "
+        f"{len(notes)} long notes made of them"
+    )
     arrays: dict[str, np.ndarray] = {"classes": np.array(CLASSES)}
-    for head, encoders in HEAD_ENCODERS.items():
+    heads = sys.argv[1:] or list(HEAD_ENCODERS)
+    if set(HEAD_ENCODERS) - set(heads):
+        # Retraining some heads only: the others keep their saved weights and thresholds.
+        with np.load(WEIGHTS, allow_pickle=False) as saved:
+            arrays.update({k: saved[k] for k in saved.files if k.split("_")[0] not in heads})
+    for head in heads:
+        encoders = HEAD_ENCODERS[head]
         X = featurise_cached(texts, encoders)
-        # Thresholds on out-of-*author* probabilities: each statement scored by a model that
-        # never saw its writer, as the shipped model will read text by someone new. (Chosen on
-        # out-of-voice probabilities they came out higher, tuned to a writer the model knows,
-        # and left most biased text by other writers unflagged.)
-        by_author = out_of_voice(X, y, authors, C)
-        t_cue, t_no = choose_thresholds(by_author, has_cue, y)
-        pooled = decide(by_author, has_cue, t_cue, t_no)
+        # Thresholds on out-of-*author* probabilities: each text scored by a model that never
+        # saw its writer, as the shipped model will read text by someone new, and read as the
+        # detector reads it (its most biased reading unit).
+        X_units = featurise_cached(units.texts, encoders)
+        models = fits_without_each(X, y, authors, C)
+        probs, judged_on, long = score_units(models, groups, units, X_units)
+        has_cue = cue_matrix(judged_on)
+        short_t, long_t = choose_thresholds_by_length(probs, has_cue, y_all, long)
+        pred = decide_by_length(probs, has_cue, long, short_t, long_t)
+        n = len(rows)
         print(
-            f"{head} ({' + '.join(encoders)} + cues): thresholds a cue {t_cue:.3f}, none "
-            f"{t_no:.3f} (budget {MAX_FALSE_FLAG:.0%}); authors held out with them: macro-F1 "
-            f"{macro_f1(y, pooled):.3f}, false flags {false_flag_rate(y, pooled):.1%}",
+            f"{head} ({' + '.join(encoders)} + cues): thresholds a cue / none {short_t[0]:.3f} / "
+            f"{short_t[1]:.3f}, long texts {long_t[0]:.3f} / {long_t[1]:.3f} (budget "
+            f"{MAX_FALSE_FLAG:.0%}); authors held out with them: corpus macro-F1 "
+            f"{macro_f1(y, pred[:n]):.3f}, false flags {false_flag_rate(y, pred[:n]):.1%}; "
+            f"long notes {macro_f1(y_all[n:], pred[n:]):.3f}, "
+            f"{false_flag_rate(y_all[n:], pred[n:]):.1%}",
             flush=True,
         )
         weights, intercept = fit(X, y, C)
@@ -67,8 +93,10 @@ def main() -> None:
                 f"{head}_encoders": np.array(encoders),
                 f"{head}_weights": weights,
                 f"{head}_intercept": intercept,
-                f"{head}_threshold_cue": np.float32(t_cue),
-                f"{head}_threshold_no_cue": np.float32(t_no),
+                f"{head}_threshold_cue": np.float32(short_t[0]),
+                f"{head}_threshold_no_cue": np.float32(short_t[1]),
+                f"{head}_threshold_cue_long": np.float32(long_t[0]),
+                f"{head}_threshold_no_cue_long": np.float32(long_t[1]),
             }
         )
     np.savez_compressed(WEIGHTS, **arrays)

@@ -202,7 +202,7 @@ def _fit(cols: dict[str, np.ndarray], y: np.ndarray, columns: list[str]) -> Fit:
     from sklearn.linear_model import LogisticRegression
 
     columns = [c for c in columns if np.ptp(cols[c]) > 0]
-    for _ in range(3):
+    while True:  # each round drops at least one column, so it ends
         if not columns:
             rate = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
             return Fit([], [], [], [], _logit(rate))
@@ -218,7 +218,6 @@ def _fit(cols: dict[str, np.ndarray], y: np.ndarray, columns: list[str]) -> Fit:
                 columns, mean.tolist(), scale.tolist(), coef.tolist(), float(model.intercept_[0])
             )
         columns = [c for c in columns if c not in wrong]
-    return Fit(columns, mean.tolist(), scale.tolist(), coef.tolist(), float(model.intercept_[0]))
 
 
 @dataclass
@@ -259,6 +258,13 @@ def landmark_snapshots(workspace: Workspace, *, known_at: datetime) -> Snapshots
         .first()
     )
     last = known_at - timedelta(days=horizon)
+    if first is not None:
+        # A landmark less than a horizon after the first deal the workspace knows sees only
+        # deals younger than that: an export that starts on a date (left-truncated) shows
+        # no old deal there, and those young deals, many not yet won within the horizon,
+        # teach that time in stage goes with winning (Maven, 2017-05-01). Landmarks start
+        # once the history holds deals of every age up to a horizon.
+        first += timedelta(days=horizon)
     if first is None or last <= first + timedelta(days=MIN_STEP_DAYS):
         return Snapshots([], np.zeros(0), np.zeros(0, int), [], horizon)
     span = (last - first).days

@@ -11,15 +11,19 @@ A cue does not count when the writer goes on to find out, test or weigh, unless 
 of the move is there too. Any other bias whose own probability passes its threshold is flagged
 as well. Thresholds were chosen on leave-one-author-out predictions of the corpus (each
 statement scored by a model that never saw its writer; scripts/train_bias_classifier.py), never
-on the blind set.
+on the blind set. A long text (WINDOW_FROM sentences or more) is also read two sentences at a
+time and judged on its most biased reading, with thresholds of its own, chosen on long notes
+made of the corpus (a head saved without them reads every text whole).
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +36,9 @@ WEIGHTS = Path(__file__).resolve().parent / "classifier.npz"
 MAX_EVIDENCE = 160
 # Sentences, for evidence: the sentence holding the cue, or the one that scores highest.
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+# Texts of this many sentences or more are also read two sentences at a time (reading_units),
+# and judged with thresholds of their own, chosen on long texts.
+WINDOW_FROM = 4
 
 
 @dataclass
@@ -57,13 +64,26 @@ def probabilities(features: np.ndarray, weights: np.ndarray, bias: np.ndarray) -
 
 @dataclass(frozen=True)
 class Head:
-    """One fitted classifier: which encoders it reads, its weights and its two thresholds."""
+    """One fitted classifier: which encoders it reads, its weights and its thresholds (a cue
+    and no cue; for texts read whole, and for long texts read also in windows)."""
 
     encoders: tuple[str, ...]
     weights: np.ndarray  # (classes, features)
     bias: np.ndarray  # (classes,)
     threshold_cue: float
     threshold_no_cue: float
+    # None for a head trained before long texts were read in windows: it reads them whole.
+    threshold_cue_long: float | None = None
+    threshold_no_cue_long: float | None = None
+
+    @property
+    def reads_windows(self) -> bool:
+        return self.threshold_cue_long is not None and self.threshold_no_cue_long is not None
+
+    def thresholds(self, long: bool) -> tuple[float, float]:
+        if long and self.threshold_cue_long is not None and self.threshold_no_cue_long is not None:
+            return self.threshold_cue_long, self.threshold_no_cue_long
+        return self.threshold_cue, self.threshold_no_cue
 
     def features(self, texts: list[str]) -> np.ndarray:
         return featurise(texts, self.encoders)
@@ -88,11 +108,17 @@ class Classifier:
                 bias=data[f"{name}_intercept"].astype(np.float32),
                 threshold_cue=float(data[f"{name}_threshold_cue"]),
                 threshold_no_cue=float(data[f"{name}_threshold_no_cue"]),
+                threshold_cue_long=_optional(data, f"{name}_threshold_cue_long"),
+                threshold_no_cue_long=_optional(data, f"{name}_threshold_no_cue_long"),
             )
         return cls(classes=tuple(str(c) for c in data["classes"]), heads=heads)
 
 
 HEADS = ("full", "quick")
+
+
+def _optional(data: Any, key: str) -> float | None:
+    return float(data[key]) if key in data.files else None
 
 
 @functools.cache
@@ -166,7 +192,11 @@ def _best_sentence(text: str, bias_index: int, head: Head) -> str:
 
 
 def _flags_for(
-    text: str, probs: np.ndarray, classes: tuple[str, ...], head: Head
+    text: str,
+    probs: np.ndarray,
+    classes: tuple[str, ...],
+    head: Head,
+    thresholds: tuple[float, float],
 ) -> list[BiasFlag]:
     hits = cues.anchor_hits(text)
     gated = cues.gated_biases(text, hits)
@@ -176,7 +206,7 @@ def _flags_for(
     flags: list[BiasFlag] = []
     for bias, index in zip(BIAS_KEYS, indices, strict=True):
         found = hits[bias] if bias in gated else []
-        threshold = head.threshold_cue if found else head.threshold_no_cue
+        threshold = thresholds[0] if found else thresholds[1]
         # The most probable bias is judged on the probability of any bias at all, so a text
         # whose biased reading is split between two neighbouring biases is still flagged.
         p = biased if bias == best else float(probs[index])
@@ -199,19 +229,50 @@ def _flags_for(
     return flags
 
 
+def reading_units(text: str) -> list[str]:
+    """What a text is read as, normalised: the whole, and for a text of WINDOW_FROM sentences
+    or more also each sentence with the one after it (the last one alone), so one biased move
+    inside a long note or review is not drowned by the rest, while a move and the sentence
+    that tests or weighs it (the usual sound follow-up) are still read together."""
+    whole = cues.normalise(text)
+    spans = _sentences(text.strip())
+    if len(spans) < WINDOW_FROM:
+        return [whole]
+    parts = [cues.normalise(text.strip()[s:e]) for s, e in spans]
+    windows = [f"{a} {b}" for a, b in itertools.pairwise(parts)] + [parts[-1]]
+    return [whole, *dict.fromkeys(w for w in windows if len(w) >= 8 and w != whole)]
+
+
+def most_biased(probs: np.ndarray, none_index: int) -> int:
+    """The row (reading unit) with the highest probability of some bias; the first on ties."""
+    return int(np.argmax(1.0 - probs[:, none_index]))
+
+
 def detect_many(texts: list[str], *, quick: bool = False) -> list[list[BiasFlag]]:
     """Flags for each text, in order; one batched pass through the model. `quick` reads with
-    the static model only (for a note while someone types); the default reads with MiniLM too."""
+    the static model only (for a note while someone types); the default reads with MiniLM too.
+    Each text is judged on its most biased reading unit (`reading_units`)."""
     model = classifier()
     head = model.heads["quick" if quick else "full"]
-    normalised = [cues.normalise(t or "") for t in texts]
+    units = [
+        reading_units(t or "") if head.reads_windows else [cues.normalise(t or "")] for t in texts
+    ]
     results: list[list[BiasFlag]] = [[] for _ in texts]
-    todo = [i for i, t in enumerate(normalised) if len(t) >= 8]
+    todo = [i for i, u in enumerate(units) if len(u[0]) >= 8]
     if not todo:
         return results
-    probs = head.probabilities(head.features([normalised[i] for i in todo]))
-    for row, i in enumerate(todo):
-        results[i] = _flags_for(normalised[i], probs[row], model.classes, head)
+    flat = [u for i in todo for u in units[i]]
+    probs = head.probabilities(head.features(flat))
+    none_index = model.classes.index(NONE)
+    start = 0
+    for i in todo:
+        mine = probs[start : start + len(units[i])]
+        start += len(units[i])
+        best = most_biased(mine, none_index)
+        long = len(units[i]) > 1
+        results[i] = _flags_for(
+            units[i][best], mine[best], model.classes, head, head.thresholds(long)
+        )
     return results
 
 

@@ -18,14 +18,15 @@ import itertools
 import os
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from unstuck.thinking.biases import BIAS_KEYS, NONE
+from unstuck.thinking.dataset import Statement
 from unstuck.thinking.detector import cues
-from unstuck.thinking.detector.core import probabilities
+from unstuck.thinking.detector.core import most_biased, probabilities, reading_units
 from unstuck.thinking.detector.encoder import minilm
 from unstuck.thinking.detector.features import cue_features, embed
 
@@ -115,6 +116,124 @@ def out_of_voice(X: np.ndarray, y: Sequence[str], groups: Sequence[str], c: floa
         w, b = fit(X[~held], y_arr[~held], c)
         probs[held] = probabilities(X[held], w, b)
     return probs
+
+
+@dataclass(frozen=True)
+class Units:
+    """Every text's reading units (core.reading_units), flattened: `texts` the unique units,
+    `of` per text the rows of `texts` it is read as (its whole text first)."""
+
+    texts: list[str]
+    of: list[list[int]]
+
+    @classmethod
+    def build(cls, raw: Sequence[str]) -> Units:
+        index: dict[str, int] = {}
+        of = []
+        for text in raw:
+            of.append([index.setdefault(u, len(index)) for u in reading_units(text)])
+        return cls(list(index), of)
+
+
+def fits_without_each(
+    X: np.ndarray, y: Sequence[str], groups: Sequence[str], c: float
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per group, the model fitted on whole texts of every other group."""
+    group_arr = np.array(groups)
+    y_arr = np.array(y)
+    return {g: fit(X[group_arr != g], y_arr[group_arr != g], c) for g in sorted(set(groups))}
+
+
+def score_units(
+    models: dict[str, tuple[np.ndarray, np.ndarray]],
+    groups: Sequence[str],
+    units: Units,
+    X_units: np.ndarray,
+) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Each text read as the detector reads it, by the model that never saw its group: every
+    reading unit scored, the text taking its most biased unit's probabilities. Returns those
+    probabilities, the unit each text was judged on (for its cues), and whether it was long
+    (read in windows too)."""
+    probs = np.zeros((len(groups), len(CLASSES)), dtype=np.float32)
+    chosen = [""] * len(groups)
+    none_index = CLASSES.index(NONE)
+    for i, group in enumerate(groups):
+        rows = units.of[i]
+        mine = probabilities(X_units[rows], *models[group])
+        best = most_biased(mine, none_index)
+        probs[i] = mine[best]
+        chosen[i] = units.texts[rows[best]]
+    long = np.array([len(rows) > 1 for rows in units.of])
+    return probs, chosen, long
+
+
+def long_notes(rows: Sequence[Statement], seed: int = 13) -> list[Statement]:
+    """Long notes made of a voice's own statements, to set the thresholds for long texts on
+    (never trained on): each biased statement and hard negative among two to four plain notes
+    of its voice, and runs of four plain notes. Labels follow the statement inside."""
+    import random
+
+    rng = random.Random(seed)
+    by_voice: dict[str, list[Statement]] = {}
+    for r in rows:
+        by_voice.setdefault(r.voice, []).append(r)
+    out = []
+
+    def join(parts: list[str]) -> str:
+        return " ".join(p if p.rstrip()[-1:] in ".!?" else p + "." for p in parts)
+
+    for voice, mine in sorted(by_voice.items()):
+        plain = [cues.normalise(r.text) for r in mine if r.kind == "neutral"]
+        if len(plain) < 4:
+            continue
+        for r in mine:
+            if r.kind == "neutral":
+                continue
+            k = rng.randint(2, 4)
+            context = rng.sample(plain, k)
+            at = rng.randint(0, k)
+            text = join([*context[:at], cues.normalise(r.text), *context[at:]])
+            out.append(replace(r, id=f"{r.id}-long", text=text, medium="long_note"))
+        for n in range(max(1, len(plain) // 3)):
+            text = join(rng.sample(plain, 4))
+            out.append(
+                replace(
+                    mine[0],
+                    id=f"{voice}-plain-{n}",
+                    text=text,
+                    label=NONE,
+                    kind="neutral",
+                    resembles=None,
+                    medium="long_note",
+                )
+            )
+    return out
+
+
+def choose_thresholds_by_length(
+    probs: np.ndarray, has_cue: np.ndarray, y: Sequence[str], long: np.ndarray
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(thresholds for texts read whole, thresholds for long texts), each chosen on its own
+    kind of text within the false-flag budget."""
+    y_arr = np.array(y)
+    short = choose_thresholds(probs[~long], has_cue[~long], list(y_arr[~long]))
+    longer = choose_thresholds(probs[long], has_cue[long], list(y_arr[long]))
+    return short, longer
+
+
+def decide_by_length(
+    probs: np.ndarray,
+    has_cue: np.ndarray,
+    long: np.ndarray,
+    short_t: tuple[float, float],
+    long_t: tuple[float, float],
+) -> list[str]:
+    pred = [NONE] * len(probs)
+    for mask, t in ((~long, short_t), (long, long_t)):
+        idx = np.flatnonzero(mask)
+        for i, label in zip(idx, decide(probs[idx], has_cue[idx], *t), strict=True):
+            pred[i] = label
+    return pred
 
 
 def decide_index(probs: np.ndarray, has_cue: np.ndarray, t_cue: float, t_no: float) -> np.ndarray:

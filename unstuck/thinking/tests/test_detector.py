@@ -77,6 +77,47 @@ class DetectorTests(SimpleTestCase):
         self.assertNotIn("Friday", evidence)
         self.assertNotIn("Monday", evidence)
 
+    def test_a_long_text_is_also_read_a_sentence_and_its_follow_up_at_a_time(self) -> None:
+        text = (
+            "Kickoff went fine.\nWe've always done annual.  I asked if they'd want monthly. "
+            "Sent notes."
+        )
+        units = core.reading_units(text)
+        self.assertEqual(units[0], cues.normalise(text))
+        self.assertEqual(
+            units[1:],
+            [
+                "Kickoff went fine. We've always done annual.",
+                "We've always done annual. I asked if they'd want monthly.",
+                "I asked if they'd want monthly. Sent notes.",
+                "Sent notes.",
+            ],
+        )
+        # Short texts, where a move and its follow-up make the whole, are read whole.
+        self.assertEqual(
+            core.reading_units("We've always done annual. I asked why."),
+            ["We've always done annual. I asked why."],
+        )
+
+    def test_one_biased_sentence_in_a_long_note_is_flagged_with_that_sentence(self) -> None:
+        text = (
+            "Met the ops team on Monday and walked through the rollout plan. "
+            "They asked for the security pack and the reference list. "
+            "Flopped in Denver, it will flop in Dallas. "
+            "Next call is on Friday with their procurement lead. "
+            "I will send the revised timeline before then."
+        )
+        for quick in (True, False):
+            if not core.classifier().heads["quick" if quick else "full"].reads_windows:
+                continue
+            with self.subTest(quick=quick):
+                flags = detect(text, quick=quick)
+                self.assertEqual(predict_label(flags), "exportability")
+                self.assertIn("Denver", flags[0].evidence)
+                self.assertNotIn("Monday", flags[0].evidence)
+        # Read whole, the same text goes unflagged: the one sentence is drowned by the rest.
+        self.assertEqual(detect_many([" ".join(text.split(". "))], quick=True)[0] or [], [])
+
     def test_the_quick_head_reads_without_the_transformer(self) -> None:
         # The live note asks on every pause in typing: it must not pay for MiniLM.
         with mock.patch.object(encoder, "minilm", side_effect=AssertionError("MiniLM loaded")):
