@@ -258,13 +258,6 @@ def landmark_snapshots(workspace: Workspace, *, known_at: datetime) -> Snapshots
         .first()
     )
     last = known_at - timedelta(days=horizon)
-    if first is not None:
-        # A landmark less than a horizon after the first deal the workspace knows sees only
-        # deals younger than that: an export that starts on a date (left-truncated) shows
-        # no old deal there, and those young deals, many not yet won within the horizon,
-        # teach that time in stage goes with winning (Maven, 2017-05-01). Landmarks start
-        # once the history holds deals of every age up to a horizon.
-        first += timedelta(days=horizon)
     if first is None or last <= first + timedelta(days=MIN_STEP_DAYS):
         return Snapshots([], np.zeros(0), np.zeros(0, int), [], horizon)
     span = (last - first).days
