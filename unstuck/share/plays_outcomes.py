@@ -159,8 +159,9 @@ def _not_measured(applications: int) -> dict[str, Any]:
 
 def stored_outcome(play: Play) -> dict[str, Any]:
     """The play's measured outcome as last stored — {"summary", "result", "as_of", "stale"}
-    — for pages, the API, the suggestions and the digest. A read never computes it (about a
-    second at 1,000 applications) and never writes: a stale outcome (the applications
+    — for pages, the API, the suggestions and the digest. A read never computes it (about
+    20 s of CPU at 1,000 applications, most of it the speed ratio's bootstrap; see
+    bench/estimator_bench.py) and never writes: a stale outcome (the applications
     changed, or it was measured before today) is shown as it is, with the time it was
     measured and `stale` set; it is refreshed by the background task (queued when a play is
     applied, or by a POST asking for it) and by the nightly `unstuck insights recompute`.
