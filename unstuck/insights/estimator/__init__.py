@@ -6,9 +6,11 @@ subjects from the database.
 API
 ---
 ``Subject(deal_id, index_at, stratum, outcome, follow_up_days, moved_after_days=None,
-closed_after_days=None, weight=1.0)``
+closed_after_days=None, weight=1.0, treated_after_days=None)``
     One deal followed from one index moment (durations in days from `index_at`); `stratum`
-    is an opaque hashable key — subjects are compared only within equal keys.
+    is an opaque hashable key — subjects are compared only within equal keys. A comparison
+    deal treated later carries `treated_after_days`: its speed is censored there, its result
+    followed to the end (intention to treat).
 
 ``compare(treated, comparison, *, level=0.9, horizon_days=180, min_treated=10,
 min_comparison=10, noun="treated deals", replicates=1000, seed=0) -> Comparison``
