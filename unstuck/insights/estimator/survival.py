@@ -131,8 +131,11 @@ class SpeedData:
         if not self._defined(w)[0]:
             return float("nan")
         lo, hi = -_GRID_SPAN * 3, _GRID_SPAN * 3
-        if self._u(math.exp(lo), w)[0] <= 0 or self._u(math.exp(hi), w)[0] > 0:
-            return float(math.exp(lo if self._u(math.exp(lo), w)[0] <= 0 else hi))
+        # Beyond the bracket (about 1/120 to 120 times), its end stands for the estimate.
+        if self._u(math.exp(lo), w)[0] <= 0:
+            return math.exp(lo)
+        if self._u(math.exp(hi), w)[0] > 0:
+            return math.exp(hi)
         for _ in range(_BISECTIONS):
             mid = (lo + hi) / 2
             if self._u(math.exp(mid), w)[0] > 0:
