@@ -18,7 +18,7 @@ from scipy.stats import CensoredData, ecdf
 
 from unstuck.insights.estimator import Subject, compare
 from unstuck.insights.estimator.simulation import Scenario, simulate, truth
-from unstuck.insights.estimator.survival import kaplan_meier
+from unstuck.insights.estimator.survival import SpeedData, _crossing, _Score, kaplan_meier
 
 T0 = datetime(2025, 1, 6, tzinfo=UTC)
 CONFOUNDED = Scenario(treated_mix=(0.6, 0.3, 0.1), comparison_mix=(0.15, 0.35, 0.5))
@@ -56,6 +56,69 @@ class KaplanMeierTests(SimpleTestCase):
         )
         np.testing.assert_allclose(km.survival, repeated.survival)
         self.assertEqual(repeated.at_risk[0], weight.sum())
+
+
+def naive_u(data: SpeedData, theta: float, w: np.ndarray) -> float:
+    """U(θ) straight from its definition: for each move, (mover treated? 1 : 0) minus the
+    treated share of the weight of its stratum still waiting (wait >= the move's), treated
+    waits stretched by θ."""
+    time = np.where(data.treated, data.exposure * theta, data.exposure)
+    total = 0.0
+    for i in np.flatnonzero(data.event):
+        waiting = (data.stratum == data.stratum[i]) & (time >= time[i])
+        at_risk = w[waiting].sum()
+        share = w[waiting & data.treated].sum() / at_risk if at_risk > 0 else 0.0
+        total += w[i] * (float(data.treated[i]) - share)
+    return total
+
+
+def random_speed_data(rng: np.random.Generator, n: int, whole_days: bool) -> SpeedData:
+    waits = rng.exponential(30, n)
+    return SpeedData(
+        cluster=np.unique(rng.integers(0, max(1, n // 2), n), return_inverse=True)[1],
+        stratum=np.unique(rng.integers(0, 6, n), return_inverse=True)[1],
+        treated=rng.random(n) < 0.3,
+        weight=rng.random(n) + 0.5,
+        event=rng.random(n) < 0.6,
+        exposure=np.round(waits) if whole_days else waits,
+    )
+
+
+class SpeedScoreTests(SimpleTestCase):
+    """The fast log-rank estimating function behind the speed ratio and its bootstrap."""
+
+    def test_it_equals_the_definition_with_ties_weights_and_resamples(self) -> None:
+        rng = np.random.default_rng(7)
+        for trial in range(12):
+            data = random_speed_data(rng, int(rng.integers(5, 120)), whole_days=trial % 2 == 0)
+            multiplicity = rng.integers(0, 3, (int(data.cluster.max()) + 1, 4)).astype(float)
+            w = data._att(multiplicity[data.cluster])
+            score = _Score(data, w)
+            for theta in (0.4, 1.0, 2.5):
+                fast = score.u(theta)
+                for col in range(w.shape[1]):
+                    self.assertAlmostEqual(fast[col], naive_u(data, theta, w[:, col]), places=9)
+                # A subset of the replicates gives those replicates' values.
+                np.testing.assert_allclose(score.u(theta, np.array([3, 1])), fast[[3, 1]])
+
+    def test_the_binary_search_finds_the_first_grid_point_at_or_below_zero(self) -> None:
+        rng = np.random.default_rng(11)
+        data = random_speed_data(rng, 150, whole_days=True)
+        multiplicity = rng.integers(0, 3, (int(data.cluster.max()) + 1, 40)).astype(float)
+        score = _Score(data, data._att(multiplicity[data.cluster]))
+        logs = np.linspace(-1.6, 1.6, 33)
+        grid = np.stack([score.u(math.exp(x)) for x in logs])  # every point, every column
+        found = _crossing(logs, score)
+        for col in range(grid.shape[1]):
+            u = grid[:, col]
+            if u[0] <= 0:
+                expected = logs[0]
+            elif u[-1] > 0:
+                expected = logs[-1]
+            else:
+                k = int(np.argmax(u <= 0))
+                expected = logs[k - 1] + (logs[k] - logs[k - 1]) * u[k - 1] / (u[k - 1] - u[k])
+            self.assertAlmostEqual(math.log(found[col]), expected, places=9)
 
 
 class CensoringTests(SimpleTestCase):
