@@ -98,6 +98,20 @@ class QueueTests(InvestigateCase):
         self.assertContains(response, f"{self.rep_a.display_name} · ")
         self.assertContains(response, "in stage 60 days")
 
+    def test_the_summary_counts_open_deals_only_for_leaders_and_managers_alike(self) -> None:
+        from unstuck.core.models import Membership
+        from unstuck.deals.models import StageKind
+        from unstuck.investigate.selectors import queue_summary
+
+        leader = Membership.objects.get(user=self.leader, workspace=self.workspace)
+        manager = Membership.objects.get(user=self.manager_a, workspace=self.workspace)
+        before = [queue_summary(m).open_deals for m in (leader, manager)]
+        self.assertGreater(min(before), 0)
+        # Closed after it was scored: its assessment stays until the next recompute.
+        Deal.objects.filter(pk=self.stuck_a.pk).update(status=StageKind.WON)
+        after = [queue_summary(m).open_deals for m in (leader, manager)]
+        self.assertEqual(after, [n - 1 for n in before])
+
     def test_overdue_requests_show_on_the_queue(self) -> None:
         InvestigationRequest.objects.create(
             deal=self.stuck_a,
