@@ -51,7 +51,12 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def display_name(self) -> str:
-        return self.name or self.email.split("@")[0]
+        return self.name_shown(self.name, self.email)
+
+    @staticmethod
+    def name_shown(name: str, email: str) -> str:
+        """The display name from the two columns (for rows read as values, not users)."""
+        return name or email.split("@")[0]
 
 
 slug_validator = RegexValidator(

@@ -137,7 +137,8 @@ def assessments_recompute(
         DealAssessment.objects.bulk_create(assessments, batch_size=2000)
     # Assessments were rewritten (all of them, or the changed deals'): the queue's plans need
     # today's statistics, not yesterday's (autovacuum would come later, or not at all for a
-    # small change). ANALYZE samples the table, so it costs little either way.
+    # small change), and the rows marked visible so the queue's covering indexes are read
+    # without the table (sql.refresh_statistics).
     refresh_statistics(DealAssessment._meta.db_table)
     return RecomputeResult(
         benchmarks=len(benchmarks),

@@ -32,6 +32,7 @@ def queue(request: AppRequest, membership: Membership) -> HttpResponse:
         "summary": found.summary,
         "overdue": found.overdue,
         "score_model": found.score_model,
+        "is_manager": membership.is_manager,  # asked once, not in each row
     }
     return render(request, "investigate/queue.html", context)
 

@@ -71,6 +71,47 @@ class QueueTests(InvestigateCase):
             [a.deal_id for a in page.object_list][:2], [self.deal_a.pk, self.stuck_a.pk]
         )
 
+    def test_a_row_shows_its_requests_extra_signals_owner_and_a_missing_payoff(self) -> None:
+        signals = [
+            {"code": f"s{i}", "label": f"Label {i}", "severity": "warn", "text": f"Reason {i}"}
+            for i in range(5)
+        ]
+        DealAssessment.objects.filter(deal=self.stuck_a).update(
+            signals=signals, payoff=0, win_probability=0.2, comparable_probability=0.2
+        )
+        for question in ("Who signs?", "What budget?"):
+            InvestigationRequest.objects.create(
+                deal=self.stuck_a,
+                asked_by=self.manager_a,
+                assignee=self.rep_a,
+                question=question,
+                due_date=timezone.localdate() + timedelta(days=3),
+            )
+        self.sign_in(self.manager_a)
+        response = self.client.get(self.url(show="all"))
+        self.assertContains(response, "2 open requests")
+        self.assertContains(response, "Reason 2")
+        self.assertNotContains(response, "Reason 3")  # three shown, the rest counted
+        self.assertContains(response, "+ 2 more on the deal page")
+        self.assertContains(response, "comparable healthy deals win no more often")
+        self.assertContains(response, "win 20 % → 20 %")
+        self.assertContains(response, f"{self.rep_a.display_name} · ")
+        self.assertContains(response, "in stage 60 days")
+
+    def test_the_summary_counts_open_deals_only_for_leaders_and_managers_alike(self) -> None:
+        from unstuck.core.models import Membership
+        from unstuck.deals.models import StageKind
+        from unstuck.investigate.selectors import queue_summary
+
+        leader = Membership.objects.get(user=self.leader, workspace=self.workspace)
+        manager = Membership.objects.get(user=self.manager_a, workspace=self.workspace)
+        before = [queue_summary(m).open_deals for m in (leader, manager)]
+        self.assertGreater(min(before), 0)
+        # Closed after it was scored: its assessment stays until the next recompute.
+        Deal.objects.filter(pk=self.stuck_a.pk).update(status=StageKind.WON)
+        after = [queue_summary(m).open_deals for m in (leader, manager)]
+        self.assertEqual(after, [n - 1 for n in before])
+
     def test_overdue_requests_show_on_the_queue(self) -> None:
         InvestigationRequest.objects.create(
             deal=self.stuck_a,
