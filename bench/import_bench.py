@@ -25,8 +25,10 @@ import csv
 import os
 import random
 import re
+import resource
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -43,6 +45,58 @@ from bench.common import (  # noqa: E402
 )
 
 FILES = ("Opportunity.csv", "OpportunityHistory.csv")
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process of this machine has used so far; 0 if gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+class BackendCpu:
+    """The CPU the PostgreSQL backends of this database use while the block runs (other
+    than the bench's own connection): polled from pg_stat_activity and /proc every 0.1 s, so
+    a backend's last tenth of a second may be missed. The server runs on this machine."""
+
+    def __init__(self) -> None:
+        from django.db import connection
+
+        self.dsn = connection.get_connection_params()
+        self.seen: dict[int, tuple[float, float]] = {}  # pid: (first, last) CPU seen
+        self.stop = threading.Event()
+
+    def _poll(self) -> None:
+        import psycopg
+
+        params = {k: v for k, v in self.dsn.items() if k != "cursor_factory"}
+        with psycopg.connect(**params, autocommit=True) as conn:
+            while not self.stop.is_set():
+                rows = conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()"
+                ).fetchall()
+                for (pid,) in rows:
+                    cpu = _proc_cpu(pid)
+                    first = self.seen.get(pid, (cpu, cpu))[0]
+                    self.seen[pid] = (first, max(cpu, first))
+                self.stop.wait(0.1)
+
+    def __enter__(self) -> BackendCpu:
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    @property
+    def seconds(self) -> float:
+        return sum(last - first for first, last in self.seen.values())
 
 
 def generate(folder: Path, deals: int) -> None:
@@ -77,12 +131,16 @@ def prepare_database() -> None:
     connection.close()
 
 
-def copy_reference(folder: Path) -> float:
-    """COPY the two CSVs as they are into bare text tables: the floor for any import."""
+def copy_reference(folder: Path) -> tuple[float, float]:
+    """COPY the two CSVs as they are into bare text tables: the floor for any import.
+    Returns (wall seconds, CPU seconds of this process and its backend)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         raw = cursor.cursor
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+        cpu_before = time.process_time() + _proc_cpu(backend)
         started = time.perf_counter()
         for name in FILES:
             path = folder / name
@@ -98,10 +156,11 @@ def copy_reference(folder: Path) -> float:
                     copy.write(block)
         connection.commit() if not connection.get_autocommit() else None
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() + _proc_cpu(backend) - cpu_before
         for name in ("bare_opportunity", "bare_opportunityhistory"):
             cursor.execute(f"DROP TABLE {name}")
     connection.close()
-    return elapsed
+    return elapsed, cpu
 
 
 def write_floor() -> tuple[float, float, int]:
@@ -138,36 +197,47 @@ def write_floor() -> tuple[float, float, int]:
     return written - started, indexed - written, len(definitions)
 
 
-def run_import(folder: Path, run: BenchRun, label: str) -> tuple[float, float, str, str]:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_import(
+    folder: Path, run: BenchRun, label: str
+) -> tuple[float, float, str, str, float, float]:
     """One `unstuck import salesforce` in a child process: (seconds, its peak RSS in MB, the
-    summary line, its slow steps)."""
+    summary line, its slow steps, its CPU seconds, its PostgreSQL backends' CPU seconds)."""
     before = peak_rss_mb(children=True)
+    cpu_before = _children_cpu()
+    backends = BackendCpu() if run.db == "postgres" else None
     started = time.perf_counter()
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "unstuck.cli",
-            "import",
-            "salesforce",
-            "--workspace",
-            "bench",
-            "--opportunities",
-            str(folder / "Opportunity.csv"),
-            "--history",
-            str(folder / "OpportunityHistory.csv"),
-            "--accounts",
-            str(folder / "Account.csv"),
-            "--users",
-            str(folder / "User.csv"),
-            "--no-progress",
-        ],
-        env={**os.environ, **run.env(), "UNSTUCK_LOG_LEVEL": "DEBUG"},
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-    )
+    with backends or contextlib.nullcontext():
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "unstuck.cli",
+                "import",
+                "salesforce",
+                "--workspace",
+                "bench",
+                "--opportunities",
+                str(folder / "Opportunity.csv"),
+                "--history",
+                str(folder / "OpportunityHistory.csv"),
+                "--accounts",
+                str(folder / "Account.csv"),
+                "--users",
+                str(folder / "User.csv"),
+                "--no-progress",
+            ],
+            env={**os.environ, **run.env(), "UNSTUCK_LOG_LEVEL": "DEBUG"},
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+        )
     elapsed = time.perf_counter() - started
+    cpu = _children_cpu() - cpu_before
     peak = peak_rss_mb(children=True)
     if proc.returncode not in (0, 2):
         print(proc.stdout[-3000:], proc.stderr[-3000:])
@@ -178,7 +248,8 @@ def run_import(folder: Path, run: BenchRun, label: str) -> tuple[float, float, s
     slow += [ln for ln in proc.stderr.splitlines() if "row by row" in ln or "fingerprints," in ln]
     # ru_maxrss is the largest child so far: a later, smaller child does not show.
     rss = peak if peak > before else float("nan")
-    return elapsed, rss, summary_line, "".join(f"\n    {step}" for step in slow)
+    slow_steps = "".join(f"\n    {step}" for step in slow)
+    return elapsed, rss, summary_line, slow_steps, cpu, backends.seconds if backends else 0.0
 
 
 def _counts(summary_line: str) -> dict[str, int]:
@@ -236,19 +307,26 @@ def changed_copy(src: Path, dst: Path, n: int, seed: int = 3) -> set[str]:
     return set(changed)
 
 
+def _cpu(result: tuple[float, float, str, str, float, float]) -> str:
+    return f"CPU {result[4]:.1f}s python + {result[5]:.1f}s PostgreSQL backends"
+
+
 def bench_postgres(folder: Path, reimport: bool, changed: int) -> None:
     with BenchRun("import", db="postgres") as run:
         prepare_database()
         # The reference runs before and after the import (the first COPY into a fresh cluster
         # also pays for new WAL files); the ratio is taken against the faster of the two.
-        copy_before = copy_reference(folder)
-        print(f"PostgreSQL plain COPY of both CSVs into bare tables: {copy_before:.1f}s")
+        copy_before, copy_cpu_before = copy_reference(folder)
+        print(f"PostgreSQL plain COPY of both CSVs into bare tables: {copy_before:.1f}s "
+              f"(CPU {copy_cpu_before:.1f}s python + backend)")  # fmt: skip
         first = run_import(folder, run, "postgres")
-        copy_after = copy_reference(folder)
+        copy_after, copy_cpu_after = copy_reference(folder)
         copy_s = min(copy_before, copy_after)
-        print(f"PostgreSQL plain COPY again, after the import: {copy_after:.1f}s · {machine()}")
-        print(f"PostgreSQL import: {first[0]:.1f}s, peak RSS {first[1]:.0f} MB\n  "
-              f"{first[2]}{first[3]}")  # fmt: skip
+        copy_cpu = min(copy_cpu_before, copy_cpu_after)
+        print(f"PostgreSQL plain COPY again, after the import: {copy_after:.1f}s "
+              f"(CPU {copy_cpu_after:.1f}s) · {machine()}")  # fmt: skip
+        print(f"PostgreSQL import: {first[0]:.1f}s, {_cpu(first)}, peak RSS {first[1]:.0f} MB"
+              f"\n  {first[2]}{first[3]}")  # fmt: skip
         write_s, index_s, indexes = write_floor()
         floor = write_s + index_s
         print(f"Floor after reading: the imported rows written again into bare copies of their "
@@ -260,23 +338,31 @@ def bench_postgres(folder: Path, reimport: bool, changed: int) -> None:
         verdict("first import peak RSS", first[1], unit="MB", under=600)
         if reimport:
             again = run_import(folder, run, "postgres again")
-            print(f"PostgreSQL re-import of the same files: {again[0]:.1f}s · {machine()}\n  "
-                  f"{again[2]}{again[3]}")  # fmt: skip
+            print(f"PostgreSQL re-import of the same files: {again[0]:.1f}s, {_cpu(again)} · "
+                  f"{machine()}\n  {again[2]}{again[3]}")  # fmt: skip
             counts = _counts(again[2])
             verdict("re-import of unchanged files", again[0], unit="s", reference=copy_s,
                     reference_label=ref, ratio_under=2,
                     note=f"{counts.get('unchanged', 0):,} unchanged, "
                     f"{counts.get('updated', 0)} updated")  # fmt: skip
+            verdict("re-import of unchanged files, CPU (python + backends)",
+                    again[4] + again[5], unit="s", reference=copy_cpu,
+                    reference_label="plain COPY's CPU (python + backend)",
+                    ratio_under=2)  # fmt: skip
         if changed:
             with temp_folder("import-changed") as edited:
                 ids = changed_copy(folder, edited, changed)
                 again = run_import(edited, run, "postgres changed")
             counts = _counts(again[2])
-            print(f"PostgreSQL re-import with {changed} deals changed: {again[0]:.1f}s\n  "
-                  f"{again[2]}{again[3]}")  # fmt: skip
+            print(f"PostgreSQL re-import with {changed} deals changed: {again[0]:.1f}s, "
+                  f"{_cpu(again)} · {machine()}\n  {again[2]}{again[3]}")  # fmt: skip
             verdict("re-import with changed deals", again[0], unit="s", reference=copy_s,
                     reference_label=ref, ratio_under=2,
                     note=f"{counts.get('updated', 0)} updated of {len(ids)} changed")  # fmt: skip
+            verdict("re-import with changed deals, CPU (python + backends)",
+                    again[4] + again[5], unit="s", reference=copy_cpu,
+                    reference_label="plain COPY's CPU (python + backend)",
+                    ratio_under=2)  # fmt: skip
             off = abs(counts.get("updated", -1) - len(ids))
             off += abs(counts.get("history rows added", -1) - len(ids))
             verdict("changed deals updated and their history added, exactly", off,

@@ -160,8 +160,9 @@ def _copy_file(f: SniffedFile, table: str, progress: Callable[[int], None]) -> t
                 rows += block.count(b"\n")
                 last = block[-1:]
                 progress(rows)
+        # COPY says how many records it read: no second pass over the table to count them.
+        count = cursor.cursor.rowcount
     _run(f"ANALYZE {table}")
-    count = int(_fetch(f"SELECT COUNT(*) FROM {table}")[0][0])
     lines = rows + (1 if last not in (b"\n", b"") else 0)
     if lines == count + 1:
         # One line per record (COPY refuses blank lines): the header is line 1.
@@ -391,7 +392,12 @@ def _stage_deals(loader: Loader, src: CopySource, job: _HistoryJob | None, seed:
     with timed("row hashes"):
         fingerprint.row_hashes(
             f"SELECT r.line, {c.trim('external_id')} AS ext, "
-            f"{fingerprint.cells_hash(_raw_cells(f), seed)} AS h FROM raw_deal r WHERE {keep}"
+            f"{fingerprint.cells_hash(_raw_cells(f), seed)} AS h FROM raw_deal r WHERE {keep}",
+            workspace_id=loader.workspace.pk,
+            source=m.source,
+            # Where cells span lines, each row's line number counts the rows before it:
+            # every row is staged, so that problems name the right line.
+            trust=line == "r.line + 1",
         )
     if job is not None:
         with timed("waiting for the history's fingerprints"):
@@ -401,13 +407,7 @@ def _stage_deals(loader: Loader, src: CopySource, job: _HistoryJob | None, seed:
             raise job.error
     with timed("fingerprints"):
         found = fingerprint.unchanged_rows(
-            workspace_id=loader.workspace.pk,
-            source=m.source,
-            digests=job.digests if job is not None else None,
-            seed=seed,
-            # Where cells span lines, each row's line number counts the rows before it:
-            # every row is staged, so that problems name the right line.
-            trust=line == "r.line + 1",
+            digests=job.digests if job is not None else None, seed=seed
         )
     loader.result.skipped = found.skipped
     log.debug("import: %d deal rows unchanged by their fingerprints, not staged", found.skipped)
@@ -452,14 +452,16 @@ def _stage_history(job: _HistoryJob) -> int:
     count, line = _copy_file(f, "raw_hist", job.sent)
     c = _Columns(f, m.history, HISTORY_TYPES)
     keep = _keep(f, src.skip_deleted)
-    stage_rows = _stages(m, f"SELECT DISTINCT {c.trim('stage')} FROM raw_hist r")
-    _values_table("cp_hstage", [("raw", "text"), ("stage", "text")], stage_rows)
     deal = c.text("deal")
     with timed("history fingerprints"):
         fingerprint.history_digests(
             job.digests, c.source("raw_hist"), deal, _raw_cells(f), keep, job.seed
         )
     job.digests_ready.set()
+    # The history's stage names are needed only to stage its lines: read while the deals'
+    # side compares the fingerprints, not before it can start.
+    stage_rows = _stages(m, f"SELECT DISTINCT {c.trim('stage')} FROM raw_hist r")
+    _values_table("cp_hstage", [("raw", "text"), ("stage", "text")], stage_rows)
     wanted = job.wanted.get()
     if wanted is STOP:
         return count
@@ -556,6 +558,10 @@ def stage(loader: Loader, src: CopySource) -> bool:
     job = None
     try:
         with transaction.atomic():
+            # The owners' and stages' groupings and the fingerprints' joins over a million
+            # rows stay in memory, not in temp files (until the import's transaction ends;
+            # the history's connection sets its own).
+            staging.execute("SET LOCAL work_mem = '256MB'")
             seed = fingerprint.context_seed(loader, src)
             facts = {
                 "source": src.mapping.source,

@@ -224,49 +224,60 @@ class Unchanged:
     wanted: list[str] | None  # ids whose history to stage; None: all of it
 
 
-def row_hashes(select: str) -> None:
-    """Keep each kept raw deal row's hash (select: SQL giving line, ext, h)."""
+def row_hashes(select: str, *, workspace_id: int, source: str, trust: bool = True) -> None:
+    """Keep each kept raw deal row's hash (select: SQL giving line, ext, h) beside its deal as
+    stored: the fingerprint the deal keeps (stored) and whether its fields are still as the
+    import wrote them (kept). Done before the history's digests are ready (the deals' side
+    would only wait for them), so that only the digests are left to join afterwards. Nothing
+    is matched (stored NULL) unless the world is as the last fingerprinting import left it,
+    or without trust (cells that span lines: every row is staged)."""
     staging.drop(HASHES)
-    staging.execute(f"CREATE TEMP TABLE {HASHES} AS {select}")
-
-
-def unchanged_rows(
-    *, workspace_id: int, source: str, digests: str | None, seed: int, trust: bool = True
-) -> Unchanged:
-    """Fill ROWS from the rows' hashes (HASHES) and the history's digests (a table of ext, h,
-    or None without a history file), and say which deals' history the import still needs.
-    Nothing counts as unchanged unless the world is as the last fingerprinting import left
-    it."""
-    history = f"LEFT JOIN {digests} g ON g.ext = r.ext" if digests else ""
-    digest = "COALESCE(g.h, 0)" if digests else "0"
-    fingerprints = (
-        f"(SELECT r.line, r.ext, hashtextextended(r.h::text || ':' || {digest}::text, "
-        f"{seed}) AS fp FROM {HASHES} r {history}) x"
-    )
-    staging.drop(ROWS)
     if trust and world_unchanged(workspace_id, source):
         staging.execute(
-            f"CREATE TEMP TABLE {ROWS} AS SELECT x.line, x.ext, x.fp, COALESCE(d.import_hash = "
-            f"x.fp AND d.import_state = {stored_state('d')}, FALSE) AS same FROM {fingerprints} "
+            f"CREATE TEMP TABLE {HASHES} AS SELECT r.line, r.ext, r.h, d.import_hash AS stored, "
+            f"COALESCE(d.import_state = {stored_state('d')}, FALSE) AS kept FROM ({select}) r "
             "LEFT JOIN deals_deal d ON d.workspace_id = %s AND d.source = %s "
-            "AND d.external_id = x.ext",
+            "AND d.external_id = r.ext",
             [workspace_id, source],
         )
         # An id on several rows is the loader's to decide (merge, refuse or pick): all staged.
         staging.execute(
-            f"UPDATE {ROWS} SET same = FALSE WHERE same AND ext IN (SELECT ext FROM {ROWS} "
+            f"UPDATE {HASHES} SET kept = FALSE WHERE kept AND ext IN (SELECT ext FROM {HASHES} "
             "GROUP BY ext HAVING COUNT(*) > 1)"
         )
     else:
         staging.execute(
-            f"CREATE TEMP TABLE {ROWS} AS SELECT x.line, x.ext, x.fp, FALSE AS same "
-            f"FROM {fingerprints}"
+            f"CREATE TEMP TABLE {HASHES} AS SELECT r.line, r.ext, r.h, NULL::bigint AS stored, "
+            f"FALSE AS kept FROM ({select}) r"
         )
-    staging.execute(f"CREATE INDEX ON {ROWS} (line)")
-    staging.execute(f"ANALYZE {ROWS}")
-    total, skipped = staging.fetchall(f"SELECT COUNT(*), COUNT(*) FILTER (WHERE same) FROM {ROWS}")[
-        0
-    ]
+
+
+def _execute(sql: str, params: Any = ()) -> int:
+    with staging.timed(sql[:60]):
+        return staging.execute(sql, params)
+
+
+def _fetchall(sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+    with staging.timed(sql[:60]):
+        return staging.fetchall(sql, params)
+
+
+def unchanged_rows(*, digests: str | None, seed: int) -> Unchanged:
+    """Fill ROWS from the rows' hashes and their deals as stored (HASHES) and the history's
+    digests (a table of ext, h, or None without a history file), and say which deals'
+    history the import still needs."""
+    history = f"LEFT JOIN {digests} g ON g.ext = r.ext" if digests else ""
+    digest = "COALESCE(g.h, 0)" if digests else "0"
+    staging.drop(ROWS)
+    _execute(
+        f"CREATE TEMP TABLE {ROWS} AS SELECT x.line, x.ext, x.fp, "
+        "COALESCE(x.stored = x.fp AND x.kept, FALSE) AS same FROM "
+        f"(SELECT r.line, r.ext, r.stored, r.kept, hashtextextended(r.h::text || ':' || "
+        f"{digest}::text, {seed}) AS fp FROM {HASHES} r {history}) x"
+    )
+    _execute(f"CREATE INDEX ON {ROWS} (line)")
+    _execute(f"ANALYZE {ROWS}")
+    total, skipped = _fetchall(f"SELECT COUNT(*), COUNT(*) FILTER (WHERE same) FROM {ROWS}")[0]
     staged = total - skipped
     if not skipped or staged > WANTED_SHARE * total:
         return Unchanged(skipped=skipped, staged=staged, wanted=None)
@@ -278,5 +289,5 @@ def unchanged_rows(
         if digests
         else ""
     )
-    wanted = [e for (e,) in staging.fetchall(f"SELECT ext FROM {ROWS} WHERE NOT same{orphans}")]
+    wanted = [e for (e,) in _fetchall(f"SELECT ext FROM {ROWS} WHERE NOT same{orphans}")]
     return Unchanged(skipped=skipped, staged=staged, wanted=wanted)

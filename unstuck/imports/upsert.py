@@ -52,6 +52,12 @@ def upsert_staged(
             return staging.execute(sql, params)
 
     staged = staging.fetchall("SELECT COUNT(*) FROM stg_deal")[0][0]
+    if not staged:
+        # Every step below joins through the staged deals: with none (the same files again,
+        # every deal known unchanged by its fingerprint) there is nothing to write, and no
+        # statistics of a million-deal table to refresh for it.
+        result.unchanged = result.skipped
+        return
     if d.pg:
         # Sorts and hashes for the window queries stay in memory (this transaction only).
         run("SET LOCAL work_mem = '256MB'")

@@ -9,7 +9,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -19,7 +19,7 @@ from unstuck.core.decorators import workspace_view
 from unstuck.core.errors import UnstuckError
 from unstuck.core.http import AppRequest
 from unstuck.core.models import Membership, Role, Team
-from unstuck.core.submit import submit_page
+from unstuck.core.submit import forbid, form_error, submit, submit_and_redirect, submit_page
 from unstuck.imports import selectors, wizard
 from unstuck.imports.mapping import DEAL_FIELDS, Mapping, stage_date_pairs
 from unstuck.imports.models import ImportKind, ImportRun, RunStatus
@@ -117,8 +117,7 @@ def import_new(request: AppRequest, membership: Membership) -> HttpResponse:
             choice=data.get("saved_mapping") or "",
         )
         return wizard.import_draft_create(
-            workspace=membership.workspace,
-            by=request.user,
+            by=membership,
             kind=data["kind"],
             uploads=uploads,
             mapping=mapping,
@@ -133,6 +132,7 @@ def import_new(request: AppRequest, membership: Membership) -> HttpResponse:
         then=lambda run: reverse(
             "imports:mapping", kwargs={"slug": membership.workspace.slug, "pk": run.pk}
         ),
+        check=lambda: wizard.imports_require_leader(membership),
     )
     if drafted is not None:
         return drafted
@@ -156,22 +156,116 @@ def _listed(headers: list[str], chosen: list[str]) -> list[str]:
     return shown + [c for c in dict.fromkeys(chosen) if c and c not in seen]
 
 
+class MappingForm(forms.Form):
+    """The mapping step. Its fields follow the file (a column picker for each deal field,
+    rows of stage dates, history columns), so `clean` reads them into the TOML-shaped mapping
+    with the one reader (`wizard.mapping_from_form`); the named fields are those a refusal
+    can point at."""
+
+    tpl_name = forms.CharField(required=False, label="Name template")
+    stage_dates = forms.CharField(required=False, label="Stage dates")
+
+    def __init__(self, *args: Any, run: ImportRun, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.run = run
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.run.kind != ImportKind.CSV:  # a known format reads its columns by name
+            return cleaned
+        try:
+            cleaned["mapping"] = wizard.mapping_from_form(self.run, self.data)
+        except UnstuckError as exc:
+            self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+        return cleaned
+
+
+class QueueForm(forms.Form):
+    """The preview's two buttons: import strictly, or skipping the invalid rows."""
+
+    mode = forms.ChoiceField(
+        required=False, choices=[("strict", "Strict"), ("skip", "Skip invalid rows")]
+    )
+
+
+class RepeatForm(forms.Form):
+    """Run a finished import again: `owner:<CRM owner>` = a member's email for each unknown
+    owner given to someone, mode=skip, or on_conflict (checked by the service)."""
+
+    mode = forms.ChoiceField(
+        required=False, choices=[("", "As before"), ("strict", "Strict"), ("skip", "Skip")]
+    )
+    on_conflict = forms.CharField(required=False, max_length=20)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        cleaned["assign"] = {
+            key.removeprefix("owner:"): str(self.data[key])
+            for key in self.data
+            if key.startswith("owner:") and self.data[key]
+        }
+        return cleaned
+
+
+class InviteOwnersForm(forms.Form):
+    """The owners an import did not know, to invite: `invite` = their indexes in the run's
+    unknown owners, with `name-<i>`, `email-<i>`, `role-<i>` and `team-<i>` as corrected."""
+
+    def __init__(self, *args: Any, unknown: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unknown = unknown
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        people = []
+        data: QueryDict = self.data  # type: ignore[assignment]
+        for i in data.getlist("invite"):
+            if not i.isdigit() or not 0 <= int(i) < len(self.unknown):
+                continue
+            team = str(self.data.get(f"team-{i}", ""))
+            if team and not team.isdigit():
+                raise forms.ValidationError("Choose a team from the list.")
+            people.append(
+                {
+                    "label": self.unknown[int(i)],
+                    "name": str(self.data.get(f"name-{i}", "")).strip()[:200],
+                    "email": str(self.data.get(f"email-{i}", "")).strip()[:254],
+                    "role": str(self.data.get(f"role-{i}", "rep")),
+                    "team_id": team,
+                }
+            )
+        cleaned["people"] = people
+        return cleaned
+
+
+def _refusal(form: forms.BaseForm) -> str:
+    """A refused step's message on the wizard's pages, as every form says it."""
+    return form_error(form).message if form.errors else ""
+
+
 @workspace_view(Role.LEADER)
 def import_mapping(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     run = _run(membership, pk)
     if run.status != RunStatus.DRAFT:
         return redirect("imports:detail", slug=membership.workspace.slug, pk=run.pk)
-    error = ""
-    if request.method == "POST":
-        try:
-            if run.kind == ImportKind.CSV:
-                wizard.import_draft_set_mapping(
-                    run=run, mapping=wizard.mapping_from_form(run, request.POST)
-                )
-        except UnstuckError as exc:
-            error = exc.message
-        else:
-            return redirect("imports:preview", slug=membership.workspace.slug, pk=run.pk)
+    form = MappingForm(request.POST if request.method == "POST" else None, run=run)
+
+    def save(data: dict[str, Any]) -> ImportRun:
+        if "mapping" not in data:  # a known format reads its columns by name
+            return run
+        return wizard.import_draft_set_mapping(by=membership, run=run, mapping=data["mapping"])
+
+    saved = submit_page(
+        request,
+        form,
+        save,
+        done=None,
+        then=reverse("imports:preview", kwargs={"slug": membership.workspace.slug, "pk": run.pk}),
+        check=lambda: wizard.imports_require_leader(membership, run),
+    )
+    if saved is not None:
+        return saved
+    error = _refusal(form)
     mapping = run.mapping or {}
     stages = mapping.get("stages", {})
     headers: list[str] = run.files[0]["headers"] if run.files else []
@@ -249,19 +343,26 @@ def import_preview(request: AppRequest, membership: Membership, pk: int) -> Http
     run = _run(membership, pk)
     if run.status != RunStatus.DRAFT:
         return redirect("imports:detail", slug=membership.workspace.slug, pk=run.pk)
-    error = ""
-    if request.method == "POST":
-        try:
-            wizard.import_run_queue(run=run, strict=request.POST.get("mode") != "skip")
-        except UnstuckError as exc:
-            error = exc.message
-        else:
-            return redirect("imports:detail", slug=membership.workspace.slug, pk=run.pk)
+    form = QueueForm(request.POST if request.method == "POST" else None)
+    queued = submit_page(
+        request,
+        form,
+        lambda data: wizard.import_run_queue(
+            by=membership, run=run, strict=data.get("mode") != "skip"
+        ),
+        done=None,
+        then=reverse("imports:detail", kwargs={"slug": membership.workspace.slug, "pk": run.pk}),
+        check=lambda: wizard.imports_require_leader(membership, run),
+    )
+    if queued is not None:
+        return queued
+    error = _refusal(form)
     preview = wizard.import_preview(run)
     return render(
         request,
         "imports/preview.html",
         {"run": run, "preview": preview, "error": error or preview.error},
+        status=400 if error else 200,
     )
 
 
@@ -288,29 +389,34 @@ def import_detail(request: AppRequest, membership: Membership, pk: int) -> HttpR
     return render(request, "imports/detail.html", context)
 
 
+def _detail(membership: Membership, run: ImportRun) -> str:
+    return reverse("imports:detail", kwargs={"slug": membership.workspace.slug, "pk": run.pk})
+
+
 @workspace_view(Role.LEADER)
 @require_POST
 def import_repeat(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     """Run a finished import again: with unknown CRM owners assigned to members, skipping
     invalid rows (mode=skip), or keeping one of the rows that share an id (on_conflict)."""
     run = _run(membership, pk)
-    assign = {
-        key.removeprefix("owner:"): str(request.POST[key])
-        for key in request.POST
-        if key.startswith("owner:") and request.POST[key]
-    }
+    form = RepeatForm(request.POST)
     try:
-        again = wizard.import_run_repeat(
-            run=run,
-            by=request.user,
-            assign_owners=assign,
-            strict=False if request.POST.get("mode") == "skip" else None,
-            on_conflict=request.POST.get("on_conflict") or None,
+        again = submit(
+            form,
+            lambda data: wizard.import_run_repeat(
+                by=membership,
+                run=run,
+                assign_owners=data["assign"],
+                strict={"skip": False, "strict": True}.get(data.get("mode") or ""),
+                on_conflict=data.get("on_conflict") or None,
+            ),
+            check=lambda: wizard.imports_require_leader(membership, run),
         )
     except UnstuckError as exc:
+        forbid(exc)
         messages.error(request, exc.message)
-        return redirect("imports:detail", slug=membership.workspace.slug, pk=run.pk)
-    return redirect("imports:detail", slug=membership.workspace.slug, pk=again.pk)
+        return redirect(_detail(membership, run))
+    return redirect(_detail(membership, again))
 
 
 @workspace_view(Role.LEADER)
@@ -319,27 +425,20 @@ def import_invite_owners(request: AppRequest, membership: Membership, pk: int) -
     """Invite the CRM owners this import did not know (names and emails as the export gave
     them, corrected here), then run the import again so their deals get them as owner."""
     run = _run(membership, pk)
-    unknown = list((run.summary.get("unknown_owners") or {}).keys())
-    people = []
-    for i in request.POST.getlist("invite"):
-        if not i.isdigit() or not 0 <= int(i) < len(unknown):
-            continue
-        people.append(
-            {
-                "label": unknown[int(i)],
-                "name": str(request.POST.get(f"name-{i}", "")).strip()[:200],
-                "email": str(request.POST.get(f"email-{i}", "")).strip()[:254],
-                "role": str(request.POST.get(f"role-{i}", "rep")),
-                "team_id": str(request.POST.get(f"team-{i}", "")),
-            }
-        )
-    back = redirect("imports:detail", slug=membership.workspace.slug, pk=run.pk)
+    form = InviteOwnersForm(
+        request.POST, unknown=list((run.summary.get("unknown_owners") or {}).keys())
+    )
+    back = redirect(_detail(membership, run))
     try:
-        for person in people:
-            if person["team_id"] and not person["team_id"].isdigit():
-                raise UnstuckError("Choose a team from the list.")
-        invitations = services.owners_invite(by=membership, people=people)
+        people: list[dict[str, str]] = []
+
+        def invite(data: dict[str, Any]) -> list[Any]:
+            people.extend(data["people"])
+            return services.owners_invite(by=membership, people=people)
+
+        invitations = submit(form, invite, check=lambda: wizard.imports_require_leader(membership))
     except UnstuckError as exc:
+        forbid(exc)
         messages.error(request, exc.message)
         return back
     invited = len(invitations)
@@ -353,18 +452,18 @@ def import_invite_owners(request: AppRequest, membership: Membership, pk: int) -
         p["label"]: inv.membership.user.email for p, inv in zip(people, invitations, strict=True)
     }
     try:
-        again = wizard.import_run_repeat(
-            run=run,
-            by=request.user,
-            assign_owners=assign,
+        again = submit(
+            None,
+            lambda _: wizard.import_run_repeat(by=membership, run=run, assign_owners=assign),
         )
     except UnstuckError as exc:
+        forbid(exc)
         messages.error(request, f"Invited {invited}, but the import could not run again: {exc}")
         return back
     messages.success(
         request, f"Invited {invited}. Importing again so their deals get them as owner."
     )
-    return redirect("imports:detail", slug=membership.workspace.slug, pk=again.pk)
+    return redirect(_detail(membership, again))
 
 
 class _Echo:
@@ -396,8 +495,13 @@ def import_rejected_csv(request: AppRequest, membership: Membership, pk: int) ->
 @require_POST
 def import_discard(request: AppRequest, membership: Membership, pk: int) -> HttpResponse:
     run = _run(membership, pk)
-    wizard.import_draft_discard(run=run)
-    return redirect("imports:list", slug=membership.workspace.slug)
+    return submit_and_redirect(
+        request,
+        None,
+        lambda _: wizard.import_draft_discard(by=membership, run=run),
+        done="Discarded.",
+        back=reverse("imports:list", kwargs={"slug": membership.workspace.slug}),
+    )
 
 
 def _json(data: object) -> str:

@@ -1,6 +1,8 @@
 """The web import wizard's steps: upload and detect, map columns, preview, queue.
 
-Writes go through these services; the views only parse the request and check access.
+Writes go through these services, each given the member who acts (`by`) and checking
+itself that they may (leaders import: `imports_require_leader`); the views run them through
+`core.submit` like every other form.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from unstuck.core.errors import UnstuckError
-from unstuck.core.models import User, Workspace
+from unstuck.core.errors import NotAllowed, UnstuckError
+from unstuck.core.models import Membership, Role
 from unstuck.core.private import open_private
 from unstuck.imports.mapping import DEAL_FIELDS, ON_CONFLICT, Mapping
 from unstuck.imports.models import ImportKind, ImportRun, RunStatus, SavedMapping
@@ -198,11 +200,19 @@ def _companions_beside_deals(mapping: dict[str, Any]) -> dict[str, Any]:
     return {**mapping, "files": files}
 
 
+def imports_require_leader(by: Membership, run: ImportRun | None = None) -> None:
+    """Who may import, map, queue, discard or repeat an import: the workspace's leaders, and
+    only the imports of their own workspace."""
+    if by.role != Role.LEADER:
+        raise NotAllowed("Only leaders import data.")
+    if run is not None and run.workspace_id != by.workspace_id:
+        raise NotAllowed("This import belongs to another workspace.")
+
+
 @transaction.atomic
 def import_draft_create(
     *,
-    workspace: Workspace,
-    by: User,
+    by: Membership,
     kind: str,
     uploads: dict[str, UploadedFile],
     mapping: dict[str, Any] | None = None,
@@ -210,6 +220,7 @@ def import_draft_create(
 ) -> ImportRun:
     """Store the uploaded files, look at them, and start a draft run. With a mapping (as the
     CLI reads it) the files are a mapped CSV and the companion files it names come along."""
+    imports_require_leader(by)
     companions = companions or []
     if mapping is not None:
         if kind not in {"auto", ImportKind.CSV}:
@@ -239,7 +250,7 @@ def import_draft_create(
         if upload.size and upload.size > MAX_UPLOAD:
             raise UnstuckError(f"{upload.name} is larger than 2 GB.")
     run = ImportRun.objects.create(
-        workspace=workspace, created_by=by, via="web", kind=ImportKind.CSV
+        workspace_id=by.workspace_id, created_by_id=by.user_id, via="web", kind=ImportKind.CSV
     )
     folder = Path(settings.MEDIA_ROOT) / run.file_dir
     try:
@@ -428,8 +439,11 @@ def mapping_from_form(run: ImportRun, data: Any) -> dict[str, Any]:
 
 
 @transaction.atomic
-def import_draft_set_mapping(*, run: ImportRun, mapping: dict[str, Any]) -> ImportRun:
+def import_draft_set_mapping(
+    *, by: Membership, run: ImportRun, mapping: dict[str, Any]
+) -> ImportRun:
     """Check and keep the mapping, and remember it for files with the same headers."""
+    imports_require_leader(by, run)
     if run.status != RunStatus.DRAFT:
         raise UnstuckError("This import has already started; its mapping is fixed.")
     Mapping.from_dict(mapping, where="The mapping")  # raises a readable error
@@ -509,10 +523,11 @@ def import_preview(run: ImportRun, *, limit: int = 20) -> Preview:
 
 
 @transaction.atomic
-def import_run_queue(*, run: ImportRun, strict: bool) -> ImportRun:
+def import_run_queue(*, by: Membership, run: ImportRun, strict: bool) -> ImportRun:
     """Hand a draft to the background worker."""
     from unstuck.imports.tasks import run_import
 
+    imports_require_leader(by, run)
     if run.status != RunStatus.DRAFT:
         raise UnstuckError("This import was already started.")
     plan = plan_for_run(run)
@@ -526,8 +541,9 @@ def import_run_queue(*, run: ImportRun, strict: bool) -> ImportRun:
 
 
 @transaction.atomic
-def import_draft_discard(*, run: ImportRun) -> None:
+def import_draft_discard(*, by: Membership, run: ImportRun) -> None:
     """Drop a draft and its uploaded files; started imports stay on record."""
+    imports_require_leader(by, run)
     if run.status != RunStatus.DRAFT:
         raise UnstuckError("Only an import that has not started can be discarded.")
     folder = Path(settings.MEDIA_ROOT) / run.file_dir
@@ -539,8 +555,8 @@ def import_draft_discard(*, run: ImportRun) -> None:
 @transaction.atomic
 def import_run_repeat(
     *,
+    by: Membership,
     run: ImportRun,
-    by: User,
     assign_owners: dict[str, str] | None = None,
     strict: bool | None = None,
     on_conflict: str | None = None,
@@ -551,6 +567,7 @@ def import_run_repeat(
     from unstuck.imports.services import import_runs_mark_interrupted
     from unstuck.imports.tasks import run_import
 
+    imports_require_leader(by, run)
     if not run.is_finished and import_runs_mark_interrupted(workspace=run.workspace):
         # Its page showed it interrupted (a read stores nothing): store that before rerunning.
         run.refresh_from_db()
@@ -572,7 +589,7 @@ def import_run_repeat(
         mapping = {**run.mapping, "duplicates": {"on_conflict": on_conflict}}
     again = ImportRun.objects.create(
         workspace=run.workspace,
-        created_by=by,
+        created_by_id=by.user_id,
         via="web",
         kind=run.kind,
         status=RunStatus.QUEUED,

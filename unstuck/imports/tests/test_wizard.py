@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.urls import reverse
@@ -312,3 +314,49 @@ class SalesforceRelatedUploadTests(WizardBase):
         self.assertEqual(response.status_code, 403)
         self.assertFalse(ImportRun.objects.exists())
         self.assertFalse(Stakeholder.objects.filter(deal__source="salesforce").exists())
+
+
+class WizardServicesCheckWhoMayTests(WizardBase):
+    """Each wizard step's service refuses anyone but a leader of the run's workspace by
+    itself, whatever view or script calls it: would fail if a step left the check to its
+    (leader-only) page."""
+
+    def test_every_step_refuses_reps_managers_and_partners_and_other_workspaces(self) -> None:
+        from django.core.files.uploadedfile import SimpleUploadedFile as Upload
+
+        from unstuck.core.errors import NotAllowed
+        from unstuck.core.models import Membership
+        from unstuck.imports import wizard
+
+        hubspot = (EXAMPLES / "hubspot" / "deals.csv").read_bytes()
+        draft = self.upload("deals.csv", hubspot)
+        finished = self.upload("deals.csv", hubspot)
+        leader = self.membership_of(self.leader)
+        wizard.import_run_queue(by=leader, run=finished, strict=True)
+        import_run_execute_stored(run_id=finished.pk)
+        finished.refresh_from_db()
+        outsider = Membership.objects.get(user=self.outsider)
+        mapping, saved = draft.mapping, SavedMapping.objects.count()
+        steps: dict[str, Callable[[Membership], object]] = {
+            "create": lambda by: wizard.import_draft_create(
+                by=by, kind="auto", uploads={"deals": Upload("deals.csv", hubspot)}
+            ),
+            "set mapping": lambda by: wizard.import_draft_set_mapping(
+                by=by, run=draft, mapping={"columns": {"external_id": "Record ID"}}
+            ),
+            "queue": lambda by: wizard.import_run_queue(by=by, run=draft, strict=False),
+            "discard": lambda by: wizard.import_draft_discard(by=by, run=draft),
+            "repeat": lambda by: wizard.import_run_repeat(by=by, run=finished),
+        }
+        runs = ImportRun.objects.count()
+        for user in (self.rep_a, self.manager_a, self.partner, self.outsider):
+            by = outsider if user == self.outsider else self.membership_of(user)
+            for name, step in steps.items():
+                if user == self.outsider and name == "create":
+                    continue  # a leader of their own workspace may import there
+                with self.subTest(user=user.email, step=name), self.assertRaises(NotAllowed):
+                    step(by)
+        self.assertEqual(ImportRun.objects.count(), runs)
+        draft.refresh_from_db()
+        self.assertEqual((draft.status, draft.mapping), (RunStatus.DRAFT, mapping))
+        self.assertEqual(SavedMapping.objects.count(), saved)
