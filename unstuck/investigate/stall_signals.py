@@ -25,6 +25,7 @@ from unstuck.core.templatetags.unstuck import format_money
 from unstuck.deals.models import Activity, Stakeholder
 from unstuck.investigate.benchmarks import (
     benchmarks_compute,
+    benchmarks_compute_many,
     no_activity_rule,
     stall_settings_for,
 )
@@ -486,8 +487,8 @@ def landmark_signal_rows(
     bench_rows: list[list[Any]] = []
     moment_rows: list[list[int]] = []
     thresholds: list[dict[str, Any]] = []
-    for i, (moment, deals) in enumerate(moments):
-        benchmarks = benchmarks_compute(workspace=workspace, as_of=moment)
+    known_then = benchmarks_compute_many(workspace=workspace, moments=[m for m, _ in moments])
+    for i, ((moment, deals), benchmarks) in enumerate(zip(moments, known_then, strict=True)):
         bench_rows += [[*_bench_row(b), i] for b in benchmarks if b.stage_id is not None]
         has_committees, has_activities, known = _moment_context(
             workspace, stall, moment, benchmarks
