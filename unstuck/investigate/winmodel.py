@@ -266,7 +266,7 @@ def fit(rows: list[dict[str, Any]], y: np.ndarray, customs: dict[int, dict[str, 
     ]
     if not any(spec.keep):
         return stage_rates("No fact varies across the closed deals, so there is nothing to learn.")
-    X = spec.matrix(rows, customs)
+    X = full[:, np.array(spec.keep, dtype=bool)]  # what spec.matrix gives now, not rebuilt
     try:
         model = _boosting(len(rows))(spec).fit(X, y)
     except (ValueError, FloatingPointError) as error:
