@@ -3,7 +3,11 @@ the models kept (the nightly rescoring of every deal), and incremental after a d
 (1 % of the open deals get an activity or a stage move), on SQLite and PostgreSQL.
 
 Target (issue 16): a full recompute at 100,000 deals under 60 s. Peak memory of the process
-beside every time (bench/common.py).
+beside every time (bench/common.py). Each recompute is broken down by phase (benchmarks, the
+win model's training, the stall score's landmarks and its fit and back-test, the scoring
+statement, the win predictions, the rest: digests, describing and writing), each with its
+wall time, this process's CPU and, on PostgreSQL, the database backend's CPU (read from
+/proc: the server runs on this machine): CPU is what a shared machine disturbs least.
 
     uv run python bench/recompute_bench.py                       # 100,000 deals, both databases
     uv run python bench/recompute_bench.py --db sqlite --deals 20000
@@ -14,14 +18,77 @@ beside every time (bench/common.py).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import time
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import BenchRun, machine, peak_rss_mb, per_backend, summary, verdict
+
+
+class Phases:
+    """Wall, process CPU and backend CPU per phase of a recompute, by wrapping the functions
+    `assessments_recompute` calls (nested phases are subtracted from their parent)."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, list[float]] = {}
+        self._stack: list[str] = []
+
+    @staticmethod
+    def backend_cpu() -> float:
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            return 0.0
+        connection.ensure_connection()
+        pid = connection.connection.info.backend_pid
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def now(self) -> tuple[float, float, float]:
+        return time.perf_counter(), time.process_time(), self.backend_cpu()
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        start = self.now()
+        self._stack.append(name)
+        try:
+            yield
+        finally:
+            self._stack.pop()
+            spent = [b - a for a, b in zip(start, self.now(), strict=True)]
+            mine = self.totals.setdefault(name, [0.0, 0.0, 0.0])
+            for i, v in enumerate(spent):
+                mine[i] += v
+            if self._stack:  # not counted twice: the parent's figure is its own time
+                parent = self.totals.setdefault(self._stack[-1], [0.0, 0.0, 0.0])
+                for i, v in enumerate(spent):
+                    parent[i] -= v
+
+    def wrap(self, module: object, attr: str, name: str) -> None:
+        original: Callable[..., object] = getattr(module, attr)
+
+        def timed(*args: object, **kwargs: object) -> object:
+            with self.phase(name):
+                return original(*args, **kwargs)
+
+        setattr(module, attr, timed)
+
+    def report(self) -> None:
+        for name, (wall, cpu, backend) in self.totals.items():
+            print(
+                f"   {name:<34} {wall:7.1f} s wall  {cpu:6.1f} s CPU  {backend:6.1f} s backend CPU",
+                flush=True,
+            )
+        self.totals.clear()
 
 
 def run(
@@ -33,7 +100,17 @@ def run(
         from unstuck.core.models import Workspace
         from unstuck.deals.models import Activity, Deal, StageChange
         from unstuck.demo.generator import generate_demo
+        from unstuck.investigate import services, stall_score, winmodel
         from unstuck.investigate.services import assessments_recompute
+
+        phases = Phases()
+        phases.wrap(services, "benchmarks_recompute", "benchmarks")
+        phases.wrap(winmodel, "win_model_train", "win model training")
+        phases.wrap(stall_score, "stall_model_train", "stall score: fit and back-test")
+        phases.wrap(stall_score, "landmark_snapshots", "stall score: landmark snapshots")
+        phases.wrap(services, "deal_inputs", "input digests")
+        phases.wrap(services, "signal_rows", "scoring statement")
+        phases.wrap(winmodel, "predict", "win predictions")
 
         ws = Workspace.objects.filter(slug="demo").first()
         if ws is None:
@@ -45,15 +122,17 @@ def run(
             return
 
         def timed(label: str, **kw: bool) -> float:
-            started = time.perf_counter()
-            result = assessments_recompute(workspace=ws, **kw)
-            took = time.perf_counter() - started
+            with phases.phase("the rest (describe, write, ANALYZE)"):
+                started = time.perf_counter()
+                result = assessments_recompute(workspace=ws, **kw)
+                took = time.perf_counter() - started
             how = "every deal" if result.full else f"{result.kept:,} kept"
             print(
                 f"{label}: {took:.1f} s, {result.assessed:,} scored ({how}), "
                 f"peak RSS {peak_rss_mb():.0f} MB · {machine()}",
                 flush=True,
             )
+            phases.report()
             return took
 
         first = timed("full, training both models", retrain=True)

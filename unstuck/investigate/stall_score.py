@@ -248,7 +248,7 @@ def _horizon(workspace: Workspace, known_at: datetime) -> int:
 def landmark_snapshots(workspace: Workspace, *, known_at: datetime) -> Snapshots:
     """Deals as they stood at regular past dates whose horizon had passed by `known_at`,
     labelled from what was known at `known_at` alone."""
-    from unstuck.investigate.stall_signals import signal_rows
+    from unstuck.investigate.stall_signals import landmark_signal_rows
 
     horizon = _horizon(workspace, known_at)
     first = (
@@ -270,15 +270,17 @@ def landmark_snapshots(workspace: Workspace, *, known_at: datetime) -> Snapshots
             "pk", "closed_at"
         )
     )
-    rows: list[dict[str, Any]] = []
+    # Every landmark in one statement: the history is read once, not once per landmark.
+    rows = landmark_signal_rows(
+        workspace, [(moment, _landmark_sample(workspace, moment)) for moment in landmarks]
+    )
     y: list[int] = []
     where: list[int] = []
-    for i, moment in enumerate(landmarks):
-        for row in signal_rows(workspace, as_of=moment, deals=_landmark_sample(workspace, moment)):
-            won = won_at.get(row["deal_id"])
-            y.append(0 if won is not None and won <= moment + timedelta(days=horizon) else 1)
-            rows.append(row)
-            where.append(i)
+    for row in rows:
+        i = row.pop("lm")
+        won = won_at.get(row["deal_id"])
+        y.append(0 if won is not None and won <= landmarks[i] + timedelta(days=horizon) else 1)
+        where.append(i)
     return Snapshots(rows, np.array(y), np.array(where, dtype=int), landmarks, horizon)
 
 

@@ -25,6 +25,7 @@ from unstuck.core.templatetags.unstuck import format_money
 from unstuck.deals.models import Activity, Stakeholder
 from unstuck.investigate.benchmarks import (
     benchmarks_compute,
+    benchmarks_compute_many,
     no_activity_rule,
     stall_settings_for,
 )
@@ -79,11 +80,12 @@ class Signal:
         return asdict(self)
 
 
-def _snapshot_open(*, id_filter: str, now_mode: bool) -> str:
+def _snapshot_open(*, id_filter: str, now_mode: bool, landmark: int | None = None) -> str:
     ts = as_timestamp()
     status = "AND d.status = 'open'" if now_mode else ""
+    lm = "" if landmark is None else f", {int(landmark)} AS lm"
     return f"""
-SELECT d.id AS deal_id, {ts} AS as_of FROM deals_deal d
+SELECT d.id AS deal_id, {ts} AS as_of{lm} FROM deals_deal d
 WHERE d.workspace_id = %s AND d.created_at <= {ts}
   AND (d.closed_at IS NULL OR d.closed_at > {ts}) {status} {id_filter}
 """
@@ -104,11 +106,29 @@ WHERE d.workspace_id = %s AND d.status <> 'open'
 """
 
 
-def _query(snapshot_sql: str, *, one_deal: bool = False) -> str:
+def _query(snapshot_sql: str, *, one_deal: bool = False, landmarks: bool = False) -> str:
     """The statement; one_deal narrows every table it reads to %(deal_id)s, so a deal page
     reads that deal's rows through their indexes instead of joining whole tables to a
-    one-row snapshot."""
+    one-row snapshot.
+
+    landmarks: the snapshot holds several moments (a column `lm` numbers them, a deal may be
+    seen at each), and every per-deal step goes by (deal, lm) instead of the deal: the
+    history, activities and committee are read once for all the moments. The benchmarks
+    carry `lm` too, and the thresholds that depend on the moment (silence, whether the
+    workspace had committees or activities by then) come from the rows of %(moments)s."""
     since = days_between
+    # The extra key of every per-deal step when several moments are seen at once (empty
+    # otherwise, so the one-moment statement is unchanged).
+    lm = ", snap.lm" if landmarks else ""
+    lm_as = ", snap.lm AS lm" if landmarks else ""
+
+    def same_lm(left: str, right: str) -> str:
+        return f" AND {left}.lm = {right}.lm" if landmarks else ""
+
+    moment = {
+        name: f"m.{name}" if landmarks else f"%({name})s"
+        for name in ("has_activities", "has_committees", "no_activity_days")
+    }
     only_sc, only_a, only_s = (
         f"AND {alias}.deal_id = %(deal_id)s" if one_deal else "" for alias in ("sc", "a", "s")
     )
@@ -127,7 +147,7 @@ def _query(snapshot_sql: str, *, one_deal: bool = False) -> str:
     )
     row_amount = f"CASE WHEN h.has_hist = 1 AND {closed_later} THEN NULL ELSE d.amount END"
     # Partitioned by the snapshot's deal (a deal without history has one row, of NULLs).
-    w = "PARTITION BY snap.deal_id ORDER BY sc.changed_at, sc.id"
+    w = f"PARTITION BY snap.deal_id{lm} ORDER BY sc.changed_at, sc.id"
     flags = {
         # Whole days against whole-day benchmarks (rounded up), so the sentence "34 days in
         # Proposal; 90 % of won deals left it within 33 days" can never contradict itself.
@@ -135,16 +155,17 @@ def _query(snapshot_sql: str, *, one_deal: bool = False) -> str:
         "stage_slow": f"b.p75_days IS NOT NULL AND days_in_stage > {ceil_pos('b.p75_days')} "
         f"AND NOT (b.p90_days IS NOT NULL AND days_in_stage > {ceil_pos('b.p90_days')})",
         # Silence means something only where the workspace records activities at all.
-        "no_activity": "%(has_activities)s = 1 AND days_silent >= %(no_activity_days)s + 1",
+        "no_activity": f"{moment['has_activities']} = 1 "
+        f"AND days_silent >= {moment['no_activity_days']} + 1",
         "close_date_past": f"close_now IS NOT NULL AND close_now < {as_date('as_of')}",
         "slipping": "pushes >= %(slip_count)s",
         "amount_decreased": "amount_now < amount_peak",
         "moved_back": "moved_back_at IS NOT NULL",
-        "single_threaded": "%(has_committees)s = 1 AND n_sh <= %(single_threaded_max)s",
-        "no_economic_buyer": "%(has_committees)s = 1 AND n_eb = 0 "
+        "single_threaded": f"{moment['has_committees']} = 1 AND n_sh <= %(single_threaded_max)s",
+        "no_economic_buyer": f"{moment['has_committees']} = 1 AND n_eb = 0 "
         "AND stage_order >= %(eb_from_stage)s",
         "no_next_step": "%(now_mode)s = 1 AND next_step = ''",
-        "champion_quiet": "%(has_activities)s = 1 AND champion_name IS NOT NULL "
+        "champion_quiet": f"{moment['has_activities']} = 1 AND champion_name IS NOT NULL "
         "AND (champion_days IS NULL "
         "OR champion_days >= %(champion_quiet_days)s + 1)",
     }
@@ -160,17 +181,32 @@ def _query(snapshot_sql: str, *, one_deal: bool = False) -> str:
             ("p90_days", "float"),
             ("conversion", "float"),
             ("won_deals", "int"),
+            *([("lm", "int")] if landmarks else []),
         ]
     ).replace("%s", "%(benchmarks)s")
+    moments_cte, moments_join, lm_out = "", "", ""
+    if landmarks:
+        moments = json_rows(
+            [
+                ("lm", "int"),
+                ("has_activities", "int"),
+                ("has_committees", "int"),
+                ("no_activity_days", "int"),
+            ]
+        ).replace("%s", "%(moments)s")
+        moments_cte = f"moments AS ({moments}),"
+        moments_join = "JOIN moments m ON m.lm = base.lm"
+        lm_out = "lm, "
     return f"""
 WITH snap AS{materialized} ({snapshot_sql}),
 -- The benchmarks as known at the moment scored (stored ones for now; computed from the
 -- deals closed by then for an as-of date), handed over as rows.
 bench AS ({bench}),
+{moments_cte}
 hist AS (
   -- Every snapshot deal with its history known then; a deal with none yet is one row of
   -- NULLs (the left join), so one pass over the history serves both.
-  SELECT snap.deal_id, snap.as_of, sc.id AS sc_id, sc.to_stage_id, sc.changed_at, sc.amount,
+  SELECT snap.deal_id{lm}, snap.as_of, sc.id AS sc_id, sc.to_stage_id, sc.changed_at, sc.amount,
          sc.close_date, st.kind, st."order" AS ord,
          LAG(sc.to_stage_id) OVER ({w}) AS prev_stage,
          LAG(st."order") OVER ({w}) AS prev_ord,
@@ -188,7 +224,7 @@ hist AS (
 -- One row per snapshot deal: its history aggregated, or NULLs when it has none yet. The
 -- main query is driven from here (not joined to it), since SQLite will not index it.
 hagg AS (
-  SELECT deal_id, MAX(as_of) AS as_of,
+  SELECT deal_id{lm.replace("snap.", "")}, MAX(as_of) AS as_of,
     MAX(CASE WHEN sc_id IS NOT NULL THEN 1 ELSE 0 END) AS has_hist,
     MAX(CASE WHEN next_id IS NULL THEN to_stage_id END) AS stage_id,
     MAX(CASE WHEN next_id IS NULL THEN amount END) AS amount_last,
@@ -205,10 +241,10 @@ hagg AS (
         THEN changed_at END) AS moved_back_at,
     SUM(CASE WHEN sc_id IS NOT NULL AND (prev_stage IS NULL OR prev_stage <> to_stage_id)
         THEN 1 ELSE 0 END) AS moves
-  FROM hist GROUP BY deal_id
+  FROM hist GROUP BY deal_id{lm.replace("snap.", "")}
 ),
 sh AS (
-  SELECT s.deal_id, COUNT(*) AS n_sh,
+  SELECT s.deal_id{lm_as}, COUNT(*) AS n_sh,
          SUM(CASE WHEN s.buying_role = 'economic_buyer' THEN 1 ELSE 0 END) AS n_eb,
          SUM(CASE WHEN s.stance IN ('supporter') THEN 1 ELSE 0 END) AS n_supporters,
          MIN(c.name) AS any_name,
@@ -217,24 +253,24 @@ sh AS (
   FROM deals_stakeholder s JOIN snap ON snap.deal_id = s.deal_id
   JOIN deals_contact c ON c.id = s.contact_id
   WHERE s.created_at <= snap.as_of {only_s}
-  GROUP BY s.deal_id
+  GROUP BY s.deal_id{lm}
 ),
 -- Activities, and among them the champion's, in one pass.
 act AS (
-  SELECT a.deal_id, COUNT(*) AS n_act, MAX(a.occurred_at) AS last_act,
+  SELECT a.deal_id{lm_as}, COUNT(*) AS n_act, MAX(a.occurred_at) AS last_act,
          SUM(CASE WHEN {since("a.occurred_at", "snap.as_of")} <= 30 THEN 1 ELSE 0 END)
            AS n_act_30,
          SUM(CASE WHEN a.direction = 'inbound' THEN 1 ELSE 0 END) AS n_inbound,
          MAX(CASE WHEN a.contact_id = sh.champion_contact THEN a.occurred_at END)
            AS champion_last
   FROM deals_activity a JOIN snap ON snap.deal_id = a.deal_id
-  LEFT JOIN sh ON sh.deal_id = a.deal_id
+  LEFT JOIN sh ON sh.deal_id = a.deal_id{same_lm("sh", "snap")}
   WHERE a.occurred_at <= snap.as_of {only_a}
-  GROUP BY a.deal_id
+  GROUP BY a.deal_id{lm}
 ),
 base AS (
   SELECT d.id AS deal_id, d.external_id, d.name, d.owner_id, d.team_id, d.currency,
-    d.status AS status_now, h.as_of,
+    d.status AS status_now, h.as_of,{" h.lm," if landmarks else ""}
     COALESCE(h.stage_id, d.stage_id) AS stage_id,
     st.name AS stage_name, st."order" AS stage_order, st.kind AS stage_kind,
     COALESCE(h.entered_at, d.stage_entered_at) AS entered_at,
@@ -258,8 +294,8 @@ base AS (
     d.next_step
   FROM hagg h
   JOIN deals_deal d ON d.id = h.deal_id
-  LEFT JOIN act ON act.deal_id = d.id
-  LEFT JOIN sh ON sh.deal_id = d.id
+  LEFT JOIN act ON act.deal_id = d.id{same_lm("act", "h")}
+  LEFT JOIN sh ON sh.deal_id = d.id{same_lm("sh", "h")}
   JOIN deals_stage st ON st.id = COALESCE(h.stage_id, d.stage_id)
 ),
 flagged AS (
@@ -267,10 +303,11 @@ flagged AS (
     b.won_deals AS bench_won_deals,
   {flag_cols}
   FROM base
-  LEFT JOIN bench b ON b.stage_id = base.stage_id
+  LEFT JOIN bench b ON b.stage_id = base.stage_id{same_lm("b", "base")}
+  {moments_join}
   WHERE base.stage_kind = %(stage_kind)s OR %(stage_kind)s = 'any'
 )
-SELECT deal_id, external_id, name, currency, status_now, owner_id, stage_id, stage_name,
+SELECT {lm_out}deal_id, external_id, name, currency, status_now, owner_id, stage_id, stage_name,
   stage_order, stage_kind,
   days_in_stage, age_days, {as_float("amount_now")} AS amount_now,
   {as_float("amount_peak")} AS amount_peak, close_now, close_first, pushes, pulls,
@@ -328,29 +365,8 @@ def signal_statement(
             if as_of is None
             else benchmarks_compute(workspace=workspace, as_of=as_of)
         )
-    workspace_row = next((b for b in benchmarks if b.stage_id is None), None)
-
-    def num(value: Any) -> float | None:  # PostgreSQL hands unsaved figures as Decimal
-        return None if value is None else float(value)
-
-    bench_json = json.dumps(
-        [
-            [
-                b.stage_id,
-                num(b.p50_days),
-                num(b.p75_days),
-                num(b.p90_days),
-                num(b.conversion),
-                b.won_deals,
-            ]
-            for b in benchmarks
-            if b.stage_id is not None
-        ]
-    )
-    id_filter, id_params = "", []
-    if deals is not None:
-        inner, inner_params = deals.values("pk").query.sql_with_params()
-        id_filter, id_params = f"AND d.id IN ({inner})", list(inner_params)
+    bench_json = json.dumps([_bench_row(b) for b in benchmarks if b.stage_id is not None])
+    id_filter, id_params = _id_filter(deals)
     if deal_id is not None:
         id_filter, id_params = f"{id_filter} AND d.id = %s", [*id_params, deal_id]
     if closed_snapshots:
@@ -360,17 +376,10 @@ def signal_statement(
         snapshot = _snapshot_open(id_filter=id_filter, now_mode=now_mode)
         ts = timestamp_param(moment)
         snap_params = [ts, workspace.pk, ts, ts, *id_params]
-    # Signals that need a kind of data switch off where the workspace records none of it
-    # (as known at the moment scored): no silence without activities, no committee gaps
-    # without committees.
     seen_by = moment if not closed_snapshots else timezone.now()
-    has_committees = int(
-        Stakeholder.objects.filter(deal__workspace=workspace, created_at__lte=seen_by).exists()
+    has_committees, has_activities, thresholds = _moment_context(
+        workspace, stall, seen_by, benchmarks
     )
-    has_activities = int(
-        Activity.objects.filter(deal__workspace=workspace, occurred_at__lte=seen_by).exists()
-    )
-    no_activity_days, no_activity_source = no_activity_rule(stall, workspace_row)
     query = _query("__SNAPSHOT__", one_deal=deal_id is not None)
     rank, enc_params = "stall_score", "[]"
     if scorer is not None and scorer.method != "rules":
@@ -392,7 +401,7 @@ def signal_statement(
         query,
         {
             "benchmarks": bench_json,
-            "no_activity_days": no_activity_days,
+            "no_activity_days": thresholds["no_activity_days"],
             "slip_count": stall.slip_count,
             "has_committees": has_committees,
             "has_activities": has_activities,
@@ -407,13 +416,111 @@ def signal_statement(
         },
     )
     before, after = sql.split("__SNAPSHOT__")
+    return before + snapshot + after, [*snap_params, *params], thresholds
+
+
+def _num(value: Any) -> float | None:  # PostgreSQL hands unsaved figures as Decimal
+    return None if value is None else float(value)
+
+
+def _bench_row(b: StageBenchmark) -> list[Any]:
+    """A stage's benchmark as a row of the statement's `bench`."""
+    return [
+        b.stage_id,
+        _num(b.p50_days),
+        _num(b.p75_days),
+        _num(b.p90_days),
+        _num(b.conversion),
+        b.won_deals,
+    ]
+
+
+def _id_filter(deals: QuerySet[Any] | None) -> tuple[str, list[Any]]:
+    if deals is None:
+        return "", []
+    inner, inner_params = deals.values("pk").query.sql_with_params()
+    return f"AND d.id IN ({inner})", list(inner_params)
+
+
+def _moment_context(
+    workspace: Workspace, stall: Any, seen_by: datetime, benchmarks: list[StageBenchmark]
+) -> tuple[int, int, dict[str, Any]]:
+    """What the flags need to know of the moment scored: whether the workspace had recorded
+    committees and activities by then (signals that need a kind of data switch off where the
+    workspace records none of it: no silence without activities, no committee gaps without
+    committees), and the thresholds the evidence quotes (the silence rule from the
+    benchmarks known then)."""
+    has_committees = int(
+        Stakeholder.objects.filter(deal__workspace=workspace, created_at__lte=seen_by).exists()
+    )
+    has_activities = int(
+        Activity.objects.filter(deal__workspace=workspace, occurred_at__lte=seen_by).exists()
+    )
+    workspace_row = next((b for b in benchmarks if b.stage_id is None), None)
+    no_activity_days, no_activity_source = no_activity_rule(stall, workspace_row)
     thresholds = {
         "no_activity_days": no_activity_days,
         "no_activity_source": no_activity_source,
         "slip_count": stall.slip_count,
         "champion_quiet_days": stall.champion_quiet_days,
     }
-    return before + snapshot + after, [*snap_params, *params], thresholds
+    return has_committees, has_activities, thresholds
+
+
+def landmark_signal_rows(
+    workspace: Workspace, moments: list[tuple[datetime, QuerySet[Any] | None]]
+) -> list[dict[str, Any]]:
+    """`signal_rows(as_of=moment, deals=deals)` for every (moment, deals) given, in ONE
+    statement: each row carries `lm`, the index of its moment, and is what that call would
+    have returned for the deal (the same benchmarks known then, thresholds and flags).
+    Ordered by moment, then deal.
+
+    The learnt stall score is trained on a dozen such moments (landmarks); one statement per
+    moment scanned the whole history a dozen times (most of a retraining's time at 100,000
+    deals), where one statement reads it once, each row joined to the moments it is known at.
+    """
+    if not moments:
+        return []
+    stall = stall_settings_for(workspace)
+    snapshots: list[str] = []
+    snap_params: list[Any] = []
+    bench_rows: list[list[Any]] = []
+    moment_rows: list[list[int]] = []
+    thresholds: list[dict[str, Any]] = []
+    known_then = benchmarks_compute_many(workspace=workspace, moments=[m for m, _ in moments])
+    for i, ((moment, deals), benchmarks) in enumerate(zip(moments, known_then, strict=True)):
+        bench_rows += [[*_bench_row(b), i] for b in benchmarks if b.stage_id is not None]
+        has_committees, has_activities, known = _moment_context(
+            workspace, stall, moment, benchmarks
+        )
+        moment_rows.append([i, has_activities, has_committees, known["no_activity_days"]])
+        thresholds.append(known)
+        id_filter, id_params = _id_filter(deals)
+        snapshots.append(_snapshot_open(id_filter=id_filter, now_mode=False, landmark=i))
+        ts = timestamp_param(moment)
+        snap_params += [ts, workspace.pk, ts, ts, *id_params]
+    query = _query("__SNAPSHOT__", landmarks=True) + "\nORDER BY lm, deal_id"
+    sql, params = _render(
+        query,
+        {
+            "benchmarks": json.dumps(bench_rows),
+            "moments": json.dumps(moment_rows),
+            "slip_count": stall.slip_count,
+            "single_threaded_max": stall.single_threaded_max,
+            "eb_from_stage": stall.economic_buyer_from_stage,
+            "now_mode": 0,
+            "champion_quiet_days": stall.champion_quiet_days,
+            "stage_kind": "open",
+        },
+    )
+    before, after = sql.split("__SNAPSHOT__")
+    snapshot = "\nUNION ALL\n".join(snapshots)
+    with analytic_transaction():
+        rows = fetch_dicts(before + snapshot + after, [*snap_params, *params])
+    for row in rows:
+        row["stall_score"] = int(row["stall_score"] or 0)
+        row["thresholds"] = thresholds[row["lm"]]
+    return rows
 
 
 def signal_rows(

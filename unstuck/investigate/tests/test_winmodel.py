@@ -58,6 +58,47 @@ class BoostingTests(TestCase):
         self.assertTrue(top.factors)
 
 
+class FactorEffectsTests(TestCase):
+    """The factors re-predict only the rows whose value differs from the typical one: the
+    effects are exactly those of re-predicting every row."""
+
+    def test_effects_as_if_every_row_were_predicted_again(self) -> None:
+        import numpy as np
+
+        from unstuck.investigate import winmodel
+        from unstuck.investigate.stall_signals import signal_rows
+
+        workspace = generate_demo(deals=500, seed=3, today=date(2026, 3, 2)).workspace
+        fitted = winmodel.fit(*winmodel.training_data(workspace))
+        self.assertEqual(fitted.kind, WinModel.Kind.BOOSTING)
+        assert fitted.reference is not None
+        rows = signal_rows(workspace)
+        customs = winmodel._customs([r["deal_id"] for r in rows])
+        X = fitted.spec.matrix(rows, customs)
+        p = fitted.model.predict_proba(X)[:, 1]
+        skipped = 0
+        want: list[list[tuple[str, float]]] = [[] for _ in rows]
+        effects = np.zeros_like(X)
+        for j in range(X.shape[1]):
+            swapped = X.copy()
+            swapped[:, j] = fitted.reference[j]
+            effects[:, j] = p - fitted.model.predict_proba(swapped)[:, 1]
+            skipped += int((X[:, j] == fitted.reference[j]).sum())
+        self.assertGreater(skipped, 0)  # the shortcut is taken
+        for i in range(len(rows)):
+            order = np.argsort(-np.abs(effects[i]))[:3]
+            want[i] = [
+                (winmodel._label(fitted.spec.names[j]), round(float(effects[i, j]), 3))
+                for j in order
+                if abs(effects[i, j]) >= 0.005
+            ]
+        got = [
+            [(f["factor"], f["effect"]) for f in prediction.factors]
+            for prediction in winmodel.predict(fitted, rows, customs)
+        ]
+        self.assertEqual(got, want)
+
+
 class NoHistoryTests(InvestigateCase):
     def test_deals_imported_without_history_train_on_their_custom_attributes(self) -> None:
 
