@@ -368,19 +368,53 @@ def checklist_for(inv: Investigation) -> list[ChecklistItem]:
     ]
 
 
-def deal_investigation(deal: Deal) -> Investigation:
-    """Everything on the deal's investigation card, in a fixed number of queries."""
+@dataclass
+class DealReads:
+    """What several cards of the deal page read (the committee card, the investigation, the
+    playbook's deal facts), loaded once per request and passed to each of them."""
+
+    stakeholders: list[Stakeholder]  # with contact and view, in the model's order
+    obstacles: list[Any]  # with stakeholder and contact, in the model's order
+    pain: Any
+
+    @property
+    def stakeholders_by_influence(self) -> list[Stakeholder]:
+        """Most influential first, then oldest: the order the investigation shows them in."""
+        return sorted(self.stakeholders, key=lambda s: (-s.influence, s.pk))
+
+    @property
+    def open_obstacles(self) -> list[Any]:
+        """Open obstacles, newest first (ties oldest row first)."""
+        found = sorted((o for o in self.obstacles if o.status == ObstacleStatus.OPEN), key=_pk)
+        return sorted(found, key=lambda o: o.created_at, reverse=True)
+
+
+def _pk(row: Any) -> int:
+    return int(row.pk)
+
+
+def deal_reads(deal: Deal) -> DealReads:
+    """Three queries: the committee with their views, the obstacles, the customer's pain."""
     from unstuck.investigate.models import CustomerPain
 
-    stakeholders = list(
-        deal.stakeholders.select_related("contact", "view").order_by("-influence", "pk")
-    )
-    inv = Investigation(
-        deal=deal,
-        stakeholders=stakeholders,
-        steps=list(deal.decision_steps.all()),
+    return DealReads(
+        stakeholders=list(deal.stakeholders.select_related("contact", "view")),
         obstacles=list(deal.obstacles.select_related("stakeholder__contact")),
         pain=CustomerPain.objects.filter(deal=deal).first(),
+    )
+
+
+def deal_investigation(deal: Deal, reads: DealReads | None = None) -> Investigation:
+    """Everything on the deal's investigation card, in a fixed number of queries (fewer
+    given what the page has read already)."""
+    if not reads:
+        reads = deal_reads(deal)
+    inv = Investigation(
+        deal=deal,
+        stakeholders=reads.stakeholders_by_influence,
+        steps=list(deal.decision_steps.all()),
+        obstacles=reads.obstacles,
+        pain=reads.pain,
         feedback=list(deal.feedback.select_related("author")[:30]),
         requests=list(
             deal.investigation_requests.select_related("asked_by", "assignee").order_by(
