@@ -141,7 +141,8 @@ def _queue_rows(values: list[dict[str, Any]], first_rank: int, slug: str) -> lis
         email = v["deal__owner__email"]
         owner = User.name_shown(v["deal__owner__name"], email) if email is not None else ""
         entered = v["deal__stage_entered_at"]
-        days = "None" if entered is None else str(whole_days(entered, now))
+        # An unknown duration shows as "—", as elsewhere in the product (not "None days").
+        in_stage = "—" if entered is None else f"{whole_days(entered, now)} days"
         n = v["open_requests"]
         signals = v["signals"] or []
         rows.append(
@@ -154,7 +155,7 @@ def _queue_rows(values: list[dict[str, Any]], first_rank: int, slug: str) -> lis
                 stage=v["deal__stage__name"],
                 open_requests=f"{n} open request{'s' if n != 1 else ''}" if n else "",
                 byline=f"{owner or 'Unassigned'} · {format_money(v['deal__amount'], currency)} "
-                f"· in stage {days} days",
+                f"· in stage {in_stage}",
                 reasons=signals[:3],
                 more=max(len(signals) - 3, 0),
                 payoff=format_money(v["payoff"], currency) if v["payoff"] >= 1 else "",
