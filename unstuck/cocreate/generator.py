@@ -23,12 +23,10 @@ from unstuck.cocreate.perspectives import PERSPECTIVE_PROMPTS
 from unstuck.core.templatetags.unstuck import format_money
 from unstuck.deals.models import BuyingRole, Deal, Stage, StageKind
 from unstuck.investigate.models import (
-    CustomerPain,
     Factor,
-    Obstacle,
     ObstacleKind,
-    ObstacleStatus,
 )
+from unstuck.investigate.selectors import DealReads, deal_reads
 
 
 @dataclass
@@ -91,21 +89,20 @@ def phase_of(stage: Stage, open_orders: list[int]) -> str:
     return "early" if position < 0.34 else "mid" if position < 0.67 else "late"
 
 
-def deal_facts(deal: Deal, *, outcome: str = "") -> DealFacts:
+def deal_facts(deal: Deal, *, outcome: str = "", reads: DealReads | None = None) -> DealFacts:
+    """The deal as the generator sees it; `reads` is what the deal page has read already."""
     open_orders = list(
         Stage.objects.filter(pipeline_id=deal.pipeline_id, kind=StageKind.OPEN).values_list(
             "order", flat=True
         )
     )
-    obstacles = list(
-        Obstacle.objects.filter(deal=deal, status=ObstacleStatus.OPEN)
-        .order_by("-created_at", "pk")
-        .values_list("kind", "description")
-    )
+    if not reads:
+        reads = deal_reads(deal)
+    obstacles = [(o.kind, o.description) for o in reads.open_obstacles]
     factors: Counter[str] = Counter()
     concerns: list[str] = []
     economic_buyer = ""
-    for s in deal.stakeholders.select_related("contact", "view").order_by("-influence", "pk"):
+    for s in reads.stakeholders_by_influence:
         view = getattr(s, "view", None)
         if view is not None:
             factors.update(view.factors)
@@ -113,7 +110,7 @@ def deal_facts(deal: Deal, *, outcome: str = "") -> DealFacts:
                 concerns.append(view.financial_concerns)
         if not economic_buyer and s.buying_role == BuyingRole.ECONOMIC_BUYER:
             economic_buyer = s.contact.name
-    pain = CustomerPain.objects.filter(deal=deal).first()
+    pain = reads.pain
     return DealFacts(
         deal_id=deal.pk,
         workspace_id=deal.workspace_id,

@@ -22,6 +22,7 @@ from unstuck.core.validation import parse_id
 from unstuck.deals import selectors, services
 from unstuck.deals.forms import StageMoveForm, StakeholderForm
 from unstuck.deals.models import Deal, DealPartner, Stage, Stakeholder
+from unstuck.investigate.selectors import deal_reads
 
 
 @workspace_view()
@@ -95,15 +96,18 @@ def _deal_context(membership: Membership, deal_pk: int) -> dict[str, object]:
         if may_invite
         else []
     )
+    # Read once what several cards show (committee, obstacles, pain), and pass it to each.
+    reads = deal_reads(deal)
     return {
         "deal": deal,
+        "deal_reads": reads,
         "can_edit": can_edit_deal(membership, deal),
         "can_invite": may_invite,
         "invited": invited,
         "invitable": invitable,
         "timeline": selectors.deal_timeline(deal),
         "activities": deal.activities.select_related("contact", "actor")[:50],
-        "stakeholders": deal.stakeholders.select_related("contact"),
+        "stakeholders": reads.stakeholders,
         "move_form": StageMoveForm(deal=deal),
     }
 

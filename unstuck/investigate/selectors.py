@@ -141,7 +141,8 @@ def _queue_rows(values: list[dict[str, Any]], first_rank: int, slug: str) -> lis
         email = v["deal__owner__email"]
         owner = User.name_shown(v["deal__owner__name"], email) if email is not None else ""
         entered = v["deal__stage_entered_at"]
-        days = "None" if entered is None else str(whole_days(entered, now))
+        # An unknown duration shows as "—", as elsewhere in the product (not "None days").
+        in_stage = "—" if entered is None else f"{whole_days(entered, now)} days"
         n = v["open_requests"]
         signals = v["signals"] or []
         rows.append(
@@ -154,7 +155,7 @@ def _queue_rows(values: list[dict[str, Any]], first_rank: int, slug: str) -> lis
                 stage=v["deal__stage__name"],
                 open_requests=f"{n} open request{'s' if n != 1 else ''}" if n else "",
                 byline=f"{owner or 'Unassigned'} · {format_money(v['deal__amount'], currency)} "
-                f"· in stage {days} days",
+                f"· in stage {in_stage}",
                 reasons=signals[:3],
                 more=max(len(signals) - 3, 0),
                 payoff=format_money(v["payoff"], currency) if v["payoff"] >= 1 else "",
@@ -368,19 +369,53 @@ def checklist_for(inv: Investigation) -> list[ChecklistItem]:
     ]
 
 
-def deal_investigation(deal: Deal) -> Investigation:
-    """Everything on the deal's investigation card, in a fixed number of queries."""
+@dataclass
+class DealReads:
+    """What several cards of the deal page read (the committee card, the investigation, the
+    playbook's deal facts), loaded once per request and passed to each of them."""
+
+    stakeholders: list[Stakeholder]  # with contact and view, in the model's order
+    obstacles: list[Any]  # with stakeholder and contact, in the model's order
+    pain: Any
+
+    @property
+    def stakeholders_by_influence(self) -> list[Stakeholder]:
+        """Most influential first, then oldest: the order the investigation shows them in."""
+        return sorted(self.stakeholders, key=lambda s: (-s.influence, s.pk))
+
+    @property
+    def open_obstacles(self) -> list[Any]:
+        """Open obstacles, newest first (ties oldest row first)."""
+        found = sorted((o for o in self.obstacles if o.status == ObstacleStatus.OPEN), key=_pk)
+        return sorted(found, key=lambda o: o.created_at, reverse=True)
+
+
+def _pk(row: Any) -> int:
+    return int(row.pk)
+
+
+def deal_reads(deal: Deal) -> DealReads:
+    """Three queries: the committee with their views, the obstacles, the customer's pain."""
     from unstuck.investigate.models import CustomerPain
 
-    stakeholders = list(
-        deal.stakeholders.select_related("contact", "view").order_by("-influence", "pk")
-    )
-    inv = Investigation(
-        deal=deal,
-        stakeholders=stakeholders,
-        steps=list(deal.decision_steps.all()),
+    return DealReads(
+        stakeholders=list(deal.stakeholders.select_related("contact", "view")),
         obstacles=list(deal.obstacles.select_related("stakeholder__contact")),
         pain=CustomerPain.objects.filter(deal=deal).first(),
+    )
+
+
+def deal_investigation(deal: Deal, reads: DealReads | None = None) -> Investigation:
+    """Everything on the deal's investigation card, in a fixed number of queries (fewer
+    given what the page has read already)."""
+    if not reads:
+        reads = deal_reads(deal)
+    inv = Investigation(
+        deal=deal,
+        stakeholders=reads.stakeholders_by_influence,
+        steps=list(deal.decision_steps.all()),
+        obstacles=reads.obstacles,
+        pain=reads.pain,
         feedback=list(deal.feedback.select_related("author")[:30]),
         requests=list(
             deal.investigation_requests.select_related("asked_by", "assignee").order_by(

@@ -19,8 +19,10 @@ def deal_stall(deal: Deal) -> dict[str, Any] | None:
 
 
 @register.simple_tag
-def deal_investigation(deal: Deal) -> selectors.Investigation:
-    return selectors.deal_investigation(deal)
+def deal_investigation(
+    deal: Deal, reads: selectors.DealReads | None = None
+) -> selectors.Investigation:
+    return selectors.deal_investigation(deal, reads)
 
 
 @register.simple_tag

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import connection
+from django.db.models import Value
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -97,6 +98,18 @@ class QueueTests(InvestigateCase):
         self.assertContains(response, "win 20 % → 20 %")
         self.assertContains(response, f"{self.rep_a.display_name} · ")
         self.assertContains(response, "in stage 60 days")
+
+    def test_a_row_without_a_stage_entry_date_shows_a_dash_not_none(self) -> None:
+        # The column is NOT NULL today; a row read without it (a join, a future import)
+        # shows the product's mark for an unknown value, not "None days".
+        from unstuck.investigate.selectors import _QUEUE_ROW_FIELDS, _queue_rows
+
+        assessments = DealAssessment.objects.filter(deal=self.stuck_a)
+        values = assessments.annotate(open_requests=Value(0)).values(*_QUEUE_ROW_FIELDS)
+        row = dict(values.get(), deal__stage_entered_at=None)
+        byline = _queue_rows([row], 1, "acme")[0].byline
+        self.assertTrue(byline.endswith("· in stage —"), byline)
+        self.assertNotIn("None", byline)
 
     def test_the_summary_counts_open_deals_only_for_leaders_and_managers_alike(self) -> None:
         from unstuck.core.models import Membership

@@ -79,7 +79,7 @@ def may_promote(context: template.Context, session: Any) -> bool:
 
 
 @register.simple_tag(takes_context=True)
-def deal_plays(context: template.Context, deal: Any) -> dict[str, Any]:
+def deal_plays(context: template.Context, deal: Any, reads: Any = None) -> dict[str, Any]:
     """The deal page's playbook card: plays applied to it, and (for people who work the
     deal, while it is open) the verified plays that fit it best, with their evidence."""
     from unstuck.cocreate.generator import deal_facts
@@ -95,7 +95,7 @@ def deal_plays(context: template.Context, deal: Any) -> dict[str, Any]:
     fitting = []
     if may_apply:
         applied = {a.play_id for a in applications}
-        found = PlaybookProvider().suggest(deal_facts(deal), deal.workspace_id)
+        found = PlaybookProvider().suggest(deal_facts(deal, reads=reads), deal.workspace_id)
         fitting = sorted(
             (s for s in found if s.terms["play_id"] not in applied),
             key=lambda s: (-s.score, s.key),
