@@ -96,7 +96,7 @@ def deal_facts(deal: Deal, *, outcome: str = "", reads: DealReads | None = None)
             "order", flat=True
         )
     )
-    if not reads:
+    if reads is None:
         reads = deal_reads(deal)
     obstacles = [(o.kind, o.description) for o in reads.open_obstacles]
     factors: Counter[str] = Counter()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -369,14 +370,29 @@ def checklist_for(inv: Investigation) -> list[ChecklistItem]:
     ]
 
 
-@dataclass
 class DealReads:
     """What several cards of the deal page read (the committee card, the investigation, the
-    playbook's deal facts), loaded once per request and passed to each of them."""
+    playbook's deal facts), each read once per request, when a card first needs it, and
+    shared by the cards (the stakeholder form's partial reads only the committee)."""
 
-    stakeholders: list[Stakeholder]  # with contact and view, in the model's order
-    obstacles: list[Any]  # with stakeholder and contact, in the model's order
-    pain: Any
+    def __init__(self, deal: Deal) -> None:
+        self.deal = deal
+
+    @cached_property
+    def stakeholders(self) -> list[Stakeholder]:
+        """With contact and view, in the model's order."""
+        return list(self.deal.stakeholders.select_related("contact", "view"))
+
+    @cached_property
+    def obstacles(self) -> list[Any]:
+        """With stakeholder and contact, in the model's order."""
+        return list(self.deal.obstacles.select_related("stakeholder__contact"))
+
+    @cached_property
+    def pain(self) -> Any:
+        from unstuck.investigate.models import CustomerPain
+
+        return CustomerPain.objects.filter(deal=self.deal).first()
 
     @property
     def stakeholders_by_influence(self) -> list[Stakeholder]:
@@ -386,29 +402,20 @@ class DealReads:
     @property
     def open_obstacles(self) -> list[Any]:
         """Open obstacles, newest first (ties oldest row first)."""
-        found = sorted((o for o in self.obstacles if o.status == ObstacleStatus.OPEN), key=_pk)
-        return sorted(found, key=lambda o: o.created_at, reverse=True)
-
-
-def _pk(row: Any) -> int:
-    return int(row.pk)
+        found = (o for o in self.obstacles if o.status == ObstacleStatus.OPEN)
+        return sorted(found, key=lambda o: (o.created_at, -o.pk), reverse=True)
 
 
 def deal_reads(deal: Deal) -> DealReads:
-    """Three queries: the committee with their views, the obstacles, the customer's pain."""
-    from unstuck.investigate.models import CustomerPain
-
-    return DealReads(
-        stakeholders=list(deal.stakeholders.select_related("contact", "view")),
-        obstacles=list(deal.obstacles.select_related("stakeholder__contact")),
-        pain=CustomerPain.objects.filter(deal=deal).first(),
-    )
+    """At most three queries, each on first use: the committee with their views, the
+    obstacles, the customer's pain."""
+    return DealReads(deal)
 
 
 def deal_investigation(deal: Deal, reads: DealReads | None = None) -> Investigation:
     """Everything on the deal's investigation card, in a fixed number of queries (fewer
     given what the page has read already)."""
-    if not reads:
+    if reads is None:
         reads = deal_reads(deal)
     inv = Investigation(
         deal=deal,

@@ -63,3 +63,20 @@ class DealPageQueryTests(InvestigateCase):
         self.assertEqual([d for _, d in facts.obstacles], ["No budget", "Tie", "Tie 2", "Older"])
         self.assertEqual(facts.economic_buyer, "P0")
         self.assertEqual(facts.pain, "Slow close")
+
+    def test_the_committee_partial_reads_neither_obstacles_nor_pain(self) -> None:
+        deal = self.rich_deal()
+        gone = deal.stakeholders.first()
+        assert gone is not None
+        self.client.force_login(self.rep_a)
+        url = reverse(
+            "deals:stakeholder-delete",
+            kwargs={"slug": "acme", "pk": deal.pk, "stakeholder_pk": gone.pk},
+        )
+        with CaptureQueriesContext(connection) as ctx:
+            response = self.client.post(url, headers={"HX-Request": "true"})
+        self.assertEqual(response.status_code, 200)
+        self.assertNotContains(response, gone.contact.name)
+        reads = [q["sql"] for q in ctx.captured_queries]
+        for table in ("investigate_obstacle", "investigate_customerpain"):
+            self.assertFalse(any(sql.startswith(f'SELECT "{table}".') for sql in reads), table)
