@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.db import connection
 from django.db.models import Value
@@ -228,3 +229,55 @@ class NeverScoredQueueTests(InvestigateCase):
         response = self.client.get(self.url())
         self.assertNotContains(response, "scoring…")
         self.assertContains(response, "of 0 open")
+
+
+class NoStuckDealQueueTests(InvestigateCase):
+    """An empty queue says where the stuck line is, and, when a single-measure baseline
+    scores the workspace, that such a measure can leave every deal below it."""
+
+    def url(self) -> str:
+        return reverse("investigate:queue", kwargs={"slug": "acme"})
+
+    def store_model(self, method: str) -> None:
+        from unstuck.investigate.models import StallScoreModel
+        from unstuck.investigate.stall_score import Fit, StallModel
+
+        model = StallModel(
+            method=method,
+            fit=Fit([], [], [], [], 0.0),
+            stage_rates={},
+            overall=0.5,
+            horizon_days=90,
+            snapshots=400,
+            landmarks=6,
+            trained_until=timezone.now().isoformat(),
+            reason="On this workspace's own back-test the learnt score was not better.",
+        )
+        StallScoreModel.objects.update_or_create(
+            workspace=self.workspace,
+            defaults={
+                "method": method,
+                "params": model.as_json(),
+                "reason": model.reason,
+                "trained_at": timezone.now(),
+            },
+        )
+
+    def open_queue_without_stuck_deals(self, method: str) -> Any:
+        self.make_deal(owner=self.rep_a, created_at=ago(2), name="Fresh deal")
+        assessments_recompute(workspace=self.workspace)
+        self.store_model(method)
+        DealAssessment.objects.update(stall_score=30)
+        self.sign_in(self.manager_a)
+        return self.client.get(self.url())
+
+    def test_a_baseline_scorer_is_named_as_why_nothing_is_stuck(self) -> None:
+        response = self.open_queue_without_stuck_deals("stage_rate")
+        self.assertContains(response, "No stuck deals: no open deal's stall score reaches 40")
+        self.assertContains(response, "scored by the stage&#x27;s not-won rate, a single measure")
+        self.assertContains(response, "Show every open deal, ranked by payoff")
+
+    def test_a_learnt_scorer_gets_no_baseline_note(self) -> None:
+        response = self.open_queue_without_stuck_deals("learnt")
+        self.assertContains(response, "No stuck deals: no open deal's stall score reaches 40")
+        self.assertNotContains(response, "a single measure")
