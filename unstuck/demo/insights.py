@@ -367,12 +367,34 @@ def recent_work(*, workspace: Workspace, seed: int, today: date) -> None:
             )
             for k, bias in enumerate(["practicality", "confirmation", "legacy"][: 3 - t])
         )
+    _answer_most(requests, random.Random(seed * 104729 + 13), now)
     Obstacle.objects.bulk_create(obstacles)
     InvestigationRequest.objects.bulk_create(requests)
     FeedbackEntry.objects.bulk_create(feedback)
     QuizAnswer.objects.bulk_create(quiz)
     Activity.objects.bulk_create(notes)
     _check_ins_and_pulse(workspace, teams, today)
+
+
+ANSWERS = [
+    "The CFO signs above $100k; the champion is setting up a call with her.",
+    "Procurement signs off after the CFO; the champion has never met the CFO.",
+    "The COO signs; he wants the business case by the end of the quarter.",
+    "Nobody above the champion this year: it fits in her budget.",
+]
+
+
+def _answer_most(requests: list[InvestigationRequest], rng: random.Random, now: datetime) -> None:
+    """Reps answer most requests within a week, a few late, a few never: a manager's queue
+    shows a handful overdue, not every question asked in twelve weeks. (A generator of its
+    own, so the rest of the demo draws the same numbers as before.)"""
+    for request in requests:
+        if rng.random() < 0.12:
+            continue  # left unanswered
+        answered = request.created_at + timedelta(days=rng.choice([1, 2, 3, 4, 6, 9]))
+        if answered < now:
+            request.answered_at = answered
+            request.answer = rng.choice(ANSWERS)
 
 
 def _check_ins_and_pulse(workspace: Workspace, teams: list[Team], today: date) -> None:

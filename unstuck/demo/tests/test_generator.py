@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 
 from django.contrib.auth import authenticate
 from django.db.models import Count, Max, Sum
@@ -73,3 +73,24 @@ class DemoGeneratorTests(TestCase):
         invited = Deal.objects.filter(partner_invites__user__email="partner@demo.example")
         self.assertTrue(0 < invited.count() <= 8)
         self.assertFalse(invited.exclude(status=StageKind.OPEN).exists())
+
+    def test_reps_answer_most_requests_so_only_a_few_are_overdue(self) -> None:
+        from datetime import datetime, time
+
+        from unstuck.investigate.models import InvestigationRequest
+
+        asked = InvestigationRequest.objects.filter(deal__workspace=self.ws)
+        self.assertGreater(asked.count(), 20)
+        answered = asked.filter(answered_at__isnull=False)
+        self.assertGreater(answered.count(), asked.count() // 2)
+        end_of_today = datetime.combine(TODAY, time.max, tzinfo=UTC)
+        for request in answered:
+            assert request.answered_at is not None
+            self.assertTrue(request.answer)
+            self.assertGreater(request.answered_at, request.created_at)
+            self.assertLessEqual(request.answered_at, end_of_today)
+        overdue = asked.filter(
+            answered_at__isnull=True, due_date__lt=TODAY, deal__status=StageKind.OPEN
+        )
+        per_manager = dict(overdue.values_list("asked_by").annotate(n=Count("id")))
+        self.assertLessEqual(max(per_manager.values(), default=0), 8, per_manager)
