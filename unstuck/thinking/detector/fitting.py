@@ -170,10 +170,11 @@ def score_units(
 def long_notes(rows: Sequence[Statement], seed: int = 13) -> list[Statement]:
     """Long notes made of a voice's own statements, to set the thresholds for long texts on
     (never trained on): each biased statement and hard negative among two to four plain notes
-    of its voice, and runs of four plain notes. Labels follow the statement inside."""
+    of its voice, and runs of four plain notes. Labels follow the statement inside. Each voice
+    draws from its own seeded generator, so adding a batch leaves every other voice's notes (and
+    their cached encodings) as they were."""
     import random
 
-    rng = random.Random(seed)
     by_voice: dict[str, list[Statement]] = {}
     for r in rows:
         by_voice.setdefault(r.voice, []).append(r)
@@ -183,6 +184,7 @@ def long_notes(rows: Sequence[Statement], seed: int = 13) -> list[Statement]:
         return " ".join(p if p.rstrip()[-1:] in ".!?" else p + "." for p in parts)
 
     for voice, mine in sorted(by_voice.items()):
+        rng = random.Random(f"{seed}-{voice}")
         plain = [cues.normalise(r.text) for r in mine if r.kind == "neutral"]
         if len(plain) < 4:
             continue
