@@ -162,7 +162,7 @@ def held_out(
     X = fitting.featurise_cached([cues.normalise(r.text) for r in rows], encoders)
     units = fitting.Units.build([r.text for r in everything])
     X_units = fitting.featurise_cached(units.texts, encoders)
-    models = fitting.fits_without_each(X, [r.label for r in rows], groups[:n], fitting.C)
+    models = fitting.fits_without_each(X, fitting.targets(rows), groups[:n], fitting.C)
     probs, judged_on, long = fitting.score_units(models, groups, units, X_units)
     has_cue = fitting.cue_matrix(judged_on)
     y = np.array([r.label for r in everything])

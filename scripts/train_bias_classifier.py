@@ -46,6 +46,7 @@ from unstuck.thinking.detector.fitting import (
     long_notes,
     macro_f1,
     score_units,
+    targets,
 )
 
 
@@ -80,7 +81,7 @@ def main() -> None:
         # saw its writer, as the shipped model will read text by someone new, and read as the
         # detector reads it (its most biased reading unit).
         X_units = featurise_cached(units.texts, encoders)
-        models = fits_without_each(X, y, authors, C)
+        models = fits_without_each(X, targets(rows), authors, C)
         probs, judged_on, long = score_units(models, groups, units, X_units)
         has_cue = cue_matrix(judged_on)
         short_t, long_t = choose_thresholds_by_length(probs, has_cue, y_all, long)
@@ -95,12 +96,16 @@ def main() -> None:
             f"{head} ({' + '.join(encoders)} + cues): thresholds a cue / none {short_t[0]:.3f} / "
             f"{short_t[1]:.3f}, long texts {long_t[0]:.3f} / {long_t[1]:.3f} (budget "
             f"{MAX_FALSE_FLAG:.0%}); authors held out with them: corpus macro-F1 "
-            f"{macro_f1(y, pred[:n]):.3f}, false flags {false_flag_rate(y, pred[:n]):.1%}; "
-            f"long notes {macro_f1(y_all[n:], pred[n:]):.3f}, "
-            f"{false_flag_rate(y_all[n:], pred[n:]):.1%}",
+            f"{macro_f1(y, pred[:n]):.3f}, false flags {false_flag_rate(y, pred[:n]):.1%}"
+            + (
+                " (long texts' thresholds kept)"
+                if keep_long
+                else f"; long notes {macro_f1(y_all[n:], pred[n:]):.3f}, "
+                f"{false_flag_rate(y_all[n:], pred[n:]):.1%}"
+            ),
             flush=True,
         )
-        weights, intercept = fit(X, y, C)
+        weights, intercept = fit(X, targets(rows), C)
         arrays.update(
             {
                 f"{head}_encoders": np.array(encoders),
