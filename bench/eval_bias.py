@@ -1,7 +1,7 @@
 """Evaluate the bias detector and time it, against the aims of issue 13 (item 5).
 
     uv run python bench/eval_bias.py [--split dev|author|fresh|fresh54] [--head full|quick]
-                                     [--no-speed]
+                                     [--no-speed] [--no-long-notes]
 
 --split dev (default): leave-voices-out on the corpus. Each voice is scored by a model fitted
     without any statement of that voice (voices held out whole, in ten groups), with thresholds
@@ -11,6 +11,8 @@
     a model fitted on the other authors only (the corpus's `author` field: a0, w1, w2, w3).
     Both also report the long notes made of the corpus (fitting.long_notes: each statement
     among plain notes of its voice), held out the same way: how long texts read in windows fare.
+    --no-long-notes skips them (their MiniLM encodings cost over half an hour of CPU when the
+    cache is cold): long texts then get thresholds chosen on the other groups' long statements.
 --split fresh: the blind set (bench/data/bias_blind.jsonl), written without sight of the corpus,
     scored by the shipped model. Only aggregate figures are printed, never a statement: the set
     must stay blind (see bench/data/BIAS_BLIND_CARD.md; never tune anything on it).
@@ -135,7 +137,7 @@ def by_group(rows: Sequence[Statement], pred: Sequence[str], key: str, held_out:
 
 
 def held_out(
-    rows: Sequence[Statement], head: str, by: str
+    rows: Sequence[Statement], head: str, by: str, with_notes: bool = True
 ) -> tuple[list[str], list[Statement], list[str]]:
     """Predictions for each statement from a model that never saw its voice (by="voice") or
     its author (by="author"), with thresholds chosen on the other groups; and the same for the
@@ -146,7 +148,7 @@ def held_out(
 
     from unstuck.thinking.detector import cues, fitting
 
-    notes = fitting.long_notes(rows)
+    notes = fitting.long_notes(rows) if with_notes else []
     everything = [*rows, *notes]
     if by == "voice":
         fold = dict(
@@ -160,7 +162,7 @@ def held_out(
     X = fitting.featurise_cached([cues.normalise(r.text) for r in rows], encoders)
     units = fitting.Units.build([r.text for r in everything])
     X_units = fitting.featurise_cached(units.texts, encoders)
-    models = fitting.fits_without_each(X, [r.label for r in rows], groups[:n], fitting.C)
+    models = fitting.fits_without_each(X, fitting.targets(rows), groups[:n], fitting.C)
     probs, judged_on, long = fitting.score_units(models, groups, units, X_units)
     has_cue = fitting.cue_matrix(judged_on)
     y = np.array([r.label for r in everything])
@@ -211,12 +213,17 @@ def main() -> None:
     parser.add_argument("--split", default="dev", choices=["dev", "author", "fresh", "fresh54"])
     parser.add_argument("--head", default="full", choices=["full", "quick"])
     parser.add_argument("--no-speed", action="store_true", help="Skip the timing.")
+    parser.add_argument(
+        "--no-long-notes",
+        action="store_true",
+        help="dev/author: skip the long notes made of the corpus (slow to encode uncached).",
+    )
     args = parser.parse_args()
     quick = args.head == "quick"
     if args.split in ("dev", "author"):
         rows = load_statements("train")
         by = "voice" if args.split == "dev" else "author"
-        pred, notes, notes_pred = held_out(rows, args.head, by)
+        pred, notes, notes_pred = held_out(rows, args.head, by, not args.no_long_notes)
         count = len({getattr(r, by) for r in rows})
         title = (
             f"Leave-voices-out on the corpus ({args.head} head, {count} voices in ten groups)"
@@ -224,6 +231,7 @@ def main() -> None:
             else f"Leave-one-author-out on the corpus ({args.head} head, {count} authors)"
         )
     else:
+        notes, notes_pred = [], []
         rows = load_blind() if args.split == "fresh" else load_statements("fresh54")
         detect("warm-up: load the model once", quick=quick)
         pred = [predict_label(f) for f in detect_many([r.text for r in rows], quick=quick)]
@@ -233,7 +241,7 @@ def main() -> None:
             else f"fresh54 split ({args.head} head)"
         )
     report(title, rows, pred, REFERENCE[args.split])
-    if args.split in ("dev", "author"):
+    if notes:
         report(
             "Long notes made of the corpus (a statement among 2-4 plain notes of its voice), "
             "held out the same way",

@@ -54,11 +54,16 @@ class BiasFlag:
 
 
 def probabilities(features: np.ndarray, weights: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """Multinomial logistic regression: class probabilities per row of features."""
+    """Multinomial logistic regression: class probabilities per row of features, one column per
+    bias and then none. A head may have more rows than that: the rows after none's are kinds of
+    none learnt apart (sound reasoning on a bias's surface, beside plain notes), added to it."""
     logits = features @ weights.T + bias
     logits -= logits.max(axis=1, keepdims=True)
     exp = np.exp(logits)
     probs: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
+    none = len(BIAS_KEYS)
+    if probs.shape[1] > none + 1:
+        probs = np.hstack([probs[:, :none], probs[:, none:].sum(axis=1, keepdims=True)])
     return probs
 
 

@@ -6,6 +6,7 @@ import io
 import json
 from unittest import mock
 
+import numpy as np
 from django.core.management import call_command
 from django.test import SimpleTestCase
 
@@ -142,6 +143,26 @@ class DetectorTests(SimpleTestCase):
         for norm in (vectors**2).sum(axis=1):
             self.assertAlmostEqual(float(norm), 1.0, places=4)
         self.assertGreater(vectors[0] @ vectors[1], vectors[0] @ vectors[2] + 0.3)
+
+    def test_a_class_learnt_apart_from_none_counts_as_none(self) -> None:
+        # The shipped heads learn sound reasoning on a bias's surface as a row of its own,
+        # after none's: its probability is none's, so a text it claims is not flagged.
+        classes = len(BIAS_KEYS) + 1
+        weights = np.zeros((classes + 1, 2), dtype=np.float32)
+        weights[-1] = [5.0, 0.0]  # the extra row wins on the first feature
+        probs = core.probabilities(
+            np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32),
+            weights,
+            np.zeros(classes + 1, dtype=np.float32),
+        )
+        self.assertEqual(probs.shape, (2, classes))
+        np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-6)
+        self.assertGreater(probs[0, -1], 0.9)
+        self.assertAlmostEqual(float(probs[1, -1]), 2 / (classes + 1), places=5)
+        saved = core.classifier()
+        for name, head in saved.heads.items():
+            with self.subTest(head=name):
+                self.assertEqual(head.weights.shape[0], len(saved.classes) + 1)
 
     def test_every_bias_has_questions(self) -> None:
         from unstuck.thinking.question_bank import default_questions_for
