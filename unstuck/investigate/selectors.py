@@ -236,6 +236,8 @@ def overdue_requests(
             due_date__lt=timezone.localdate(),
         )
         .select_related("deal", "assignee")
+        # What the queue shows of each (not every column of the deal, custom fields and all).
+        .only("deal_id", "question", "due_date", "deal__name", "assignee__name", "assignee__email")
         .order_by("due_date", "pk")[:20]
     )
 

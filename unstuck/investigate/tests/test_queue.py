@@ -99,6 +99,16 @@ class QueueTests(InvestigateCase):
         self.assertContains(response, f"{self.rep_a.display_name} · ")
         self.assertContains(response, "in stage 60 days")
 
+    def test_a_rows_text_is_escaped(self) -> None:
+        Deal.objects.filter(pk=self.stuck_a.pk).update(name='<b>Tom & "Jerry\'s"</b>')
+        signals = [{"code": "x", "label": "<i>L</i>", "severity": "warn", "text": "a < b"}]
+        DealAssessment.objects.filter(deal=self.stuck_a).update(signals=signals)
+        self.sign_in(self.manager_a)
+        html = self.client.get(self.url()).content.decode()
+        self.assertIn("&lt;b&gt;Tom &amp; &quot;Jerry&#x27;s&quot;&lt;/b&gt;</a>", html)
+        self.assertIn('<span class="chip warn">&lt;i&gt;L&lt;/i&gt;</span> a &lt; b</li>', html)
+        self.assertNotIn("<b>Tom", html)
+
     def test_a_row_without_a_stage_entry_date_shows_a_dash_not_none(self) -> None:
         # The column is NOT NULL today; a row read without it (a join, a future import)
         # shows the product's mark for an unknown value, not "None days".
