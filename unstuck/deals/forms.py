@@ -30,6 +30,11 @@ class StageMoveForm(forms.Form):
         field.queryset = Stage.objects.filter(pipeline_id=deal.pipeline_id).exclude(
             pk=deal.stage_id
         )
+        if not self.is_bound:
+            # Built to be shown: the select reads its options once. Its queryset's iterator
+            # reads them afresh each time, and the widget iterates twice (the first option
+            # decides `required`, then every option is drawn).
+            field.widget.choices = list(iter(field.iterator(field)))  # iter: no COUNT first
 
     def clean_stage(self) -> Stage:
         stage: Stage = self.cleaned_data["stage"]
