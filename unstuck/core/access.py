@@ -106,14 +106,16 @@ def deal_scope(
     return DealScope()
 
 
-def _deals(membership: Membership, *, write: bool) -> DealQuerySet:
+def _deals(membership: Membership, *, write: bool, scope: DealScope | None = None) -> DealQuerySet:
     qs = Deal.objects.filter(workspace_id=membership.workspace_id)
-    condition = deal_scope(membership, write=write).q()
+    condition = (deal_scope(membership, write=write) if scope is None else scope).q()
     return qs if condition is None else qs.filter(condition)
 
 
-def deals_visible_to(membership: Membership) -> DealQuerySet:
-    return _deals(membership, write=False)
+def deals_visible_to(membership: Membership, *, scope: DealScope | None = None) -> DealQuerySet:
+    """scope: the member's read rule (deal_scope(..., write=False)) when the caller has it
+    already (a manager's teams are a query)."""
+    return _deals(membership, write=False, scope=scope)
 
 
 def deals_editable_by(membership: Membership) -> DealQuerySet:

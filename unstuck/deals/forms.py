@@ -30,6 +30,12 @@ class StageMoveForm(forms.Form):
         field.queryset = Stage.objects.filter(pipeline_id=deal.pipeline_id).exclude(
             pk=deal.stage_id
         )
+        if not self.is_bound:
+            # Built to be shown: the select reads its options once, in one plain query. The
+            # field's own iterator reads them afresh each time (through a server-side cursor on
+            # PostgreSQL), and the widget iterates twice: the first option decides `required`.
+            options = field.iterator(field)
+            field.widget.choices = [options.choice(stage) for stage in field.queryset]
 
     def clean_stage(self) -> Stage:
         stage: Stage = self.cleaned_data["stage"]

@@ -84,6 +84,7 @@ def deal_move_to_stage(
         changed_by=by.user if by is not None else None,
         source=source,
     )
+    status_before = row.status
     row.stage = stage
     row.status = stage.kind
     row.stage_entered_at = at
@@ -91,6 +92,13 @@ def deal_move_to_stage(
     _clean(row)
     save_fields(row, changed)
     change.save()
+    if row.status != status_before:
+        # Into or out of the open stages: the queue's stored summary counts open deals.
+        from unstuck.investigate.tally import tally_recount_group
+
+        tally_recount_group(
+            workspace_id=row.workspace_id, owner_id=row.owner_id, team_id=row.team_id
+        )
     return change
 
 

@@ -31,6 +31,7 @@ from unstuck.imports.parsing import at_midnight
 from unstuck.imports.records import AccountRow, DealRow, HistoryRow, Report
 from unstuck.imports.staging import timed as _timed
 from unstuck.imports.upsert import upsert_staged
+from unstuck.investigate.tally import tally_rewrite
 
 DEFAULT_PIPELINE = "Sales pipeline"
 STAGING_TABLES = (
@@ -258,6 +259,10 @@ class Loader:
             result=self.result,
             phase=self.phase,
         )
+        if self.result.updated:
+            # Known deals may have closed or changed owner or team: the queue's stored summary
+            # is counted again (new deals have no assessment until they are scored).
+            tally_rewrite(workspace_id=self.workspace.pk)
         if after is not None:
             self.phase(PHASE_RELATED)
             with _timed("related files"):

@@ -125,6 +125,25 @@ class DealAssessment(models.Model):
         return f"Assessment of deal {self.deal_id}"
 
 
+class QueueTally(models.Model):
+    """The queue's summary kept as counts per owner and team of the assessed open deals, so a
+    page sums a few rows instead of counting every deal the member may see (issue 16). The
+    recompute and the import write them whole; a stage move recounts its deal's group
+    (investigate.tally). owner_id and team_id are the deals' own values, kept as data: the
+    access rule's condition on deals (core.access.DealScope.q) applies to these rows as is."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    owner_id = models.BigIntegerField(null=True, blank=True)
+    team_id = models.BigIntegerField(null=True, blank=True)
+    open_deals = models.PositiveIntegerField(default=0)
+    stuck = models.PositiveIntegerField(default=0)
+    payoff = models.FloatField(default=0, help_text="Payoff of the stuck ones.")
+    computed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Queue tally of owner {self.owner_id}, team {self.team_id}"
+
+
 class WinModel(models.Model):
     """A workspace's trained win-probability model; the estimator itself is a joblib file."""
 

@@ -15,10 +15,10 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subqu
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from unstuck.core.access import deal_scope, deals_visible_to
+from unstuck.core.access import DealScope, deal_scope, deals_visible_to
 from unstuck.core.models import Membership
 from unstuck.core.pagination import paginator as make_paginator
-from unstuck.deals.models import BuyingRole, Deal, DealQuerySet, StageKind, Stakeholder
+from unstuck.deals.models import BuyingRole, Deal, DealQuerySet, Stakeholder
 from unstuck.investigate import stall_score
 from unstuck.investigate.models import (
     DealAssessment,
@@ -26,6 +26,7 @@ from unstuck.investigate.models import (
     FeedbackKind,
     InvestigationRequest,
     ObstacleStatus,
+    QueueTally,
     StepStatus,
     WinModel,
 )
@@ -179,23 +180,35 @@ class QueueSummary:
     never_scored: bool = False
 
 
-def queue_summary(membership: Membership, *, visible: DealQuerySet | None = None) -> QueueSummary:
-    visible = _visible_open(membership) if visible is None else visible
-    rows = DealAssessment.objects.filter(workspace_id=membership.workspace_id)
-    # managed=(): only whether the rule covers the whole workspace is asked (no query).
-    if deal_scope(membership, write=False, managed=()).everything:
-        # Every open deal of the workspace: joined, not an IN list of all their ids, which
-        # SQLite builds and then probes the assessments with once per id (30,600 open deals:
-        # 17 ms of CPU instead of 27; PostgreSQL plans both the same).
-        rows = rows.filter(deal__workspace_id=membership.workspace_id, deal__status=StageKind.OPEN)
+def queue_summary(membership: Membership, *, scope: DealScope | None = None) -> QueueSummary:
+    """The stuck deals, open deals and payoff within reach of what the member may see: the
+    stored tallies of the owners and teams the access rule covers (investigate.tally), a
+    few rows whatever the pipeline's size. scope: the member's read rule, when the caller
+    has it already."""
+    scope = deal_scope(membership, write=False) if scope is None else scope
+    stuck = Q(stall_score__gte=STALL_WARNING)
+    if scope.invited_user_id is not None:
+        # A partner's deals are theirs by invitation, which no tally follows: counted live
+        # (a partner is invited to a few deals).
+        visible = deals_visible_to(membership, scope=scope).open()
+        agg = DealAssessment.objects.filter(
+            workspace_id=membership.workspace_id, deal__in=visible
+        ).aggregate(
+            n=Count("pk"),
+            stuck=Count("pk", filter=stuck),
+            payoff=Sum("payoff", filter=stuck),
+            at=Max("computed_at"),
+        )
     else:
-        rows = rows.filter(deal__in=visible)
-    agg = rows.aggregate(
-        n=Count("pk"),
-        stuck=Count("pk", filter=Q(stall_score__gte=STALL_WARNING)),
-        payoff=Sum("payoff", filter=Q(stall_score__gte=STALL_WARNING)),
-        at=Max("computed_at"),
-    )
+        # The rule's condition on deals (owner, teams) reads the tallies' columns of the same
+        # names; None is the whole workspace.
+        tallies = QueueTally.objects.filter(workspace_id=membership.workspace_id)
+        condition = scope.q()
+        if condition is not None:
+            tallies = tallies.filter(condition)
+        agg = tallies.aggregate(
+            n=Sum("open_deals"), stuck=Sum("stuck"), payoff=Sum("payoff"), at=Max("computed_at")
+        )
     # Scoring stores the win model first; without one nor any score, it has never run (one
     # more query, only then).
     never_scored = (
@@ -223,6 +236,8 @@ def overdue_requests(
             due_date__lt=timezone.localdate(),
         )
         .select_related("deal", "assignee")
+        # What the queue shows of each (not every column of the deal, custom fields and all).
+        .only("deal_id", "question", "due_date", "deal__name", "assignee__name", "assignee__email")
         .order_by("due_date", "pk")[:20]
     )
 
@@ -266,8 +281,9 @@ def queue(membership: Membership, page_number: Any, *, stuck_only: bool = True) 
     """Everything on the queue page: who may see which deals is worked out once, and the
     pager's count is the summary's, which counts the same rows. The page's rows are
     `QueueRow`s, read as plain values (no model instances) and formatted here."""
-    visible = deals_visible_to(membership)
-    summary = queue_summary(membership, visible=visible.open())
+    scope = deal_scope(membership, write=False)
+    visible = deals_visible_to(membership, scope=scope)
+    summary = queue_summary(membership, scope=scope)
     qs = _queue_assessments(membership, visible.open(), stuck_only=stuck_only).values(
         *_QUEUE_ROW_FIELDS
     )

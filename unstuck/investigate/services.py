@@ -38,6 +38,7 @@ from unstuck.investigate.models import (
 )
 from unstuck.investigate.sql import refresh_statistics
 from unstuck.investigate.stall_signals import describe, signal_rows
+from unstuck.investigate.tally import tally_rewrite
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,8 @@ def assessments_recompute(
             for chunk in _chunks(sorted(todo | gone), 5000):
                 DealAssessment.objects.filter(deal_id__in=chunk).delete()
         DealAssessment.objects.bulk_create(assessments, batch_size=2000)
+        # The queue's summary, counted once here rather than on every page (investigate.tally).
+        tally_rewrite(workspace_id=workspace.pk)
     # Assessments were rewritten (all of them, or the changed deals'): the queue's plans need
     # today's statistics, not yesterday's (autovacuum would come later, or not at all for a
     # small change), and the rows marked visible so the queue's covering indexes are read

@@ -100,6 +100,16 @@ class QueueTests(InvestigateCase):
         self.assertContains(response, f"{self.rep_a.display_name} · ")
         self.assertContains(response, "in stage 60 days")
 
+    def test_a_rows_text_is_escaped(self) -> None:
+        Deal.objects.filter(pk=self.stuck_a.pk).update(name='<b>Tom & "Jerry\'s"</b>')
+        signals = [{"code": "x", "label": "<i>L</i>", "severity": "warn", "text": "a < b"}]
+        DealAssessment.objects.filter(deal=self.stuck_a).update(signals=signals)
+        self.sign_in(self.manager_a)
+        html = self.client.get(self.url()).content.decode()
+        self.assertIn("&lt;b&gt;Tom &amp; &quot;Jerry&#x27;s&quot;&lt;/b&gt;</a>", html)
+        self.assertIn('<span class="chip warn">&lt;i&gt;L&lt;/i&gt;</span> a &lt; b</li>', html)
+        self.assertNotIn("<b>Tom", html)
+
     def test_a_row_without_a_stage_entry_date_shows_a_dash_not_none(self) -> None:
         # The column is NOT NULL today; a row read without it (a join, a future import)
         # shows the product's mark for an unknown value, not "None days".
@@ -114,7 +124,8 @@ class QueueTests(InvestigateCase):
 
     def test_the_summary_counts_open_deals_only_for_leaders_and_managers_alike(self) -> None:
         from unstuck.core.models import Membership
-        from unstuck.deals.models import StageKind
+        from unstuck.deals.models import Stage, StageKind
+        from unstuck.deals.services import deal_move_to_stage
         from unstuck.investigate.selectors import queue_summary
 
         leader = Membership.objects.get(user=self.leader, workspace=self.workspace)
@@ -122,7 +133,8 @@ class QueueTests(InvestigateCase):
         before = [queue_summary(m).open_deals for m in (leader, manager)]
         self.assertGreater(min(before), 0)
         # Closed after it was scored: its assessment stays until the next recompute.
-        Deal.objects.filter(pk=self.stuck_a.pk).update(status=StageKind.WON)
+        won = Stage.objects.get(pipeline=self.pipeline, kind=StageKind.WON)
+        deal_move_to_stage(deal=self.stuck_a, stage=won, by=None)
         after = [queue_summary(m).open_deals for m in (leader, manager)]
         self.assertEqual(after, [n - 1 for n in before])
 
@@ -224,7 +236,12 @@ class NeverScoredQueueTests(InvestigateCase):
 
     def test_once_scored_zero_means_zero(self) -> None:
         assessments_recompute(workspace=self.workspace)
-        DealAssessment.objects.all().delete()  # as if every deal had closed since
+        from unstuck.deals.models import Stage, StageKind
+        from unstuck.deals.services import deal_move_to_stage
+
+        lost = Stage.objects.get(pipeline=self.pipeline, kind=StageKind.LOST)
+        for deal in Deal.objects.filter(workspace=self.workspace, status=StageKind.OPEN):
+            deal_move_to_stage(deal=deal, stage=lost, by=None)  # every deal closed since
         self.sign_in(self.manager_a)
         response = self.client.get(self.url())
         self.assertNotContains(response, "scoring…")
