@@ -176,7 +176,7 @@ ROW_FIELDS = (
 
 def _short_date(day: date) -> str:
     """What the date filter's "M j, Y" gives ("Nov 3, 2026"), without its per-call cost."""
-    return f"{MONTHS_3[day.month].title()} {day.day}, {day.year}"
+    return f"{MONTHS_3[day.month].title()} {day.day}, {day.year:04d}"
 
 
 def pipeline_rows(values: list[dict[str, Any]], slug: str) -> list[PipelineRow]:
