@@ -43,11 +43,17 @@ def require_role(membership: Membership, *roles: str) -> None:
 
 
 def managed_team_ids(membership: Membership) -> list[int]:
-    return list(
-        Team.objects.filter(workspace_id=membership.workspace_id, manager_id=membership.user_id)
-        .values_list("pk", flat=True)
-        .order_by("pk")
-    )
+    """The teams a member manages, read once per membership object, that is once per request
+    (the decorator and the API read the membership for each): every access check of a
+    manager's page asks, seven times on a deal page."""
+    ids: tuple[int, ...] | None = membership.__dict__.get("_managed_team_ids")
+    if ids is None:
+        ids = membership.__dict__["_managed_team_ids"] = tuple(
+            Team.objects.filter(workspace_id=membership.workspace_id, manager_id=membership.user_id)
+            .values_list("pk", flat=True)
+            .order_by("pk")
+        )
+    return list(ids)
 
 
 @dataclass(frozen=True)

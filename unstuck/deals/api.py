@@ -50,6 +50,36 @@ class DealOut(Schema):
     next_step: str
 
 
+# The deal list reads its rows as values, each DealOut field under its alias (a dotted alias is
+# a key, as the schema reads it): five model instances per row and ninja's lookup of each
+# dotted alias through the template engine cost most of the list's CPU.
+LIST_COLUMNS = {
+    "id": "pk",
+    "external_id": "external_id",
+    "source": "source",
+    "name": "name",
+    "account.name": "account__name",
+    "owner.email": "owner__email",
+    "team.name": "team__name",
+    "pipeline.name": "pipeline__name",
+    "status": "status",
+    "amount": "amount",
+    "currency": "currency",
+    "close_date": "close_date",
+    "created_at": "created_at",
+    "stage_entered_at": "stage_entered_at",
+    "last_activity_at": "last_activity_at",
+    "next_step": "next_step",
+}
+STAGE_COLUMNS = {
+    "id": "stage_id",
+    "name": "stage__name",
+    "kind": "stage__kind",
+    "order": "stage__order",
+    "probability": "stage__probability",
+}
+
+
 class DealPage(Schema):
     count: int
     page: int
@@ -144,7 +174,9 @@ def deal_list(request: AppRequest, slug: str, filters: Query[DealFilterIn]) -> d
     if parsed.errors:
         raise UnstuckError(" ".join(parsed.errors))
     paginator = Paginator(
-        selectors.pipeline_deals(membership, parsed).select_related("team", "pipeline"),
+        selectors.pipeline_deals(membership, parsed).values(
+            *LIST_COLUMNS.values(), *STAGE_COLUMNS.values()
+        ),
         settings.UNSTUCK_PAGE_SIZE,
     )
     if filters.page < 1 or (filters.page > paginator.num_pages):
@@ -154,7 +186,13 @@ def deal_list(request: AppRequest, slug: str, filters: Query[DealFilterIn]) -> d
         "count": paginator.count,
         "page": page.number,
         "pages": paginator.num_pages,
-        "results": list(page.object_list),
+        "results": [
+            {
+                **{key: row[column] for key, column in LIST_COLUMNS.items()},
+                "stage": {key: row[column] for key, column in STAGE_COLUMNS.items()},
+            }
+            for row in page.object_list
+        ],
     }
 
 

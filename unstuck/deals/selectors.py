@@ -5,22 +5,19 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Page
 from django.db.models import (
     Count,
-    DecimalField,
-    ExpressionWrapper,
-    F,
     Q,
     QuerySet,
     Sum,
-    Value,
 )
 from django.utils import timezone
+from django.utils.dates import MONTHS_3
 
 from unstuck.core.access import deals_visible_to
 from unstuck.core.models import Membership, Role, Team, User
@@ -134,15 +131,99 @@ def _name_search(workspace_id: int, q: str) -> Q:
     return Q(name__icontains=q) | Q(account_id__in=accounts)
 
 
+@dataclass(frozen=True)
+class PipelineRow:
+    """One deal of the pipeline's table, with what its cells show already formatted: the
+    page's rows are read as values and formatted here, not built as four model instances each
+    and formatted by template filters, which was most of the page's CPU."""
+
+    pk: int
+    name: str
+    url: str
+    account: str
+    owner: str
+    status: str
+    stage: str
+    amount: str
+    close_date: str
+    is_open: bool
+    # The close date has passed while the deal is still open.
+    late: bool
+    # Whole days in the current stage (open deals only).
+    in_stage: int | None
+    # Whole days since the last activity, None without any.
+    last_activity: int | None
+    # An open deal with no activity for over three weeks.
+    quiet: bool
+
+
+# What a row reads: nothing else of the deal, its account, owner or stage.
+ROW_FIELDS = (
+    "pk",
+    "name",
+    "account__name",
+    "owner__name",
+    "owner__email",
+    "status",
+    "stage__name",
+    "amount",
+    "currency",
+    "close_date",
+    "stage_entered_at",
+    "last_activity_at",
+)
+
+
+def _short_date(day: date) -> str:
+    """What the date filter's "M j, Y" gives ("Nov 3, 2026"), without its per-call cost."""
+    return f"{MONTHS_3[day.month].title()} {day.day}, {day.year:04d}"
+
+
+def pipeline_rows(values: list[dict[str, Any]], slug: str) -> list[PipelineRow]:
+    from unstuck.core.templatetags.unstuck import format_money, row_url
+
+    deal_url = row_url("deals:detail", "pk", slug=slug)
+    now = timezone.now()
+    today = timezone.localdate()
+    rows = []
+    for v in values:
+        is_open = v["status"] == StageKind.OPEN
+        email = v["owner__email"]
+        close, entered, active = v["close_date"], v["stage_entered_at"], v["last_activity_at"]
+        idle = None if active is None else whole_days(active, now)
+        rows.append(
+            PipelineRow(
+                pk=v["pk"],
+                name=v["name"],
+                url=deal_url.for_id(v["pk"]),
+                account=v["account__name"] or "No account",
+                owner=(User.name_shown(v["owner__name"], email) if email is not None else "")
+                or "Unassigned",
+                status=v["status"],
+                stage=v["stage__name"],
+                amount=format_money(v["amount"], v["currency"]),
+                close_date=_short_date(close) if close else "—",
+                is_open=is_open,
+                late=is_open and close is not None and close < today,
+                in_stage=whole_days(entered, now) if is_open else None,
+                last_activity=idle,
+                quiet=is_open and idle is not None and idle > 21,
+            )
+        )
+    return rows
+
+
 def pipeline_page(
     membership: Membership, filters: PipelineFilters, page_number: Any, *, count: int | None = None
-) -> Page[Deal]:
-    """One page of the filtered view. count, when the caller has it (the totals count the
-    same deals), saves the paginator a second scan of them."""
+) -> Page[PipelineRow]:
+    """One page of the filtered view, as rows ready to show. count, when the caller has it
+    (the totals count the same deals), saves the paginator a second scan of them."""
     from django.conf import settings
 
-    deals = pipeline_deals(membership, filters)
-    return make_paginator(deals, settings.UNSTUCK_PAGE_SIZE, count).get_page(page_number)
+    deals = pipeline_deals(membership, filters).values(*ROW_FIELDS)
+    page = make_paginator(deals, settings.UNSTUCK_PAGE_SIZE, count).get_page(page_number)
+    page.object_list = pipeline_rows(list(page.object_list), membership.workspace.slug)
+    return page
 
 
 @dataclass
@@ -156,34 +237,41 @@ class PipelineTotal:
     weighted: Decimal
 
 
-def pipeline_totals(membership: Membership, filters: PipelineFilters) -> list[PipelineTotal]:
+def pipeline_totals(
+    membership: Membership,
+    filters: PipelineFilters,
+    *,
+    probabilities: dict[int, int] | None = None,
+) -> list[PipelineTotal]:
     """Totals over every deal the filters match (not only the page shown), one row per
-    currency, since amounts in different currencies do not add up. One query."""
-    rows = (
+    currency, since amounts in different currencies do not add up, most deals first.
+
+    The database sums the amounts per currency and stage, from the covering index alone, and
+    the stages' probabilities weight those few sums here: the same exact figure as weighting
+    each deal in SQL, for half the database's CPU (no join to the stages, no multiplication
+    per deal). probabilities: stage id → probability, when the caller has the stages already
+    (the filter's choices); stages missing from it are read."""
+    rows = list(
         pipeline_deals(membership, filters)
         .order_by()
-        .values("currency")
-        .annotate(
-            n=Count("pk"),
-            total=Sum("amount"),
-            weighted=Sum(
-                ExpressionWrapper(
-                    F("amount") * F("stage__probability") / Value(Decimal(100)),
-                    output_field=DecimalField(max_digits=20, decimal_places=2),
-                )
-            ),
-        )
-        .order_by("-n", "currency")
+        .values("currency", "stage_id")
+        .annotate(n=Count("pk"), total=Sum("amount"))
     )
-    return [
-        PipelineTotal(
-            currency=r["currency"],
-            count=r["n"],
-            amount=r["total"] or Decimal(0),
-            weighted=Decimal(r["weighted"] or 0).quantize(Decimal("1.00")),
+    known = dict(probabilities or {})
+    if missing := {r["stage_id"] for r in rows} - known.keys():
+        known.update(Stage.objects.filter(pk__in=missing).values_list("pk", "probability"))
+    by_currency: dict[str, PipelineTotal] = {}
+    for r in rows:
+        total = by_currency.setdefault(
+            r["currency"], PipelineTotal(r["currency"], 0, Decimal(0), Decimal(0))
         )
-        for r in rows
-    ]
+        amount = Decimal(r["total"] or 0)
+        total.count += r["n"]
+        total.amount += amount
+        total.weighted += amount * known[r["stage_id"]]
+    for total in by_currency.values():
+        total.weighted = (total.weighted / 100).quantize(Decimal("1.00"))
+    return sorted(by_currency.values(), key=lambda t: (-t.count, t.currency))
 
 
 CSV_HEADER = [

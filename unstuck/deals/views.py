@@ -28,14 +28,18 @@ from unstuck.investigate.selectors import deal_reads
 @workspace_view()
 def pipeline(request: AppRequest, membership: Membership) -> HttpResponse:
     filters = _pipeline_filters(request, membership)
-    # The totals count the filtered deals per currency: the pager's count is their sum.
-    totals = selectors.pipeline_totals(membership, filters)
+    choices = selectors.pipeline_filter_choices(membership, filters)
+    # The totals count the filtered deals per currency: the pager's count is their sum. The
+    # stages offered as filters weigh them (the totals read any other stage they meet).
+    totals = selectors.pipeline_totals(
+        membership, filters, probabilities={s.pk: s.probability for s in choices.stages}
+    )
     count = sum(t.count for t in totals)
     context = {
         "page": selectors.pipeline_page(membership, filters, request.GET.get("page"), count=count),
         "totals": totals,
         "filters": filters,
-        "choices": selectors.pipeline_filter_choices(membership, filters),
+        "choices": choices,
         "sorts": selectors.SORT_LABELS,
         "statuses": selectors.STATUSES,
     }

@@ -173,3 +173,25 @@ class ApiAccessMatrixTests(PersonasTestCase):
             url, payload, content_type="application/json", headers=self.auth("manager_a")
         )
         self.assertEqual(response.status_code, 201)
+
+
+class ManagedTeamsTests(PersonasTestCase):
+    def test_a_managers_teams_are_read_once_per_request_however_many_checks(self) -> None:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        from unstuck.core.access import can_edit_deal, can_see_deal, managed_team_ids
+
+        membership = self.membership_of(self.manager_a)
+        with CaptureQueriesContext(connection) as queries:
+            visible = set(deals_visible_to(membership).values_list("pk", flat=True))
+            self.assertTrue(can_edit_deal(membership, self.deal_a))
+            self.assertFalse(can_see_deal(membership, self.deal_b))
+            self.assertEqual(managed_team_ids(membership), [self.team_a.pk])
+        self.assertEqual(visible, {self.deal_a.pk, self.deal_a2.pk})
+        team_reads = [q for q in queries.captured_queries if '"core_team"' in q["sql"]]
+        self.assertEqual(len(team_reads), 1)
+        # The next request reads the membership, and so its teams, afresh.
+        self.team_b.manager = self.manager_a
+        self.team_b.save()
+        self.assertTrue(can_see_deal(self.membership_of(self.manager_a), self.deal_b))

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.test import override_settings
 
 from unstuck.core.services import api_token_create
 from unstuck.core.testing import PersonasTestCase
-from unstuck.deals.models import StageChange
+from unstuck.deals.models import Deal, StageChange
 
 
 class DealApiTests(PersonasTestCase):
@@ -39,6 +41,51 @@ class DealApiTests(PersonasTestCase):
         self.assertEqual(data["results"][0]["name"], "Alpha two")
         data = self.get(f"/api/v1/workspaces/acme/deals?owner={self.rep_a2.pk}")
         self.assertEqual([d["owner"] for d in data["results"]], ["rep.a2@acme.test"])
+
+    def test_each_listed_deal_carries_every_field_of_the_schema(self) -> None:
+        deal = self.deal_a2
+        Deal.objects.filter(pk=deal.pk).update(
+            close_date=date(2026, 3, 9), next_step="Call the CFO", amount=Decimal("1234.50")
+        )
+        Deal.objects.filter(pk=self.deal_a.pk).update(owner=None, account=None)
+        data = self.get("/api/v1/workspaces/acme/deals?sort=name")
+        first, row = data["results"]
+        stage = self.stages[0]
+        deal.refresh_from_db()
+        assert deal.account is not None
+        self.assertEqual(
+            row,
+            {
+                "id": deal.pk,
+                "external_id": deal.external_id,
+                "source": deal.source,
+                "name": "Alpha two",
+                "account": deal.account.name,
+                "owner": "rep.a2@acme.test",
+                "team": "A",
+                "pipeline": "New business",
+                "stage": {
+                    "id": stage.pk,
+                    "name": "Qualification",
+                    "kind": "open",
+                    "order": 0,
+                    "probability": 10,
+                },
+                "status": "open",
+                "amount": "1234.50",
+                "currency": "USD",
+                "close_date": "2026-03-09",
+                "created_at": row["created_at"],
+                "stage_entered_at": row["stage_entered_at"],
+                "last_activity_at": None,
+                "next_step": "Call the CFO",
+            },
+        )
+        for name in ("created_at", "stage_entered_at"):
+            self.assertTrue(row[name].startswith(getattr(deal, name).strftime("%Y-%m-%dT%H:%M")))
+        # A deal without account or owner (the manager sees it through the team).
+        self.assertEqual(first["name"], "Alpha expansion")
+        self.assertEqual((first["account"], first["owner"], first["team"]), (None, None, "A"))
 
     def test_bad_list_parameters_get_a_clear_error(self) -> None:
         response = self.client.get(

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from django.urls import reverse
+from django.utils import timezone
 
 from unstuck.core.testing import PersonasTestCase
 from unstuck.deals.models import Deal, Pipeline, Stage, StageKind
@@ -68,6 +70,42 @@ class PipelineViewTests(PersonasTestCase):
         self.assertEqual(linked, set(listed))
         hidden = Deal.objects.exclude(pk__in=listed).filter(workspace__slug="acme")
         self.assertTrue(hidden.exists())  # the persona may not see every deal
+
+    def test_each_row_shows_its_deal_formatted(self) -> None:
+        now = timezone.now()
+        Deal.objects.filter(pk=self.deal_a.pk).update(
+            close_date=date(2026, 3, 9), last_activity_at=now - timedelta(days=30)
+        )
+        Deal.objects.filter(pk=self.deal_a2.pk).update(
+            owner=None, account=None, amount=Decimal("2500000"), currency="EUR"
+        )
+        won = self.make_deal(
+            owner=self.rep_b, stage=self.stages[-2], last_activity_at=now - timedelta(days=40)
+        )
+        self.client.force_login(self.leader)
+        html = self.client.get(self.url(status="all", sort="name")).content.decode()
+        cells = {
+            name: row.split("</tr>")[0]
+            for row in html.split("<tr>")[2:]
+            for name in [row.split('class="deal-name"')[1].split(">")[1].split("<")[0]]
+        }
+        late_open = cells["Alpha expansion"]
+        self.assertIn('<div class="muted small">Account', late_open)
+        self.assertIn('<td data-label="Owner">Rep.A</td>', late_open)
+        self.assertIn('<td data-label="Amount" class="num">$50,000</td>', late_open)
+        self.assertIn('<td data-label="Close date" class="late">Mar 9, 2026</td>', late_open)
+        self.assertIn('<td data-label="In stage" class="num">30 d</td>', late_open)
+        self.assertIn('<span class="late">30 d ago</span>', late_open)
+        bare = cells["Alpha two"]
+        self.assertIn('<div class="muted small">No account</div>', bare)
+        self.assertIn('<td data-label="Owner">Unassigned</td>', bare)
+        self.assertIn('<td data-label="Amount" class="num">€2.5M</td>', bare)
+        self.assertIn('<td data-label="Close date" class="">—</td>', bare)
+        self.assertIn('<span class="muted">none</span>', bare)
+        closed = cells[won.name]
+        self.assertIn(f'<span class="chip won">{self.stages[-2].name}</span>', closed)
+        self.assertIn('<span class="muted">closed</span>', closed)
+        self.assertIn('<span class="">40 d ago</span>', closed)  # closed: never "late"
 
     def test_totals_cover_every_matching_deal_weighted_by_stage_probability(self) -> None:
         Deal.objects.filter(pk=self.deal_a.pk).update(stage=self.stages[2])  # Proposal, 50 %
