@@ -245,7 +245,11 @@ def run_import(
     summary_line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("Imported")), "?")
     steps = [ln for ln in proc.stderr.splitlines() if "import step" in ln]
     slow = [ln.split("import step ", 1)[1] for ln in steps if float(ln.rsplit(" ", 1)[1][:-1]) >= 1]
-    slow += [ln for ln in proc.stderr.splitlines() if "row by row" in ln or "fingerprints," in ln]
+    slow += [
+        ln
+        for ln in proc.stderr.splitlines()
+        if "row by row" in ln or "fingerprints," in ln or "line index:" in ln
+    ]
     # ru_maxrss is the largest child so far: a later, smaller child does not show.
     rss = peak if peak > before else float("nan")
     slow_steps = "".join(f"\n    {step}" for step in slow)
