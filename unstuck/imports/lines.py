@@ -12,8 +12,8 @@ in Python and looks each one up:
   is known without parsing it. A line not found is new or changed: its id is parsed (csv).
 - A deal is *touched* when a line of its is new or changed, when a line of the last import
   with its id is gone (a deleted history line, a removed or changed row), when its id is on
-  two deal lines (or a history line twice), or when its fields no longer hash to what the
-  import wrote (edited in the app, fingerprint.stored_state).
+  two deal lines, or when its fields no longer hash to what the import wrote (edited in the
+  app, fingerprint.stored_state).
 - Only the lines of touched deals are copied, every line of theirs in both files, each with
   its own line number (problem reports name the lines of the files); the fingerprint path
   then runs on them as it always did, and whatever it stages goes the loader's usual way.
@@ -36,8 +36,10 @@ from __future__ import annotations
 
 import csv
 import json
+import operator
 import re
 import secrets
+import threading
 import zlib
 from collections import Counter
 from collections.abc import Iterable
@@ -59,11 +61,9 @@ if TYPE_CHECKING:
 
 Hashes = npt.NDArray[np.uint64]
 BLOCK = 1 << 22
+# Bump when what a line index holds changes: an index of another format is not used.
+FORMAT = 1
 WS = b" \t\r\n"  # what the loader trims from an id (copy_stage.WS)
-
-
-def _hash(b: bytes) -> int:
-    return zlib.crc32(b) | (zlib.adler32(b) << 32)
 
 
 def _hashes(lines: list[bytes]) -> Hashes:
@@ -99,8 +99,13 @@ def index_file(workspace_id: int, source: str, token: str) -> Path:
 
 
 def id_hash(external_id: str) -> int:
-    """The hash of a deal id as stored (what a line's id hashes to once read and trimmed)."""
-    return _hash(external_id.encode())
+    """The hash of a deal id as stored (what a line's id hashes to once read and trimmed):
+    32 bits, as two ids that collide only cost the copy of the other deal's lines."""
+    return zlib.crc32(external_id.encode())
+
+
+def _id_hashes(ids: list[bytes]) -> Hashes:
+    return np.fromiter(map(zlib.crc32, ids), dtype=np.uint64, count=len(ids))
 
 
 class _Ids:
@@ -124,9 +129,18 @@ class _Ids:
         return row[k].strip(" \t\r\n").encode() if len(row) > k else b""
 
     def hash(self, line: bytes) -> int:
-        return _hash(self.of(line))
+        return zlib.crc32(self.of(line))
 
-    def hashes(self, lines: list[bytes]) -> Hashes:
+    def hashes(self, lines: list[bytes], plain: bool = False) -> Hashes:
+        """plain: the lines hold no quote and only ASCII (each id is its cell, trimmed)."""
+        if plain:
+            split = operator.methodcaller("split", self.delim, self.k + 1)
+            try:
+                cells = list(map(operator.itemgetter(self.k), map(split, lines)))
+            except IndexError:  # a short row: read one by one
+                pass
+            else:
+                return _id_hashes(list(map(operator.methodcaller("strip", WS), cells)))
         h = self.hash
         return np.fromiter((h(x) for x in lines), dtype=np.uint64, count=len(lines))
 
@@ -143,15 +157,16 @@ class Streamed:
         self.e: list[Hashes] = []
 
     def feed(self, block: bytes) -> None:
-        lines = (self.carry + block).split(b"\n")
+        data = self.carry + block
+        lines = data.split(b"\n")
         self.carry = lines.pop()
         if self.header and lines:
             lines, self.header = lines[1:], False
-        self._add(lines)
+        self._add(lines, data.isascii() and b'"' not in data)
 
-    def _add(self, lines: list[bytes]) -> None:
+    def _add(self, lines: list[bytes], plain: bool = False) -> None:
         self.h.append(_hashes(lines))
-        self.e.append(self.ids.hashes(lines))
+        self.e.append(self.ids.hashes(lines, plain))
 
     def finish(self) -> tuple[Hashes, Hashes]:
         if self.carry and not self.header:
@@ -287,6 +302,17 @@ def _pick(f: SniffedFile, scan: _Scan, want: npt.NDArray[np.bool_]) -> list[tupl
     return out
 
 
+def _among(values: Hashes, few: Hashes) -> npt.NDArray[np.bool_]:
+    """Which of values are in few (small): a binary search each in the sorted few, which
+    np.isin would instead sort together with the millions."""
+    few = np.unique(few)
+    if not len(few):
+        return np.zeros(len(values), dtype=np.bool_)
+    pos = np.minimum(np.searchsorted(few, values), len(few) - 1)
+    found: npt.NDArray[np.bool_] = few[pos] == values
+    return found
+
+
 def _duplicates(values: Hashes) -> Hashes:
     s: Hashes = np.sort(values)
     twice: Hashes = s[1:][s[1:] == s[:-1]]
@@ -316,27 +342,47 @@ def select(loader: Loader, src: CopySource, facts: dict[str, Any]) -> Selection 
         return None
     if not path.exists() or stored.get("world") != fingerprint.world(ws, source):
         return None
-    with staging.timed("deals edited since"):
-        count, edited = staging.fetchall(
-            "SELECT COUNT(*), COALESCE(array_agg(d.external_id) FILTER (WHERE "
-            f"d.import_state IS DISTINCT FROM {fingerprint.stored_state('d')}), '{{}}') "
-            "FROM deals_deal d WHERE d.workspace_id = %s AND d.source = %s "
-            "AND d.import_hash IS NOT NULL",
-            [ws, source],
-        )[0]
+    index = _unpack(path)
+    if int(index.get("format", [0])[0]) != FORMAT:
+        return None
+    m = src.mapping
+    scans: dict[str, _Scan] = {}
+    failed: list[BaseException] = []
+
+    def scan() -> None:
+        # Python only (no database): beside the query below, which releases the GIL while
+        # the database scans the deals.
+        try:
+            with staging.timed("line hashes of the deals"):
+                scans["deals"] = _scan(src.deals, index["deal_h"], index["deal_e"])
+            if src.history is not None:
+                with staging.timed("line hashes of the history"):
+                    scans["hist"] = _scan(src.history, index["hist_h"], index["hist_e"])
+        except BaseException as exc:  # raised again below
+            failed.append(exc)
+
+    hashing = threading.Thread(target=scan, name="import-line-hashes", daemon=True)
+    hashing.start()
+    try:
+        with staging.timed("deals edited since"):
+            count, edited = staging.fetchall(
+                "SELECT COUNT(*), COALESCE(array_agg(d.external_id) FILTER (WHERE "
+                f"d.import_state IS DISTINCT FROM {fingerprint.stored_state('d')}), '{{}}') "
+                "FROM deals_deal d WHERE d.workspace_id = %s AND d.source = %s "
+                "AND d.import_hash IS NOT NULL",
+                [ws, source],
+            )[0]
+    finally:
+        hashing.join()
+    if failed:
+        raise failed[0]
     if count != stored.get("deals"):
         return None  # deals it fingerprinted were deleted, or imported by another path since
-    index = _unpack(path)
-    m = src.mapping
-    deal_ids = _Ids(src.deals, m.columns["external_id"])
-    with staging.timed("line hashes of the deals"):
-        deals = _scan(src.deals, index["deal_h"], index["deal_e"])
-    if not _read_new_ids(deals, deal_ids):
+    deals, hist = scans["deals"], scans.get("hist")
+    if not _read_new_ids(deals, _Ids(src.deals, m.columns["external_id"])):
         return None
-    hist = None
     if src.history is not None:
-        with staging.timed("line hashes of the history"):
-            hist = _scan(src.history, index["hist_h"], index["hist_e"])
+        assert hist is not None
         if not _read_new_ids(hist, _Ids(src.history, m.history["deal"])):
             return None
     touched_parts = [
@@ -348,14 +394,14 @@ def select(loader: Loader, src: CopySource, facts: dict[str, Any]) -> Selection 
     if hist is not None:
         touched_parts.append(hist.ids[list(hist.new)] if hist.new else np.zeros(0, np.uint64))
         touched_parts.append(index["hist_e"][~hist.hit])
-        twice = _duplicates(hist.hashes)
-        if len(twice):
-            touched_parts.append(hist.ids[np.isin(hist.hashes, twice)])
+        # A history line now twice needs nothing: the loader would skip the second copy as
+        # a step already stored. A line that was there twice and is now once left a copy
+        # of it in the index unseen (touched above).
     touched = np.unique(np.concatenate(touched_parts).astype(np.uint64))
-    want_d = np.isin(deals.ids, touched)
+    want_d = _among(deals.ids, touched)
     clean = deals.hashes[~want_d]
     dropped = index["dropped"]
-    clean_dropped = int(np.isin(clean, dropped).sum()) if len(dropped) else 0
+    clean_dropped = int(_among(clean, dropped).sum()) if len(dropped) else 0
     owner_h, owner_i = index["owner_h"], index["owner_i"]
     clean_owners: Counter[str] = Counter()
     carried: dict[int, str] = {}
@@ -381,12 +427,12 @@ def select(loader: Loader, src: CopySource, facts: dict[str, Any]) -> Selection 
         hist_h=hist.hashes if hist is not None else None,
         hist_e=hist.ids if hist is not None else None,
         owners=carried,
-        dropped=set(clean[np.isin(clean, dropped)].tolist()) if clean_dropped else set(),
+        dropped=set(clean[_among(clean, dropped)].tolist()) if clean_dropped else set(),
     )
     with staging.timed("picking the touched lines"):
         chosen_d = _pick(src.deals, deals, want_d)
         chosen_h = (
-            _pick(src.history, hist, np.isin(hist.ids, touched))
+            _pick(src.history, hist, _among(hist.ids, touched))
             if hist is not None and src.history is not None
             else None
         )
@@ -412,20 +458,31 @@ def store(loader: Loader, pending: Pending) -> None:
 
     if pending.deal_h is None or pending.deal_e is None:
         return
+    owners = pending.owners
     empty = np.zeros(0, dtype=np.uint64)
 
-    def by_hash(h: Hashes | None, e: Hashes | None) -> tuple[Hashes, Hashes]:
-        if h is None or e is None:
-            return empty, empty
-        order = np.argsort(h)
-        return h[order], e[order]
+    def by_hash(name: str) -> tuple[Hashes, npt.NDArray[np.uint32]]:
+        """The lines' hashes sorted, and their ids' (32 bits) in the same order; what is
+        sorted is let go as it goes (a million deals' history holds 80 MB)."""
+        done = getattr(pending, f"sorted_{name}")
+        if done is None:
+            h, e = getattr(pending, f"{name}_h"), getattr(pending, f"{name}_e")
+            if h is None or e is None:
+                h, e = empty, empty
+            setattr(pending, f"{name}_h", None)
+            setattr(pending, f"{name}_e", None)
+            order = np.argsort(h)
+            done = (h[order], e[order])
+            del h, e, order
+        setattr(pending, f"sorted_{name}", None)
+        return done[0], done[1].astype(np.uint32)
 
-    deal = pending.sorted_deal or by_hash(pending.deal_h, pending.deal_e)
-    hist = pending.sorted_hist or by_hash(pending.hist_h, pending.hist_e)
-    cells = sorted(set(pending.owners.values()))
+    deal = by_hash("deal")
+    hist = by_hash("hist")
+    cells = sorted(set(owners.values()))
     number = {c: i for i, c in enumerate(cells)}
-    owner_h = np.array(list(pending.owners), dtype=np.uint64)
-    owner_i = np.array([number[c] for c in pending.owners.values()], dtype=np.uint32)
+    owner_h = np.array(list(owners), dtype=np.uint64)
+    owner_i = np.array([number[c] for c in owners.values()], dtype=np.uint32)
     order = np.argsort(owner_h)
     ws, source = loader.workspace.pk, loader.result.fingerprints["source"]
     token = secrets.token_hex(16)
@@ -443,6 +500,7 @@ def store(loader: Loader, pending: Pending) -> None:
                 owner_i=owner_i[order],
                 owner_json=np.frombuffer(json.dumps(cells).encode(), dtype=np.uint8),
                 dropped=np.array(sorted(pending.dropped), dtype=np.uint64),
+                format=np.array([FORMAT]),
             )
         before = (
             LineIndex.objects.filter(workspace_id=ws, source=source)
