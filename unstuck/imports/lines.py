@@ -53,7 +53,7 @@ from django.conf import settings
 from django.db import transaction
 
 from unstuck.imports import fingerprint, staging
-from unstuck.imports.parsing import SniffedFile
+from unstuck.imports.parsing import FIELD_LIMIT, SniffedFile
 
 if TYPE_CHECKING:
     from unstuck.imports.copy_stage import CopySource
@@ -280,10 +280,11 @@ def _scan(f: SniffedFile, stored_h: Hashes, stored_e: Hashes) -> _Scan:
 
 
 def _read_new_ids(scan: _Scan, ids: _Ids) -> bool:
-    """Read the id of each line not in the index; False if a line is blank or starts a
-    record that spans lines (the files are then copied whole)."""
+    """Read the id of each line not in the index; False if a line is blank, starts a record
+    that spans lines, or is longer than the row path reads (the files are then copied
+    whole, and COPY hands them to the row path where it would)."""
     for i, line in scan.new.items():
-        if not line.strip(b"\r") or line.count(b'"') % 2:
+        if not line.strip(b"\r") or line.count(b'"') % 2 or len(line) > FIELD_LIMIT:
             return False
         scan.ids[i] = ids.hash(line)
     return True
