@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from django.db import DatabaseError, connection, transaction
 
-from unstuck.imports import fingerprint, staging
+from unstuck.imports import fingerprint, lines, staging
 from unstuck.imports.mapping import Mapping, kind_from_name, person_of
 from unstuck.imports.parsing import FIELD_LIMIT, SniffedFile
 from unstuck.imports.staging import timed
@@ -123,12 +123,23 @@ def _fetch(sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
 # --- COPY ------------------------------------------------------------------------------------
 
 
-def _copy_file(f: SniffedFile, table: str, progress: Callable[[int], None]) -> tuple[int, str]:
+def _copy_file(
+    f: SniffedFile,
+    table: str,
+    progress: Callable[[int], None],
+    *,
+    chosen: list[tuple[int, bytes]] | None = None,
+    header: bytes = b"",
+    hasher: lines.Streamed | None = None,
+) -> tuple[int, str]:
     """COPY the file as text into a new temp table with one column per header (c0, c1, …)
     plus line, the record's number; returns the number of records and the SQL for each
-    record's physical line."""
+    record's physical line. chosen: only these lines (line number, bytes), each with its
+    own number (lines.py); hasher: hashes every line as it is sent."""
     cols = [f"c{i}" for i in range(len(f.headers))]
     staging.drop(table)
+    if chosen is not None:
+        return _copy_lines(f, table, cols, chosen, header), "r.line"
     _run(
         f"CREATE TEMP TABLE {table} (line bigint GENERATED ALWAYS AS IDENTITY, "
         + ", ".join(f"{c} text" for c in cols)
@@ -157,17 +168,49 @@ def _copy_file(f: SniffedFile, table: str, progress: Callable[[int], None]) -> t
                 if first >= 0:
                     since_break = len(block) - block.rfind(b"\n") - 1
                 copy.write(block)
+                if hasher is not None:
+                    hasher.feed(block)
                 rows += block.count(b"\n")
                 last = block[-1:]
                 progress(rows)
         # COPY says how many records it read: no second pass over the table to count them.
         count = cursor.cursor.rowcount
     _run(f"ANALYZE {table}")
-    lines = rows + (1 if last not in (b"\n", b"") else 0)
-    if lines == count + 1:
+    physical = rows + (1 if last not in (b"\n", b"") else 0)
+    if physical == count + 1:
         # One line per record (COPY refuses blank lines): the header is line 1.
         return count, "r.line + 1"
     return count, _line_counting_breaks(cols)
+
+
+def _copy_lines(
+    f: SniffedFile, table: str, cols: list[str], chosen: list[tuple[int, bytes]], header: bytes
+) -> int:
+    """COPY only the chosen lines, each after its line number (its own first column)."""
+    _run(f"CREATE TEMP TABLE {table} (line bigint, {', '.join(f'{c} text' for c in cols)})")
+    options = [
+        "FORMAT csv",
+        "HEADER true",
+        f"DELIMITER '{f.delimiter}'",
+        f"ENCODING '{ENCODINGS[f.encoding]}'",
+    ]
+    delimiter = f.delimiter.encode()
+    copy_sql = f"COPY {table} (line, {', '.join(cols)}) FROM STDIN WITH ({', '.join(options)})"
+    with (
+        connection.cursor() as cursor,
+        timed(f"COPY {f.name}, {len(chosen)} lines"),
+        cursor.cursor.copy(copy_sql) as copy,
+    ):
+        # The header as the file has it, so that its line break is the one of every line.
+        copy.write(b"line" + delimiter + header + b"\n")
+        for start in range(0, len(chosen), 10_000):
+            copy.write(
+                b"".join(
+                    b"%d%s%s\n" % (n, delimiter, line) for n, line in chosen[start : start + 10_000]
+                )
+            )
+    _run(f"ANALYZE {table}")
+    return len(chosen)
 
 
 def _raw_cells(f: SniffedFile) -> list[str]:
@@ -312,16 +355,34 @@ def _values_table(
     _run(f"ANALYZE {name}")
 
 
-def _stage_deals(loader: Loader, src: CopySource, job: _HistoryJob | None, seed: int) -> None:
+def _stage_deals(
+    loader: Loader,
+    src: CopySource,
+    job: _HistoryJob | None,
+    seed: int,
+    chosen: lines.Selection | None,
+    pending: lines.Pending | None,
+) -> None:
     """job: the history's connection, whose lines sent count into the progress reported
-    while the deals are read, and which waits to hear whose history to stage."""
+    while the deals are read, and which waits to hear whose history to stage. chosen: the
+    lines to copy (lines.py), None for all; pending: the line index this import leaves."""
     m, f = src.mapping, src.deals
+    hasher = lines.Streamed(f, m.columns["external_id"]) if pending and not chosen else None
     count, line = _copy_file(
-        f, "raw_deal", lambda n: loader.progress(n + (job.lines if job is not None else 0))
+        f,
+        "raw_deal",
+        lambda n: loader.progress(n + (job.lines if job is not None else 0)),
+        chosen=chosen.deals if chosen else None,
+        header=chosen.headers[0] if chosen else b"",
+        hasher=hasher,
     )
+    if chosen is not None:
+        count = chosen.deal_lines
     if count == 0:
         raise Fallback("no data rows")
     loader.report.rows_read += count
+    if hasher is not None and pending is not None and line == "r.line + 1":
+        pending.deal_h, pending.deal_e = hasher.finish()
     c = _Columns(f, m.columns, DEAL_TYPES)
     keep = _keep(f, src.skip_deleted)
     # Stage names after renaming, with the kind each one implies.
@@ -339,21 +400,43 @@ def _stage_deals(loader: Loader, src: CopySource, job: _HistoryJob | None, seed:
     # Owners: each distinct owner value matched once, by email, then name.
     owner_rows = []
     unknown: Counter[str] = Counter()
+    unknown_cells = []
     emails: dict[str, str] = {}
     owner_sql = f"SELECT {c.trim('owner')}, COUNT(*) FROM raw_deal r WHERE {keep} GROUP BY 1"
-    for raw, n in _fetch(owner_sql):
+    owner_counts = Counter(dict(_fetch(owner_sql)))
+    copied_owners = set(owner_counts)
+    if chosen is not None:
+        owner_counts.update(chosen.clean_owners)  # the lines not copied count too
+    for raw, n in owner_counts.items():
         person = src.owners.get(raw, ("", raw)) if src.owners else person_of(raw)
         user_id, team_id = loader.owners.resolve(person)
         if user_id is None and (person[1] or person[0]):
             unknown[person[1] or person[0]] += n
+            unknown_cells.append(raw)
             if person[0]:
                 emails.setdefault(person[1] or person[0], person[0].strip().lower())
-        owner_rows.append((raw, user_id, team_id))
+        if raw in copied_owners:
+            owner_rows.append((raw, user_id, team_id))
     _values_table(
         "cp_owner", [("raw", "text"), ("owner_id", "bigint"), ("team_id", "bigint")], owner_rows
     )
     loader.result.unknown_owners = dict(unknown.most_common())
     loader.result.unknown_owner_emails = emails
+    if pending is not None and line in ("r.line + 1", "r.line"):
+        # Which lines read had an owner who is no member, or are marked deleted: what the
+        # lines the next import does not copy will count for.
+        if unknown_cells:
+            pending.add_owner_lines(
+                _fetch(
+                    f"SELECT {line}, {c.trim('owner')} FROM raw_deal r WHERE {keep} "
+                    f"AND {c.trim('owner')} = ANY(%s)",
+                    [unknown_cells],
+                )
+            )
+        if keep != "TRUE":
+            pending.add_dropped_lines(
+                n for (n,) in _fetch(f"SELECT {line} FROM raw_deal r WHERE NOT ({keep})")
+            )
 
     ext = c.text("external_id")
     checks = [f"{ext} = ''", f"length({ext}) > 100", *_unreadable(c)]
@@ -397,7 +480,7 @@ def _stage_deals(loader: Loader, src: CopySource, job: _HistoryJob | None, seed:
             source=m.source,
             # Where cells span lines, each row's line number counts the rows before it:
             # every row is staged, so that problems name the right line.
-            trust=line == "r.line + 1",
+            trust=line in ("r.line + 1", "r.line"),
         )
     if job is not None:
         with timed("waiting for the history's fingerprints"):
@@ -409,7 +492,7 @@ def _stage_deals(loader: Loader, src: CopySource, job: _HistoryJob | None, seed:
         found = fingerprint.unchanged_rows(
             digests=job.digests if job is not None else None, seed=seed
         )
-    loader.result.skipped = found.skipped
+    loader.result.skipped = found.skipped + (chosen.clean_deals if chosen else 0)
     log.debug("import: %d deal rows unchanged by their fingerprints, not staged", found.skipped)
     if job is not None:
         job.wanted.put(found.wanted)
@@ -446,10 +529,22 @@ def _stage_history(job: _HistoryJob) -> int:
     deals' side says which deals need it (job.wanted), stage their lines, checked and typed,
     into the table named job.shared (a regular unlogged table: this runs on a connection of
     its own, beside the deals); returns the number of records read."""
-    src, shared = job.src, job.shared
+    src, shared, chosen = job.src, job.shared, job.chosen
     assert src.history is not None
     m, f = src.mapping, src.history
-    count, line = _copy_file(f, "raw_hist", job.sent)
+    hasher = lines.Streamed(f, m.history["deal"]) if job.pending and not chosen else None
+    count, line = _copy_file(
+        f,
+        "raw_hist",
+        job.sent,
+        chosen=chosen.history if chosen else None,
+        header=chosen.headers[1] if chosen else b"",
+        hasher=hasher,
+    )
+    if chosen is not None:
+        count = chosen.history_lines
+    if hasher is not None and line == "r.line + 1":
+        job.hashed = hasher.finish()
     c = _Columns(f, m.history, HISTORY_TYPES)
     keep = _keep(f, src.skip_deleted)
     deal = c.text("deal")
@@ -465,7 +560,7 @@ def _stage_history(job: _HistoryJob) -> int:
     wanted = job.wanted.get()
     if wanted is STOP:
         return count
-    if line != "r.line + 1":
+    if line not in ("r.line + 1", "r.line"):
         wanted = None  # cells span lines: line numbers count every row before, so stage all
     only = "" if wanted is None else f" AND {deal} = ANY(%s)"
     checks = [f"{deal} = ''", f"COALESCE({c.raw('entered_at')}, '') = ''", *_unreadable(c)]
@@ -494,9 +589,19 @@ class _HistoryJob(threading.Thread):
     side waits for this side's fingerprints (digests_ready) and answers with the deals whose
     history to stage (wanted: a list of ids, None for all, or STOP)."""
 
-    def __init__(self, src: CopySource, shared: str, digests: str, seed: int) -> None:
+    def __init__(
+        self,
+        src: CopySource,
+        shared: str,
+        digests: str,
+        seed: int,
+        chosen: lines.Selection | None,
+        pending: lines.Pending | None,
+    ) -> None:
         super().__init__(name="import-history", daemon=True)
         self.src, self.shared, self.digests, self.seed = src, shared, digests, seed
+        self.chosen, self.pending = chosen, pending
+        self.hashed: tuple[lines.Hashes, lines.Hashes] | None = None  # the history's lines
         self.count = 0
         self.lines = 0  # lines of the file sent so far; the importing thread reports them
         self.error: BaseException | None = None
@@ -572,15 +677,26 @@ def stage(loader: Loader, src: CopySource) -> bool:
             loader.result.fingerprints = dict(facts)
             if _nothing_to_read(loader, facts):
                 return True
+            # The lines the last import read need not be copied again (lines.py).
+            with timed("line index"):
+                chosen = lines.select(loader, src, facts)
+            pending = loader.line_index = chosen.pending if chosen else lines.Pending()
+            if chosen is not None:
+                log.debug(
+                    "import: line index: %d of %d lines copied (%d deals touched)",
+                    len(chosen.deals) + len(chosen.history or []),
+                    chosen.deal_lines + chosen.history_lines,
+                    chosen.touched,
+                )
             if src.history is not None:
                 _drop_abandoned()
                 key = secrets.randbits(62)
                 shared, digests = f"{SHARED_PREFIX}{key}", f"{DIGESTS_PREFIX}{key}"
                 staging.execute("SELECT pg_advisory_lock(%s)", [key])
                 loader.cleanups.append(lambda: _drop_shared(shared, key, digests))
-                job = _HistoryJob(src, shared, digests, seed)
+                job = _HistoryJob(src, shared, digests, seed, chosen, pending)
                 job.start()
-            _stage_deals(loader, src, job, seed)
+            _stage_deals(loader, src, job, seed, chosen, pending)
             if job is None:
                 staging.create("stg_hist", staging.HISTORY_COLUMNS, staging.Dialect())
             else:
@@ -595,6 +711,11 @@ def stage(loader: Loader, src: CopySource) -> bool:
                             break
                 if job.error is not None:
                     raise job.error
+                if chosen is None:
+                    if job.hashed is None:
+                        loader.line_index = None  # records span lines: no index
+                    else:
+                        pending.hist_h, pending.hist_e = job.hashed
                 loader.report.rows_read += job.count
                 staging.execute(f"CREATE TEMP VIEW stg_hist AS SELECT * FROM {job.shared}")
     except (Fallback, DatabaseError, psycopg.Error) as exc:
@@ -607,6 +728,7 @@ def stage(loader: Loader, src: CopySource) -> bool:
         loader.result.unknown_owner_emails = {}
         loader.result.skipped = 0
         loader.result.fingerprints = {}
+        loader.line_index = None
         loader.account_names.clear()
         return False
     finally:
@@ -629,6 +751,9 @@ def _nothing_to_read(loader: Loader, facts: dict[str, Any]) -> bool:
     loader.result.unknown_owners = reference.get("unknown_owners") or {}
     loader.result.unknown_owner_emails = reference.get("unknown_owner_emails") or {}
     loader.report.rows_read += reference["rows_read"]
+    if reference["fingerprints"].get("lines"):
+        # The index of the lines that import read still says what these files hold.
+        loader.result.fingerprints["lines"] = reference["fingerprints"]["lines"]
     loader.report.notes.append(
         f"These are the files import {reference['run']} read, and the deals it wrote have not "
         "changed since: nothing to import."

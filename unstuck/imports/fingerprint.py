@@ -16,6 +16,10 @@ history of deals missing from the deals file) takes the loader's usual path, whi
 stores fresh fingerprints. A mismatch only ever costs time, never correctness: the hashes
 are compared, not trusted to say what changed. 64-bit hashes: two different rows collide
 with a chance of 2^-64.
+
+Before any of this, lines.py compares the files' raw lines with the last import's and
+copies only the lines of the deals they touch (when it may): these fingerprints are then
+taken over those lines only.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from django.db import transaction
 
 from unstuck.core.models import Membership, Workspace
 from unstuck.deals.models import Pipeline
-from unstuck.imports import copy_stage, fingerprint, staging
+from unstuck.imports import copy_stage, fingerprint, lines, staging
 from unstuck.imports.copy_stage import CopySource
 from unstuck.imports.dimensions import ensure_stages, upsert_accounts
 from unstuck.imports.mapping import kind_from_name
@@ -171,6 +171,8 @@ class Loader:
         # Run after the import's transaction, whatever its end (shared tables to drop).
         self.cleanups: list[Callable[[], None]] = []
         self.account_names: dict[str, str] = {}
+        # The lines this import leaves for the next one to compare with (COPY path).
+        self.line_index: lines.Pending | None = None
         self._deal_rows = 0
 
     # --- the whole import -------------------------------------------------------------------
@@ -270,6 +272,8 @@ class Loader:
             if self.report.errors and self.options.strict:
                 raise ImportRejected
         if self.result.staged_by == "copy":
+            if self.line_index is not None:
+                lines.store(self, self.line_index)
             # What the next import checks before it trusts these fingerprints.
             fingerprint.remember(self.result.fingerprints, self.workspace.pk)
         self.result.written = True

@@ -159,3 +159,25 @@ class SavedMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} mapping {self.headers_key[:8]}"
+
+
+class LineIndex(models.Model):
+    """What the last fingerprinting COPY import of a source read, line by line (lines.py): a
+    64-bit hash of each raw line of its deals and history files beside a hash of the deal id
+    on that line, so the next import copies only the lines that changed (and the deals they
+    touch). The hashes (about 100 MB at a million deals) are a file in the data folder, named
+    by the token; this row, written in the import's transaction, says which file is current."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    source = models.CharField(max_length=30)
+    token = models.CharField(
+        max_length=32, help_text="Names the file; also in the import run's summary."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "source"], name="line_index_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"line index {self.source} {self.token}"
