@@ -27,9 +27,11 @@ not in the index with an odd number of quotes starts a record that spans lines: 
 are then copied whole, as are files with blank lines). Unknown owners and rows marked
 deleted are counted over all lines: the index keeps which lines had them.
 
-The line hash is CRC-32 and Adler-32 side by side (64 bits, ~0.4 µs a line in Python, a
-third of what blake2b costs): a changed line taken for an unchanged one would need both to
-collide with one of the last import's lines. A mismatch of the id hashes only copies more.
+The line hash is xxHash's XXH3, 64 bits (~0.07 µs a line from Python, a twelfth of what
+blake2b costs; CRC-32 beside Adler-32 cost 0.4 µs and Adler-32 spreads short lines over few
+of its bits): a changed line is taken for an unchanged one only if its hash equals one of the
+last import's six million, about one chance in 3 * 10^12 per changed line. A mismatch of the
+id hashes only copies more.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ import numpy as np
 import numpy.typing as npt
 from django.conf import settings
 from django.db import transaction
+from xxhash import xxh3_64_intdigest
 
 from unstuck.imports import fingerprint, staging
 from unstuck.imports.parsing import FIELD_LIMIT, SniffedFile
@@ -62,15 +65,12 @@ if TYPE_CHECKING:
 Hashes = npt.NDArray[np.uint64]
 BLOCK = 1 << 22
 # Bump when what a line index holds changes: an index of another format is not used.
-FORMAT = 1
+FORMAT = 2
 WS = b" \t\r\n"  # what the loader trims from an id (copy_stage.WS)
 
 
 def _hashes(lines: list[bytes]) -> Hashes:
-    n = len(lines)
-    crc = np.fromiter(map(zlib.crc32, lines), dtype=np.uint64, count=n)
-    adler = np.fromiter(map(zlib.adler32, lines), dtype=np.uint64, count=n)
-    out: Hashes = (adler << np.uint64(32)) | crc
+    out: Hashes = np.fromiter(map(xxh3_64_intdigest, lines), dtype=np.uint64, count=len(lines))
     return out
 
 
