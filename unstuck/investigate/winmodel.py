@@ -403,9 +403,12 @@ def swap_effects(model: Any, X: np.ndarray, reference: np.ndarray) -> tuple[np.n
     """The probability of each row and, per fact, how much it drops when that fact alone is
     set to its typical value: `p[i] - predict_proba(X[i] with X[i, j] = reference[j])`.
 
-    By the boosted trees directly (`_swap_effects_by_trees`), which gives exactly the
-    figures of predicting every swapped row again; checked on a few rows against that
-    generic way, which is used instead if the model is not what the shortcut knows."""
+    From 2,000 rows, by the boosted trees directly (`_swap_effects_by_trees`), which gives
+    exactly the figures of predicting every swapped row again; checked on a few rows against
+    that generic way, which is used instead if the model is not what the shortcut knows (and
+    for fewer rows, where it is the cheaper)."""
+    if len(X) < _TREES_FROM:
+        return _swap_effects_by_predicting(model, X, reference)
     check = min(len(X), 64)
     try:
         p, effects = _swap_effects_by_trees(model, X, reference)
@@ -437,6 +440,9 @@ def _swap_effects_by_predicting(
     return p, effects
 
 
+# Below this many rows (an incremental recompute) reading the trees costs more to set up
+# than predicting the swapped rows again.
+_TREES_FROM = 2000
 # Rows per pass: each pass holds one prediction per tree per row (500 trees: 33 MB).
 _SWAP_BLOCK = 8192
 
@@ -493,31 +499,33 @@ class _BoosterSwaps:
         self.typical = booster._preprocess_X(reference[None, :], reset=False)[0]
         # Per column: the numeric thresholds of all trees (sorted), and per tree that splits
         # on it the positions among them from which a value takes the typical value's path
-        # in that tree (lo to hi: the same thresholds of the tree below it), or None for a
+        # in that tree (lo to hi: the same thresholds of that tree below it), or None for a
         # categorical column or a missing typical value (any other value may change it).
         self.categorical = categorical
         self.thresholds: list[np.ndarray] = []
-        self.users: list[list[tuple[int, int, int] | tuple[int, None, None]]] = []
-        splits = [tree.nodes[tree.nodes["is_leaf"] == 0] for tree in self.trees]
+        self.users: list[list[tuple[int, int | None, int | None]]] = []
+        nodes = np.concatenate([tree.nodes for tree in self.trees])
+        tree_of = np.repeat(np.arange(len(self.trees)), [len(t.nodes) for t in self.trees])
+        split = nodes["is_leaf"] == 0
+        nodes, tree_of = nodes[split], tree_of[split]
         for c in range(m):
-            mine = [s[s["feature_idx"] == c] for s in splits]
-            known = [s["num_threshold"] for s in mine if len(s)]
-            everything = np.unique(np.concatenate(known)) if known else np.zeros(0)
+            on = nodes["feature_idx"] == c
+            threshold, trees = nodes["num_threshold"][on], tree_of[on]
+            everything = np.unique(threshold)
             self.thresholds.append(everything)
-            exact = not categorical[c] and not np.isnan(self.typical[c])
-            at = int(np.searchsorted(everything, self.typical[c], side="left"))
-            users: list[tuple[int, int, int] | tuple[int, None, None]] = []
-            for t, s in enumerate(mine):
-                if not len(s):
-                    continue
-                if not exact:
-                    users.append((t, None, None))
-                    continue
-                below = np.concatenate([[0], np.cumsum(np.isin(everything, s["num_threshold"]))])
-                lo = int(np.searchsorted(below, below[at], side="left"))
-                hi = int(np.searchsorted(below, below[at], side="right"))
-                users.append((t, lo, hi))
-            self.users.append(users)
+            typical = self.typical[c]
+            if categorical[c] or np.isnan(typical):
+                self.users.append([(int(t), None, None) for t in np.unique(trees)])
+                continue
+            # A tree's thresholds below the typical value: a value takes its path from just
+            # past the highest of them (lo) to the lowest one at or above it (hi, inclusive).
+            where = np.searchsorted(everything, threshold)
+            below = threshold < typical
+            lo = np.zeros(len(self.trees), dtype=int)
+            np.maximum.at(lo, trees[below], where[below] + 1)
+            hi = np.full(len(self.trees), len(everything) + 1)
+            np.minimum.at(hi, trees[~below], where[~below] + 1)
+            self.users.append([(int(t), int(lo[t]), int(hi[t])) for t in np.unique(trees)])
 
     def _predict(self, t: int, X: np.ndarray) -> np.ndarray:
         threads = self.threads if len(X) >= 4096 else 1

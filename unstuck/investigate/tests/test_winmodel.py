@@ -316,8 +316,12 @@ class FactorShortcutTests(TestCase):
         assert fitted.reference is not None
         want = winmodel._swap_effects_by_predicting(fitted.model, X, fitted.reference)
         wrong = (want[0] + 0.01, want[1])
-        with mock.patch.object(winmodel, "_swap_effects_by_trees", return_value=wrong):
+        with (
+            mock.patch.object(winmodel, "_TREES_FROM", 0),
+            mock.patch.object(winmodel, "_swap_effects_by_trees", return_value=wrong) as trees,
+        ):
             got = winmodel.swap_effects(fitted.model, X, fitted.reference)
+        self.assertEqual(trees.call_count, 1)
         np.testing.assert_array_equal(got[0], want[0])
         np.testing.assert_array_equal(got[1], want[1])
 
