@@ -349,3 +349,19 @@ class RetrainOnSameDataTests(TestCase):
         refit = winmodel.fit(rows, changed, customs, previous=first)
         self.assertIsNot(refit.model, first.model)
         self.assertNotEqual(refit.fingerprint, first.fingerprint)
+
+
+class LargeWorkspaceSettingsTests(TestCase):
+    def test_many_closed_deals_train_with_the_larger_learning_rate(self) -> None:
+        from unittest import mock
+
+        from unstuck.investigate import winmodel
+
+        rows, y, customs = _synthetic(600, seed=5)
+        small = winmodel.fit(rows, y, customs)
+        with mock.patch.object(winmodel, "LARGE_TRAINING", 500):
+            large = winmodel.fit(rows, y, customs, previous=small)
+        rates = {f.model.calibrated_classifiers_[0].estimator.learning_rate for f in (small, large)}
+        self.assertEqual(rates, {0.06, winmodel.LARGE_LEARNING_RATE})
+        # Other settings, another fingerprint: the smaller-rate booster is not kept.
+        self.assertIsNot(large.model, small.model)
