@@ -57,6 +57,22 @@ class BoostingTests(TestCase):
         self.assertGreater(top.payoff, 0)
         self.assertTrue(top.factors)
 
+    def test_retraining_unchanged_deals_keeps_the_stored_model(self) -> None:
+        import tempfile
+        from unittest import mock
+
+        from unstuck.investigate import winmodel
+
+        with override_settings(DATA_DIR=tempfile.mkdtemp()):
+            with mock.patch.object(winmodel, "_boosting", wraps=winmodel._boosting) as fits:
+                winmodel.win_model_train(workspace=self.workspace)
+                first = winmodel.load(self.workspace)
+                winmodel.win_model_train(workspace=self.workspace)  # nothing changed
+                again = winmodel.load(self.workspace)
+            assert first is not None and again is not None
+            self.assertEqual(fits.call_count, 1)
+            self.assertEqual(again.fingerprint, first.fingerprint)
+
 
 class FactorEffectsTests(TestCase):
     """The factors re-predict only the rows whose value differs from the typical one: the
@@ -206,3 +222,146 @@ class DegenerateDataTests(TestCase):
         fitted = fit(rows, np.zeros(300, dtype=int), {})
         self.assertEqual(fitted.kind, WinModel.Kind.STAGE_RATES)
         self.assertIn("Only 0 closed deals won", fitted.fallback_reason)
+
+
+def _synthetic(n: int, seed: int) -> tuple[list[dict[str, Any]], Any, dict[int, dict[str, Any]]]:
+    """Closed deals with varied figures, missing values and two categorical attributes, so
+    that the booster splits on numbers, on categories and on missing values."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows, customs, won = [], {}, []
+    for i in range(n):
+        silent = int(rng.integers(0, 60))
+        amount = float(rng.lognormal(10, 1))
+        champion = None if rng.random() < 0.3 else int(rng.integers(0, 40))
+        region = str(rng.choice(["North", "South", "East", "West", "Far"]))
+        rows.append(
+            {
+                "deal_id": i,
+                "stage_kind": "open",
+                "stage_order": int(rng.integers(1, 5)),
+                "stage_name": "Engaging",
+                "amount_peak": amount * float(rng.choice([1.0, 1.0, 1.3])),
+                "amount_now": amount,
+                "age_days": int(rng.integers(1, 300)),
+                "days_in_stage": int(rng.integers(0, 90)),
+                "n_act": int(rng.integers(0, 30)),
+                "n_act_30": int(rng.integers(0, 10)),
+                "days_silent": silent,
+                "n_inbound": int(rng.integers(0, 5)),
+                "n_sh": int(rng.integers(0, 6)),
+                "n_eb": int(rng.integers(0, 2)),
+                "n_supporters": int(rng.integers(0, 3)),
+                "pushes": int(rng.integers(0, 4)),
+                "moved_back_at": None,
+                "days_to_close": None if rng.random() < 0.2 else int(rng.integers(-20, 90)),
+                "champion_days": champion,
+                "stall_score": int(rng.integers(0, 100)),
+            }
+        )
+        customs[i] = {"region": region, "tier": str(rng.choice(["A", "B", "C"]))}
+        odds = (
+            0.8
+            - silent / 60
+            + (0.4 if region in ("North", "East") else 0)
+            + (0.3 if champion is not None and champion < 10 else 0)
+        )
+        won.append(int(rng.random() < 1 / (1 + np.exp(-2 * odds))))
+    return rows, np.array(won), customs
+
+
+class FactorShortcutTests(TestCase):
+    """The factors read the boosted trees directly (winmodel._swap_effects_by_trees): the
+    probabilities and effects must be exactly, to the last bit, those of predicting every
+    swapped row again with the calibrated model, for both calibrations."""
+
+    def check(self, n: int, method: str) -> None:
+        import numpy as np
+
+        from unstuck.investigate import winmodel
+
+        rows, y, customs = _synthetic(n, seed=n)
+        fitted = winmodel.fit(rows, y, customs)
+        self.assertEqual(fitted.kind, WinModel.Kind.BOOSTING)
+        self.assertEqual(fitted.model.calibrated_classifiers_[0].method, method)
+        self.assertTrue(fitted.spec.categorical)  # categorical splits are exercised
+        assert fitted.reference is not None
+        fresh, _, fresh_customs = _synthetic(700, seed=n + 1)
+        X = fitted.spec.matrix(fresh, fresh_customs)
+        self.assertTrue(np.isnan(X).any())  # and missing values
+        got_p, got = winmodel._swap_effects_by_trees(fitted.model, X, fitted.reference)
+        want_p, want = winmodel._swap_effects_by_predicting(fitted.model, X, fitted.reference)
+        np.testing.assert_array_equal(got_p, want_p)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(got_p, fitted.model.predict_proba(X)[:, 1])
+        self.assertGreater(np.count_nonzero(got), X.shape[0])  # effects were computed
+
+    def test_sigmoid_calibration(self) -> None:
+        self.check(600, "sigmoid")
+
+    def test_isotonic_calibration(self) -> None:
+        self.check(1500, "isotonic")
+
+    def test_a_shortcut_that_disagrees_is_not_used(self) -> None:
+        from unittest import mock
+
+        import numpy as np
+
+        from unstuck.investigate import winmodel
+
+        rows, y, customs = _synthetic(600, seed=7)
+        fitted = winmodel.fit(rows, y, customs)
+        X = fitted.spec.matrix(rows[:100], customs)
+        assert fitted.reference is not None
+        want = winmodel._swap_effects_by_predicting(fitted.model, X, fitted.reference)
+        wrong = (want[0] + 0.01, want[1])
+        with (
+            mock.patch.object(winmodel, "_TREES_FROM", 0),
+            mock.patch.object(winmodel, "_swap_effects_by_trees", return_value=wrong) as trees,
+        ):
+            got = winmodel.swap_effects(fitted.model, X, fitted.reference)
+        self.assertEqual(trees.call_count, 1)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+
+
+class RetrainOnSameDataTests(TestCase):
+    """A retraining on the very same training data keeps the stored booster (the fit is
+    deterministic, so fitting again would give the same model); any change fits again."""
+
+    def test_same_data_keeps_the_booster_and_new_data_fits_again(self) -> None:
+        import numpy as np
+
+        from unstuck.investigate import winmodel
+
+        rows, y, customs = _synthetic(600, seed=11)
+        first = winmodel.fit(rows, y, customs)
+        self.assertTrue(first.fingerprint)
+        again = winmodel.fit(rows, y, customs, previous=first)
+        self.assertIs(again.model, first.model)
+        # What keeping it saves: a fit from scratch gives the same probabilities.
+        fresh = winmodel.fit(rows, y, customs)
+        X = first.spec.matrix(rows, customs)
+        np.testing.assert_array_equal(fresh.model.predict_proba(X), first.model.predict_proba(X))
+        changed = y.copy()
+        changed[0] = 1 - changed[0]  # one deal's outcome
+        refit = winmodel.fit(rows, changed, customs, previous=first)
+        self.assertIsNot(refit.model, first.model)
+        self.assertNotEqual(refit.fingerprint, first.fingerprint)
+
+
+class LargeWorkspaceSettingsTests(TestCase):
+    def test_many_closed_deals_train_with_the_larger_learning_rate(self) -> None:
+        from unittest import mock
+
+        from unstuck.investigate import winmodel
+
+        rows, y, customs = _synthetic(600, seed=5)
+        small = winmodel.fit(rows, y, customs)
+        with mock.patch.object(winmodel, "LARGE_TRAINING", 500):
+            large = winmodel.fit(rows, y, customs, previous=small)
+        rates = {f.model.calibrated_classifiers_[0].estimator.learning_rate for f in (small, large)}
+        self.assertEqual(rates, {0.06, winmodel.LARGE_LEARNING_RATE})
+        # Other settings, another fingerprint: the smaller-rate booster is not kept.
+        self.assertIsNot(large.model, small.model)
