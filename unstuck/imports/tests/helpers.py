@@ -44,6 +44,38 @@ class TempDirMixin:
         return path
 
 
+class SalesforceExportMixin(TempDirMixin):
+    """A generated 30-deal Salesforce export owned by two personas and one unknown owner
+    (with PersonasTestCase), its plan, and a run of it that must finish."""
+
+    workspace: Workspace
+
+    def setUp(self) -> None:
+        super().setUp()
+        from unstuck.imports.generator import generate_salesforce_export
+
+        people = [getattr(self, name) for name in ("rep_a", "rep_b")]
+        owners = [(u.email, u.name) for u in people] + [("x@y.z", "Nobody")]
+        self.files = generate_salesforce_export(self.tmp / "sf", deals=30, owner_emails=owners)
+
+    def plan(self) -> ImportPlan:
+        from unstuck.imports.readers.crm import salesforce_plan
+
+        return salesforce_plan(
+            opportunities=self.files.opportunities,
+            history=self.files.history,
+            accounts=self.files.accounts,
+            users=self.files.users,
+        )
+
+    def load(self) -> Any:
+        from unstuck.imports.models import RunStatus
+
+        outcome = run(self.workspace, self.plan())
+        assert outcome.run.status == RunStatus.DONE, outcome.run.message
+        return outcome.result
+
+
 def run(workspace: Workspace, plan: ImportPlan, *, strict: bool = True, **kwargs: Any) -> Outcome:
     run_ = import_run_start(workspace=workspace, by=None, plan=plan, strict=strict, **kwargs)
     return import_run_execute(run=run_, plan=plan)

@@ -14,34 +14,14 @@ from django.db import connection
 from unstuck.core.testing import PersonasTestCase
 from unstuck.deals.models import Deal, StageChange
 from unstuck.deals.services import deal_move_to_stage
-from unstuck.imports.generator import generate_salesforce_export
 from unstuck.imports.models import RunStatus
-from unstuck.imports.readers.crm import salesforce_plan
-from unstuck.imports.tests.helpers import TempDirMixin, run
+from unstuck.imports.tests.helpers import SalesforceExportMixin, run
 from unstuck.imports.tests.test_copy_stage import snapshot
 
 PG = connection.vendor == "postgresql"
 
 
-class FingerprintTests(TempDirMixin, PersonasTestCase):
-    def setUp(self) -> None:
-        super().setUp()
-        owners = [(u.email, u.name) for u in (self.rep_a, self.rep_b)] + [("x@y.z", "Nobody")]
-        self.files = generate_salesforce_export(self.tmp / "sf", deals=30, owner_emails=owners)
-
-    def plan(self) -> Any:
-        return salesforce_plan(
-            opportunities=self.files.opportunities,
-            history=self.files.history,
-            accounts=self.files.accounts,
-            users=self.files.users,
-        )
-
-    def load(self) -> Any:
-        outcome = run(self.workspace, self.plan())
-        self.assertEqual(outcome.run.status, RunStatus.DONE, outcome.run.message)
-        return outcome.result
-
+class FingerprintTests(SalesforceExportMixin, PersonasTestCase):
     def edit(self, path: Any, change: Any, extra: Sequence[list[str]] = ()) -> None:
         """Rewrite a CSV: change(row, columns) may edit each row; extra rows are appended."""
         text = path.read_text()

@@ -17,11 +17,9 @@ from django.db import connection, transaction
 from unstuck.core.testing import PersonasTestCase
 from unstuck.deals.models import Deal
 from unstuck.deals.services import deal_move_to_stage
-from unstuck.imports.generator import generate_salesforce_export
 from unstuck.imports.lines import _unpack, index_file
 from unstuck.imports.models import ImportProblem, LineIndex, RunStatus
-from unstuck.imports.readers.crm import salesforce_plan
-from unstuck.imports.tests.helpers import TempDirMixin, run
+from unstuck.imports.tests.helpers import SalesforceExportMixin, run
 from unstuck.imports.tests.test_copy_stage import snapshot
 
 PG = connection.vendor == "postgresql"
@@ -42,25 +40,10 @@ def edit_cell(line: bytes, column: int, value: str) -> bytes:
     return out.getvalue().encode()
 
 
-class LineIndexTests(TempDirMixin, PersonasTestCase):
+class LineIndexTests(SalesforceExportMixin, PersonasTestCase):
     def setUp(self) -> None:
         super().setUp()
-        owners = [(u.email, u.name) for u in (self.rep_a, self.rep_b)] + [("x@y.z", "Nobody")]
-        self.files = generate_salesforce_export(self.tmp / "sf", deals=30, owner_emails=owners)
         self.first = self.load()
-
-    def plan(self) -> Any:
-        return salesforce_plan(
-            opportunities=self.files.opportunities,
-            history=self.files.history,
-            accounts=self.files.accounts,
-            users=self.files.users,
-        )
-
-    def load(self) -> Any:
-        outcome = run(self.workspace, self.plan())
-        self.assertEqual(outcome.run.status, RunStatus.DONE, outcome.run.message)
-        return outcome.result
 
     def both_ways(self) -> tuple[dict[str, Any], str]:
         """The re-import with the line index, then (rolled back to before it) the same
