@@ -75,6 +75,20 @@ class SalesforceExportMixin(TempDirMixin):
         assert outcome.run.status == RunStatus.DONE, outcome.run.message
         return outcome.result
 
+    def move_an_imported_deal_in_the_app(self) -> tuple[Deal, Any]:
+        """A leader moves an open deal of the export to another open stage: (the deal, the
+        stage the CRM has it in)."""
+        from unstuck.deals.services import deal_move_to_stage
+
+        deal = Deal.objects.filter(external_id__startswith="006", status="open").first()
+        assert deal is not None
+        crm_stage = deal.stage
+        other = deal.pipeline.stages.exclude(pk=crm_stage.pk).filter(kind="open").first()
+        assert other is not None
+        leader = self.membership_of(self.leader)  # type: ignore[attr-defined]
+        deal_move_to_stage(deal=deal, stage=other, by=leader)
+        return deal, crm_stage
+
 
 def run(workspace: Workspace, plan: ImportPlan, *, strict: bool = True, **kwargs: Any) -> Outcome:
     run_ = import_run_start(workspace=workspace, by=None, plan=plan, strict=strict, **kwargs)

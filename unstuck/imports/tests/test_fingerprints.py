@@ -13,7 +13,6 @@ from django.db import connection
 
 from unstuck.core.testing import PersonasTestCase
 from unstuck.deals.models import Deal, StageChange
-from unstuck.deals.services import deal_move_to_stage
 from unstuck.imports.models import RunStatus
 from unstuck.imports.tests.helpers import SalesforceExportMixin, run
 from unstuck.imports.tests.test_copy_stage import snapshot
@@ -88,12 +87,7 @@ class FingerprintTests(SalesforceExportMixin, PersonasTestCase):
 
     def test_a_deal_moved_in_the_app_is_put_back_as_the_full_path_would(self) -> None:
         self.load()
-        deal = Deal.objects.filter(external_id__startswith="006", status="open").first()
-        assert deal is not None
-        crm_stage = deal.stage
-        other = deal.pipeline.stages.exclude(pk=crm_stage.pk).filter(kind="open").first()
-        assert other is not None
-        deal_move_to_stage(deal=deal, stage=other, by=self.membership_of(self.leader))
+        deal, crm_stage = self.move_an_imported_deal_in_the_app()
         again = self.load()
         if PG:
             self.assertEqual(again.skipped, 29)

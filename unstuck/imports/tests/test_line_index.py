@@ -16,7 +16,6 @@ from django.db import connection, transaction
 
 from unstuck.core.testing import PersonasTestCase
 from unstuck.deals.models import Deal
-from unstuck.deals.services import deal_move_to_stage
 from unstuck.imports.lines import _unpack, index_file
 from unstuck.imports.models import ImportProblem, LineIndex, RunStatus
 from unstuck.imports.tests.helpers import SalesforceExportMixin, run
@@ -149,12 +148,7 @@ class LineIndexTests(SalesforceExportMixin, PersonasTestCase):
             self.assertEqual(self.copied(said), 0)
 
     def test_a_deal_edited_in_the_app_takes_the_full_path(self) -> None:
-        deal = Deal.objects.filter(external_id__startswith="006", status="open").first()
-        assert deal is not None
-        crm_stage = deal.stage
-        other = deal.pipeline.stages.exclude(pk=crm_stage.pk).filter(kind="open").first()
-        assert other is not None
-        deal_move_to_stage(deal=deal, stage=other, by=self.membership_of(self.leader))
+        deal, crm_stage = self.move_an_imported_deal_in_the_app()
         # Another deal's row changes too, so that the files are not the very same again.
         edit_lines(
             self.files.opportunities,
