@@ -30,7 +30,7 @@ def test_the_demo_queue_is_scored_on_the_first_visit(
     expect(stuck).to_contain_text(re.compile(r"of [1-9]\d* open"))
     expect(page.get_by_text("scoring…")).to_have_count(0)
     expect(page.locator(".queue-item").first).to_be_visible()
-    # "Scored now" when the page is opened within a second of the scoring, "Scored 3 seconds ago" after.
+    # "Scored now" within a second of the scoring, "Scored 3 seconds ago" after.
     expect(page.get_by_text(re.compile(r"Scored (now|.* ago)"))).to_be_visible()
     page.screenshot(path=screenshot_dir / "first-visit-1-demo-queue.png", full_page=True)
 
