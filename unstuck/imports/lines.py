@@ -42,6 +42,7 @@ import operator
 import re
 import secrets
 import threading
+import time
 import zlib
 from collections import Counter
 from collections.abc import Iterable
@@ -96,6 +97,27 @@ def _merge(stored_h: Hashes, stored_e: Hashes, h: Hashes, e: Hashes) -> tuple[Ha
 def index_file(workspace_id: int, source: str, token: str) -> Path:
     name = re.sub(r"[^a-z0-9]+", "_", source.lower())
     return Path(settings.DATA_DIR) / "imports" / "lines" / f"{workspace_id}-{name}-{token}.npz"
+
+
+def orphaned_files(grace: float) -> list[Path]:
+    """Line index files no LineIndex row names (their workspace deleted, or left by an import
+    that did not commit and no later import of that source came to remove them), modified
+    more than grace seconds ago: an import writes its file before its row commits."""
+    from unstuck.imports.models import LineIndex
+
+    folder = Path(settings.DATA_DIR) / "imports" / "lines"
+    if not folder.is_dir():
+        return []
+    kept = {
+        index_file(ws, source, token).name
+        for ws, source, token in LineIndex.objects.values_list("workspace_id", "source", "token")
+    }
+    cutoff = time.time() - grace
+    return sorted(
+        p
+        for p in folder.glob("*.npz")
+        if p.name not in kept and p.is_file() and p.stat().st_mtime < cutoff
+    )
 
 
 def id_hash(external_id: str) -> int:

@@ -26,6 +26,7 @@ from django.utils import timezone
 from unstuck.core.errors import NotAllowed, UnstuckError
 from unstuck.core.models import Membership, Role
 from unstuck.core.private import open_private
+from unstuck.imports import lines
 from unstuck.imports.mapping import DEAL_FIELDS, ON_CONFLICT, Mapping
 from unstuck.imports.models import ImportKind, ImportRun, RunStatus, SavedMapping
 from unstuck.imports.parsing import FileProblem, SniffedFile, iter_rows
@@ -621,10 +622,18 @@ def _folder_size(folder: Path) -> int:
 
 def import_files_cleanup(*, older_than: timedelta, dry_run: bool = False) -> list[RemovedFolder]:
     """Delete stored uploads that no import needs: those last used by an import that finished
-    (or a draft left) longer than older_than ago, and folders that no import refers to."""
+    (or a draft left) longer than older_than ago, folders that no import refers to, and line
+    index files (lines.py) that no workspace keeps."""
+    removed = [
+        RemovedFolder(path=f, size=f.stat().st_size, reason="a line index no import keeps")
+        for f in lines.orphaned_files(grace=ORPHAN_GRACE.total_seconds())
+    ]
+    if not dry_run:
+        for r in removed:
+            r.path.unlink(missing_ok=True)
     root = Path(settings.MEDIA_ROOT) / "imports"
     if not root.is_dir():
-        return []
+        return removed
     now = timezone.now()
     # A folder is in use until the last import that reads it has finished: "Run again" points
     # the new run at the first one's files.
@@ -643,7 +652,6 @@ def import_files_cleanup(*, older_than: timedelta, dry_run: bool = False) -> lis
         for rel in folders:
             seen, runs = last_use.get(rel, (when, []))
             last_use[rel] = (max(seen, when), [*runs, run])
-    removed: list[RemovedFolder] = []
     for folder in sorted(p for p in root.glob("*/*") if p.is_dir()):
         use = last_use.get(folder.relative_to(root))
         if use is None:

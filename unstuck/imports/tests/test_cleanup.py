@@ -14,7 +14,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.utils import timezone
 
-from unstuck.imports.models import ImportRun, RunStatus
+from unstuck.core.models import Workspace
+from unstuck.imports import lines
+from unstuck.imports.models import ImportRun, LineIndex, RunStatus
 from unstuck.imports.services import import_run_execute_stored
 from unstuck.imports.tests.helpers import EXAMPLES
 from unstuck.imports.tests.test_wizard import WizardBase
@@ -134,3 +136,31 @@ class CleanupCommandTests(WizardBase):
         self.assertIn("Nothing to remove", self.cleanup())  # it finished just now
         self.assertIn(f"import {old.pk}", self.cleanup("--older-than", "0"))
         self.assertFalse(self.folder(old).exists())
+
+    def test_a_deleted_workspaces_line_index_goes_a_kept_one_stays(self) -> None:
+        def index(workspace: Workspace, token: str, hours_ago: float) -> Path:
+            path = lines.index_file(workspace.pk, "salesforce", token)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"x" * 100)
+            then = time.time() - hours_ago * 3600
+            os.utime(path, (then, then))
+            return path
+
+        gone_ws = Workspace.objects.create(name="Gone", slug="gone")
+        LineIndex.objects.create(workspace=self.workspace, source="salesforce", token="a" * 32)
+        LineIndex.objects.create(workspace=gone_ws, source="salesforce", token="b" * 32)
+        kept = index(self.workspace, "a" * 32, hours_ago=5)
+        deleted = index(gone_ws, "b" * 32, hours_ago=5)
+        writing = index(self.workspace, "c" * 32, hours_ago=0)  # its import has not committed
+        self.assertIn("Nothing to remove", self.cleanup())
+        gone_ws.delete()
+        self.assertFalse(LineIndex.objects.filter(token="b" * 32).exists())
+
+        self.assertIn(f"Would remove {deleted}", self.cleanup("--dry-run"))
+        self.assertTrue(deleted.exists())
+        out = self.cleanup()
+        self.assertIn(f"Removed {deleted} (100\xa0bytes): a line index no import keeps", out)
+        self.assertIn("Removed 1 line index file, 100\xa0bytes.", out)
+        self.assertFalse(deleted.exists())
+        self.assertTrue(kept.exists())
+        self.assertTrue(writing.exists())

@@ -1,4 +1,5 @@
-"""`unstuck imports cleanup [--older-than DAYS]`: delete upload files no import needs any more."""
+"""`unstuck imports cleanup [--older-than DAYS]`: delete upload files and line indexes no import
+needs any more."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.template.defaultfilters import filesizeformat
 
-from unstuck.imports.wizard import import_files_cleanup
+from unstuck.imports.wizard import RemovedFolder, import_files_cleanup
+
+
+def _counted(removed: list[RemovedFolder]) -> str:
+    files = sum(r.path.suffix == ".npz" for r in removed)
+    folders = len(removed) - files
+    parts = [f"{folders} upload folder{'s' if folders != 1 else ''}"] if folders else []
+    parts += [f"{files} line index file{'s' if files != 1 else ''}"] if files else []
+    return " and ".join(parts)
 
 
 class Command(BaseCommand):
@@ -19,8 +28,9 @@ class Command(BaseCommand):
         cleanup = sub.add_parser(
             "cleanup",
             help="Delete the uploaded files of imports finished (or drafts left) more than DAYS "
-            "ago, and upload folders no import refers to. The imports stay on record; only "
-            "'Run again' needs the files.",
+            "ago, upload folders no import refers to, and line index files no workspace keeps "
+            "(a deleted workspace's). The imports stay on record; only 'Run again' needs the "
+            "files.",
         )
         cleanup.add_argument(
             "--older-than", type=int, default=30, metavar="DAYS", help="Default: 30 days."
@@ -37,7 +47,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{verb} {r.path} ({filesizeformat(r.size)}): {r.reason}")
         total = filesizeformat(sum(r.size for r in removed))
         self.stdout.write(
-            f"{verb} {len(removed)} upload folder{'s' if len(removed) != 1 else ''}, {total}."
+            f"{verb} {_counted(removed)}, {total}."
             if removed
             else f"Nothing to remove: no stored upload is older than {days} days or orphaned."
         )
