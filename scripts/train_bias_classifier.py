@@ -114,6 +114,19 @@ def main() -> None:
             ),
             flush=True,
         )
+        if not keep_long and f"{head}_threshold_cue_long" in saved:
+            # The same long notes with the long-text thresholds the saved head had: before/after.
+            old_t = (
+                float(saved[f"{head}_threshold_cue_long"]),
+                float(saved[f"{head}_threshold_no_cue_long"]),
+            )
+            old = decide_by_length(probs, has_cue, long, short_t, old_t)
+            print(
+                f"  with the saved long-text thresholds {old_t[0]:.3f} / {old_t[1]:.3f}: long "
+                f"notes {macro_f1(y_all[n:], old[n:]):.3f}, "
+                f"{false_flag_rate(y_all[n:], old[n:]):.1%}",
+                flush=True,
+            )
         weights, intercept = fit(X, targets(rows), C)
         arrays.update(
             {
