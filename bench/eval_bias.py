@@ -8,7 +8,7 @@
     chosen on the other groups only, so the figures measure a style the model never saw.
     Per-voice figures follow the pooled ones.
 --split author: leave-one-author-out, the stricter reading: each author's batches are scored by
-    a model fitted on the other authors only (the corpus's `author` field: a0, w1, w2, w3).
+    a model fitted on the other authors only (the corpus's `author` field: a0, w1 … w8).
     Both also report the long notes made of the corpus (fitting.long_notes: each statement
     among plain notes of its voice), held out the same way: how long texts read in windows fare.
     --no-long-notes skips them (their MiniLM encodings cost over half an hour of CPU when the
