@@ -1,18 +1,20 @@
 """Evaluate the bias detector and time it, against the aims of issue 13 (item 5).
 
     uv run python bench/eval_bias.py [--split dev|author|fresh|fresh54] [--head full|quick]
-                                     [--no-speed] [--no-long-notes]
+                                     [--no-speed] [--no-long-notes] [--long-notes-share N]
 
 --split dev (default): leave-voices-out on the corpus. Each voice is scored by a model fitted
     without any statement of that voice (voices held out whole, in ten groups), with thresholds
     chosen on the other groups only, so the figures measure a style the model never saw.
     Per-voice figures follow the pooled ones.
 --split author: leave-one-author-out, the stricter reading: each author's batches are scored by
-    a model fitted on the other authors only (the corpus's `author` field: a0, w1, w2, w3).
+    a model fitted on the other authors only (the corpus's `author` field: a0, w1 … w8).
     Both also report the long notes made of the corpus (fitting.long_notes: each statement
     among plain notes of its voice), held out the same way: how long texts read in windows fare.
     --no-long-notes skips them (their MiniLM encodings cost over half an hour of CPU when the
     cache is cold): long texts then get thresholds chosen on the other groups' long statements.
+    --long-notes-share N reads one long note in N (the same ones every run), as the full head's
+    training does (scripts/train_bias_classifier.py --long-notes-share=4).
 --split fresh: the blind set (bench/data/bias_blind.jsonl), written without sight of the corpus,
     scored by the shipped model. Only aggregate figures are printed, never a statement: the set
     must stay blind (see bench/data/BIAS_BLIND_CARD.md; never tune anything on it).
@@ -137,7 +139,7 @@ def by_group(rows: Sequence[Statement], pred: Sequence[str], key: str, held_out:
 
 
 def held_out(
-    rows: Sequence[Statement], head: str, by: str, with_notes: bool = True
+    rows: Sequence[Statement], head: str, by: str, with_notes: bool = True, share: int = 1
 ) -> tuple[list[str], list[Statement], list[str]]:
     """Predictions for each statement from a model that never saw its voice (by="voice") or
     its author (by="author"), with thresholds chosen on the other groups; and the same for the
@@ -148,7 +150,7 @@ def held_out(
 
     from unstuck.thinking.detector import cues, fitting
 
-    notes = fitting.long_notes(rows) if with_notes else []
+    notes = fitting.long_notes(rows, share=share) if with_notes else []
     everything = [*rows, *notes]
     if by == "voice":
         fold = dict(
@@ -218,12 +220,20 @@ def main() -> None:
         action="store_true",
         help="dev/author: skip the long notes made of the corpus (slow to encode uncached).",
     )
+    parser.add_argument(
+        "--long-notes-share",
+        type=int,
+        default=1,
+        help="dev/author: read one long note in N (the same ones every run).",
+    )
     args = parser.parse_args()
     quick = args.head == "quick"
     if args.split in ("dev", "author"):
         rows = load_statements("train")
         by = "voice" if args.split == "dev" else "author"
-        pred, notes, notes_pred = held_out(rows, args.head, by, not args.no_long_notes)
+        pred, notes, notes_pred = held_out(
+            rows, args.head, by, not args.no_long_notes, args.long_notes_share
+        )
         count = len({getattr(r, by) for r in rows})
         title = (
             f"Leave-voices-out on the corpus ({args.head} head, {count} voices in ten groups)"

@@ -1,6 +1,7 @@
 """Train the bias detector's two heads on the corpus and save their weights.
 
     uv run python scripts/train_bias_classifier.py [full] [quick] [--keep-long-thresholds]
+                                                   [--long-notes-share=N]
                                                      (default: both heads, every threshold)
 
 Multinomial logistic regression over sentence embeddings and the cue features, one head per
@@ -19,6 +20,11 @@ keeps each head's saved thresholds for long texts instead of choosing them again
 notes: for the full head, those notes' MiniLM encodings (about 23,000 windows and notes) cost
 over half an hour of CPU when the cache is cold, while the corpus's own texts cost minutes.
 The thresholds for texts read whole never depend on the long notes, so they come out the same.
+
+--long-notes-share=N chooses the long texts' thresholds on one long note in N (fitting.long_notes:
+the same notes every run, by a hash of their id) instead of all of them. The shipped full head
+uses 4: about 1,500 notes, 6,700 windows to encode instead of 24,000 (the quick head, whose
+static encodings cost seconds, reads them all).
 """
 
 from __future__ import annotations
@@ -53,6 +59,9 @@ from unstuck.thinking.detector.fitting import (
 def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     keep_long = "--keep-long-thresholds" in sys.argv[1:]
+    share = next(
+        (int(a.split("=", 1)[1]) for a in sys.argv[1:] if a.startswith("--long-notes-share=")), 1
+    )
     rows = load_statements("train")
     texts = [cues.normalise(r.text) for r in rows]
     y = [r.label for r in rows]
@@ -60,7 +69,7 @@ def main() -> None:
     authors = [r.author for r in rows]
     # Long notes made of each voice's own statements (never trained on): the thresholds for
     # long texts, which are also read in windows (core.reading_units), are chosen on them.
-    notes = [] if keep_long else long_notes(rows)
+    notes = [] if keep_long else long_notes(rows, share=share)
     saved = dict(np.load(WEIGHTS, allow_pickle=False)) if WEIGHTS.exists() else {}
     everything = [*rows, *notes]
     units = Units.build([r.text for r in everything])
@@ -105,6 +114,19 @@ def main() -> None:
             ),
             flush=True,
         )
+        if not keep_long and f"{head}_threshold_cue_long" in saved:
+            # The same long notes with the long-text thresholds the saved head had: before/after.
+            old_t = (
+                float(saved[f"{head}_threshold_cue_long"]),
+                float(saved[f"{head}_threshold_no_cue_long"]),
+            )
+            old = decide_by_length(probs, has_cue, long, short_t, old_t)
+            print(
+                f"  with the saved long-text thresholds {old_t[0]:.3f} / {old_t[1]:.3f}: long "
+                f"notes {macro_f1(y_all[n:], old[n:]):.3f}, "
+                f"{false_flag_rate(y_all[n:], old[n:]):.1%}",
+                flush=True,
+            )
         weights, intercept = fit(X, targets(rows), C)
         arrays.update(
             {
