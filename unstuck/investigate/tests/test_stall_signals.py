@@ -1,16 +1,27 @@
 from __future__ import annotations
 
+import itertools
+import math
 from datetime import timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
+from django.db import connection
+from django.test import TestCase
 from django.utils import timezone
 
 from unstuck.core.models import Workspace
 from unstuck.deals.models import Deal, Stage
 from unstuck.investigate.benchmarks import benchmarks_recompute
 from unstuck.investigate.models import StageBenchmark, StallSettings
-from unstuck.investigate.stall_signals import Signal, signal_rows, signals_for_deal
+from unstuck.investigate.stall_signals import (
+    SIGNALS,
+    Signal,
+    _rule_score,
+    signal_rows,
+    signals_for_deal,
+)
 from unstuck.investigate.tests.helpers import InvestigateCase, ago
 
 
@@ -342,3 +353,27 @@ class WorkspaceStatementStageTests(InvestigateCase):
     def test_a_workspace_without_stages_has_no_rows(self) -> None:
         empty = Workspace.objects.create(name="Empty", slug="empty")
         self.assertEqual(signal_rows(empty), [])
+
+
+class RuleScoreTests(TestCase):
+    def test_the_score_rounds_the_exact_noisy_or_for_every_combination_of_flags(self) -> None:
+        # Integer arithmetic in the statement; halves round up, as ROUND of the exact
+        # product does (SQLite's floating point had put 41.5, stalled without a next step, down).
+        codes = list(SIGNALS)
+        sql = (
+            f"SELECT {_rule_score(codes)} FROM (SELECT "
+            + ", ".join(f"%s AS f_{code}" for code in codes)
+            + ") q"
+        )
+        halves = 0
+        with connection.cursor() as cursor:
+            for fired in itertools.product((0, 1), repeat=len(codes)):
+                exact = 100 * (1 - math.prod(
+                    Fraction(1) - Fraction(SIGNALS[c][0]).limit_denominator(100) * f
+                    for c, f in zip(codes, fired, strict=True)
+                ))  # fmt: skip
+                cursor.execute(sql, list(fired))
+                (score,) = cursor.fetchone()
+                self.assertEqual(int(score), math.floor(exact + Fraction(1, 2)), fired)
+                halves += exact.denominator == 2
+        self.assertGreater(halves, 0)  # the cases that tell rounding modes apart were seen
