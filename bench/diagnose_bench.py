@@ -385,7 +385,7 @@ def main() -> None:
             if not args.skip_diagnose:
                 diagnose_cli(folder, env)
             if args.skip_duckdb:
-                summary(f"diagnose_bench {args.deals:,} deals")
+                summary(f"diagnose_bench {n['open deals']:,} open deals")
                 return
             started = time.perf_counter()
             export_csv(folder)
@@ -409,7 +409,7 @@ def main() -> None:
                 reference_label="DuckDB", ratio_under=2)  # fmt: skip
         verdict("signal statement, CPU", best_pg[1], unit="s", reference=best_duck[1],
                 reference_label="DuckDB (all threads)", ratio_under=2)  # fmt: skip
-        summary(f"diagnose_bench {args.deals:,} deals")
+        summary(f"diagnose_bench {n['open deals']:,} open deals")
 
 
 if __name__ == "__main__":
