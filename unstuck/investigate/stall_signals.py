@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from unstuck.core.models import Workspace
 from unstuck.core.templatetags.unstuck import format_money
-from unstuck.deals.models import Activity, Stakeholder
+from unstuck.deals.models import Activity, Stage, StageKind, Stakeholder
 from unstuck.investigate.benchmarks import (
     benchmarks_compute,
     benchmarks_compute_many,
@@ -106,7 +106,60 @@ WHERE d.workspace_id = %s AND d.status <> 'open'
 """
 
 
-def _query(snapshot_sql: str, *, one_deal: bool = False, landmarks: bool = False) -> str:
+def _rule_score(codes: list[str]) -> str:
+    """ROUND(100 * (1 - product of (1 - weight) over the flags that fire)) as SQL, in exact
+    integer arithmetic: every weight is a multiple of 1/20, so each factor is an integer
+    out of 20 and the score is ((200 * (20^n - product) + 20^n) // (2 * 20^n)), rounding
+    halves up as ROUND does. The same figures as PostgreSQL's numeric (all 2,048 flag
+    combinations checked); at 1,000,000 deals the numeric products took about 3 s of CPU,
+    the integer ones under 1 s. SQLite's floating point had rounded two combinations (41.5)
+    down.
+    (DuckDB, the bench's reference, needs `SET integer_division = true` for this.)"""
+    den = 20
+    factors = [(1 - SIGNALS[code][0]) * den for code in codes]
+    whole = den ** len(codes)
+    assert all(abs(f - round(f)) < 1e-9 for f in factors), "weights must be multiples of 1/20"
+    assert 200 * whole < 2**62, "too many signals for 64-bit integers"
+    product = " * ".join(
+        f"CASE WHEN f_{code} = 1 THEN {round(f)} ELSE {den} END"
+        for code, f in zip(codes, factors, strict=True)
+    )
+    return f"((200 * ({whole} - CAST(1 AS BIGINT) * {product}) + {whole}) / {2 * whole})"
+
+
+def _stage_lookup(workspace: Workspace | None) -> tuple[str, str, str]:
+    """How the history's rows learn their stage's order and whether it is open: the join,
+    or (given a workspace) both written into the statement as CASE expressions over the
+    workspace's stages (a handful; ids and orders are integers from the database).
+
+    Without the join the history streams from its (deal, time, id) index in the order the
+    window wants; with it, PostgreSQL hash-joined every history row to the stages, and the
+    hash join's output, unordered as far as the planner knows, had to be sorted again (5
+    million rows to disk at 1,000,000 open deals, issue 16)."""
+    if workspace is None:
+        return (
+            "LEFT JOIN deals_stage st ON st.id = sc.to_stage_id",
+            'st."order"',
+            "CASE WHEN st.kind = 'open' THEN 1 ELSE 0 END",
+        )
+    stages = list(
+        Stage.objects.filter(pipeline__workspace=workspace).values_list("id", "order", "kind")
+    )
+    if not stages:
+        return "", "CAST(NULL AS INTEGER)", "0"
+    order = " ".join(f"WHEN {int(pk)} THEN {int(o)}" for pk, o, _ in stages)
+    open_ids = ", ".join(str(int(pk)) for pk, _, kind in stages if kind == StageKind.OPEN)
+    is_open = f"CASE WHEN sc.to_stage_id IN ({open_ids}) THEN 1 ELSE 0 END" if open_ids else "0"
+    return "", f"CASE sc.to_stage_id {order} END", is_open
+
+
+def _query(
+    snapshot_sql: str,
+    *,
+    one_deal: bool = False,
+    landmarks: bool = False,
+    stages: tuple[str, str, str] | None = None,
+) -> str:
     """The statement; one_deal narrows every table it reads to %(deal_id)s, so a deal page
     reads that deal's rows through their indexes instead of joining whole tables to a
     one-row snapshot.
@@ -117,6 +170,7 @@ def _query(snapshot_sql: str, *, one_deal: bool = False, landmarks: bool = False
     carry `lm` too, and the thresholds that depend on the moment (silence, whether the
     workspace had committees or activities by then) come from the rows of %(moments)s."""
     since = days_between
+    stage_join, stage_order, stage_open = stages or _stage_lookup(None)
     # The extra key of every per-deal step when several moments are seen at once (empty
     # otherwise, so the one-moment statement is unchanged).
     lm = ", snap.lm" if landmarks else ""
@@ -136,6 +190,14 @@ def _query(snapshot_sql: str, *, one_deal: bool = False, landmarks: bool = False
     # not materialised: a materialised CTE is read by one process and hides its row count
     # and its deal ids from the planner.
     materialized = " NOT MATERIALIZED" if is_postgres() else ""
+    # The benchmarks are a few rows parsed from JSON: once (PostgreSQL would otherwise
+    # inline the CTE and parse the JSON text again for every deal, for every figure used).
+    bench_materialized = " MATERIALIZED" if is_postgres() else ""
+    # A fence (PostgreSQL): without it the planner pulls `base` and `flagged` up into the
+    # select and writes each column's expression wherever the column is used, so the days in
+    # stage, the close date and the flags were computed again for every flag and for the
+    # score that reads them.
+    fence = "\n  OFFSET 0" if is_postgres() else ""
     # The deal row holds today's values. For a deal that closed after the moment scored,
     # they are what it closed with (a lost deal's amount 0, the day it closed as its close
     # date): the outcome itself. Only the history speaks for that moment then; a deal with
@@ -172,7 +234,7 @@ def _query(snapshot_sql: str, *, one_deal: bool = False, landmarks: bool = False
     flag_cols = ",\n  ".join(
         f"CASE WHEN {cond} THEN 1 ELSE 0 END AS f_{code}" for code, cond in flags.items()
     )
-    score = " * ".join(f"(1 - {SIGNALS[code][0]} * f_{code})" for code in flags)
+    score = _rule_score(list(flags))
     bench = json_rows(
         [
             ("stage_id", "int"),
@@ -201,15 +263,15 @@ def _query(snapshot_sql: str, *, one_deal: bool = False, landmarks: bool = False
 WITH snap AS{materialized} ({snapshot_sql}),
 -- The benchmarks as known at the moment scored (stored ones for now; computed from the
 -- deals closed by then for an as-of date), handed over as rows.
-bench AS ({bench}),
+bench AS{bench_materialized} ({bench}),
 {moments_cte}
 hist AS (
   -- Every snapshot deal with its history known then; a deal with none yet is one row of
   -- NULLs (the left join), so one pass over the history serves both.
   SELECT snap.deal_id{lm}, snap.as_of, sc.id AS sc_id, sc.to_stage_id, sc.changed_at, sc.amount,
-         sc.close_date, st.kind, st."order" AS ord,
+         sc.close_date, {stage_open} AS is_open, {stage_order} AS ord,
          LAG(sc.to_stage_id) OVER ({w}) AS prev_stage,
-         LAG(st."order") OVER ({w}) AS prev_ord,
+         LAG({stage_order}) OVER ({w}) AS prev_ord,
          LAG(sc.close_date) OVER ({w}) AS prev_close,
          -- The first and the last row of the deal's history: LAG and LEAD over the same
          -- window as the others, so one sort and one pass serve them all (a row count over
@@ -219,7 +281,7 @@ hist AS (
   FROM snap
   LEFT JOIN deals_stagechange sc
     ON sc.deal_id = snap.deal_id AND sc.changed_at <= snap.as_of {only_sc}
-  LEFT JOIN deals_stage st ON st.id = sc.to_stage_id
+  {stage_join}
 ),
 -- One row per snapshot deal: its history aggregated, or NULLs when it has none yet. The
 -- main query is driven from here (not joined to it), since SQLite will not index it.
@@ -237,7 +299,7 @@ hagg AS (
       AS pushes,
     SUM(CASE WHEN prev_close IS NOT NULL AND close_date < prev_close THEN 1 ELSE 0 END)
       AS pulls,
-    MAX(CASE WHEN prev_ord IS NOT NULL AND ord < prev_ord AND kind = 'open'
+    MAX(CASE WHEN prev_ord IS NOT NULL AND ord < prev_ord AND is_open = 1
         THEN changed_at END) AS moved_back_at,
     SUM(CASE WHEN sc_id IS NOT NULL AND (prev_stage IS NULL OR prev_stage <> to_stage_id)
         THEN 1 ELSE 0 END) AS moves
@@ -296,7 +358,7 @@ base AS (
   JOIN deals_deal d ON d.id = h.deal_id
   LEFT JOIN act ON act.deal_id = d.id{same_lm("act", "h")}
   LEFT JOIN sh ON sh.deal_id = d.id{same_lm("sh", "h")}
-  JOIN deals_stage st ON st.id = COALESCE(h.stage_id, d.stage_id)
+  JOIN deals_stage st ON st.id = COALESCE(h.stage_id, d.stage_id){fence}
 ),
 flagged AS (
   SELECT base.*, b.p50_days, b.p75_days, b.p90_days, b.conversion,
@@ -305,7 +367,7 @@ flagged AS (
   FROM base
   LEFT JOIN bench b ON b.stage_id = base.stage_id{same_lm("b", "base")}
   {moments_join}
-  WHERE base.stage_kind = %(stage_kind)s OR %(stage_kind)s = 'any'
+  WHERE base.stage_kind = %(stage_kind)s OR %(stage_kind)s = 'any'{fence}
 )
 SELECT {lm_out}deal_id, external_id, name, currency, status_now, owner_id, stage_id, stage_name,
   stage_order, stage_kind,
@@ -316,7 +378,7 @@ SELECT {lm_out}deal_id, external_id, name, currency, status_now, owner_id, stage
   champion_name, champion_days, days_to_close, p50_days, p75_days, p90_days,
   bench_won_deals,
   {", ".join(f"f_{code}" for code in flags)},
-  ROUND(100 * (1 - {score})) AS stall_score
+  {score} AS stall_score
 FROM flagged
 """
 
@@ -380,7 +442,13 @@ def signal_statement(
     has_committees, has_activities, thresholds = _moment_context(
         workspace, stall, seen_by, benchmarks
     )
-    query = _query("__SNAPSHOT__", one_deal=deal_id is not None)
+    # One deal reads a handful of history rows: the stage join costs nothing there, and
+    # spares the deal page a query for the stages.
+    query = _query(
+        "__SNAPSHOT__",
+        one_deal=deal_id is not None,
+        stages=None if deal_id is not None else _stage_lookup(workspace),
+    )
     rank, enc_params = "stall_score", "[]"
     if scorer is not None and scorer.method != "rules":
         from unstuck.investigate.stall_score import score_from_probability, score_sql
@@ -499,7 +567,10 @@ def landmark_signal_rows(
         snapshots.append(_snapshot_open(id_filter=id_filter, now_mode=False, landmark=i))
         ts = timestamp_param(moment)
         snap_params += [ts, workspace.pk, ts, ts, *id_params]
-    query = _query("__SNAPSHOT__", landmarks=True) + "\nORDER BY lm, deal_id"
+    query = (
+        _query("__SNAPSHOT__", landmarks=True, stages=_stage_lookup(workspace))
+        + "\nORDER BY lm, deal_id"
+    )
     sql, params = _render(
         query,
         {

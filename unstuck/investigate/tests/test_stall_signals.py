@@ -1,15 +1,27 @@
 from __future__ import annotations
 
+import itertools
+import math
 from datetime import timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
+from django.db import connection
+from django.test import TestCase
 from django.utils import timezone
 
+from unstuck.core.models import Workspace
 from unstuck.deals.models import Deal, Stage
 from unstuck.investigate.benchmarks import benchmarks_recompute
 from unstuck.investigate.models import StageBenchmark, StallSettings
-from unstuck.investigate.stall_signals import Signal, signal_rows, signals_for_deal
+from unstuck.investigate.stall_signals import (
+    SIGNALS,
+    Signal,
+    _rule_score,
+    signal_rows,
+    signals_for_deal,
+)
 from unstuck.investigate.tests.helpers import InvestigateCase, ago
 
 
@@ -278,3 +290,90 @@ class SignalsNeedTheirDataTests(InvestigateCase):
         row = signals_for_deal(self.workspace, deal.pk)
         assert row is not None
         return list(row["signals"])
+
+
+class WorkspaceStatementStageTests(InvestigateCase):
+    """The whole-workspace statement learns each history row's stage order and kind from
+    the workspace's stages written into it (no join, so PostgreSQL reads the history in
+    index order); a deal's own statement still joins the stages. Both must agree."""
+
+    def test_a_step_back_is_told_from_the_stage_order_as_on_the_deal_page(self) -> None:
+        back = self.make_deal(owner=self.rep_a, created_at=ago(10), stage=self.stages[1])
+        self.move(back, self.stages[2], ago(6))
+        self.move(back, self.stages[1], ago(3))
+        forward = self.make_deal(owner=self.rep_a, created_at=ago(10), stage=self.stages[1])
+        self.move(forward, self.stages[2], ago(6))
+        Deal.objects.filter(pk=forward.pk).update(stage=self.stages[2])
+
+        def flags() -> dict[int, tuple[int, Any]]:
+            rows = {r["deal_id"]: r for r in signal_rows(self.workspace)}
+            out = {}
+            for deal in (back, forward):
+                (one,) = signal_rows(self.workspace, deal_id=deal.pk)
+                whole = rows[deal.pk]
+                self.assertEqual(
+                    (one["f_moved_back"], one["moved_back_at"], one["stage_order"]),
+                    (whole["f_moved_back"], whole["moved_back_at"], whole["stage_order"]),
+                )
+                out[deal.pk] = (whole["f_moved_back"], whole["moved_back_at"])
+            return out
+
+        seen = flags()
+        self.assertEqual(seen[back.pk][0], 1)
+        self.assertEqual(seen[forward.pk], (0, None))
+        # The order is read when the statement runs: put the second stage after the third,
+        # and the deal that went 2 -> 3 stepped back; the other one stepped back earlier.
+        Stage.objects.filter(pk=self.stages[1].pk).update(order=90)
+        again = flags()
+        self.assertEqual(again[forward.pk][0], 1)
+        self.assertEqual(again[back.pk][0], 1)
+        self.assertLess(str(again[back.pk][1]), str(seen[back.pk][1]))
+
+    def test_a_step_back_into_a_closed_stage_does_not_count(self) -> None:
+        # Orders: third stage 95, a lost stage 94, fourth stage 96: the only step down is
+        # into the lost stage, and a step back counts only into an open one (its kind).
+        Stage.objects.filter(pk=self.stages[2].pk).update(order=95)
+        Stage.objects.filter(pk=self.stages[3].pk).update(order=96)
+        parked = Stage.objects.create(pipeline=self.pipeline, name="Parked", order=94, kind="lost")
+        deal = self.make_deal(owner=self.rep_a, created_at=ago(10), stage=self.stages[2])
+        self.move(deal, parked, ago(4))
+        self.move(deal, self.stages[3], ago(2))
+        Deal.objects.filter(pk=deal.pk).update(stage=self.stages[3])
+
+        def moved_back() -> int:
+            (row,) = [r for r in signal_rows(self.workspace) if r["deal_id"] == deal.pk]
+            (one,) = signal_rows(self.workspace, deal_id=deal.pk)
+            self.assertEqual(one["f_moved_back"], row["f_moved_back"])
+            return int(row["f_moved_back"])
+
+        self.assertEqual(moved_back(), 0)
+        Stage.objects.filter(pk=parked.pk).update(kind="open")
+        self.assertEqual(moved_back(), 1)
+
+    def test_a_workspace_without_stages_has_no_rows(self) -> None:
+        empty = Workspace.objects.create(name="Empty", slug="empty")
+        self.assertEqual(signal_rows(empty), [])
+
+
+class RuleScoreTests(TestCase):
+    def test_the_score_rounds_the_exact_noisy_or_for_every_combination_of_flags(self) -> None:
+        # Integer arithmetic in the statement; halves round up, as ROUND of the exact
+        # product does (SQLite's floating point had put 41.5, stalled without a next step, down).
+        codes = list(SIGNALS)
+        sql = (
+            f"SELECT {_rule_score(codes)} FROM (SELECT "
+            + ", ".join(f"%s AS f_{code}" for code in codes)
+            + ") q"
+        )
+        halves = 0
+        with connection.cursor() as cursor:
+            for fired in itertools.product((0, 1), repeat=len(codes)):
+                exact = 100 * (1 - math.prod(
+                    Fraction(1) - Fraction(SIGNALS[c][0]).limit_denominator(100) * f
+                    for c, f in zip(codes, fired, strict=True)
+                ))  # fmt: skip
+                cursor.execute(sql, list(fired))
+                (score,) = cursor.fetchone()
+                self.assertEqual(int(score), math.floor(exact + Fraction(1, 2)), fired)
+                halves += exact.denominator == 2
+        self.assertGreater(halves, 0)  # the cases that tell rounding modes apart were seen

@@ -154,6 +154,7 @@ class AnalyticTransactionTests(InvestigateCase):
         with analytic_transaction():
             self.assertEqual(self.setting("enable_nestloop"), "off")
             self.assertEqual(float(self.setting("cursor_tuple_fraction")), 1.0)
+            self.assertEqual(self.setting("jit"), "off")
 
     def test_the_callers_transaction_gets_its_settings_back(self) -> None:
         # A TestCase runs in a transaction, as a caller's atomic block would.
