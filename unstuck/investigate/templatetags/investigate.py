@@ -20,8 +20,8 @@ def _e(value: object) -> str:
 
 
 @register.simple_tag
-def deal_stall(deal: Deal) -> dict[str, Any] | None:
-    return selectors.deal_stall(deal)
+def deal_stall(deal: Deal, reads: selectors.DealReads | None = None) -> dict[str, Any] | None:
+    return selectors.deal_stall(deal, reads)
 
 
 @register.simple_tag
