@@ -35,6 +35,9 @@ class DealPageQueryTests(InvestigateCase):
         self.assertContains(response, "Concern:</span> concern 0")  # the investigation card
         self.assertContains(response, "influence")  # the committee card
         self.assertContains(response, "Slow close")
+        # Each member's factor boxes, those they weigh ticked (3 members, "price" each).
+        self.assertContains(response, 'value="price" checked> Price</label>', count=3)
+        self.assertContains(response, 'value="roi" > ROI</label>', count=3)
         reads = [q["sql"] for q in ctx.captured_queries]
 
         def times_read(table: str) -> int:
@@ -50,8 +53,9 @@ class DealPageQueryTests(InvestigateCase):
         self.assertEqual(times_read("deals_stage"), 1)
         self.assertEqual(times_read("investigate_dealassessment"), 1)
         # 32 before; 28 with the move form's stages read twice; 27 with the stages read
-        # twice (the playbook's phase) and the sessions' visibility read apart.
-        self.assertEqual(len(reads), 25)
+        # twice (the playbook's phase), the sessions' visibility read apart and scoring's two
+        # "any rows?" checks each in a statement of its own.
+        self.assertEqual(len(reads), 24)
 
     def test_the_timeline_shows_a_stage_of_another_pipeline_the_deal_passed_through(
         self,

@@ -40,6 +40,23 @@ def investigation_choices() -> dict[str, Any]:
     }
 
 
+_FACTOR_BOX = '<label class="small"><input type="checkbox" name="factors" value="{}" {}> {}</label>'
+_FACTOR_BOXES = [(_e(code), _e(label), code) for code, label in Factor.choices]
+
+
+@register.filter
+def factor_boxes(chosen: object) -> SafeString:
+    """The committee member's factor checkboxes, those they weigh ticked: one string rather
+    than a loop of template nodes per member (the deal page repeats it per member)."""
+    ticked = chosen if isinstance(chosen, list | tuple | set) else ()
+    return mark_safe(  # every value escaped above
+        "".join(
+            _FACTOR_BOX.format(code, "checked" if raw in ticked else "", label)
+            for code, label, raw in _FACTOR_BOXES
+        )
+    )
+
+
 @register.filter
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{round(value * 100)} %"
