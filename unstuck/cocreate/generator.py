@@ -91,13 +91,15 @@ def phase_of(stage: Stage, open_orders: list[int]) -> str:
 
 def deal_facts(deal: Deal, *, outcome: str = "", reads: DealReads | None = None) -> DealFacts:
     """The deal as the generator sees it; `reads` is what the deal page has read already."""
-    open_orders = list(
-        Stage.objects.filter(pipeline_id=deal.pipeline_id, kind=StageKind.OPEN).values_list(
-            "order", flat=True
-        )
-    )
     if reads is None:
+        open_orders = list(
+            Stage.objects.filter(pipeline_id=deal.pipeline_id, kind=StageKind.OPEN).values_list(
+                "order", flat=True
+            )
+        )
         reads = deal_reads(deal)
+    else:  # the page's read of the pipeline's stages
+        open_orders = [s.order for s in reads.stages if s.kind == StageKind.OPEN]
     obstacles = [(o.kind, o.description) for o in reads.open_obstacles]
     factors: Counter[str] = Counter()
     concerns: list[str] = []

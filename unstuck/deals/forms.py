@@ -22,7 +22,11 @@ class StageMoveForm(forms.Form):
         help_text="Leave empty to keep the current close date.",
     )
 
-    def __init__(self, *args: Any, deal: Deal, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, deal: Deal, stages: list[Stage] | None = None, **kwargs: Any
+    ) -> None:
+        """stages: the pipeline's stages in their order, when the caller has read them (the
+        deal page): the options are then not read again."""
         super().__init__(*args, **kwargs)
         self.deal = deal
         field = self.fields["stage"]
@@ -35,7 +39,11 @@ class StageMoveForm(forms.Form):
             # field's own iterator reads them afresh each time (through a server-side cursor on
             # PostgreSQL), and the widget iterates twice: the first option decides `required`.
             options = field.iterator(field)
-            field.widget.choices = [options.choice(stage) for stage in field.queryset]
+            if stages is None:
+                stages = list(field.queryset)
+            else:
+                stages = [s for s in stages if s.pk != deal.stage_id]
+            field.widget.choices = [options.choice(stage) for stage in stages]
 
     def clean_stage(self) -> Stage:
         stage: Stage = self.cleaned_data["stage"]

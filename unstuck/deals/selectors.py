@@ -394,13 +394,29 @@ def _stage_moves(changes: list[StageChange]) -> list[StageChange]:
     return moves
 
 
-def deal_timeline(deal: Deal) -> list[TimelineStep]:
-    """Each stage the deal has been in, oldest first, with the time it spent there."""
-    changes = list(
-        StageChange.objects.filter(deal=deal)
-        .select_related("from_stage", "to_stage", "changed_by")
-        .order_by("changed_at", "pk")
-    )
+def deal_timeline(deal: Deal, stages: list[Stage] | None = None) -> list[TimelineStep]:
+    """Each stage the deal has been in, oldest first, with the time it spent there.
+
+    stages: the pipeline's stages when the caller has read them (the deal page): the history
+    then joins no stage (a stage of another pipeline it passed through is read apart)."""
+    history = StageChange.objects.filter(deal=deal).order_by("changed_at", "pk")
+    if stages is None:
+        changes = list(history.select_related("from_stage", "to_stage", "changed_by"))
+    else:
+        changes = list(history.select_related("changed_by"))
+        by_id = {s.pk: s for s in stages}
+        missing = {
+            pk
+            for c in changes
+            for pk in (c.from_stage_id, c.to_stage_id)
+            if pk is not None and pk not in by_id
+        }
+        if missing:
+            by_id.update(Stage.objects.in_bulk(missing))
+        for c in changes:
+            if c.from_stage_id is not None:
+                c.from_stage = by_id[c.from_stage_id]
+            c.to_stage = by_id[c.to_stage_id]
     steps: list[TimelineStep] = []
     if not changes or changes[0].from_stage_id is not None:
         # History starts after creation (or is absent): the deal was somewhere before that.

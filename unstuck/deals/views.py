@@ -109,10 +109,10 @@ def _deal_context(membership: Membership, deal_pk: int) -> dict[str, object]:
         "can_invite": may_invite,
         "invited": invited,
         "invitable": invitable,
-        "timeline": selectors.deal_timeline(deal),
+        "timeline": selectors.deal_timeline(deal, reads.stages),
         "activities": deal.activities.select_related("contact", "actor")[:50],
         "stakeholders": reads.stakeholders,
-        "move_form": StageMoveForm(deal=deal),
+        "move_form": StageMoveForm(deal=deal, stages=reads.stages),
     }
 
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from unstuck.core.access import DealScope, deal_scope, deals_visible_to
 from unstuck.core.models import Membership
 from unstuck.core.pagination import paginator as make_paginator
-from unstuck.deals.models import BuyingRole, Deal, DealQuerySet, Stakeholder
+from unstuck.deals.models import BuyingRole, Deal, DealQuerySet, Stage, Stakeholder
 from unstuck.investigate import stall_score
 from unstuck.investigate.models import (
     DealAssessment,
@@ -410,6 +410,23 @@ class DealReads:
 
         return CustomerPain.objects.filter(deal=self.deal).first()
 
+    @cached_property
+    def assessment(self) -> DealAssessment | None:
+        """The stored assessment (why it is flagged shows its odds, the playbook its signals)."""
+        return DealAssessment.objects.filter(deal_id=self.deal.pk).first()
+
+    @cached_property
+    def stages(self) -> list[Stage]:
+        """The stages of the deal's pipeline in their order (the move form's options, the
+        timeline's stages, the playbook's phase of the deal)."""
+        return list(Stage.objects.filter(pipeline_id=self.deal.pipeline_id).order_by("order"))
+
+    @property
+    def stall_signals(self) -> set[str]:
+        """The codes of the signals the stored assessment found."""
+        found = self.assessment
+        return {s.get("code", "") for s in (found.signals if found else [])}
+
     @property
     def stakeholders_by_influence(self) -> list[Stakeholder]:
         """Most influential first, then oldest: the order the investigation shows them in."""
@@ -450,8 +467,9 @@ def deal_investigation(deal: Deal, reads: DealReads | None = None) -> Investigat
     return inv
 
 
-def deal_stall(deal: Deal) -> dict[str, Any] | None:
-    """Live score and signals of one open deal, plus its stored win probability."""
+def deal_stall(deal: Deal, reads: DealReads | None = None) -> dict[str, Any] | None:
+    """Live score and signals of one open deal, plus its stored win probability (read
+    through `reads` when the page has them, so the playbook's card reads it no more)."""
     if not deal.is_open:
         return None
     rows = signal_rows(deal.workspace, deal_id=deal.pk)
@@ -462,7 +480,7 @@ def deal_stall(deal: Deal) -> dict[str, Any] | None:
     row = rows[0]
     row["signals"] = describe(row)
     row["score_model"] = scorer
-    row["assessment"] = DealAssessment.objects.filter(deal=deal).first()
+    row["assessment"] = (reads or deal_reads(deal)).assessment
     return row
 
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Exists, QuerySet
 from django.utils import timezone
 
 from unstuck.core.models import Workspace
@@ -518,12 +518,16 @@ def _moment_context(
     workspace records none of it: no silence without activities, no committee gaps without
     committees), and the thresholds the evidence quotes (the silence rule from the
     benchmarks known then)."""
-    has_committees = int(
-        Stakeholder.objects.filter(deal__workspace=workspace, created_at__lte=seen_by).exists()
+    # Both "any rows by then?" in one statement (each still stops at the first row).
+    committees, activities = (
+        Workspace.objects.filter(pk=workspace.pk)
+        .values_list(
+            Exists(Stakeholder.objects.filter(deal__workspace=workspace, created_at__lte=seen_by)),
+            Exists(Activity.objects.filter(deal__workspace=workspace, occurred_at__lte=seen_by)),
+        )
+        .get()
     )
-    has_activities = int(
-        Activity.objects.filter(deal__workspace=workspace, occurred_at__lte=seen_by).exists()
-    )
+    has_committees, has_activities = int(committees), int(activities)
     workspace_row = next((b for b in benchmarks if b.stage_id is None), None)
     no_activity_days, no_activity_source = no_activity_rule(stall, workspace_row)
     thresholds = {

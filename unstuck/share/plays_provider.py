@@ -4,6 +4,8 @@ evidence (the measured outcome, or "too early to tell")."""
 
 from __future__ import annotations
 
+from django.db.models import Count
+
 from unstuck.cocreate.generator import KIND_LABELS, DealFacts, Suggestion, _short
 from unstuck.investigate.models import DealAssessment
 from unstuck.investigate.stall_signals import SIGNALS
@@ -17,18 +19,24 @@ VERDICT_BONUS = {"working": 2.5, "no_evidence": 0.0, "too_early": 0.0, "worse": 
 class PlaybookProvider:
     name = "playbook"
 
-    def suggest(self, facts: DealFacts, workspace_id: int) -> list[Suggestion]:
+    def suggest(
+        self, facts: DealFacts, workspace_id: int, *, signals: set[str] | None = None
+    ) -> list[Suggestion]:
+        """signals: the codes of the deal's stored stall signals, when the caller has read
+        its assessment already (the deal page); else read here."""
+        # The evidence deals are counted in the statement, not fetched to be counted.
         plays = list(
             with_outcome_stamp(
                 Play.objects.filter(workspace_id=workspace_id, status=PlayStatus.VERIFIED)
             )
-            .prefetch_related("evidence_deals")
+            .annotate(n_evidence=Count("evidence_deals", distinct=True))
             .order_by("pk")
         )
         if not plays:
             return []
-        assessment = DealAssessment.objects.filter(deal_id=facts.deal_id).first()
-        signals = {s.get("code", "") for s in (assessment.signals if assessment else [])}
+        if signals is None:
+            assessment = DealAssessment.objects.filter(deal_id=facts.deal_id).first()
+            signals = {s.get("code", "") for s in (assessment.signals if assessment else [])}
         kinds = facts.obstacle_kinds
         out = []
         for play in plays:
@@ -61,7 +69,7 @@ class PlaybookProvider:
                 # that only shares the stage stays below the levers that answer its obstacles.
                 score += VERDICT_BONUS.get(summary.verdict, 0.0)
             why.append(summary.headline)
-            evidence = len(play.evidence_deals.all())
+            evidence = play.n_evidence
             if evidence:
                 why.append(f"{evidence} evidence deal{'s' if evidence != 1 else ''}")
             out.append(

@@ -35,10 +35,15 @@ def deal_sessions(context: template.Context, deal: Any) -> list[Any]:
     """The sessions on this deal that the viewer may see (for the deal's history)."""
     from unstuck.cocreate.access import sessions_visible_to
     from unstuck.cocreate.selectors import deal_sessions as sessions_of
+    from unstuck.core.access import can_see_deal
+    from unstuck.core.models import Role
 
     membership = context.get("membership")
     if membership is None:
         return []
+    if membership.role != Role.PARTNER and can_see_deal(membership, deal):
+        # Whoever sees the deal (other than a partner) sees every session on it.
+        return sessions_of(deal.pk)
     visible = set(
         sessions_visible_to(membership).filter(deal_id=deal.pk).values_list("pk", flat=True)
     )

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from unstuck.cocreate.generator import deal_facts
-from unstuck.deals.models import Contact, Deal, Stakeholder
+from unstuck.deals.models import Contact, Deal, Stage, Stakeholder
 from unstuck.investigate.models import CustomerPain, Obstacle, StakeholderView
 from unstuck.investigate.selectors import deal_reads
 from unstuck.investigate.tests.helpers import InvestigateCase, ago
@@ -35,6 +35,9 @@ class DealPageQueryTests(InvestigateCase):
         self.assertContains(response, "Concern:</span> concern 0")  # the investigation card
         self.assertContains(response, "influence")  # the committee card
         self.assertContains(response, "Slow close")
+        # Each member's factor boxes, those they weigh ticked (3 members, "price" each).
+        self.assertContains(response, 'value="price" checked> Price</label>', count=3)
+        self.assertContains(response, 'value="roi" > ROI</label>', count=3)
         reads = [q["sql"] for q in ctx.captured_queries]
 
         def times_read(table: str) -> int:
@@ -46,7 +49,33 @@ class DealPageQueryTests(InvestigateCase):
         self.assertEqual(times_read("deals_stakeholder"), 1)
         self.assertEqual(times_read("investigate_obstacle"), 1)
         self.assertEqual(times_read("investigate_customerpain"), 1)
-        self.assertEqual(len(reads), 27)  # 32 before; 28 with the move form's stages read twice
+        # The pipeline's stages once (the move form, the timeline, the playbook's phase).
+        self.assertEqual(times_read("deals_stage"), 1)
+        self.assertEqual(times_read("investigate_dealassessment"), 1)
+        # 32 before; 28 with the move form's stages read twice; 27 with the stages read
+        # twice (the playbook's phase), the sessions' visibility read apart and scoring's two
+        # "any rows?" checks each in a statement of its own.
+        self.assertEqual(len(reads), 24)
+
+    def test_the_timeline_shows_a_stage_of_another_pipeline_the_deal_passed_through(
+        self,
+    ) -> None:
+        from unstuck.deals.models import Pipeline, StageChange
+
+        deal = self.make_deal(owner=self.rep_a, name="Moved")
+        other = Pipeline.objects.create(workspace=self.workspace, name="Renewals")
+        other_stages = [
+            Stage.objects.create(pipeline=other, name=f"Renewal {n}", order=n) for n in range(3)
+        ]
+        StageChange.objects.filter(deal=deal).update(to_stage=other_stages[2])
+        StageChange.objects.create(
+            deal=deal, from_stage=other_stages[2], to_stage=self.stages[0], changed_at=ago(3)
+        )
+        self.client.force_login(self.rep_a)
+        response = self.client.get(reverse("deals:detail", kwargs={"slug": "acme", "pk": deal.pk}))
+        steps = response.context["timeline"]
+        self.assertEqual([s.stage.pk for s in steps], [other_stages[2].pk, self.stages[0].pk])
+        self.assertContains(response, f"<strong>{other_stages[2].name}</strong>")
 
     def test_deal_facts_from_the_page_reads_match_their_own_reads(self) -> None:
         deal = self.rich_deal()

@@ -20,8 +20,8 @@ def _e(value: object) -> str:
 
 
 @register.simple_tag
-def deal_stall(deal: Deal) -> dict[str, Any] | None:
-    return selectors.deal_stall(deal)
+def deal_stall(deal: Deal, reads: selectors.DealReads | None = None) -> dict[str, Any] | None:
+    return selectors.deal_stall(deal, reads)
 
 
 @register.simple_tag
@@ -38,6 +38,23 @@ def investigation_choices() -> dict[str, Any]:
         "obstacle_kinds": ObstacleKind.choices,
         "step_statuses": StepStatus.choices,
     }
+
+
+_FACTOR_BOX = '<label class="small"><input type="checkbox" name="factors" value="{}" {}> {}</label>'
+_FACTOR_BOXES = [(_e(code), _e(label), code) for code, label in Factor.choices]
+
+
+@register.filter
+def factor_boxes(chosen: object) -> SafeString:
+    """The committee member's factor checkboxes, those they weigh ticked: one string rather
+    than a loop of template nodes per member (the deal page repeats it per member)."""
+    ticked = chosen if isinstance(chosen, list | tuple | set) else ()
+    return mark_safe(  # every value escaped above
+        "".join(
+            _FACTOR_BOX.format(code, "checked" if raw in ticked else "", label)
+            for code, label, raw in _FACTOR_BOXES
+        )
+    )
 
 
 @register.filter

@@ -95,7 +95,11 @@ def deal_plays(context: template.Context, deal: Any, reads: Any = None) -> dict[
     fitting = []
     if may_apply:
         applied = {a.play_id for a in applications}
-        found = PlaybookProvider().suggest(deal_facts(deal, reads=reads), deal.workspace_id)
+        found = PlaybookProvider().suggest(
+            deal_facts(deal, reads=reads),
+            deal.workspace_id,
+            signals=reads.stall_signals if reads else None,
+        )
         fitting = sorted(
             (s for s in found if s.terms["play_id"] not in applied),
             key=lambda s: (-s.score, s.key),

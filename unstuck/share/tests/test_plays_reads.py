@@ -151,3 +151,38 @@ class DigestReadsTests(PlaysTestCase):
         move(self.deal_a, self.stages[4], now - timedelta(days=1))
         found = plays_applied_on_unstuck_deals(self.workspace, [], now - timedelta(days=7))
         self.assertEqual([u.won for u in found], [True])
+
+
+class DealPagePlaybookTests(PlaysTestCase):
+    def test_the_deal_page_counts_the_evidence_and_fits_the_stored_signals(self) -> None:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+        from django.urls import reverse
+
+        signal_play = self.make_play(
+            title="Wake a silent deal",
+            stall_signals=["no_activity"],
+            status="verified",
+            verified_at=timezone.now(),
+        )
+        self.budget_play.evidence_deals.set([self.deal_b, self.deal_a2])
+        signal_play.evidence_deals.set([self.deal_b])
+        DealAssessment.objects.create(
+            deal=self.deal_a, workspace=self.workspace, stall_score=50,
+            signals=[{"code": "no_activity", "label": "No activity"}],
+        )  # fmt: skip
+        self.client.force_login(self.rep_a)
+        url = reverse("deals:detail", kwargs={"slug": "acme", "pk": self.deal_a.pk})
+        with CaptureQueriesContext(connection) as ctx:
+            response = self.client.get(url)
+        self.assertContains(response, "Phase the rollout to fit the budget")
+        self.assertContains(response, "2 evidence deals")  # counted, not fetched
+        self.assertContains(response, "Wake a silent deal")  # the stored signal fits it
+        self.assertContains(response, "1 evidence deal.")
+        reads = [q["sql"] for q in ctx.captured_queries]
+        # The assessment is read once (why it is flagged, and the playbook's signals).
+        self.assertEqual(
+            sum(sql.startswith('SELECT "investigate_dealassessment".') for sql in reads), 1
+        )
+        # No evidence deal is read as a deal: the only deal row read is the page's.
+        self.assertEqual(sum(sql.startswith('SELECT "deals_deal".') for sql in reads), 1)
