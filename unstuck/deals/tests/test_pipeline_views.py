@@ -108,6 +108,23 @@ class PipelineViewTests(PersonasTestCase):
         self.assertIn('<span class="muted">closed</span>', closed)
         self.assertIn('<span class="">40 d ago</span>', closed)  # closed: never "late"
 
+    def test_each_member_may_filter_by_the_owners_they_could_see(self) -> None:
+        def owners(user: User) -> list[str]:
+            self.client.force_login(user)
+            return sorted(o.email for o in self.client.get(self.url()).context["choices"].owners)
+
+        reps_a = ["rep.a2@acme.test", "rep.a@acme.test"]
+        self.assertEqual(
+            owners(self.leader),
+            ["manager.a@acme.test", "manager.b@acme.test", *reps_a, "rep.b@acme.test"],
+        )
+        self.assertEqual(owners(self.manager_a), ["manager.a@acme.test", *reps_a])
+        self.assertEqual(owners(self.rep_a), reps_a)  # reps see their team's deals
+        self.assertEqual(owners(self.partner), [])
+        self.workspace.reps_see_team_deals = False
+        self.workspace.save(update_fields=["reps_see_team_deals"])
+        self.assertEqual(owners(self.rep_a), ["rep.a@acme.test"])
+
     def test_row_text_is_escaped(self) -> None:
         # The rows are written in Python (deals/rows.py), not by the template engine: every
         # text from the database must still reach the page escaped.
