@@ -50,18 +50,20 @@ class DealOut(Schema):
     next_step: str
 
 
-# The deal list reads its rows as values, each DealOut field under its alias (a dotted alias is
-# a key, as the schema reads it): five model instances per row and ninja's lookup of each
-# dotted alias through the template engine cost most of the list's CPU.
+# The deal list reads its rows as values, each DealOut field from its column, and builds the
+# page from them without validating it again (their types are the schema's: the database's):
+# five model instances per row, then ninja's validation of each field through its getter
+# (about 1,100 calls a page), cost most of the list's CPU. Ninja serialises the page like any
+# other response; a test holds it equal to the validated one.
 LIST_COLUMNS = {
     "id": "pk",
     "external_id": "external_id",
     "source": "source",
     "name": "name",
-    "account.name": "account__name",
-    "owner.email": "owner__email",
-    "team.name": "team__name",
-    "pipeline.name": "pipeline__name",
+    "account": "account__name",
+    "owner": "owner__email",
+    "team": "team__name",
+    "pipeline": "pipeline__name",
     "status": "status",
     "amount": "amount",
     "currency": "currency",
@@ -168,7 +170,7 @@ class StakeholderPatch(Schema):
 
 
 @router.get("/{slug}/deals", response=responses({200: DealPage}, 400, 404, 422))
-def deal_list(request: AppRequest, slug: str, filters: Query[DealFilterIn]) -> dict[str, Any]:
+def deal_list(request: AppRequest, slug: str, filters: Query[DealFilterIn]) -> DealPage:
     membership = membership_for(request.user, slug)
     parsed = selectors.PipelineFilters.from_query(filters.dict())
     if parsed.errors:
@@ -182,18 +184,20 @@ def deal_list(request: AppRequest, slug: str, filters: Query[DealFilterIn]) -> d
     if filters.page < 1 or (filters.page > paginator.num_pages):
         raise UnstuckError(f"Page {filters.page} is out of range 1 to {paginator.num_pages}.")
     page = paginator.page(filters.page)
-    return {
-        "count": paginator.count,
-        "page": page.number,
-        "pages": paginator.num_pages,
-        "results": [
-            {
+    return DealPage.model_construct(
+        count=paginator.count,
+        page=page.number,
+        pages=paginator.num_pages,
+        results=[
+            DealOut.model_construct(
                 **{key: row[column] for key, column in LIST_COLUMNS.items()},
-                "stage": {key: row[column] for key, column in STAGE_COLUMNS.items()},
-            }
+                stage=StageOut.model_construct(
+                    **{key: row[column] for key, column in STAGE_COLUMNS.items()}
+                ),
+            )
             for row in page.object_list
         ],
-    }
+    )
 
 
 def _detail(membership: Any, deal: Deal) -> Deal:

@@ -19,7 +19,7 @@ from django.db.models import (
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
 
-from unstuck.core.access import deals_visible_to
+from unstuck.core.access import deals_visible_to, managed_team_ids
 from unstuck.core.models import Membership, Role, Team, User
 from unstuck.core.pagination import paginator as make_paginator
 from unstuck.core.templatetags.unstuck import whole_days
@@ -336,19 +336,22 @@ def pipeline_filter_choices(
     which the page groups by pipeline (an imported pipeline's stage is not the demo's)."""
     ws = membership.workspace
     teams: QuerySet[Team] = Team.objects.filter(workspace=ws)
-    owners: QuerySet[User] = User.objects.filter(
-        memberships__workspace=ws, memberships__role__in=[Role.REP, Role.MANAGER]
-    )
+    # One join to the owners' memberships (a person has one per workspace, so no DISTINCT),
+    # and only the columns the filter shows.
+    owners_in = Q(memberships__workspace=ws, memberships__role__in=[Role.REP, Role.MANAGER])
     if membership.role == Role.MANAGER:
         teams = teams.filter(manager_id=membership.user_id)
-        owners = owners.filter(memberships__team__in=teams) | owners.filter(pk=membership.user_id)
+        owners_in &= Q(memberships__team_id__in=managed_team_ids(membership)) | Q(
+            pk=membership.user_id
+        )
     elif membership.role == Role.REP:
         teams = teams.filter(pk=membership.team_id) if membership.team_id else teams.none()
         if ws.reps_see_team_deals and membership.team_id:
-            owners = owners.filter(memberships__team_id=membership.team_id)
+            owners_in &= Q(memberships__team_id=membership.team_id)
         else:
-            owners = owners.filter(pk=membership.user_id)
-    elif membership.role == Role.PARTNER:
+            owners_in &= Q(pk=membership.user_id)
+    owners: QuerySet[User] = User.objects.filter(owners_in).only("pk", "name", "email")
+    if membership.role == Role.PARTNER:
         teams, owners = teams.none(), owners.none()
     pipelines = list(Pipeline.objects.filter(workspace=ws))
     stages = Stage.objects.filter(pipeline__workspace=ws).select_related("pipeline")
@@ -357,7 +360,7 @@ def pipeline_filter_choices(
     stages = stages.order_by("-pipeline__is_default", "pipeline__name", "order", "pk")
     return FilterChoices(
         teams=list(teams),
-        owners=list(owners.distinct().order_by("name")),
+        owners=list(owners.order_by("name")),
         stages=list(stages),
         pipelines=pipelines,
     )

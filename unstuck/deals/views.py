@@ -22,6 +22,7 @@ from unstuck.core.validation import parse_id
 from unstuck.deals import selectors, services
 from unstuck.deals.forms import StageMoveForm, StakeholderForm
 from unstuck.deals.models import Deal, DealPartner, Stage, Stakeholder
+from unstuck.deals.rows import rows_html
 from unstuck.investigate.selectors import deal_reads
 
 
@@ -35,8 +36,10 @@ def pipeline(request: AppRequest, membership: Membership) -> HttpResponse:
         membership, filters, probabilities={s.pk: s.probability for s in choices.stages}
     )
     count = sum(t.count for t in totals)
+    page = selectors.pipeline_page(membership, filters, request.GET.get("page"), count=count)
     context = {
-        "page": selectors.pipeline_page(membership, filters, request.GET.get("page"), count=count),
+        "page": page,
+        "rows": rows_html(page.object_list),
         "totals": totals,
         "filters": filters,
         "choices": choices,

@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils.functional import SimpleLazyObject
 
 from unstuck.core.models import Role
 
 
 def requests(request: HttpRequest) -> dict[str, Any]:
     """Counted for reps (whom managers ask) only when a page shows the navigation (htmx
-    partials never ask), in one query; managers and leaders have the link without a count,
-    so their pages cost no extra query."""
+    partials never ask), in one query: `my_open_requests` is a function the navigation
+    (core.nav) calls; managers and leaders have the link without a count, so their pages
+    cost no extra query."""
     membership = getattr(request, "membership", None)
     if membership is None or membership.role != Role.REP:
         return {}
@@ -23,4 +23,4 @@ def requests(request: HttpRequest) -> dict[str, Any]:
 
         return open_requests_count(membership)
 
-    return {"my_open_requests": SimpleLazyObject(count)}
+    return {"my_open_requests": count}

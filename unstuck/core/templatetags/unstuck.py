@@ -128,3 +128,21 @@ def background_failures(context: template.Context, *kinds: str) -> dict[str, obj
         "next": request.get_full_path() if request is not None else "",
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.simple_tag(takes_context=True)
+def main_nav(context: template.Context) -> str:
+    """The layout's navigation for the page's member and route (see core.nav)."""
+    from unstuck.core.nav import nav_html
+
+    membership = context.get("membership")
+    if membership is None:
+        return ""
+    request = context.get("request")
+    match = getattr(request, "resolver_match", None)
+    app = (match.app_name if match else "") or ""
+    name = (match.url_name if match else "") or ""
+    # A rep's open requests: a function (investigate's context processor), called only here.
+    count = context.get("my_open_requests")
+    open_requests = count() if callable(count) else 0
+    return nav_html(membership.workspace.slug, membership.role, app, name, open_requests)

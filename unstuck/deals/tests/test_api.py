@@ -87,6 +87,33 @@ class DealApiTests(PersonasTestCase):
         self.assertEqual(first["name"], "Alpha expansion")
         self.assertEqual((first["account"], first["owner"], first["team"]), (None, None, "A"))
 
+    def test_the_list_is_what_validating_each_deal_against_the_schema_gives(self) -> None:
+        # The list builds its page without validating it (deals/api.py): byte for byte, it
+        # must be ninja's validated serialisation of the deals, as model instances.
+        from unstuck.api import api
+        from unstuck.deals.api import DealOut
+
+        Deal.objects.filter(pk=self.deal_a2.pk).update(
+            close_date=date(2026, 3, 9), amount=Decimal("1234.56"), next_step='Say "hi" <b>'
+        )
+        Deal.objects.filter(pk=self.deal_a.pk).update(owner=None, account=None)
+        response = self.client.get(
+            "/api/v1/workspaces/acme/deals?sort=name",
+            headers={"Authorization": f"Bearer {self.secret}"},
+        )
+        deals = (
+            Deal.objects.filter(pk__in=[self.deal_a.pk, self.deal_a2.pk])
+            .select_related("account", "owner", "team", "pipeline", "stage")
+            .order_by("name", "pk")
+        )
+        results = [DealOut.model_validate(d).model_dump() for d in deals]
+        expected = api.create_response(
+            response.wsgi_request,
+            {"count": 2, "page": 1, "pages": 1, "results": results},
+            status=200,
+        )
+        self.assertEqual(response.content, expected.content)
+
     def test_bad_list_parameters_get_a_clear_error(self) -> None:
         response = self.client.get(
             "/api/v1/workspaces/acme/deals?sort=nonsense",

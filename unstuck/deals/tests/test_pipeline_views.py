@@ -14,8 +14,9 @@ from urllib.parse import parse_qs, urlsplit
 from django.urls import reverse
 from django.utils import timezone
 
+from unstuck.core.models import User
 from unstuck.core.testing import PersonasTestCase
-from unstuck.deals.models import Deal, Pipeline, Stage, StageKind
+from unstuck.deals.models import Account, Deal, Pipeline, Stage, StageKind
 
 
 class PipelineViewTests(PersonasTestCase):
@@ -106,6 +107,41 @@ class PipelineViewTests(PersonasTestCase):
         self.assertIn(f'<span class="chip won">{self.stages[-2].name}</span>', closed)
         self.assertIn('<span class="muted">closed</span>', closed)
         self.assertIn('<span class="">40 d ago</span>', closed)  # closed: never "late"
+
+    def test_each_member_may_filter_by_the_owners_they_could_see(self) -> None:
+        def owners(user: User) -> list[str]:
+            self.client.force_login(user)
+            return sorted(o.email for o in self.client.get(self.url()).context["choices"].owners)
+
+        reps_a = ["rep.a2@acme.test", "rep.a@acme.test"]
+        self.assertEqual(
+            owners(self.leader),
+            ["manager.a@acme.test", "manager.b@acme.test", *reps_a, "rep.b@acme.test"],
+        )
+        self.assertEqual(owners(self.manager_a), ["manager.a@acme.test", *reps_a])
+        self.assertEqual(owners(self.rep_a), reps_a)  # reps see their team's deals
+        self.assertEqual(owners(self.partner), [])
+        self.workspace.reps_see_team_deals = False
+        self.workspace.save(update_fields=["reps_see_team_deals"])
+        self.assertEqual(owners(self.rep_a), ["rep.a@acme.test"])
+
+    def test_row_text_is_escaped(self) -> None:
+        # The rows are written in Python (deals/rows.py), not by the template engine: every
+        # text from the database must still reach the page escaped.
+        Deal.objects.filter(pk=self.deal_a.pk).update(name="<b>Big</b> & \"bold\" 'deal'")
+        assert self.deal_a.account_id is not None
+        Account.objects.filter(pk=self.deal_a.account_id).update(name="<script>alert(1)</script>")
+        User.objects.filter(pk=self.rep_a.pk).update(name="<i>Rep</i>")
+        self.client.force_login(self.leader)
+        html = self.client.get(self.url(status="all")).content.decode()
+        self.assertIn(
+            "&lt;b&gt;Big&lt;/b&gt; &amp; &quot;bold&quot; &#x27;deal&#x27;</a>"
+            '<div class="muted small">&lt;script&gt;alert(1)&lt;/script&gt;</div>',
+            html,
+        )
+        self.assertIn('<td data-label="Owner">&lt;i&gt;Rep&lt;/i&gt;</td>', html)
+        self.assertNotIn("<script>alert", html)
+        self.assertNotIn("<b>Big", html)
 
     def test_totals_cover_every_matching_deal_weighted_by_stage_probability(self) -> None:
         Deal.objects.filter(pk=self.deal_a.pk).update(stage=self.stages[2])  # Proposal, 50 %
