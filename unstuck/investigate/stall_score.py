@@ -470,7 +470,14 @@ def choose(backtest: dict[str, float]) -> tuple[str, str]:
 def weighted_auc(y: np.ndarray, score: np.ndarray, weight: np.ndarray) -> float:
     """ROC AUC with a weight per row (ties count a half): the chance that a weighted random
     positive scores above a weighted random negative. With unit weights it is the usual AUC."""
-    values, inverse = np.unique(score, return_inverse=True)
+    return _ranked_auc(y, np.unique(score, return_inverse=True), weight)
+
+
+def _ranked_auc(y: np.ndarray, ranked: tuple[np.ndarray, np.ndarray], weight: np.ndarray) -> float:
+    """weighted_auc from the scores' distinct values and each row's index among them
+    (np.unique's): the bootstrap reweights the same scores hundreds of times, and sorting
+    them once instead of each time is most of the back-test's CPU saved, for the same sums."""
+    values, inverse = ranked
     neg = np.bincount(inverse, weights=weight * (1 - y), minlength=len(values))
     below = np.cumsum(neg) - neg
     pos_w = weight * y
@@ -518,14 +525,20 @@ def time_backtest(snaps: Snapshots, *, seed: int = 0) -> dict[str, float]:
     if not folds:
         return {}
 
-    def mean_aucs(weights: list[np.ndarray]) -> dict[str, float]:
+    # Each fold's scores sorted once (np.unique); the bootstrap only changes the weights.
+    ranks = [{m: np.unique(p[m], return_inverse=True) for m in METHOD_COLUMNS} for *_, p in folds]
+
+    def mean_aucs(weights: list[np.ndarray], methods: list[str] | None = None) -> dict[str, float]:
         return {
             m: float(
                 np.mean(
-                    [weighted_auc(y, p[m], w) for (y, _, p), w in zip(folds, weights, strict=True)]
+                    [
+                        _ranked_auc(y, r[m], w)
+                        for (y, _, _), r, w in zip(folds, ranks, weights, strict=True)
+                    ]
                 )
             )
-            for m in METHOD_COLUMNS
+            for m in methods or METHOD_COLUMNS
         }
 
     point = mean_aucs([np.ones(len(y)) for y, _, _ in folds])
@@ -538,7 +551,8 @@ def time_backtest(snaps: Snapshots, *, seed: int = 0) -> dict[str, float]:
     diffs = []
     for _ in range(BOOTSTRAP):
         draws = np.bincount(rng.integers(0, len(deals), len(deals)), minlength=len(deals))
-        aucs = mean_aucs([draws[i].astype(float) for i in fold_index])
+        # The two methods compared (the others' AUCs are not used here).
+        aucs = mean_aucs([draws[i].astype(float) for i in fold_index], ["learnt", best])
         diffs.append(aucs["learnt"] - aucs[best])
     clean = np.array([d for d in diffs if math.isfinite(d)])
     out = {m: round(v, 4) for m, v in point.items()}

@@ -124,3 +124,21 @@ class LearntScoreTests(SimpleTestCase):
         model = fit_method(snaps, "learnt", known_at=NOW)
         again = StallModel.from_json(model.as_json())
         self.assertEqual(again.scores(snaps.rows[:50]), model.scores(snaps.rows[:50]))
+
+    def test_the_back_test_gives_the_figures_it_gave_before_its_scores_were_sorted_once(
+        self,
+    ) -> None:
+        # Pinned from the back-test as it was before it sorted each fold's scores once for
+        # all its resamples (and left out the AUCs the resamples do not compare), 2026-12-01.
+        from unstuck.investigate.stall_score import time_backtest
+
+        self.assertEqual(
+            time_backtest(snapshots(2000)),
+            {"learnt": 0.6931, "stage_rate": 0.4998, "days_in_stage": 0.4655,
+             "rotting": 0.4689, "vs_best_low": 0.1652, "vs_best_high": 0.2208, "folds": 3.0},
+        )  # fmt: skip
+        self.assertEqual(
+            time_backtest(snapshots(3000, seed=4, flat=True)),
+            {"learnt": 0.4978, "stage_rate": 0.4965, "days_in_stage": 0.5056,
+             "rotting": 0.5197, "vs_best_low": -0.0465, "vs_best_high": 0.005, "folds": 3.0},
+        )  # fmt: skip

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from dataclasses import asdict, fields
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.test import SimpleTestCase
 from django.utils import timezone
 
 from unstuck.deals.models import Deal, Stage
@@ -278,3 +280,11 @@ class SignalsNeedTheirDataTests(InvestigateCase):
         row = signals_for_deal(self.workspace, deal.pk)
         assert row is not None
         return list(row["signals"])
+
+
+class SignalFormTests(SimpleTestCase):
+    def test_the_stored_form_is_every_field_as_asdict_gives_it(self) -> None:
+        for weight in (None, 1.7):
+            signal = Signal("no_activity", "No activity", "bad", "No activity for 20 days.", weight)
+            self.assertEqual(signal.as_dict(), asdict(signal))
+            self.assertEqual(list(signal.as_dict()), [f.name for f in fields(Signal)])

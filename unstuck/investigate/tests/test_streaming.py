@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import TransactionTestCase
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from unstuck.deals.models import Activity
 from unstuck.investigate import stall_signals as signals
@@ -154,6 +155,24 @@ class AnalyticTransactionTests(InvestigateCase):
         with analytic_transaction():
             self.assertEqual(self.setting("enable_nestloop"), "off")
             self.assertEqual(float(self.setting("cursor_tuple_fraction")), 1.0)
+
+    def test_the_landmarks_statement_runs_without_jit_and_the_setting_comes_back(self) -> None:
+        # Compiling the twelve landmarks' statement cost more CPU than running it (sql.py).
+        from unittest import mock
+
+        seen: list[str] = []
+
+        def fetch(sql: str, params: Any) -> list[dict[str, Any]]:
+            seen.append(self.setting("jit"))
+            return []
+
+        before = self.setting("jit")
+        with mock.patch.object(signals, "fetch_dicts", side_effect=fetch):
+            signals.landmark_signal_rows(self.workspace, [(timezone.now(), None)])
+        self.assertEqual(seen, ["off"])
+        self.assertEqual(self.setting("jit"), before)
+        with analytic_transaction():
+            self.assertEqual(self.setting("jit"), before)  # other statements keep it
 
     def test_the_callers_transaction_gets_its_settings_back(self) -> None:
         # A TestCase runs in a transaction, as a caller's atomic block would.
