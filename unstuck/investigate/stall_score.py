@@ -77,6 +77,20 @@ def _f(value: Any, default: float = 0.0) -> float:
     return default if math.isnan(out) else out
 
 
+def _floats(values: list[Any], default: float = 0.0) -> np.ndarray:
+    """`_f(value, default)` for every value, as one array: numbers (ints, floats, decimals)
+    converted by numpy in one call, None and NaN as the default. Anything else (text) takes
+    `_f`'s path value by value, so the figures are the same either way."""
+    try:
+        out = np.array([default if v is None else v for v in values], dtype=float)
+    except (TypeError, ValueError):
+        return np.fromiter((_f(v, default) for v in values), float, len(values))
+    if out.shape != (len(values),):
+        return np.fromiter((_f(v, default) for v in values), float, len(values))
+    out[np.isnan(out)] = default
+    return out
+
+
 def _category_values(rows: list[dict[str, Any]]) -> dict[str, list[str | None]]:
     """The owner of every row, as a string. (Custom attributes are left out: the row holds
     today's values, and some CRMs fill them in at closing, which would leak the outcome.)"""
@@ -115,34 +129,37 @@ def _columns(
     """Every candidate feature, one array each (rows in order)."""
     n = len(rows)
     cols: dict[str, np.ndarray] = {}
+    overall_logit = _logit(overall)
     if encodings:
         values = _category_values(rows)
         for name, rates in encodings.items():
             seen = values.get(name) or [None] * n
+            logits = {v: _logit(rate) for v, rate in rates.items()}
             cols[f"enc:{name}"] = np.fromiter(
-                (_logit(rates.get(v, overall)) if v is not None else _logit(overall) for v in seen),
+                (logits.get(v, overall_logit) if v is not None else overall_logit for v in seen),
                 float,
                 n,
             )
+    # Each value read as _f reads it, a column at a time (_floats), and each stage's logit
+    # once: about half the time of a generator and a call per value (identical arrays).
     for code in LEARNT_FLAGS:
-        cols[f"f_{code}"] = np.fromiter((_f(r[f"f_{code}"]) for r in rows), float, n)
-    days = np.fromiter((max(_f(r["days_in_stage"]), 0.0) for r in rows), float, n)
-    p50 = np.fromiter((_f(r["p50_days"], math.nan) for r in rows), float, n)
+        cols[f"f_{code}"] = _floats([r[f"f_{code}"] for r in rows])
+    days = np.maximum(_floats([r["days_in_stage"] for r in rows]), 0.0)
+    p50 = _floats([r["p50_days"] for r in rows], math.nan)
     known = np.isfinite(p50) & (p50 > 0)
     cols["log_days_in_stage"] = np.log1p(days)
     ratio = np.where(known, days / np.where(known, p50, 1.0), 0.0)
     cols["log_days_vs_won"] = np.log1p(np.minimum(ratio, 50.0))
+    stage_logits = {stage: _logit(rate) for stage, rate in stage_rates.items()}
     cols["stage_logit"] = np.fromiter(
-        (_logit(stage_rates.get(str(r["stage_id"]), overall)) for r in rows), float, n
+        (stage_logits.get(str(r["stage_id"]), overall_logit) for r in rows), float, n
     )
-    cols["log_age"] = np.log1p(np.fromiter((max(_f(r["age_days"]), 0.0) for r in rows), float, n))
-    cols["log_amount"] = np.log1p(
-        np.fromiter((max(_f(r["amount_now"]), 0.0) for r in rows), float, n)
-    )
-    cols["pushes"] = np.minimum(np.fromiter((_f(r["pushes"]) for r in rows), float, n), 5)
-    cols["pulls"] = np.minimum(np.fromiter((_f(r.get("pulls")) for r in rows), float, n), 5)
-    cols["moves"] = np.minimum(np.fromiter((_f(r["moves"]) for r in rows), float, n), 10)
-    cols["log_act_30"] = np.log1p(np.fromiter((_f(r["n_act_30"]) for r in rows), float, n))
+    cols["log_age"] = np.log1p(np.maximum(_floats([r["age_days"] for r in rows]), 0.0))
+    cols["log_amount"] = np.log1p(np.maximum(_floats([r["amount_now"] for r in rows]), 0.0))
+    cols["pushes"] = np.minimum(_floats([r["pushes"] for r in rows]), 5)
+    cols["pulls"] = np.minimum(_floats([r.get("pulls") for r in rows]), 5)
+    cols["moves"] = np.minimum(_floats([r["moves"] for r in rows]), 10)
+    cols["log_act_30"] = np.log1p(_floats([r["n_act_30"] for r in rows]))
     cols["rot"] = (days > ROT_DAYS).astype(float)
     return cols
 

@@ -4,6 +4,7 @@ time back-test, and thin history falls back with the reason said."""
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -142,3 +143,16 @@ class LearntScoreTests(SimpleTestCase):
             {"learnt": 0.4978, "stage_rate": 0.4965, "days_in_stage": 0.5056,
              "rotting": 0.5197, "vs_best_low": -0.0465, "vs_best_high": 0.005, "folds": 3.0},
         )  # fmt: skip
+
+    def test_a_column_is_read_as_each_value_would_be(self) -> None:
+        from decimal import Decimal
+
+        from unstuck.investigate.stall_score import _f, _floats
+
+        odd = [None, float("nan"), Decimal("12.5"), "7", -3, 0, 2.5, True, float("inf"), -0.0]
+        for values in (odd, [*odd, "abc"], [1, 2, 3]):
+            for default in (0.0, math.nan):
+                want = np.array([_f(v, default) for v in values])
+                got = _floats(values, default)
+                np.testing.assert_array_equal(got, want)
+                self.assertEqual(np.signbit(got).tolist(), np.signbit(want).tolist())
