@@ -127,7 +127,8 @@ def _recompute(*, workspace: Workspace, retrain: bool, incremental: bool) -> Rec
     deals = None if todo is None else Deal.objects.filter(pk__in=sorted(todo))
     rows = signal_rows(workspace, deals=deals) if todo is None or todo else []
     stall_score.apply(scorer, rows)
-    customs = winmodel._customs([r["deal_id"] for r in rows])
+    open_deals = Deal.objects.filter(workspace=workspace, status="open")
+    customs = winmodel._customs([r["deal_id"] for r in rows], open_deals if todo is None else None)
     predictions = winmodel.predict(fitted, rows, customs)
     now = timezone.now()
     assessments = []

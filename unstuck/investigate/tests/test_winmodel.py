@@ -74,6 +74,18 @@ class BoostingTests(TestCase):
             self.assertEqual(again.fingerprint, first.fingerprint)
 
 
+    def test_custom_attributes_read_through_a_filter_are_those_of_the_ids(self) -> None:
+        from unstuck.deals.models import Deal
+        from unstuck.investigate import winmodel
+
+        closed = Deal.objects.filter(workspace=self.workspace).exclude(status="open")
+        ids = list(closed.order_by("pk").values_list("pk", flat=True))[::2]
+        by_ids = winmodel._customs(ids)
+        self.assertEqual(len(by_ids), len(ids))
+        self.assertTrue(any(by_ids.values()))  # the demo's deals carry custom attributes
+        self.assertEqual(winmodel._customs(ids, closed), by_ids)
+
+
 class FactorEffectsTests(TestCase):
     """The factors re-predict only the rows whose value differs from the typical one: the
     effects are exactly those of re-predicting every row."""
