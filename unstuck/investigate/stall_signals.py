@@ -78,8 +78,8 @@ class Signal:
 
     def as_dict(self) -> dict[str, Any]:
         # What dataclasses.asdict gives, field by field: asdict deep-copies every value through
-        # a recursive walk, 4 % of a full recompute's CPU at 100,000 deals for five strings
-        # and a float per signal.
+        # a recursive walk, 1.25 s for the 63,726 signals of a full recompute at 100,000
+        # deals, against 0.03 s (load 4.8, 2026-12-01).
         return {
             "code": self.code,
             "label": self.label,

@@ -73,7 +73,6 @@ class BoostingTests(TestCase):
             self.assertEqual(fits.call_count, 1)
             self.assertEqual(again.fingerprint, first.fingerprint)
 
-
     def test_custom_attributes_read_through_a_filter_are_those_of_the_ids(self) -> None:
         from unstuck.deals.models import Deal
         from unstuck.investigate import winmodel
