@@ -5,6 +5,7 @@ requests)."""
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from datetime import date
 
@@ -65,6 +66,19 @@ def models_stale(workspace: Workspace) -> bool:
     return closed != record.closed_deals
 
 
+def recompute_threads() -> int:
+    """OpenMP threads for the recompute's boosting (training, predictions, factors):
+    UNSTUCK_RECOMPUTE_THREADS, by default two where there are two cores. The rest of the app
+    keeps one per process (unstuck/__init__.py); a batch job may use the cores, its threads
+    sleeping while they wait (OMP_WAIT_POLICY=PASSIVE there too: a spinning pool is kept at
+    one thread). The boosting's results do not depend on the number of threads."""
+    raw = os.environ.get("UNSTUCK_RECOMPUTE_THREADS", "").strip()
+    wanted = int(raw) if raw.isdigit() and int(raw) > 0 else min(2, os.cpu_count() or 1)
+    if os.environ.get("OMP_WAIT_POLICY", "").strip().upper() != "PASSIVE":
+        return 1
+    return wanted
+
+
 def assessments_recompute(
     *, workspace: Workspace, retrain: bool = False, incremental: bool = False
 ) -> RecomputeResult:
@@ -75,6 +89,13 @@ def assessments_recompute(
     `incremental` (after an import or a day's edits) rescores only the deals whose inputs
     changed since their assessment and those in a stage whose benchmark moved; a retrained
     model or a changed workspace-wide benchmark still means every deal."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=recompute_threads(), user_api="openmp"):
+        return _recompute(workspace=workspace, retrain=retrain, incremental=incremental)
+
+
+def _recompute(*, workspace: Workspace, retrain: bool, incremental: bool) -> RecomputeResult:
     before = list(StageBenchmark.objects.filter(workspace=workspace))
     benchmarks = benchmarks_recompute(workspace=workspace)
     fitted = None if retrain else winmodel.load(workspace)
@@ -106,7 +127,8 @@ def assessments_recompute(
     deals = None if todo is None else Deal.objects.filter(pk__in=sorted(todo))
     rows = signal_rows(workspace, deals=deals) if todo is None or todo else []
     stall_score.apply(scorer, rows)
-    customs = winmodel._customs([r["deal_id"] for r in rows])
+    open_deals = Deal.objects.filter(workspace=workspace, status="open")
+    customs = winmodel._customs([r["deal_id"] for r in rows], open_deals if todo is None else None)
     predictions = winmodel.predict(fitted, rows, customs)
     now = timezone.now()
     assessments = []

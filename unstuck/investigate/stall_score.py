@@ -77,6 +77,20 @@ def _f(value: Any, default: float = 0.0) -> float:
     return default if math.isnan(out) else out
 
 
+def _floats(values: list[Any], default: float = 0.0) -> np.ndarray:
+    """`_f(value, default)` for every value, as one array: numbers (ints, floats, decimals)
+    converted by numpy in one call, None and NaN as the default. Anything else (text) takes
+    `_f`'s path value by value, so the figures are the same either way."""
+    try:
+        out = np.array([default if v is None else v for v in values], dtype=float)
+    except (TypeError, ValueError):
+        return np.fromiter((_f(v, default) for v in values), float, len(values))
+    if out.shape != (len(values),):
+        return np.fromiter((_f(v, default) for v in values), float, len(values))
+    out[np.isnan(out)] = default
+    return out
+
+
 def _category_values(rows: list[dict[str, Any]]) -> dict[str, list[str | None]]:
     """The owner of every row, as a string. (Custom attributes are left out: the row holds
     today's values, and some CRMs fill them in at closing, which would leak the outcome.)"""
@@ -115,34 +129,37 @@ def _columns(
     """Every candidate feature, one array each (rows in order)."""
     n = len(rows)
     cols: dict[str, np.ndarray] = {}
+    overall_logit = _logit(overall)
     if encodings:
         values = _category_values(rows)
         for name, rates in encodings.items():
             seen = values.get(name) or [None] * n
+            logits = {v: _logit(rate) for v, rate in rates.items()}
             cols[f"enc:{name}"] = np.fromiter(
-                (_logit(rates.get(v, overall)) if v is not None else _logit(overall) for v in seen),
+                (logits.get(v, overall_logit) if v is not None else overall_logit for v in seen),
                 float,
                 n,
             )
+    # Each value read as _f reads it, a column at a time (_floats), and each stage's logit
+    # once: about half the time of a generator and a call per value (identical arrays).
     for code in LEARNT_FLAGS:
-        cols[f"f_{code}"] = np.fromiter((_f(r[f"f_{code}"]) for r in rows), float, n)
-    days = np.fromiter((max(_f(r["days_in_stage"]), 0.0) for r in rows), float, n)
-    p50 = np.fromiter((_f(r["p50_days"], math.nan) for r in rows), float, n)
+        cols[f"f_{code}"] = _floats([r[f"f_{code}"] for r in rows])
+    days = np.maximum(_floats([r["days_in_stage"] for r in rows]), 0.0)
+    p50 = _floats([r["p50_days"] for r in rows], math.nan)
     known = np.isfinite(p50) & (p50 > 0)
     cols["log_days_in_stage"] = np.log1p(days)
     ratio = np.where(known, days / np.where(known, p50, 1.0), 0.0)
     cols["log_days_vs_won"] = np.log1p(np.minimum(ratio, 50.0))
+    stage_logits = {stage: _logit(rate) for stage, rate in stage_rates.items()}
     cols["stage_logit"] = np.fromiter(
-        (_logit(stage_rates.get(str(r["stage_id"]), overall)) for r in rows), float, n
+        (stage_logits.get(str(r["stage_id"]), overall_logit) for r in rows), float, n
     )
-    cols["log_age"] = np.log1p(np.fromiter((max(_f(r["age_days"]), 0.0) for r in rows), float, n))
-    cols["log_amount"] = np.log1p(
-        np.fromiter((max(_f(r["amount_now"]), 0.0) for r in rows), float, n)
-    )
-    cols["pushes"] = np.minimum(np.fromiter((_f(r["pushes"]) for r in rows), float, n), 5)
-    cols["pulls"] = np.minimum(np.fromiter((_f(r.get("pulls")) for r in rows), float, n), 5)
-    cols["moves"] = np.minimum(np.fromiter((_f(r["moves"]) for r in rows), float, n), 10)
-    cols["log_act_30"] = np.log1p(np.fromiter((_f(r["n_act_30"]) for r in rows), float, n))
+    cols["log_age"] = np.log1p(np.maximum(_floats([r["age_days"] for r in rows]), 0.0))
+    cols["log_amount"] = np.log1p(np.maximum(_floats([r["amount_now"] for r in rows]), 0.0))
+    cols["pushes"] = np.minimum(_floats([r["pushes"] for r in rows]), 5)
+    cols["pulls"] = np.minimum(_floats([r.get("pulls") for r in rows]), 5)
+    cols["moves"] = np.minimum(_floats([r["moves"] for r in rows]), 10)
+    cols["log_act_30"] = np.log1p(_floats([r["n_act_30"] for r in rows]))
     cols["rot"] = (days > ROT_DAYS).astype(float)
     return cols
 
@@ -470,7 +487,14 @@ def choose(backtest: dict[str, float]) -> tuple[str, str]:
 def weighted_auc(y: np.ndarray, score: np.ndarray, weight: np.ndarray) -> float:
     """ROC AUC with a weight per row (ties count a half): the chance that a weighted random
     positive scores above a weighted random negative. With unit weights it is the usual AUC."""
-    values, inverse = np.unique(score, return_inverse=True)
+    return _ranked_auc(y, np.unique(score, return_inverse=True), weight)
+
+
+def _ranked_auc(y: np.ndarray, ranked: tuple[np.ndarray, np.ndarray], weight: np.ndarray) -> float:
+    """weighted_auc from the scores' distinct values and each row's index among them
+    (np.unique's): the bootstrap reweights the same scores hundreds of times, and sorting
+    them once instead of each time is most of the back-test's CPU saved, for the same sums."""
+    values, inverse = ranked
     neg = np.bincount(inverse, weights=weight * (1 - y), minlength=len(values))
     below = np.cumsum(neg) - neg
     pos_w = weight * y
@@ -518,14 +542,20 @@ def time_backtest(snaps: Snapshots, *, seed: int = 0) -> dict[str, float]:
     if not folds:
         return {}
 
-    def mean_aucs(weights: list[np.ndarray]) -> dict[str, float]:
+    # Each fold's scores sorted once (np.unique); the bootstrap only changes the weights.
+    ranks = [{m: np.unique(p[m], return_inverse=True) for m in METHOD_COLUMNS} for *_, p in folds]
+
+    def mean_aucs(weights: list[np.ndarray], methods: list[str] | None = None) -> dict[str, float]:
         return {
             m: float(
                 np.mean(
-                    [weighted_auc(y, p[m], w) for (y, _, p), w in zip(folds, weights, strict=True)]
+                    [
+                        _ranked_auc(y, r[m], w)
+                        for (y, _, _), r, w in zip(folds, ranks, weights, strict=True)
+                    ]
                 )
             )
-            for m in METHOD_COLUMNS
+            for m in methods or METHOD_COLUMNS
         }
 
     point = mean_aucs([np.ones(len(y)) for y, _, _ in folds])
@@ -538,7 +568,8 @@ def time_backtest(snaps: Snapshots, *, seed: int = 0) -> dict[str, float]:
     diffs = []
     for _ in range(BOOTSTRAP):
         draws = np.bincount(rng.integers(0, len(deals), len(deals)), minlength=len(deals))
-        aucs = mean_aucs([draws[i].astype(float) for i in fold_index])
+        # The two methods compared (the others' AUCs are not used here).
+        aucs = mean_aucs([draws[i].astype(float) for i in fold_index], ["learnt", best])
         diffs.append(aucs["learnt"] - aucs[best])
     clean = np.array([d for d in diffs if math.isfinite(d)])
     out = {m: round(v, 4) for m, v in point.items()}

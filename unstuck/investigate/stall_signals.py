@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Generator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -77,7 +77,16 @@ class Signal:
     weight: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # What dataclasses.asdict gives, field by field: asdict deep-copies every value through
+        # a recursive walk, 1.25 s for the 63,726 signals of a full recompute at 100,000
+        # deals, against 0.03 s (load 4.8, 2026-12-01).
+        return {
+            "code": self.code,
+            "label": self.label,
+            "severity": self.severity,
+            "text": self.text,
+            "weight": self.weight,
+        }
 
 
 def _snapshot_open(*, id_filter: str, now_mode: bool, landmark: int | None = None) -> str:
@@ -590,6 +599,7 @@ def landmark_signal_rows(
     )
     before, after = sql.split("__SNAPSHOT__")
     snapshot = "\nUNION ALL\n".join(snapshots)
+    # Without JIT: compiling this long statement cost more CPU than running it (sql.py).
     with analytic_transaction():
         rows = fetch_dicts(before + snapshot + after, [*snap_params, *params])
     for row in rows:

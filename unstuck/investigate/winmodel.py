@@ -22,6 +22,7 @@ import joblib
 import numpy as np
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from unstuck.core.models import Workspace
@@ -151,8 +152,16 @@ class FeatureSpec:
         return out if self.keep is None else out[:, np.array(self.keep, dtype=bool)]
 
 
-def _customs(deal_ids: list[int]) -> dict[int, dict[str, Any]]:
-    return dict(Deal.objects.filter(pk__in=deal_ids).values_list("pk", "custom"))
+def _customs(
+    deal_ids: list[int], within: QuerySet[Deal] | None = None
+) -> dict[int, dict[str, Any]]:
+    """The custom attributes of these deals. `within`: deals that hold them all (e.g. the
+    workspace's closed ones), read by that filter instead of tens of thousands of ids in an
+    IN list, which Django resolves one by one (about a second at 100,000 deals)."""
+    if within is None:
+        return dict(Deal.objects.filter(pk__in=deal_ids).values_list("pk", "custom"))
+    wanted = set(deal_ids)
+    return {pk: custom for pk, custom in within.values_list("pk", "custom") if pk in wanted}
 
 
 def training_data(
@@ -160,7 +169,8 @@ def training_data(
 ) -> tuple[list[dict[str, Any]], np.ndarray, dict[int, dict[str, Any]]]:
     rows = signal_rows(workspace, closed_snapshots=True)
     y = np.array([1 if r["status_now"] == "won" else 0 for r in rows])
-    customs = _customs([r["deal_id"] for r in rows]) if rows else {}
+    closed = Deal.objects.filter(workspace=workspace).exclude(status="open")
+    customs = _customs([r["deal_id"] for r in rows], closed) if rows else {}
     return rows, y, customs
 
 

@@ -4,6 +4,7 @@ time back-test, and thin history falls back with the reason said."""
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -124,3 +125,34 @@ class LearntScoreTests(SimpleTestCase):
         model = fit_method(snaps, "learnt", known_at=NOW)
         again = StallModel.from_json(model.as_json())
         self.assertEqual(again.scores(snaps.rows[:50]), model.scores(snaps.rows[:50]))
+
+    def test_the_back_test_gives_the_figures_it_gave_before_its_scores_were_sorted_once(
+        self,
+    ) -> None:
+        # Pinned from the back-test as it was before it sorted each fold's scores once for
+        # all its resamples (and left out the AUCs the resamples do not compare), 2026-12-01.
+        from unstuck.investigate.stall_score import time_backtest
+
+        self.assertEqual(
+            time_backtest(snapshots(2000)),
+            {"learnt": 0.6931, "stage_rate": 0.4998, "days_in_stage": 0.4655,
+             "rotting": 0.4689, "vs_best_low": 0.1652, "vs_best_high": 0.2208, "folds": 3.0},
+        )  # fmt: skip
+        self.assertEqual(
+            time_backtest(snapshots(3000, seed=4, flat=True)),
+            {"learnt": 0.4978, "stage_rate": 0.4965, "days_in_stage": 0.5056,
+             "rotting": 0.5197, "vs_best_low": -0.0465, "vs_best_high": 0.005, "folds": 3.0},
+        )  # fmt: skip
+
+    def test_a_column_is_read_as_each_value_would_be(self) -> None:
+        from decimal import Decimal
+
+        from unstuck.investigate.stall_score import _f, _floats
+
+        odd = [None, float("nan"), Decimal("12.5"), "7", -3, 0, 2.5, True, float("inf"), -0.0]
+        for values in (odd, [*odd, "abc"], [1, 2, 3]):
+            for default in (0.0, math.nan):
+                want = np.array([_f(v, default) for v in values])
+                got = _floats(values, default)
+                np.testing.assert_array_equal(got, want)
+                self.assertEqual(np.signbit(got).tolist(), np.signbit(want).tolist())

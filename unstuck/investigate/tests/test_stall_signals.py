@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import asdict, fields
 from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from django.db import connection
-from django.test import TestCase
+from django.test import SimpleTestCase, TestCase
 from django.utils import timezone
 
 from unstuck.core.models import Workspace
@@ -377,3 +378,11 @@ class RuleScoreTests(TestCase):
                 self.assertEqual(int(score), math.floor(exact + Fraction(1, 2)), fired)
                 halves += exact.denominator == 2
         self.assertGreater(halves, 0)  # the cases that tell rounding modes apart were seen
+
+
+class SignalFormTests(SimpleTestCase):
+    def test_the_stored_form_is_every_field_as_asdict_gives_it(self) -> None:
+        for weight in (None, 1.7):
+            signal = Signal("no_activity", "No activity", "bad", "No activity for 20 days.", weight)
+            self.assertEqual(signal.as_dict(), asdict(signal))
+            self.assertEqual(list(signal.as_dict()), [f.name for f in fields(Signal)])

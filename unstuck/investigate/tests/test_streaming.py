@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import TransactionTestCase
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from unstuck.deals.models import Activity
 from unstuck.investigate import stall_signals as signals
@@ -155,6 +156,22 @@ class AnalyticTransactionTests(InvestigateCase):
             self.assertEqual(self.setting("enable_nestloop"), "off")
             self.assertEqual(float(self.setting("cursor_tuple_fraction")), 1.0)
             self.assertEqual(self.setting("jit"), "off")
+
+    def test_the_landmarks_statement_runs_without_jit_and_the_setting_comes_back(self) -> None:
+        # Compiling the twelve landmarks' statement cost more CPU than running it (sql.py).
+        from unittest import mock
+
+        seen: list[str] = []
+
+        def fetch(sql: str, params: Any) -> list[dict[str, Any]]:
+            seen.append(self.setting("jit"))
+            return []
+
+        before = self.setting("jit")
+        with mock.patch.object(signals, "fetch_dicts", side_effect=fetch):
+            signals.landmark_signal_rows(self.workspace, [(timezone.now(), None)])
+        self.assertEqual(seen, ["off"])
+        self.assertEqual(self.setting("jit"), before)
 
     def test_the_callers_transaction_gets_its_settings_back(self) -> None:
         # A TestCase runs in a transaction, as a caller's atomic block would.

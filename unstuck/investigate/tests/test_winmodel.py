@@ -73,6 +73,17 @@ class BoostingTests(TestCase):
             self.assertEqual(fits.call_count, 1)
             self.assertEqual(again.fingerprint, first.fingerprint)
 
+    def test_custom_attributes_read_through_a_filter_are_those_of_the_ids(self) -> None:
+        from unstuck.deals.models import Deal
+        from unstuck.investigate import winmodel
+
+        closed = Deal.objects.filter(workspace=self.workspace).exclude(status="open")
+        ids = list(closed.order_by("pk").values_list("pk", flat=True))[::2]
+        by_ids = winmodel._customs(ids)
+        self.assertEqual(len(by_ids), len(ids))
+        self.assertTrue(any(by_ids.values()))  # the demo's deals carry custom attributes
+        self.assertEqual(winmodel._customs(ids, closed), by_ids)
+
 
 class FactorEffectsTests(TestCase):
     """The factors re-predict only the rows whose value differs from the typical one: the
@@ -365,3 +376,53 @@ class LargeWorkspaceSettingsTests(TestCase):
         self.assertEqual(rates, {0.06, winmodel.LARGE_LEARNING_RATE})
         # Other settings, another fingerprint: the smaller-rate booster is not kept.
         self.assertIsNot(large.model, small.model)
+
+
+class RecomputeThreadsTests(TestCase):
+    """The recompute's boosting runs on two OpenMP threads (sleeping while they wait), the
+    rest of the app on one; the model and its factors are the same either way."""
+
+    def test_the_recompute_raises_the_pool_and_puts_it_back(self) -> None:
+        import os
+        from unittest import mock
+
+        from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+        from unstuck.investigate import services
+
+        self.assertEqual(os.environ.get("OMP_WAIT_POLICY"), "PASSIVE")  # unstuck/__init__.py
+        seen: list[int] = []
+
+        def record(**kwargs: Any) -> Any:
+            seen.append(_openmp_effective_n_threads())
+            raise RuntimeError("stop here")
+
+        before = _openmp_effective_n_threads()
+        for setting, want in (("2", 2), ("3", 3), ("", min(2, os.cpu_count() or 1))):
+            with (
+                mock.patch.dict(os.environ, {"UNSTUCK_RECOMPUTE_THREADS": setting}),
+                mock.patch.object(services, "_recompute", side_effect=record),
+                self.assertRaises(RuntimeError),
+            ):
+                services.assessments_recompute(workspace=Workspace())
+            self.assertEqual(seen[-1], want)
+            self.assertEqual(_openmp_effective_n_threads(), before)
+        with mock.patch.dict(os.environ, {"OMP_WAIT_POLICY": "ACTIVE"}):
+            self.assertEqual(services.recompute_threads(), 1)  # a spinning pool stays at one
+
+    def test_the_model_and_its_factors_do_not_depend_on_the_threads(self) -> None:
+        import numpy as np
+        from threadpoolctl import threadpool_limits
+
+        from unstuck.investigate import winmodel
+
+        rows, y, customs = _synthetic(2500, seed=13)
+        results = []
+        for threads in (1, 2):
+            with threadpool_limits(limits=threads, user_api="openmp"):
+                fitted = winmodel.fit(rows, y, customs)
+                assert fitted.reference is not None
+                X = fitted.spec.matrix(rows, customs)
+                results.append(winmodel.swap_effects(fitted.model, X, fitted.reference))
+        np.testing.assert_array_equal(results[0][0], results[1][0])
+        np.testing.assert_array_equal(results[0][1], results[1][1])
