@@ -121,6 +121,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "unstuck.core.middleware.ErrorsMiddleware",
     "unstuck.core.middleware.RefuseNulMiddleware",
+    "unstuck.core.middleware.RefuseRepeatedApiQueryMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -3,7 +3,8 @@ status it can return, all in one error shape.
 
 Use `responses({200: DealOut}, 403, 404, 422)` as an operation's `response=`. Three errors are
 added to every operation, since any of them can answer them: 400 (a NUL character anywhere in
-the request, refused by `core.middleware` before the operation runs), 401 (no or a bad token)
+the request, or a query parameter given twice, refused by `core.middleware` before the
+operation runs), 401 (no or a bad token)
 and 503 (the database is busy or unreachable). The schemathesis run in CI
 (tests/api/test_openapi_fuzz.py) fails on any status an operation answers without listing it.
 """

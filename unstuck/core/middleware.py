@@ -64,6 +64,27 @@ def error_response(
     return response
 
 
+class RefuseRepeatedApiQueryMiddleware:
+    """Under /api/, refuse a query parameter given more than once: 400, naming it. No API
+    operation takes a list in its query, and django-ninja would otherwise read the last of
+    the values silently (`?situation=a&situation=b`), accepting what its schema refuses."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if is_api(request):
+            for name, values in request.GET.lists():
+                if len(values) > 1:
+                    return error_response(
+                        request,
+                        400,
+                        f"The query parameter '{name}' is given {len(values)} times; give it once.",
+                        field=f"query.{name}",
+                    )
+        return self.get_response(request)
+
+
 class RefuseNulMiddleware:
     """Refuse any request with a NUL character in its path, query, form fields, JSON body,
     Authorization header or cookies: 400, naming where it was."""

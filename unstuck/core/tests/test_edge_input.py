@@ -59,6 +59,18 @@ class InvalidValuesTests(ApiInputCase):
         question.refresh_from_db()
         self.assertEqual(question.biases, before)
 
+    def test_a_query_parameter_given_twice_is_refused_not_read_as_its_last_value(self) -> None:
+        once = self.api("GET", "/workspaces/acme/thinking/questions?situation=renewal")
+        self.assertEqual(once.status_code, 200)
+        twice = self.api("GET", "/workspaces/acme/thinking/questions?situation=a&situation=b")
+        self.assertEqual(twice.status_code, 400)
+        self.assertEqual(twice.json()["field"], "query.situation")
+        self.assertIn("given 2 times", twice.json()["detail"])
+        # The web pages are not the API: the pipeline still answers such an address.
+        self.client.force_login(self.rep_a)
+        page = self.client.get(reverse("deals:pipeline", kwargs={"slug": "acme"}) + "?q=a&q=b")
+        self.assertEqual(page.status_code, 200)
+
     def test_a_lever_edit_refuses_null_for_each_list_and_the_terms(self) -> None:
         levers_ensure(workspace=self.workspace)
         lever = Lever.objects.filter(workspace=self.workspace).first()
