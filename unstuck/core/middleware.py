@@ -1,7 +1,7 @@
 """Request and response rules that hold for every page and endpoint.
 
-- `RefuseNulMiddleware`: a NUL character anywhere in a request's text answers 400 before any
-  view runs (PostgreSQL cannot store one; the web and the API refuse it the same way).
+- `RefuseBadInputMiddleware`: a NUL character anywhere in a request's text, or an API query
+  parameter given twice, answers 400 naming where, before any view runs.
 - `ErrorsMiddleware`: the API answers JSON whatever goes wrong (404 and 405 from routing, a
   500), and a database that is busy (SQLite while an import commits) or unreachable answers
   503 with a clear message and Retry-After, on pages and in the API alike.
@@ -64,46 +64,47 @@ def error_response(
     return response
 
 
-class RefuseRepeatedApiQueryMiddleware:
-    """Under /api/, refuse a query parameter given more than once: 400, naming it. No API
-    operation takes a list in its query, and django-ninja would otherwise read the last of
-    the values silently (`?situation=a&situation=b`), accepting what its schema refuses."""
+class RefuseBadInputMiddleware:
+    """Refuse, before any view runs, input no page or endpoint can take: 400, naming where.
+
+    - A NUL character in the path, query, form fields, JSON body, Authorization header or
+      cookies (PostgreSQL cannot store one; the web and the API refuse it the same way).
+    - Under /api/, a query parameter given more than once: no API operation takes a list in
+      its query, and django-ninja would otherwise read the last of the values silently
+      (`?situation=a&situation=b`), accepting what its schema refuses.
+    """
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if is_api(request):
+        refusal = self._refusal(request)
+        if refusal is not None:
+            message, field = refusal
+            return error_response(request, 400, message, field=field)
+        return self.get_response(request)
+
+    def _refusal(self, request: HttpRequest) -> tuple[str, str] | None:
+        where = self._nul_outside_query(request)
+        if where is None:
+            api = is_api(request)
             for name, values in request.GET.lists():
-                if len(values) > 1:
-                    return error_response(
-                        request,
-                        400,
+                if NUL in name or any(NUL in value for value in values):
+                    where = f"query.{name.replace(NUL, '')}"
+                    break
+                if api and len(values) > 1:
+                    return (
                         f"The query parameter '{name}' is given {len(values)} times; give it once.",
-                        field=f"query.{name}",
+                        f"query.{name}",
                     )
-        return self.get_response(request)
+            else:
+                where = self._nul_in_body(request)
+        if where is None:
+            return None
+        return f"Text may not contain a NUL character (found in {where}).", where
 
-
-class RefuseNulMiddleware:
-    """Refuse any request with a NUL character in its path, query, form fields, JSON body,
-    Authorization header or cookies: 400, naming where it was."""
-
-    def __init__(self, get_response: Handler) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        where = self._find(request)
-        if where is not None:
-            return error_response(
-                request,
-                400,
-                f"Text may not contain a NUL character (found in {where}).",
-                field=where,
-            )
-        return self.get_response(request)
-
-    def _find(self, request: HttpRequest) -> str | None:
+    @staticmethod
+    def _nul_outside_query(request: HttpRequest) -> str | None:
         if NUL in request.path_info:
             return "the address"
         if NUL in request.META.get("HTTP_AUTHORIZATION", ""):
@@ -111,8 +112,10 @@ class RefuseNulMiddleware:
         for name, value in request.COOKIES.items():
             if NUL in name or NUL in value:
                 return "a cookie"
-        if found := _in_querydict(request.GET, "query"):
-            return found
+        return None
+
+    @staticmethod
+    def _nul_in_body(request: HttpRequest) -> str | None:
         content_type = request.content_type or ""
         if content_type in {"application/x-www-form-urlencoded", "multipart/form-data"}:
             if found := _in_querydict(request.POST, "form"):

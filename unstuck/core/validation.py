@@ -4,7 +4,7 @@ Two kinds of input reach the database unchecked unless refused here: ids larger 
 database integer (SQLite cannot even bind them: OverflowError, a 500) and text holding a NUL
 character (PostgreSQL refuses it: ValueError, a 500). Ids are typed: `DbId` in API schemas,
 `IdField` in forms, `parse_id` for hand-read query strings. NUL is refused for every request
-at once by `core.middleware.RefuseNulMiddleware`, using `find_nul` below.
+at once by `core.middleware.RefuseBadInputMiddleware`, using `find_nul` below.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -607,9 +607,12 @@ def import_run_repeat(
 
 @dataclass
 class RemovedFolder:
+    """What the cleanup removed (or would): an upload folder or a line index file."""
+
     path: Path
     size: int
     reason: str
+    kind: Literal["upload folder", "line index file"] = "upload folder"
 
 
 # An upload's folder is written before its run commits; an hour covers the slowest upload.
@@ -625,7 +628,12 @@ def import_files_cleanup(*, older_than: timedelta, dry_run: bool = False) -> lis
     (or a draft left) longer than older_than ago, folders that no import refers to, and line
     index files (lines.py) that no workspace keeps."""
     removed = [
-        RemovedFolder(path=f, size=f.stat().st_size, reason="a line index no import keeps")
+        RemovedFolder(
+            path=f,
+            size=f.stat().st_size,
+            reason="a line index no import keeps",
+            kind="line index file",
+        )
         for f in lines.orphaned_files(grace=ORPHAN_GRACE.total_seconds())
     ]
     if not dry_run:

@@ -3,6 +3,7 @@ needs any more."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -13,11 +14,12 @@ from unstuck.imports.wizard import RemovedFolder, import_files_cleanup
 
 
 def _counted(removed: list[RemovedFolder]) -> str:
-    files = sum(r.path.suffix == ".npz" for r in removed)
-    folders = len(removed) - files
-    parts = [f"{folders} upload folder{'s' if folders != 1 else ''}"] if folders else []
-    parts += [f"{files} line index file{'s' if files != 1 else ''}"] if files else []
-    return " and ".join(parts)
+    counts: Counter[str] = Counter(r.kind for r in removed)
+    return " and ".join(
+        f"{n} {kind}{'s' if n != 1 else ''}"
+        for kind in ("upload folder", "line index file")
+        if (n := counts[kind])
+    )
 
 
 class Command(BaseCommand):
