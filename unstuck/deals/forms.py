@@ -44,6 +44,12 @@ class StageMoveForm(forms.Form):
             else:
                 stages = [s for s in stages if s.pk != deal.stage_id]
             field.widget.choices = [options.choice(stage) for stage in stages]
+            # The move a rep makes most is one stage forward (as a CRM's stage path does):
+            # offered first-selected, rather than the pipeline's first stage, a move backwards.
+            current = deal.stage.order
+            ahead = [stage for stage in stages if stage.order > current]
+            if ahead and "stage" not in self.initial:
+                self.initial["stage"] = ahead[0].pk
 
     def clean_stage(self) -> Stage:
         stage: Stage = self.cleaned_data["stage"]

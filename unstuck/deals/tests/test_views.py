@@ -143,6 +143,15 @@ class DealPageTests(PersonasTestCase):
         self.assertTrue(response.context["timeline"][-1].went_back)
         self.assertContains(response, "moved back")
 
+    def test_the_move_form_offers_the_next_stage_first(self) -> None:
+        deal = self.make_deal(owner=self.rep_a, stage=self.stages[1])
+        self.client.force_login(self.rep_a)
+        response = self.client.get(self.url(deal))
+        self.assertEqual(response.context["move_form"]["stage"].value(), self.stages[2].pk)
+        self.assertContains(
+            response, f'<option value="{self.stages[2].pk}" selected>{self.stages[2].name}</option>'
+        )
+
     def test_read_only_viewers_get_no_edit_forms(self) -> None:
         self.client.force_login(self.rep_a)
         response = self.client.get(self.url(self.deal_a2))
