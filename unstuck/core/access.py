@@ -30,11 +30,14 @@ def membership_for(user: User, workspace_slug: str) -> Membership:
     if not user.is_authenticated:
         raise Http404("No such workspace.")
     try:
-        return Membership.objects.select_related("workspace", "team", "user").get(
-            user=user, workspace__slug=workspace_slug
+        membership = Membership.objects.select_related("workspace", "team").get(
+            user_id=user.pk, workspace__slug=workspace_slug
         )
     except Membership.DoesNotExist:
         raise Http404("No such workspace.") from None
+    # The user the request already read (the session's or the token's): not joined again.
+    membership.user = user
+    return membership
 
 
 def require_role(membership: Membership, *roles: str) -> None:
