@@ -353,15 +353,21 @@ def pipeline_filter_choices(
     owners: QuerySet[User] = User.objects.filter(owners_in).only("pk", "name", "email")
     if membership.role == Role.PARTNER:
         teams, owners = teams.none(), owners.none()
-    pipelines = list(Pipeline.objects.filter(workspace=ws))
-    stages = Stage.objects.filter(pipeline__workspace=ws).select_related("pipeline")
+    # Every stage of the workspace with its pipeline, in one query: the pipelines offered are
+    # theirs (in Pipeline's order: the default first, then by name; a pipeline is created
+    # with its stages), and a chosen pipeline keeps only its own stages.
+    stages = list(
+        Stage.objects.filter(pipeline__workspace=ws)
+        .select_related("pipeline")
+        .order_by("-pipeline__is_default", "pipeline__name", "order", "pk")
+    )
+    pipelines = list({s.pipeline_id: s.pipeline for s in stages}.values())
     if filters is not None and filters.pipeline:
-        stages = stages.filter(pipeline_id=filters.pipeline)
-    stages = stages.order_by("-pipeline__is_default", "pipeline__name", "order", "pk")
+        stages = [s for s in stages if s.pipeline_id == filters.pipeline]
     return FilterChoices(
         teams=list(teams),
         owners=list(owners.order_by("name")),
-        stages=list(stages),
+        stages=stages,
         pipelines=pipelines,
     )
 

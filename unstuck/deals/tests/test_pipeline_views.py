@@ -248,3 +248,20 @@ class StageFilterTests(PersonasTestCase):
         response = self.client.get(self.url())
         self.assertNotContains(response, 'id="pipeline"')
         self.assertNotContains(response, "<optgroup")
+
+    def test_every_pipeline_is_offered_once_default_first_whichever_is_chosen(self) -> None:
+        self.client.force_login(self.leader)
+        for chosen in ("", self.pipeline.pk, self.imported.pk):
+            response = self.client.get(self.url(pipeline=chosen))
+            pipelines = response.context["choices"].pipelines
+            self.assertEqual([p.name for p in pipelines], ["New business", "Imported CRM"])
+
+    def test_the_pipeline_page_reads_its_filter_choices_in_a_fixed_number_of_queries(self) -> None:
+        # session, user, membership; teams, owners, the stages with their pipelines; the totals,
+        # the page's rows (and, for a manager, their teams; for a rep, their open requests).
+        expected = {"leader": 8, "manager_a": 9, "rep_a": 9, "partner": 6}
+        for persona, queries in expected.items():
+            with self.subTest(persona):
+                self.client.force_login(getattr(self, persona))
+                with self.assertNumQueries(queries):
+                    self.assertEqual(self.client.get(self.url()).status_code, 200)
