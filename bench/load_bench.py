@@ -10,12 +10,14 @@ Each prints, per kind of request, the count, errors, p50/p95/p99/max and through
 /healthz (no session) and the signed-in reference page /w/<slug>/ping/ under the same load,
 the time gunicorn's workers spent on the requests (its access log), which tells waiting
 for a worker from working, and the CPU the server (workers and database backends) spent per
-request, the figure least disturbed by whatever else runs on the machine.
+request, the figure least disturbed by whatever else runs on the machine, beside the CPU
+locust itself spent (it shares the cores) and what the rest of the machine took.
 
 Target (issue 15): the pipeline page's p95 under 300 ms at 20 users on PostgreSQL.
 
     uv run --group load python bench/load_bench.py                 # both databases
     uv run --group load python bench/load_bench.py --db postgres --deals 20000 --seconds 30
+    ... --scenario saturation --workers 2 --threads 2    # one scenario, another worker model
 """
 
 from __future__ import annotations
