@@ -336,7 +336,7 @@ def pipeline_filter_choices(
     which the page groups by pipeline (an imported pipeline's stage is not the demo's)."""
     ws = membership.workspace
     # A manager's teams are read once a request (the access rules ask too), a rep's came
-    # with the membership: only a leader's need a statement of their own.
+    # with the membership: only a leader's needs a statement of its own.
     teams: list[Team] = []
     # One join to the owners' memberships (a person has one per workspace, so no DISTINCT),
     # and only the columns the filter shows.

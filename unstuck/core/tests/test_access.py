@@ -208,6 +208,7 @@ class MembershipReadTests(PersonasTestCase):
             # the workspace and the team come with it
             self.assertEqual((membership.workspace.slug, membership.team), ("acme", self.team_a))
             self.assertEqual(membership.user.email, self.rep_a.email)
+        self.assertEqual(len(queries), 1)
         self.assertNotIn('"core_user"', queries.captured_queries[0]["sql"])
         self.assertIs(membership.user, user)
 
