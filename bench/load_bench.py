@@ -10,12 +10,14 @@ Each prints, per kind of request, the count, errors, p50/p95/p99/max and through
 /healthz (no session) and the signed-in reference page /w/<slug>/ping/ under the same load,
 the time gunicorn's workers spent on the requests (its access log), which tells waiting
 for a worker from working, and the CPU the server (workers and database backends) spent per
-request, the figure least disturbed by whatever else runs on the machine.
+request, the figure least disturbed by whatever else runs on the machine, beside the CPU
+locust itself spent (it shares the cores) and what the rest of the machine took.
 
 Target (issue 15): the pipeline page's p95 under 300 ms at 20 users on PostgreSQL.
 
     uv run --group load python bench/load_bench.py                 # both databases
     uv run --group load python bench/load_bench.py --db postgres --deals 20000 --seconds 30
+    ... --scenario saturation --workers 2 --threads 2    # one scenario, another worker model
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import csv
 import json
 import os
 import re
+import resource
 import signal
 import statistics
 import subprocess
@@ -149,7 +152,10 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def _locust(config: Path, port: int, seconds: int, think: float, out: Path) -> None:
+def _locust(config: Path, port: int, seconds: int, think: float, out: Path) -> float:
+    """Run locust for `seconds`; return the CPU seconds locust itself used (it runs on the
+    same cores as the server, so it is part of what the machine spends on the run)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(
         [
             sys.executable,
@@ -178,6 +184,8 @@ def _locust(config: Path, port: int, seconds: int, think: float, out: Path) -> N
         stdout=subprocess.DEVNULL,
         stderr=(out.parent / "locust.log").open("ab"),
     )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
 def _name(path: str) -> str:
@@ -240,8 +248,25 @@ def _cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
+def _machine_cpu() -> tuple[float, float]:
+    """CPU seconds the whole machine has spent busy and idle so far (all cores)."""
+    import psutil
+
+    times = psutil.cpu_times()._asdict()
+    idle = times.pop("idle") + times.pop("iowait", 0.0)
+    # guest time is already counted in user time
+    busy = sum(v for k, v in times.items() if k not in ("guest", "guest_nice"))
+    return busy, idle
+
+
 def _report(
-    title: str, stats_csv: Path, service: dict[str, list[float]], db: str, cpu: float
+    title: str,
+    stats_csv: Path,
+    service: dict[str, list[float]],
+    db: str,
+    cpu: float,
+    locust_cpu: float,
+    machine_cpu: tuple[float, float],
 ) -> None:
     rows = list(csv.DictReader(stats_csv.open()))
     print(f"\n{db} · {title} · {machine()}")
@@ -269,6 +294,11 @@ def _report(
               f"{cpu * 1000 / served:.1f} ms a request, i.e. about "
               f"{served / cpu * (os.cpu_count() or 1):.0f} requests/s on all "
               f"{os.cpu_count()} cores with nothing else running")  # fmt: skip
+        busy, idle = machine_cpu
+        print(f"  the cores over the run: {busy + idle:.0f} s, of which server {cpu:.1f} s, "
+              f"locust (the clients) {locust_cpu:.1f} s = {locust_cpu * 1000 / served:.1f} ms "
+              f"a request, everything else {max(busy - cpu - locust_cpu, 0):.1f} s, "
+              f"idle {idle:.1f} s")  # fmt: skip
     if pipeline and ref:
         verdict(
             f"{db} {title}: pipeline p95",
@@ -286,7 +316,13 @@ def _report(
 
 
 def run(
-    db: str, deals: int, seconds: int, think: float, template: str | None, serve_args: list[str]
+    db: str,
+    deals: int,
+    seconds: int,
+    think: float,
+    template: str | None,
+    serve_args: list[str],
+    scenarios: str = "both",
 ) -> None:
     with BenchRun("load", db=db, template=template) as bench:
         config = _prepare(deals)
@@ -302,13 +338,27 @@ def run(
             # Templates compile and connections open on each worker's first requests.
             _locust(config_file, port, 15, 0, bench.tmp / "warmup")
             database = bench.name if db == "postgres" else None
-            for title, pause in ((f"people (think {think:g} s)", think), ("saturation", 0.0)):
+            plan = [
+                ("people", f"people (think {think:g} s)", think),
+                ("saturation", "saturation", 0.0),
+            ]
+            for _, title, pause in [step for step in plan if scenarios in ("both", step[0])]:
                 since = log.stat().st_size
                 cpu_before = _server_cpu(server.pid, database)
-                _locust(config_file, port, seconds, pause, bench.tmp / "run")
+                busy_before, idle_before = _machine_cpu()
+                locust_cpu = _locust(config_file, port, seconds, pause, bench.tmp / "run")
                 cpu = _cpu_used(cpu_before, _server_cpu(server.pid, database))
+                busy, idle = _machine_cpu()
                 service = _service_times(log, since)
-                _report(title, bench.tmp / "run_stats.csv", service, db, cpu)
+                _report(
+                    title,
+                    bench.tmp / "run_stats.csv",
+                    service,
+                    db,
+                    cpu,
+                    locust_cpu,
+                    (busy - busy_before, idle - idle_before),
+                )
         finally:
             _stop(server)
         summary(f"load_bench {deals:,} deals {db}, {USERS} users, {seconds} s per scenario")
@@ -327,6 +377,12 @@ def main() -> None:
         help="Copy this database (PostgreSQL name or SQLite file) made by the same generator "
         "and seed, already scored, instead of generating one (with --db sqlite or postgres).",
     )
+    parser.add_argument(
+        "--scenario",
+        choices=["people", "saturation", "both"],
+        default="both",
+        help="Which scenario to run (default both).",
+    )
     parser.add_argument("--workers", type=int, help="`unstuck serve --workers` (else its default).")
     parser.add_argument("--threads", type=int, help="`unstuck serve --threads` (else its default).")
     args = parser.parse_args()
@@ -338,9 +394,9 @@ def main() -> None:
     ]
     if args.db == "both":
         argv = ["--deals", str(args.deals), "--seconds", str(args.seconds)]
-        argv += ["--think", str(args.think), *serve_args]
+        argv += ["--think", str(args.think), "--scenario", args.scenario, *serve_args]
         sys.exit(per_backend(__file__, argv, ["postgres", "sqlite"]))
-    run(args.db, args.deals, args.seconds, args.think, args.template, serve_args)
+    run(args.db, args.deals, args.seconds, args.think, args.template, serve_args, args.scenario)
 
 
 if __name__ == "__main__":

@@ -30,11 +30,14 @@ def membership_for(user: User, workspace_slug: str) -> Membership:
     if not user.is_authenticated:
         raise Http404("No such workspace.")
     try:
-        return Membership.objects.select_related("workspace", "team", "user").get(
-            user=user, workspace__slug=workspace_slug
+        membership = Membership.objects.select_related("workspace", "team").get(
+            user_id=user.pk, workspace__slug=workspace_slug
         )
     except Membership.DoesNotExist:
         raise Http404("No such workspace.") from None
+    # The user the request already read (the session's or the token's): not joined again.
+    membership.user = user
+    return membership
 
 
 def require_role(membership: Membership, *roles: str) -> None:
@@ -42,18 +45,24 @@ def require_role(membership: Membership, *roles: str) -> None:
         raise PermissionDenied("Your role does not allow this.")
 
 
-def managed_team_ids(membership: Membership) -> list[int]:
-    """The teams a member manages, read once per membership object, that is once per request
-    (the decorator and the API read the membership for each): every access check of a
-    manager's page asks, seven times on a deal page."""
-    ids: tuple[int, ...] | None = membership.__dict__.get("_managed_team_ids")
-    if ids is None:
-        ids = membership.__dict__["_managed_team_ids"] = tuple(
-            Team.objects.filter(workspace_id=membership.workspace_id, manager_id=membership.user_id)
-            .values_list("pk", flat=True)
-            .order_by("pk")
+def managed_teams(membership: Membership) -> list[Team]:
+    """The teams a member manages, by name, read once per membership object, that is once
+    per request (the decorator and the API read the membership for each): every access check
+    of a manager's page asks, seven times on a deal page, and the pipeline's team filter
+    offers them."""
+    teams: tuple[Team, ...] | None = membership.__dict__.get("_managed_teams")
+    if teams is None:
+        teams = membership.__dict__["_managed_teams"] = tuple(
+            Team.objects.filter(
+                workspace_id=membership.workspace_id, manager_id=membership.user_id
+            ).order_by("name", "pk")
         )
-    return list(ids)
+    return list(teams)
+
+
+def managed_team_ids(membership: Membership) -> list[int]:
+    """The ids of `managed_teams`, in id order."""
+    return sorted(team.pk for team in managed_teams(membership))
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from django.db.models import (
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
 
-from unstuck.core.access import deals_visible_to, managed_team_ids
+from unstuck.core.access import deals_visible_to, managed_team_ids, managed_teams
 from unstuck.core.models import Membership, Role, Team, User
 from unstuck.core.pagination import paginator as make_paginator
 from unstuck.core.templatetags.unstuck import whole_days
@@ -335,33 +335,43 @@ def pipeline_filter_choices(
     see). The stages are the selected pipeline's; with none selected, every pipeline's,
     which the page groups by pipeline (an imported pipeline's stage is not the demo's)."""
     ws = membership.workspace
-    teams: QuerySet[Team] = Team.objects.filter(workspace=ws)
+    # A manager's teams are read once a request (the access rules ask too), a rep's came
+    # with the membership: only a leader's needs a statement of its own.
+    teams: list[Team] = []
     # One join to the owners' memberships (a person has one per workspace, so no DISTINCT),
     # and only the columns the filter shows.
     owners_in = Q(memberships__workspace=ws, memberships__role__in=[Role.REP, Role.MANAGER])
-    if membership.role == Role.MANAGER:
-        teams = teams.filter(manager_id=membership.user_id)
+    if membership.role == Role.LEADER:
+        teams = list(Team.objects.filter(workspace=ws))
+    elif membership.role == Role.MANAGER:
+        teams = managed_teams(membership)
         owners_in &= Q(memberships__team_id__in=managed_team_ids(membership)) | Q(
             pk=membership.user_id
         )
     elif membership.role == Role.REP:
-        teams = teams.filter(pk=membership.team_id) if membership.team_id else teams.none()
+        teams = [membership.team] if membership.team is not None else []
         if ws.reps_see_team_deals and membership.team_id:
             owners_in &= Q(memberships__team_id=membership.team_id)
         else:
             owners_in &= Q(pk=membership.user_id)
     owners: QuerySet[User] = User.objects.filter(owners_in).only("pk", "name", "email")
     if membership.role == Role.PARTNER:
-        teams, owners = teams.none(), owners.none()
-    pipelines = list(Pipeline.objects.filter(workspace=ws))
-    stages = Stage.objects.filter(pipeline__workspace=ws).select_related("pipeline")
+        owners = owners.none()
+    # Every stage of the workspace with its pipeline, in one query: the pipelines offered are
+    # theirs (in Pipeline's order: the default first, then by name; a pipeline is created
+    # with its stages), and a chosen pipeline keeps only its own stages.
+    stages = list(
+        Stage.objects.filter(pipeline__workspace=ws)
+        .select_related("pipeline")
+        .order_by("-pipeline__is_default", "pipeline__name", "order", "pk")
+    )
+    pipelines = list({s.pipeline_id: s.pipeline for s in stages}.values())
     if filters is not None and filters.pipeline:
-        stages = stages.filter(pipeline_id=filters.pipeline)
-    stages = stages.order_by("-pipeline__is_default", "pipeline__name", "order", "pk")
+        stages = [s for s in stages if s.pipeline_id == filters.pipeline]
     return FilterChoices(
-        teams=list(teams),
+        teams=teams,
         owners=list(owners.order_by("name")),
-        stages=list(stages),
+        stages=stages,
         pipelines=pipelines,
     )
 

@@ -195,3 +195,27 @@ class ManagedTeamsTests(PersonasTestCase):
         self.team_b.manager = self.manager_a
         self.team_b.save()
         self.assertTrue(can_see_deal(self.membership_of(self.manager_a), self.deal_b))
+
+
+class MembershipReadTests(PersonasTestCase):
+    def test_the_membership_is_read_in_one_query_that_does_not_read_the_user_again(self) -> None:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        user = User.objects.get(pk=self.rep_a.pk)
+        with CaptureQueriesContext(connection) as queries:
+            membership = membership_for(user, "acme")
+            # the workspace and the team come with it
+            self.assertEqual((membership.workspace.slug, membership.team), ("acme", self.team_a))
+            self.assertEqual(membership.user.email, self.rep_a.email)
+        self.assertEqual(len(queries), 1)
+        self.assertNotIn('"core_user"', queries.captured_queries[0]["sql"])
+        self.assertIs(membership.user, user)
+
+    def test_a_deactivated_membership_answers_404_as_before(self) -> None:
+        from django.http import Http404
+        from django.utils import timezone
+
+        Membership.objects.filter(user=self.rep_a).update(deactivated_at=timezone.now())
+        with self.assertRaises(Http404):
+            membership_for(self.rep_a, "acme")

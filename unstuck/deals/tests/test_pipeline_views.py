@@ -248,3 +248,35 @@ class StageFilterTests(PersonasTestCase):
         response = self.client.get(self.url())
         self.assertNotContains(response, 'id="pipeline"')
         self.assertNotContains(response, "<optgroup")
+
+    def test_each_member_is_offered_the_teams_they_may_filter_by(self) -> None:
+        expected = {
+            "leader": ["A", "B"],
+            "manager_a": ["A"],
+            "rep_a": ["A"],
+            "partner": [],
+        }
+        for persona, names in expected.items():
+            with self.subTest(persona):
+                self.client.force_login(getattr(self, persona))
+                response = self.client.get(self.url())
+                self.assertEqual([t.name for t in response.context["choices"].teams], names)
+
+    def test_every_pipeline_is_offered_once_default_first_whichever_is_chosen(self) -> None:
+        self.client.force_login(self.leader)
+        for chosen in ("", self.pipeline.pk, self.imported.pk):
+            response = self.client.get(self.url(pipeline=chosen))
+            pipelines = response.context["choices"].pipelines
+            self.assertEqual([p.name for p in pipelines], ["New business", "Imported CRM"])
+
+    def test_the_pipeline_page_reads_its_filter_choices_in_a_fixed_number_of_queries(self) -> None:
+        # session, user, membership; the owners, the stages with their pipelines; the totals,
+        # the page's rows; and the teams: a leader's, a manager's (read once for the access
+        # rules and the filter), a rep's came with the membership (a rep's page counts their
+        # open requests instead).
+        expected = {"leader": 8, "manager_a": 8, "rep_a": 8, "partner": 6}
+        for persona, queries in expected.items():
+            with self.subTest(persona):
+                self.client.force_login(getattr(self, persona))
+                with self.assertNumQueries(queries):
+                    self.assertEqual(self.client.get(self.url()).status_code, 200)

@@ -10,8 +10,13 @@ from django.core.management.base import BaseCommand, CommandParser
 # A page is mostly Python (one core per process at a time) with short waits on the database:
 # a worker per core, plus one to keep the cores busy while another waits, is enough to keep
 # every core working; more processes than that only take turns on the same cores, so each
-# page takes longer and every worker holds 150-250 MB. Threads (gunicorn's gthread workers,
-# --threads) are for pages that wait long on a remote database; the default is one.
+# page takes longer and every worker holds 150-250 MB. Measured with bench/load_bench.py at
+# saturation on 2 cores (docs/architecture.md, "Saturation: the worker model"): 4 workers
+# cost about 10 % more CPU a request than 2 or 3; 2 or 3 sync workers and 2 x 2 threads
+# cost the same within the noise. Threads (gunicorn's gthread workers, --threads) keep the
+# clients' connections open between requests, which only helps where the proxy in front
+# keeps them open too, and are for pages that wait long on a remote database; the default
+# is one.
 DEFAULT_THREADS = 1
 
 
@@ -35,7 +40,9 @@ class Command(BaseCommand):
             "--workers",
             type=int,
             default=int(os.environ.get("UNSTUCK_WEB_WORKERS", str(default_workers()))),
-            help="Gunicorn worker processes (default from UNSTUCK_WEB_WORKERS, else CPUs + 1).",
+            help="Gunicorn worker processes (default from UNSTUCK_WEB_WORKERS, else CPUs + 1: "
+            "one per core and one to use a core while another waits on the database; more only "
+            "take turns on the cores, at more CPU a request).",
         )
         parser.add_argument(
             "--threads",
