@@ -108,8 +108,25 @@ def timestamp_param(moment: datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(moment)
 
 
+def _fast_timestamps(cursor: Any) -> None:
+    """On PostgreSQL with the session in UTC (Django's, with USE_TZ), read timestamps with
+    psycopg's own loader, compiled, instead of Django's, which parses each value in Python to
+    set the same UTC tzinfo: the same datetimes with the same tzinfo (a test holds them
+    equal), at a tenth of the CPU. The recompute's benchmarks read 367,647 of them at
+    100,000 deals (about 3 s of CPU on a busy machine, issue 16)."""
+    if not is_postgres() or connection.timezone_name != "UTC":
+        return
+    from psycopg.types.datetime import TimestamptzLoader
+
+    raw = cursor.cursor
+    if raw.connection.info.parameter_status("TimeZone") == "UTC":
+        # psycopg puts its compiled version of the loader in place of this Python class.
+        raw.adapters.register_loader("timestamptz", TimestamptzLoader)
+
+
 def fetch_dicts(sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
     with connection.cursor() as cursor:
+        _fast_timestamps(cursor)
         cursor.execute(sql, params)
         names = [c[0] for c in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -3,7 +3,7 @@ bulk_create stores: the recompute writes its assessments with it (issue 16.4).""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -80,3 +80,31 @@ class InsertRowsTests(InvestigateCase):
         with transaction.atomic():
             self.assertEqual(insert_rows(DealAssessment, ASSESSMENT_FIELDS, []), 0)
         self.assertFalse(DealAssessment.objects.exists())
+
+
+class FetchTimestampsTests(InvestigateCase):
+    """fetch_dicts reads timestamps with psycopg's compiled loader on PostgreSQL: the same
+    datetimes, tzinfo included, as Django's own reading of them (sql._fast_timestamps)."""
+
+    def test_the_same_datetimes_as_the_orm(self) -> None:
+        from django.db import connection
+
+        from unstuck.deals.models import Deal
+        from unstuck.investigate.sql import fetch_dicts
+
+        self.make_deal(owner=self.rep_a, created_at=datetime(2026, 3, 1, 23, 59, 59, 999999, UTC))
+        orm = list(Deal.objects.order_by("pk").values_list("pk", "created_at"))
+        table = connection.ops.quote_name(Deal._meta.db_table)
+        raw = fetch_dicts(f"SELECT id, created_at FROM {table} ORDER BY id", [])
+        got = [(r["id"], r["created_at"]) for r in raw]
+        if connection.vendor == "postgresql":
+            self.assertEqual(got, orm)
+            self.assertEqual({type(at.tzinfo) for _, at in got}, {type(at.tzinfo) for _, at in orm})
+            self.assertEqual({at.utcoffset() for _, at in got}, {timedelta(0)})
+        self.assertIn(
+            datetime(2026, 3, 1, 23, 59, 59, 999999),
+            [
+                at.replace(tzinfo=None) if not isinstance(at, str) else datetime.fromisoformat(at)
+                for _, at in got
+            ],
+        )
