@@ -37,7 +37,7 @@ from unstuck.investigate.models import (
     StepStatus,
     WinModel,
 )
-from unstuck.investigate.sql import refresh_statistics
+from unstuck.investigate.sql import insert_rows, refresh_statistics
 from unstuck.investigate.stall_signals import describe, signal_rows
 from unstuck.investigate.tally import tally_rewrite
 
@@ -136,17 +136,17 @@ def _recompute(*, workspace: Workspace, retrain: bool, incremental: bool) -> Rec
         uplift = max(0.0, prediction.comparable - prediction.probability)
         value = float(row["amount_now"] or 0)
         assessments.append(
-            DealAssessment(
-                deal_id=row["deal_id"],
-                workspace=workspace,
-                stall_score=row["stall_score"],
-                signals=[s.as_dict() for s in describe(row)],
-                win_probability=round(prediction.probability, 4),
-                comparable_probability=round(prediction.comparable, 4),
-                payoff=round(value * uplift, 2),
-                factors=prediction.factors,
-                computed_at=now,
-                inputs=inputs.get(row["deal_id"], ("", 0))[0],
+            (
+                row["deal_id"],
+                workspace.pk,
+                row["stall_score"],
+                [s.as_dict() for s in describe(row)],
+                round(prediction.probability, 4),
+                round(prediction.comparable, 4),
+                round(value * uplift, 2),
+                prediction.factors,
+                now,
+                inputs.get(row["deal_id"], ("", 0))[0],
             )
         )
     with transaction.atomic():
@@ -157,7 +157,9 @@ def _recompute(*, workspace: Workspace, retrain: bool, incremental: bool) -> Rec
             gone = set(stored) - set(inputs)
             for chunk in _chunks(sorted(todo | gone), 5000):
                 DealAssessment.objects.filter(deal_id__in=chunk).delete()
-        DealAssessment.objects.bulk_create(assessments, batch_size=2000)
+        # COPY on PostgreSQL, in this same transaction: readers see the old assessments or
+        # the new ones, never a mix, as with the bulk_create it replaces (sql.insert_rows).
+        insert_rows(DealAssessment, ASSESSMENT_FIELDS, assessments)
         # The queue's summary, counted once here rather than on every page (investigate.tally).
         tally_rewrite(workspace_id=workspace.pk)
     # Assessments were rewritten (all of them, or the changed deals'): the queue's plans need
@@ -172,6 +174,21 @@ def _recompute(*, workspace: Workspace, retrain: bool, incremental: bool) -> Rec
         full=todo is None,
         kept=0 if todo is None else len(inputs) - len(todo),
     )
+
+
+# The columns the recompute writes, in the order of its tuples.
+ASSESSMENT_FIELDS = (
+    "deal",
+    "workspace",
+    "stall_score",
+    "signals",
+    "win_probability",
+    "comparable_probability",
+    "payoff",
+    "factors",
+    "computed_at",
+    "inputs",
+)
 
 
 def _chunks(ids: list[int], size: int) -> list[list[int]]:

@@ -54,6 +54,22 @@ _HASH_MULTIPLIER, _HASH_MODULUS = 2654435761, 1000003
 # Signals the history cannot show (the CRM keeps no history of the next step).
 NOT_LEARNABLE = {"no_next_step"}
 LEARNT_FLAGS = [code for code in SIGNALS if code not in NOT_LEARNABLE]
+# What a landmark snapshot holds: the statement's columns that _columns and
+# _category_values read (a test holds them to it).
+SNAPSHOT_COLUMNS = [
+    "deal_id",
+    "stage_id",
+    "owner_id",
+    "days_in_stage",
+    "p50_days",
+    "age_days",
+    "amount_now",
+    "pushes",
+    "pulls",
+    "moves",
+    "n_act_30",
+    *(f"f_{code}" for code in LEARNT_FLAGS),
+]
 
 METHOD_LABELS = {
     "learnt": "learnt from this workspace's history",
@@ -287,9 +303,12 @@ def landmark_snapshots(workspace: Workspace, *, known_at: datetime) -> Snapshots
             "pk", "closed_at"
         )
     )
-    # Every landmark in one statement: the history is read once, not once per landmark.
+    # Every landmark in one statement: the history is read once, not once per landmark; and
+    # only the columns the score learns from (_columns, _category_values).
     rows = landmark_signal_rows(
-        workspace, [(moment, _landmark_sample(workspace, moment)) for moment in landmarks]
+        workspace,
+        [(moment, _landmark_sample(workspace, moment)) for moment in landmarks],
+        columns=SNAPSHOT_COLUMNS,
     )
     y: list[int] = []
     where: list[int] = []

