@@ -29,7 +29,7 @@ from unstuck.investigate.benchmarks import (
     no_activity_rule,
     stall_settings_for,
 )
-from unstuck.investigate.models import StageBenchmark
+from unstuck.investigate.models import StageBenchmark, StallSettings
 from unstuck.investigate.sql import (
     analytic_transaction,
     as_date,
@@ -418,6 +418,7 @@ def signal_statement(
     min_score: int | None = None,
     worst_first: bool = False,
     scorer: StallModel | None = None,
+    stall: StallSettings | None = None,
 ) -> tuple[str, list[Any], dict[str, Any]]:
     """The signal statement, its parameters and the thresholds its evidence quotes.
 
@@ -426,10 +427,11 @@ def signal_statement(
     filter and order in the database, so a caller that streams the rows need not hold them
     to sort them. With a learnt `scorer` (not the fixed weights) each row also carries its
     score as `learnt_score`, computed in the database, and min_score and worst_first go by
-    it."""
+    it. stall: the workspace's thresholds, when the caller has them (the deal page keeps
+    them with the stored benchmarks, investigate.scoring_cache)."""
     now_mode = as_of is None
     moment = as_of or timezone.now()
-    stall = stall_settings_for(workspace)
+    stall = stall_settings_for(workspace) if stall is None else stall
     if benchmarks is None:
         benchmarks = (
             list(StageBenchmark.objects.filter(workspace=workspace))
@@ -616,12 +618,13 @@ def signal_rows(
     deal_id: int | None = None,
     closed_snapshots: bool = False,
     benchmarks: list[StageBenchmark] | None = None,
+    stall: StallSettings | None = None,
 ) -> list[dict[str, Any]]:
     """One row per deal open at `as_of` (default: now) with its facts, flags and score.
 
     `deals` narrows to a queryset (e.g. what a member may see), `deal_id` to one deal;
     `closed_snapshots` instead returns each closed deal as it looked partway through its
-    life (for the win model). Benchmarks as in `signal_statement`.
+    life (for the win model). Benchmarks and thresholds as in `signal_statement`.
     """
     sql, params, thresholds = signal_statement(
         workspace,
@@ -630,6 +633,7 @@ def signal_rows(
         deal_id=deal_id,
         closed_snapshots=closed_snapshots,
         benchmarks=benchmarks,
+        stall=stall,
     )
     if deal_id is None:  # the whole workspace, or what a member may see of it
         with analytic_transaction():
