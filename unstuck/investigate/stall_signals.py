@@ -545,8 +545,10 @@ def _moment_context(
     # out: the ORM took a millisecond of CPU to compile it on every deal page, five times
     # what running it takes.
     ts = timestamp_param(seen_by)
-    found = fetch_dicts(_any_by_then(), [workspace.pk, ts, workspace.pk, ts])[0]
-    has_committees, has_activities = int(found["committees"]), int(found["activities"])
+    with connection.cursor() as cursor:
+        cursor.execute(_any_by_then(), [workspace.pk, ts, workspace.pk, ts])
+        committees, activities = cursor.fetchone()
+    has_committees, has_activities = int(committees), int(activities)
     workspace_row = next((b for b in benchmarks if b.stage_id is None), None)
     no_activity_days, no_activity_source = no_activity_rule(stall, workspace_row)
     thresholds = {
