@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -65,6 +66,12 @@ slug_validator = RegexValidator(
 )
 
 
+def new_scoring_version() -> int:
+    """A scoring version no earlier state of any workspace had (62 random bits; why random,
+    not a counter: investigate.scoring_cache)."""
+    return secrets.randbits(62)
+
+
 class Workspace(models.Model):
     """One company's Unstuck: nothing in one workspace is visible from another."""
 
@@ -76,6 +83,9 @@ class Workspace(models.Model):
     )
     default_currency = models.CharField(max_length=3, default="USD")
     created_at = models.DateTimeField(default=timezone.now)
+    # Changed with the stall thresholds, benchmarks and score model, so each process may keep
+    # them between requests (investigate.scoring_cache).
+    scoring_version = models.BigIntegerField(default=new_scoring_version, editable=False)
 
     class Meta:
         ordering = ("name",)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from unstuck.core.models import Workspace
 from unstuck.deals.models import Stage
 from unstuck.investigate.models import StageBenchmark, StallSettings
+from unstuck.investigate.scoring_cache import scoring_changed
 from unstuck.investigate.sql import days_between, fetch_dicts, timestamp_param
 
 DEFAULT_NO_ACTIVITY_DAYS = 14
@@ -330,7 +331,9 @@ def benchmarks_recompute(
     """Recompute and store every stage's benchmark and the workspace-wide row."""
     rows = benchmarks_compute(workspace=workspace, as_of=as_of)
     StageBenchmark.objects.filter(workspace=workspace).delete()
-    return StageBenchmark.objects.bulk_create(rows)
+    stored = StageBenchmark.objects.bulk_create(rows)
+    scoring_changed(workspace)
+    return stored
 
 
 def no_activity_threshold(settings_row: StallSettings, workspace_row: StageBenchmark | None) -> int:

@@ -30,6 +30,7 @@ from unstuck.investigate.models import (
     StepStatus,
     WinModel,
 )
+from unstuck.investigate.scoring_cache import scoring_config
 from unstuck.investigate.stall_signals import (
     STALL_WARNING,
     describe,
@@ -296,7 +297,7 @@ def queue(membership: Membership, page_number: Any, *, stuck_only: bool = True) 
         page=page,
         summary=summary,
         overdue=overdue_requests(membership, visible=visible),
-        score_model=stall_score.stored(membership.workspace),
+        score_model=scoring_config(membership.workspace).scorer,
     )
 
 
@@ -472,10 +473,15 @@ def deal_stall(deal: Deal, reads: DealReads | None = None) -> dict[str, Any] | N
     through `reads` when the page has them, so the playbook's card reads it no more)."""
     if not deal.is_open:
         return None
-    rows = signal_rows(deal.workspace, deal_id=deal.pk)
+    # The thresholds, benchmarks and model as this process keeps them for the workspace's
+    # scoring version.
+    config = scoring_config(deal.workspace)
+    rows = signal_rows(
+        deal.workspace, deal_id=deal.pk, benchmarks=list(config.benchmarks), stall=config.stall
+    )
     if not rows:
         return None
-    scorer = stall_score.stored(deal.workspace)
+    scorer = config.scorer
     stall_score.apply(scorer, rows)
     row = rows[0]
     row["signals"] = describe(row)

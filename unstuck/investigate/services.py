@@ -37,6 +37,7 @@ from unstuck.investigate.models import (
     StepStatus,
     WinModel,
 )
+from unstuck.investigate.scoring_cache import scoring_changed
 from unstuck.investigate.sql import insert_rows, refresh_statistics
 from unstuck.investigate.stall_signals import describe, signal_rows
 from unstuck.investigate.tally import tally_rewrite
@@ -226,7 +227,10 @@ SETTING_FIELDS = (
 def stall_settings_ensure(*, workspace: Workspace) -> StallSettings:
     """Store the workspace's thresholds row with the defaults if it has none (at creation);
     safe when two callers race: the row is unique per workspace."""
-    record, _ = StallSettings.objects.get_or_create(workspace=workspace)
+    with transaction.atomic():
+        record, created = StallSettings.objects.get_or_create(workspace=workspace)
+        if created:
+            scoring_changed(workspace)
     return record
 
 
@@ -253,6 +257,7 @@ def stall_settings_update(*, membership: Membership, **values: int | None) -> St
         setattr(record, name, value)
     _clean(record)
     record.save(update_fields=list(values))
+    scoring_changed(workspace)
     assessments_schedule(workspace=workspace, force=True)
     return record
 

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+from django.db import transaction
 from django.utils import timezone
 
 from unstuck.core.models import Workspace
@@ -604,17 +605,20 @@ def time_backtest(snaps: Snapshots, *, seed: int = 0) -> dict[str, float]:
 def stall_model_train(*, workspace: Workspace) -> StallModel:
     """Fit on the workspace's history and store it (the nightly run and the first scoring)."""
     from unstuck.investigate.models import StallScoreModel
+    from unstuck.investigate.scoring_cache import scoring_changed
 
     model = stall_model_fit(workspace)
-    StallScoreModel.objects.update_or_create(
-        workspace=workspace,
-        defaults={
-            "method": model.method,
-            "params": model.as_json(),
-            "reason": model.reason,
-            "trained_at": timezone.now(),
-        },
-    )
+    with transaction.atomic():
+        StallScoreModel.objects.update_or_create(
+            workspace=workspace,
+            defaults={
+                "method": model.method,
+                "params": model.as_json(),
+                "reason": model.reason,
+                "trained_at": timezone.now(),
+            },
+        )
+        scoring_changed(workspace)
     return model
 
 
