@@ -221,7 +221,10 @@ def _customs(
 def training_data(
     workspace: Workspace,
 ) -> tuple[list[dict[str, Any]], np.ndarray, dict[int, dict[str, Any]]]:
-    rows = signal_rows(workspace, closed_snapshots=True)
+    # In deal order, whatever order the database's plan returns them in: the booster's
+    # validation split, the category codes and the training fingerprint follow the rows'
+    # order, so the same closed deals must always give the same model.
+    rows = sorted(signal_rows(workspace, closed_snapshots=True), key=lambda r: r["deal_id"])
     y = np.array([1 if r["status_now"] == "won" else 0 for r in rows])
     closed = Deal.objects.filter(workspace=workspace).exclude(status="open")
     customs = _customs([r["deal_id"] for r in rows], closed) if rows else {}

@@ -37,6 +37,24 @@ class BoostingTests(TestCase):
     def setUpTestData(cls) -> None:
         cls.workspace = generate_demo(deals=500, seed=3, today=date(2026, 3, 2)).workspace
 
+    def test_the_model_does_not_depend_on_the_order_the_database_returns_rows_in(self) -> None:
+        from unittest import mock
+
+        from unstuck.investigate import winmodel
+
+        def trained(order: Any) -> str:
+            returned = winmodel.signal_rows(self.workspace, closed_snapshots=True)
+            self.assertEqual(len({r["deal_id"] for r in returned}), len(returned))
+            with mock.patch.object(winmodel, "signal_rows", return_value=order(returned)):
+                fitted = winmodel.fit(*winmodel.training_data(self.workspace))
+            self.assertEqual(fitted.kind, WinModel.Kind.BOOSTING)
+            assert fitted.fingerprint is not None
+            return fitted.fingerprint
+
+        as_returned = trained(list)
+        self.assertEqual(trained(lambda rows: rows[::-1]), as_returned)
+        self.assertEqual(trained(lambda rows: rows[1::2] + rows[::2]), as_returned)
+
     def test_train_evaluate_and_score_the_demo(self) -> None:
         import tempfile
 
