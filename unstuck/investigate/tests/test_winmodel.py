@@ -41,9 +41,10 @@ class BoostingTests(TestCase):
         from unittest import mock
 
         from unstuck.investigate import winmodel
+        from unstuck.investigate.stall_signals import signal_rows
 
         def trained(order: Any) -> str:
-            returned = winmodel.signal_rows(self.workspace, closed_snapshots=True)
+            returned = signal_rows(self.workspace, closed_snapshots=True)
             self.assertEqual(len({r["deal_id"] for r in returned}), len(returned))
             with mock.patch.object(winmodel, "signal_rows", return_value=order(returned)):
                 fitted = winmodel.fit(*winmodel.training_data(self.workspace))
