@@ -263,7 +263,7 @@ def _query(
         "moved_back": "moved_back_at IS NOT NULL",
         "single_threaded": f"{moment['has_committees']} = 1 AND n_sh <= %(single_threaded_max)s",
         "no_economic_buyer": f"{moment['has_committees']} = 1 AND n_eb = 0 "
-        "AND stage_order >= %(eb_from_stage)s",
+        'AND st."order" >= %(eb_from_stage)s',
         "no_next_step": "%(now_mode)s = 1 AND next_step = ''",
         "champion_quiet": f"{moment['has_activities']} = 1 AND champion_name IS NOT NULL "
         "AND (champion_days IS NULL "
@@ -375,7 +375,6 @@ base AS (
   SELECT d.id AS deal_id, d.external_id, d.name, d.owner_id, d.team_id, d.currency,
     d.status AS status_now, {at},{f" {src}.lm," if landmarks else ""}
     COALESCE(h.stage_id, d.stage_id) AS stage_id,
-    st.name AS stage_name, st."order" AS stage_order, st.kind AS stage_kind,
     COALESCE(h.entered_at, d.stage_entered_at) AS entered_at,
     -- Whole days elapsed, the one definition of days in stage (core templatetags whole_days).
     {floor_pos(since("COALESCE(h.entered_at, d.stage_entered_at)", at))}
@@ -397,17 +396,21 @@ base AS (
     d.next_step
   {driver}
   LEFT JOIN act ON act.deal_id = d.id{same_lm("act", src)}
-  LEFT JOIN sh ON sh.deal_id = d.id{same_lm("sh", src)}
-  JOIN deals_stage st ON st.id = COALESCE(h.stage_id, d.stage_id){fence}
+  LEFT JOIN sh ON sh.deal_id = d.id{same_lm("sh", src)}{fence}
 ),
+-- The stage is joined here, after the per-deal joins: the planner cannot tell how many
+-- rows a join on COALESCE(...) keeps, guessed 1 in 30 at 1,000,000 deals, and planned
+-- the joins above it for a few thousand rows (hash tables that spilled in 32 batches,
+-- then a sort of every row to disk, issue 16).
 flagged AS (
-  SELECT base.*, b.p50_days, b.p75_days, b.p90_days, b.conversion,
-    b.won_deals AS bench_won_deals,
+  SELECT base.*, st.name AS stage_name, st."order" AS stage_order, st.kind AS stage_kind,
+    b.p50_days, b.p75_days, b.p90_days, b.conversion, b.won_deals AS bench_won_deals,
   {flag_cols}
   FROM base
+  JOIN deals_stage st ON st.id = base.stage_id
   LEFT JOIN bench b ON b.stage_id = base.stage_id{same_lm("b", "base")}
   {moments_join}
-  WHERE base.stage_kind = %(stage_kind)s OR %(stage_kind)s = 'any'{fence}
+  WHERE st.kind = %(stage_kind)s OR %(stage_kind)s = 'any'{fence}
 )
 SELECT {lm_out}deal_id, external_id, name, currency, status_now, owner_id, stage_id, stage_name,
   stage_order, stage_kind,
