@@ -89,12 +89,20 @@ class Signal:
         }
 
 
+def _deal_row() -> str:
+    """The snapshot's deal row (PostgreSQL): the main query reads the deal's own columns
+    from the snapshot rather than joining deals_deal again (a second index scan of every
+    open deal and a merge join; the columns nothing reads are dropped where the snapshot
+    is inlined). SQLite materialises the snapshot, so it keeps only the key there."""
+    return ", d.*" if is_postgres() else ""
+
+
 def _snapshot_open(*, id_filter: str, now_mode: bool, landmark: int | None = None) -> str:
     ts = as_timestamp()
     status = "AND d.status = 'open'" if now_mode else ""
     lm = "" if landmark is None else f", {int(landmark)} AS lm"
     return f"""
-SELECT d.id AS deal_id, {ts} AS as_of{lm} FROM deals_deal d
+SELECT d.id AS deal_id, {ts} AS as_of{lm}{_deal_row()} FROM deals_deal d
 WHERE d.workspace_id = %s AND d.created_at <= {ts}
   AND (d.closed_at IS NULL OR d.closed_at > {ts}) {status} {id_filter}
 """
@@ -109,7 +117,7 @@ def _snapshot_closed() -> str:
 SELECT d.id AS deal_id,
   CASE WHEN d.closed_at > d.created_at
        THEN {between_fraction("d.created_at", "d.closed_at", fraction)}
-       ELSE d.created_at END AS as_of
+       ELSE d.created_at END AS as_of{_deal_row()}
 FROM deals_deal d
 WHERE d.workspace_id = %s AND d.status <> 'open'
 """
@@ -200,7 +208,7 @@ def _query(
     # left-joined aggregate once per deal (quadratic at 100,000 deals).
     join_back = is_postgres()
     hist_deal = "sc.deal_id" if join_back else "snap.deal_id"
-    src = "snap" if join_back else "h"  # what the main query is driven from
+    src = "d" if join_back else "h"  # what the main query is driven from
     at = f"{src}.as_of"
     has_hist = "h.deal_id IS NOT NULL" if join_back else "h.has_hist = 1"
     hagg_src = (
@@ -285,8 +293,7 @@ def _query(
         ]
     ).replace("%s", "%(benchmarks)s")
     driver = (
-        f"FROM snap JOIN deals_deal d ON d.id = snap.deal_id\n"
-        f"  LEFT JOIN hagg h ON h.deal_id = snap.deal_id{same_lm('h', 'snap')}"
+        f"FROM snap d\n  LEFT JOIN hagg h ON h.deal_id = d.id{same_lm('h', 'd')}"
         if join_back
         else "FROM hagg h\n  JOIN deals_deal d ON d.id = h.deal_id"
     )
@@ -330,20 +337,18 @@ hist AS (
 -- none yet, and the main query is driven from here).
 hagg AS (
   SELECT deal_id{lm.replace("snap.", "")},{hagg_src}
-    MAX(CASE WHEN next_id IS NULL THEN to_stage_id END) AS stage_id,
-    MAX(CASE WHEN next_id IS NULL THEN amount END) AS amount_last,
+    MAX(to_stage_id) FILTER (WHERE next_id IS NULL) AS stage_id,
+    MAX(amount) FILTER (WHERE next_id IS NULL) AS amount_last,
     MAX(amount) AS amount_peak,
-    MAX(CASE WHEN next_id IS NULL THEN close_date END) AS close_last,
-    MAX(CASE WHEN prev_stage IS NULL THEN close_date END) AS close_first,
-    MAX(CASE WHEN prev_stage IS NULL OR prev_stage <> to_stage_id THEN changed_at END)
+    MAX(close_date) FILTER (WHERE next_id IS NULL) AS close_last,
+    MAX(close_date) FILTER (WHERE prev_stage IS NULL) AS close_first,
+    MAX(changed_at) FILTER (WHERE prev_stage IS NULL OR prev_stage <> to_stage_id)
       AS entered_at,
-    SUM(CASE WHEN prev_close IS NOT NULL AND close_date > prev_close THEN 1 ELSE 0 END)
-      AS pushes,
-    SUM(CASE WHEN prev_close IS NOT NULL AND close_date < prev_close THEN 1 ELSE 0 END)
-      AS pulls,
-    MAX(CASE WHEN {moved_back} THEN changed_at END) AS moved_back_at,
-    SUM(CASE WHEN {"" if join_back else "sc_id IS NOT NULL AND "}(prev_stage IS NULL
-        OR prev_stage <> to_stage_id) THEN 1 ELSE 0 END) AS moves
+    COUNT(*) FILTER (WHERE close_date > prev_close) AS pushes,
+    COUNT(*) FILTER (WHERE close_date < prev_close) AS pulls,
+    MAX(changed_at) FILTER (WHERE {moved_back}) AS moved_back_at,
+    COUNT(*) FILTER (WHERE {"" if join_back else "sc_id IS NOT NULL AND "}(prev_stage IS NULL
+        OR prev_stage <> to_stage_id)) AS moves
   FROM hist GROUP BY deal_id{lm.replace("snap.", "")}
 ),
 sh AS (
