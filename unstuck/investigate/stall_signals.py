@@ -353,11 +353,11 @@ hagg AS (
 ),
 sh AS (
   SELECT s.deal_id{lm_as}, COUNT(*) AS n_sh,
-         SUM(CASE WHEN s.buying_role = 'economic_buyer' THEN 1 ELSE 0 END) AS n_eb,
-         SUM(CASE WHEN s.stance IN ('supporter') THEN 1 ELSE 0 END) AS n_supporters,
+         COUNT(*) FILTER (WHERE s.buying_role = 'economic_buyer') AS n_eb,
+         COUNT(*) FILTER (WHERE s.stance = 'supporter') AS n_supporters,
          MIN(c.name) AS any_name,
-         MIN(CASE WHEN s.buying_role = 'champion' THEN c.name END) AS champion_name,
-         MIN(CASE WHEN s.buying_role = 'champion' THEN s.contact_id END) AS champion_contact
+         MIN(c.name) FILTER (WHERE s.buying_role = 'champion') AS champion_name,
+         MIN(s.contact_id) FILTER (WHERE s.buying_role = 'champion') AS champion_contact
   FROM deals_stakeholder s JOIN snap ON snap.deal_id = s.deal_id
   JOIN deals_contact c ON c.id = s.contact_id
   WHERE s.created_at <= snap.as_of {only_s}
@@ -366,10 +366,9 @@ sh AS (
 -- Activities, and among them the champion's, in one pass.
 act AS (
   SELECT a.deal_id{lm_as}, COUNT(*) AS n_act, MAX(a.occurred_at) AS last_act,
-         SUM(CASE WHEN {since("a.occurred_at", "snap.as_of")} <= 30 THEN 1 ELSE 0 END)
-           AS n_act_30,
-         SUM(CASE WHEN a.direction = 'inbound' THEN 1 ELSE 0 END) AS n_inbound,
-         MAX(CASE WHEN a.contact_id = sh.champion_contact THEN a.occurred_at END)
+         COUNT(*) FILTER (WHERE {since("a.occurred_at", "snap.as_of")} <= 30) AS n_act_30,
+         COUNT(*) FILTER (WHERE a.direction = 'inbound') AS n_inbound,
+         MAX(a.occurred_at) FILTER (WHERE a.contact_id = sh.champion_contact)
            AS champion_last
   FROM deals_activity a JOIN snap ON snap.deal_id = a.deal_id
   LEFT JOIN sh ON sh.deal_id = a.deal_id{same_lm("sh", "snap")}
