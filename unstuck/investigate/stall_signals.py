@@ -89,12 +89,20 @@ class Signal:
         }
 
 
+def _deal_row() -> str:
+    """The snapshot's deal row (PostgreSQL): the main query reads the deal's own columns
+    from the snapshot rather than joining deals_deal again (a second index scan of every
+    open deal and a merge join; the columns nothing reads are dropped where the snapshot
+    is inlined). SQLite materialises the snapshot, so it keeps only the key there."""
+    return ", d.*" if is_postgres() else ""
+
+
 def _snapshot_open(*, id_filter: str, now_mode: bool, landmark: int | None = None) -> str:
     ts = as_timestamp()
     status = "AND d.status = 'open'" if now_mode else ""
     lm = "" if landmark is None else f", {int(landmark)} AS lm"
     return f"""
-SELECT d.id AS deal_id, {ts} AS as_of{lm} FROM deals_deal d
+SELECT d.id AS deal_id, {ts} AS as_of{lm}{_deal_row()} FROM deals_deal d
 WHERE d.workspace_id = %s AND d.created_at <= {ts}
   AND (d.closed_at IS NULL OR d.closed_at > {ts}) {status} {id_filter}
 """
@@ -109,7 +117,7 @@ def _snapshot_closed() -> str:
 SELECT d.id AS deal_id,
   CASE WHEN d.closed_at > d.created_at
        THEN {between_fraction("d.created_at", "d.closed_at", fraction)}
-       ELSE d.created_at END AS as_of
+       ELSE d.created_at END AS as_of{_deal_row()}
 FROM deals_deal d
 WHERE d.workspace_id = %s AND d.status <> 'open'
 """
@@ -137,29 +145,39 @@ def _rule_score(codes: list[str]) -> str:
 
 
 def _stage_lookup(workspace: Workspace | None) -> tuple[str, str, str]:
-    """How the history's rows learn their stage's order and whether it is open: the join,
-    or (given a workspace) both written into the statement as CASE expressions over the
-    workspace's stages (a handful; ids and orders are integers from the database).
+    """How a deal's history tells a step back (into an open stage of lower order than the
+    stage before): the join to the stages, the columns `hist` adds for it (`{w}` stands for
+    its window) and the condition `hagg` tests on each history row. Given a workspace, the
+    stages' order and kind are written into the statement as CASE expressions over its
+    stages (a handful; ids and orders are integers from the database) instead.
 
     Without the join the history streams from its (deal, time, id) index in the order the
     window wants; with it, PostgreSQL hash-joined every history row to the stages, and the
     hash join's output, unordered as far as the planner knows, had to be sorted again (5
-    million rows to disk at 1,000,000 open deals, issue 16)."""
+    million rows to disk at 1,000,000 open deals, issue 16). And the condition is tested
+    only where the stage changed, from the previous row's stage that the window reads
+    anyway: no third window function for the previous order, and no order looked up for
+    the rows that do not move (most of them: close date and amount updates)."""
     if workspace is None:
         return (
             "LEFT JOIN deals_stage st ON st.id = sc.to_stage_id",
-            'st."order"',
-            "CASE WHEN st.kind = 'open' THEN 1 ELSE 0 END",
+            """, CASE WHEN st.kind = 'open' THEN 1 ELSE 0 END AS is_open, st."order" AS ord,
+         LAG(st."order") OVER ({w}) AS prev_ord""",
+            "prev_ord IS NOT NULL AND ord < prev_ord AND is_open = 1",
         )
     stages = list(
         Stage.objects.filter(pipeline__workspace=workspace).values_list("id", "order", "kind")
     )
-    if not stages:
-        return "", "CAST(NULL AS INTEGER)", "0"
-    order = " ".join(f"WHEN {int(pk)} THEN {int(o)}" for pk, o, _ in stages)
     open_ids = ", ".join(str(int(pk)) for pk, _, kind in stages if kind == StageKind.OPEN)
-    is_open = f"CASE WHEN sc.to_stage_id IN ({open_ids}) THEN 1 ELSE 0 END" if open_ids else "0"
-    return "", f"CASE sc.to_stage_id {order} END", is_open
+    if not open_ids:
+        return "", "", "0 = 1"
+    order = " ".join(f"WHEN {int(pk)} THEN {int(o)}" for pk, o, _ in stages)
+    return (
+        "",
+        "",
+        f"prev_stage <> to_stage_id AND to_stage_id IN ({open_ids}) "
+        f"AND CASE to_stage_id {order} END < CASE prev_stage {order} END",
+    )
 
 
 def _query(
@@ -179,7 +197,27 @@ def _query(
     carry `lm` too, and the thresholds that depend on the moment (silence, whether the
     workspace had committees or activities by then) come from the rows of %(moments)s."""
     since = days_between
-    stage_join, stage_order, stage_open = stages or _stage_lookup(None)
+    # How the history meets the snapshot. PostgreSQL: an inner join, each history row
+    # partitioned by its own deal, so the window and the grouped aggregate take the rows in
+    # the order of the history's (deal, time, id) index (the merge join keeps it) and sort
+    # nothing; the deals without history are joined back after, to the aggregate, in deal
+    # order. (A left join keeps only the snapshot's order, by deal: the rows of each deal
+    # were sorted again by time, and every deal's row then hash-joined to its history's.)
+    # SQLite: the snapshot left-joined to the history (a deal without any is one row of
+    # NULLs) and the main query driven from the aggregate, since SQLite scanned a
+    # left-joined aggregate once per deal (quadratic at 100,000 deals).
+    join_back = is_postgres()
+    hist_deal = "sc.deal_id" if join_back else "snap.deal_id"
+    src = "d" if join_back else "h"  # what the main query is driven from
+    at = f"{src}.as_of"
+    has_hist = "h.deal_id IS NOT NULL" if join_back else "h.has_hist = 1"
+    hagg_src = (
+        ""
+        if join_back
+        else "\n    MAX(as_of) AS as_of,"
+        "\n    MAX(CASE WHEN sc_id IS NOT NULL THEN 1 ELSE 0 END) AS has_hist,"
+    )
+    stage_join, stage_cols, moved_back = stages or _stage_lookup(None)
     # The extra key of every per-deal step when several moments are seen at once (empty
     # otherwise, so the one-moment statement is unchanged).
     lm = ", snap.lm" if landmarks else ""
@@ -211,14 +249,13 @@ def _query(
     # they are what it closed with (a lost deal's amount 0, the day it closed as its close
     # date): the outcome itself. Only the history speaks for that moment then; a deal with
     # no history at all keeps its amount (imports of one row per deal, nothing else to go on).
-    closed_later = "(d.closed_at IS NOT NULL AND d.closed_at > h.as_of)"
+    closed_later = f"(d.closed_at IS NOT NULL AND d.closed_at > {at})"
     close_now = (
-        f"CASE WHEN h.has_hist = 1 THEN h.close_last WHEN {closed_later} THEN NULL "
+        f"CASE WHEN {has_hist} THEN h.close_last WHEN {closed_later} THEN NULL "
         "ELSE d.close_date END"
     )
-    row_amount = f"CASE WHEN h.has_hist = 1 AND {closed_later} THEN NULL ELSE d.amount END"
-    # Partitioned by the snapshot's deal (a deal without history has one row, of NULLs).
-    w = f"PARTITION BY snap.deal_id{lm} ORDER BY sc.changed_at, sc.id"
+    row_amount = f"CASE WHEN {has_hist} AND {closed_later} THEN NULL ELSE d.amount END"
+    w = f"PARTITION BY {hist_deal}{lm} ORDER BY sc.changed_at, sc.id"
     flags = {
         # Whole days against whole-day benchmarks (rounded up), so the sentence "34 days in
         # Proposal; 90 % of won deals left it within 33 days" can never contradict itself.
@@ -234,7 +271,7 @@ def _query(
         "moved_back": "moved_back_at IS NOT NULL",
         "single_threaded": f"{moment['has_committees']} = 1 AND n_sh <= %(single_threaded_max)s",
         "no_economic_buyer": f"{moment['has_committees']} = 1 AND n_eb = 0 "
-        "AND stage_order >= %(eb_from_stage)s",
+        'AND st."order" >= %(eb_from_stage)s',
         "no_next_step": "%(now_mode)s = 1 AND next_step = ''",
         "champion_quiet": f"{moment['has_activities']} = 1 AND champion_name IS NOT NULL "
         "AND (champion_days IS NULL "
@@ -255,6 +292,11 @@ def _query(
             *([("lm", "int")] if landmarks else []),
         ]
     ).replace("%s", "%(benchmarks)s")
+    driver = (
+        f"FROM snap d\n  LEFT JOIN hagg h ON h.deal_id = d.id{same_lm('h', 'd')}"
+        if join_back
+        else "FROM hagg h\n  JOIN deals_deal d ON d.id = h.deal_id"
+    )
     moments_cte, moments_join, lm_out = "", "", ""
     if landmarks:
         moments = json_rows(
@@ -275,52 +317,47 @@ WITH snap AS{materialized} ({snapshot_sql}),
 bench AS{bench_materialized} ({bench}),
 {moments_cte}
 hist AS (
-  -- Every snapshot deal with its history known then; a deal with none yet is one row of
-  -- NULLs (the left join), so one pass over the history serves both.
-  SELECT snap.deal_id{lm}, snap.as_of, sc.id AS sc_id, sc.to_stage_id, sc.changed_at, sc.amount,
-         sc.close_date, {stage_open} AS is_open, {stage_order} AS ord,
+  -- Every snapshot deal's history known then (SQLite: a deal with none yet is one row of
+  -- NULLs, so one pass over the history serves both).
+  SELECT {hist_deal} AS deal_id{lm_as}, snap.as_of, sc.id AS sc_id, sc.to_stage_id,
+         sc.changed_at, sc.amount, sc.close_date{stage_cols.replace("{w}", w)},
+         -- The first and the last row of the deal's history: the previous stage (never
+         -- NULL but on the first row) and LEAD over the same window as the others, so one
+         -- sort and one pass serve them all (a row count over the whole partition would
+         -- need a second pass).
          LAG(sc.to_stage_id) OVER ({w}) AS prev_stage,
-         LAG({stage_order}) OVER ({w}) AS prev_ord,
          LAG(sc.close_date) OVER ({w}) AS prev_close,
-         -- The first and the last row of the deal's history: LAG and LEAD over the same
-         -- window as the others, so one sort and one pass serve them all (a row count over
-         -- the whole partition would need a second pass).
-         LAG(sc.id) OVER ({w}) AS prev_id,
          LEAD(sc.id) OVER ({w}) AS next_id
   FROM snap
-  LEFT JOIN deals_stagechange sc
+  {"" if join_back else "LEFT "}JOIN deals_stagechange sc
     ON sc.deal_id = snap.deal_id AND sc.changed_at <= snap.as_of {only_sc}
   {stage_join}
 ),
--- One row per snapshot deal: its history aggregated, or NULLs when it has none yet. The
--- main query is driven from here (not joined to it), since SQLite will not index it.
+-- One row per snapshot deal with history (SQLite: per snapshot deal, NULLs when it has
+-- none yet, and the main query is driven from here).
 hagg AS (
-  SELECT deal_id{lm.replace("snap.", "")}, MAX(as_of) AS as_of,
-    MAX(CASE WHEN sc_id IS NOT NULL THEN 1 ELSE 0 END) AS has_hist,
-    MAX(CASE WHEN next_id IS NULL THEN to_stage_id END) AS stage_id,
-    MAX(CASE WHEN next_id IS NULL THEN amount END) AS amount_last,
+  SELECT deal_id{lm.replace("snap.", "")},{hagg_src}
+    MAX(to_stage_id) FILTER (WHERE next_id IS NULL) AS stage_id,
+    MAX(amount) FILTER (WHERE next_id IS NULL) AS amount_last,
     MAX(amount) AS amount_peak,
-    MAX(CASE WHEN next_id IS NULL THEN close_date END) AS close_last,
-    MAX(CASE WHEN prev_id IS NULL THEN close_date END) AS close_first,
-    MAX(CASE WHEN prev_stage IS NULL OR prev_stage <> to_stage_id THEN changed_at END)
+    MAX(close_date) FILTER (WHERE next_id IS NULL) AS close_last,
+    MAX(close_date) FILTER (WHERE prev_stage IS NULL) AS close_first,
+    MAX(changed_at) FILTER (WHERE prev_stage IS NULL OR prev_stage <> to_stage_id)
       AS entered_at,
-    SUM(CASE WHEN prev_close IS NOT NULL AND close_date > prev_close THEN 1 ELSE 0 END)
-      AS pushes,
-    SUM(CASE WHEN prev_close IS NOT NULL AND close_date < prev_close THEN 1 ELSE 0 END)
-      AS pulls,
-    MAX(CASE WHEN prev_ord IS NOT NULL AND ord < prev_ord AND is_open = 1
-        THEN changed_at END) AS moved_back_at,
-    SUM(CASE WHEN sc_id IS NOT NULL AND (prev_stage IS NULL OR prev_stage <> to_stage_id)
-        THEN 1 ELSE 0 END) AS moves
+    COUNT(*) FILTER (WHERE close_date > prev_close) AS pushes,
+    COUNT(*) FILTER (WHERE close_date < prev_close) AS pulls,
+    MAX(changed_at) FILTER (WHERE {moved_back}) AS moved_back_at,
+    COUNT(*) FILTER (WHERE {"" if join_back else "sc_id IS NOT NULL AND "}(prev_stage IS NULL
+        OR prev_stage <> to_stage_id)) AS moves
   FROM hist GROUP BY deal_id{lm.replace("snap.", "")}
 ),
 sh AS (
   SELECT s.deal_id{lm_as}, COUNT(*) AS n_sh,
-         SUM(CASE WHEN s.buying_role = 'economic_buyer' THEN 1 ELSE 0 END) AS n_eb,
-         SUM(CASE WHEN s.stance IN ('supporter') THEN 1 ELSE 0 END) AS n_supporters,
+         COUNT(*) FILTER (WHERE s.buying_role = 'economic_buyer') AS n_eb,
+         COUNT(*) FILTER (WHERE s.stance = 'supporter') AS n_supporters,
          MIN(c.name) AS any_name,
-         MIN(CASE WHEN s.buying_role = 'champion' THEN c.name END) AS champion_name,
-         MIN(CASE WHEN s.buying_role = 'champion' THEN s.contact_id END) AS champion_contact
+         MIN(c.name) FILTER (WHERE s.buying_role = 'champion') AS champion_name,
+         MIN(s.contact_id) FILTER (WHERE s.buying_role = 'champion') AS champion_contact
   FROM deals_stakeholder s JOIN snap ON snap.deal_id = s.deal_id
   JOIN deals_contact c ON c.id = s.contact_id
   WHERE s.created_at <= snap.as_of {only_s}
@@ -329,10 +366,9 @@ sh AS (
 -- Activities, and among them the champion's, in one pass.
 act AS (
   SELECT a.deal_id{lm_as}, COUNT(*) AS n_act, MAX(a.occurred_at) AS last_act,
-         SUM(CASE WHEN {since("a.occurred_at", "snap.as_of")} <= 30 THEN 1 ELSE 0 END)
-           AS n_act_30,
-         SUM(CASE WHEN a.direction = 'inbound' THEN 1 ELSE 0 END) AS n_inbound,
-         MAX(CASE WHEN a.contact_id = sh.champion_contact THEN a.occurred_at END)
+         COUNT(*) FILTER (WHERE {since("a.occurred_at", "snap.as_of")} <= 30) AS n_act_30,
+         COUNT(*) FILTER (WHERE a.direction = 'inbound') AS n_inbound,
+         MAX(a.occurred_at) FILTER (WHERE a.contact_id = sh.champion_contact)
            AS champion_last
   FROM deals_activity a JOIN snap ON snap.deal_id = a.deal_id
   LEFT JOIN sh ON sh.deal_id = a.deal_id{same_lm("sh", "snap")}
@@ -341,14 +377,13 @@ act AS (
 ),
 base AS (
   SELECT d.id AS deal_id, d.external_id, d.name, d.owner_id, d.team_id, d.currency,
-    d.status AS status_now, h.as_of,{" h.lm," if landmarks else ""}
+    d.status AS status_now, {at},{f" {src}.lm," if landmarks else ""}
     COALESCE(h.stage_id, d.stage_id) AS stage_id,
-    st.name AS stage_name, st."order" AS stage_order, st.kind AS stage_kind,
     COALESCE(h.entered_at, d.stage_entered_at) AS entered_at,
     -- Whole days elapsed, the one definition of days in stage (core templatetags whole_days).
-    {floor_pos(since("COALESCE(h.entered_at, d.stage_entered_at)", "h.as_of"))}
+    {floor_pos(since("COALESCE(h.entered_at, d.stage_entered_at)", at))}
       AS days_in_stage,
-    {since("d.created_at", "h.as_of")} AS age_days,
+    {since("d.created_at", at)} AS age_days,
     COALESCE(h.amount_last, {row_amount}) AS amount_now,
     COALESCE(h.amount_peak, {row_amount}) AS amount_peak,
     {close_now} AS close_now,
@@ -357,26 +392,29 @@ base AS (
     COALESCE(h.moves, 0) AS moves,
     COALESCE(act.n_act, 0) AS n_act, COALESCE(act.n_act_30, 0) AS n_act_30,
     COALESCE(act.n_inbound, 0) AS n_inbound, act.last_act,
-    {since("COALESCE(act.last_act, d.created_at)", "h.as_of")} AS days_silent,
+    {since("COALESCE(act.last_act, d.created_at)", at)} AS days_silent,
     COALESCE(sh.n_sh, 0) AS n_sh, COALESCE(sh.n_eb, 0) AS n_eb,
     COALESCE(sh.n_supporters, 0) AS n_supporters, sh.any_name, sh.champion_name,
-    {since("act.champion_last", "h.as_of")} AS champion_days,
-    {days_between_dates(as_date("h.as_of"), close_now)} AS days_to_close,
+    {since("act.champion_last", at)} AS champion_days,
+    {days_between_dates(as_date(at), close_now)} AS days_to_close,
     d.next_step
-  FROM hagg h
-  JOIN deals_deal d ON d.id = h.deal_id
-  LEFT JOIN act ON act.deal_id = d.id{same_lm("act", "h")}
-  LEFT JOIN sh ON sh.deal_id = d.id{same_lm("sh", "h")}
-  JOIN deals_stage st ON st.id = COALESCE(h.stage_id, d.stage_id){fence}
+  {driver}
+  LEFT JOIN act ON act.deal_id = d.id{same_lm("act", src)}
+  LEFT JOIN sh ON sh.deal_id = d.id{same_lm("sh", src)}{fence}
 ),
+-- The stage is joined here, after the per-deal joins: the planner cannot tell how many
+-- rows a join on COALESCE(...) keeps, guessed 1 in 30 at 1,000,000 deals, and planned
+-- the joins above it for a few thousand rows (hash tables that spilled in 32 batches,
+-- then a sort of every row to disk, issue 16).
 flagged AS (
-  SELECT base.*, b.p50_days, b.p75_days, b.p90_days, b.conversion,
-    b.won_deals AS bench_won_deals,
+  SELECT base.*, st.name AS stage_name, st."order" AS stage_order, st.kind AS stage_kind,
+    b.p50_days, b.p75_days, b.p90_days, b.conversion, b.won_deals AS bench_won_deals,
   {flag_cols}
   FROM base
+  JOIN deals_stage st ON st.id = base.stage_id
   LEFT JOIN bench b ON b.stage_id = base.stage_id{same_lm("b", "base")}
   {moments_join}
-  WHERE base.stage_kind = %(stage_kind)s OR %(stage_kind)s = 'any'{fence}
+  WHERE st.kind = %(stage_kind)s OR %(stage_kind)s = 'any'{fence}
 )
 SELECT {lm_out}deal_id, external_id, name, currency, status_now, owner_id, stage_id, stage_name,
   stage_order, stage_kind,

@@ -356,6 +356,60 @@ class WorkspaceStatementStageTests(InvestigateCase):
         self.assertEqual(signal_rows(empty), [])
 
 
+class DealsWithoutHistoryTests(InvestigateCase):
+    """A deal with no stage history (imports of one row per deal) is scored from its own
+    row. On PostgreSQL the history is joined to the open deals with an inner join and the
+    deals without any are joined back to its aggregate, on SQLite they are one row of NULLs
+    in the history: either way such a deal has its row, beside deals with history."""
+
+    def test_a_deal_without_history_is_scored_from_its_row(self) -> None:
+        bare = self.make_deal(
+            owner=self.rep_a, created_at=ago(50), stage=self.stages[2], amount=Decimal("7000")
+        )
+        bare.stage_changes.all().delete()
+        Deal.objects.filter(pk=bare.pk).update(stage_entered_at=ago(45), close_date=None)
+        moved = self.make_deal(owner=self.rep_a, created_at=ago(50))
+        self.move(moved, self.stages[1], ago(20), close_date=(ago(5)).date())
+        benchmarks_recompute(workspace=self.workspace)
+        rows = {r["deal_id"]: r for r in signal_rows(self.workspace)}
+        row = rows[bare.pk]
+        self.assertEqual(row["stage_id"], self.stages[2].pk)
+        self.assertEqual(row["days_in_stage"], 45)
+        self.assertEqual(row["amount_now"], 7000)
+        self.assertEqual(row["amount_peak"], 7000)
+        self.assertEqual((row["moves"], row["pushes"], row["pulls"]), (0, 0, 0))
+        self.assertIsNone(row["close_now"])
+        self.assertIsNone(row["close_first"])
+        self.assertEqual(row["f_stage_stalled"], 1)
+        (one,) = signal_rows(self.workspace, deal_id=bare.pk)
+
+        def rounded(r: dict[str, Any]) -> dict[str, Any]:  # two statements, two "now"s
+            return {k: round(v, 2) if isinstance(v, float) else v for k, v in r.items()}
+
+        self.assertEqual(rounded(one), rounded(row))
+        # The deal with history beside it reads its history.
+        self.assertEqual(rows[moved.pk]["stage_id"], self.stages[1].pk)
+        self.assertEqual(rows[moved.pk]["days_in_stage"], 20)
+        self.assertEqual(rows[moved.pk]["moves"], 2)
+        self.assertEqual(rows[moved.pk]["f_close_date_past"], 1)
+
+    def test_as_of_a_deal_that_closed_later_reads_its_history_then(self) -> None:
+        bare = self.make_deal(owner=self.rep_a, created_at=ago(50), amount=Decimal("7000"))
+        bare.stage_changes.all().delete()
+        told = self.make_deal(owner=self.rep_a, created_at=ago(50), amount=Decimal("9000"))
+        for deal in (bare, told):
+            Deal.objects.filter(pk=deal.pk).update(
+                status="lost", stage=self.stages[5], closed_at=ago(5), amount=0
+            )
+        then = {r["deal_id"]: r for r in signal_rows(self.workspace, as_of=ago(20))}
+        # With history: what it said then, not the lost deal's amount 0. Without: the row is
+        # all there is to go on, and it says the deal is in a closed stage.
+        self.assertEqual(then[told.pk]["amount_now"], 9000)
+        self.assertEqual(then[told.pk]["amount_peak"], 9000)
+        self.assertEqual(then[told.pk]["stage_id"], self.stages[0].pk)
+        self.assertNotIn(bare.pk, then)
+
+
 class RuleScoreTests(TestCase):
     def test_the_score_rounds_the_exact_noisy_or_for_every_combination_of_flags(self) -> None:
         # Integer arithmetic in the statement; halves round up, as ROUND of the exact
