@@ -6,25 +6,22 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 
 from unstuck.investigate.models import DealAssessment
 from unstuck.investigate.services import ASSESSMENT_FIELDS
 from unstuck.investigate.sql import insert_rows
 from unstuck.investigate.tests.helpers import InvestigateCase, ago
 
-FIELDS = [
-    "deal_id",
-    "workspace_id",
-    "stall_score",
-    "signals",
-    "win_probability",
-    "comparable_probability",
-    "payoff",
-    "factors",
-    "computed_at",
-    "inputs",
-]
+
+def _attname(name: str) -> str:
+    field = DealAssessment._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return field.attname
+
+
+# The same columns by the names values_list and the model's constructor take (deal_id, …).
+FIELDS = [_attname(name) for name in ASSESSMENT_FIELDS]
 
 
 class InsertRowsTests(InvestigateCase):
