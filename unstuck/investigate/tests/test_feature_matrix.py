@@ -12,7 +12,33 @@ from typing import Any
 import numpy as np
 from django.test import SimpleTestCase
 
-from unstuck.investigate.winmodel import NUMERIC, FeatureSpec, _num, base_features
+from unstuck.investigate.winmodel import NUMERIC, FeatureSpec, _num
+
+
+# The features as the win model computed them one row at a time before base_columns: the
+# reference the column-wise build must equal.
+def base_features(row: dict[str, Any]) -> dict[str, float]:
+    open_stage = row["stage_kind"] == "open"
+    peak = _num(row["amount_peak"])
+    now = _num(row["amount_now"])
+    return {
+        "stage_order": _num(row["stage_order"]) if open_stage else math.nan,
+        "age_days": _num(row["age_days"]),
+        "days_in_stage": _num(row["days_in_stage"]) if open_stage else math.nan,
+        "log_amount": math.log1p(max(now, 0)) if not math.isnan(now) else math.nan,
+        "n_act": _num(row["n_act"]),
+        "n_act_30": _num(row["n_act_30"]),
+        "days_silent": _num(row["days_silent"]),
+        "n_inbound": _num(row["n_inbound"]),
+        "n_sh": _num(row["n_sh"]),
+        "n_eb": min(_num(row["n_eb"]), 1.0),
+        "n_supporters": _num(row["n_supporters"]),
+        "pushes": _num(row["pushes"]),
+        "amount_ratio": now / peak if peak and peak > 0 else 1.0,
+        "moved_back": 1.0 if row["moved_back_at"] else 0.0,
+        "days_to_close": _num(row["days_to_close"]),
+        "champion_days": _num(row["champion_days"]),
+    }
 
 
 def row_by_row(spec: FeatureSpec, rows: list[dict[str, Any]], customs: dict[int, Any]) -> Any:
