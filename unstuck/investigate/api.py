@@ -181,7 +181,19 @@ def investigation(request: AppRequest, slug: str, deal_id: int) -> dict[str, Any
         "completeness": inv.completeness,
         "checklist": [vars(i) for i in inv.checklist],
         "stuck_step": inv.stuck_step.name if inv.stuck_step else None,
-        "requests": [_request_out(r) for r in inv.requests],
+        "requests": [
+            {
+                "id": r.pk,
+                "question": r.question,
+                "due_date": r.due_date,
+                "answer": r.answer,
+                "answered_at": r.answered_at,
+                "asked_by": r.asked_by_email,
+                "assignee": r.assignee_email,
+                "overdue": r.is_overdue,
+            }
+            for r in inv.requests
+        ],
     }
 
 

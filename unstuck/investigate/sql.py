@@ -7,8 +7,8 @@ import contextlib
 import functools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, overload
 
 from django.db import connection, models, transaction
 
@@ -122,6 +122,18 @@ def _fast_timestamps(cursor: Any) -> None:
     if raw.connection.info.parameter_status("TimeZone") == "UTC":
         # psycopg puts its compiled version of the loader in place of this Python class.
         raw.adapters.register_loader("timestamptz", TimestamptzLoader)
+
+
+@overload
+def aware(moment: datetime) -> datetime: ...
+@overload
+def aware(moment: None) -> None: ...
+def aware(moment: datetime | None) -> datetime | None:
+    """A timestamp read by written SQL as the ORM hands it over: aware, in UTC (SQLite's
+    columns come back naive, in UTC; PostgreSQL's aware already)."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
 
 
 def fetch_dicts(sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
