@@ -3,6 +3,7 @@ and the diagnosis rows of the CLI and API. Fixed number of queries per page."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -30,14 +31,17 @@ from django.utils import timezone
 from unstuck.core.access import DealScope, deal_scope, deals_visible_to
 from unstuck.core.models import Membership, User
 from unstuck.core.pagination import paginator as make_paginator
-from unstuck.deals.models import BuyingRole, Deal, DealQuerySet, Stage, Stakeholder
+from unstuck.deals.models import BuyingRole, Contact, Deal, DealQuerySet, Stage, Stakeholder
 from unstuck.investigate import stall_score
 from unstuck.investigate.models import (
+    CustomerPain,
     DealAssessment,
     DecisionStep,
     FeedbackEntry,
     FeedbackKind,
     InvestigationRequest,
+    Obstacle,
+    ObstacleKind,
     ObstacleStatus,
     QueueTally,
     StepStatus,
@@ -368,8 +372,8 @@ class Investigation:
     deal: Deal
     stakeholders: list[Stakeholder]
     steps: list[StepRow]
-    obstacles: list[Any]
-    pain: Any
+    obstacles: list[ObstacleRow]
+    pain: PainRow | None
     feedback: list[FeedbackRow]
     requests: list[RequestRow]
     checklist: list[ChecklistItem] = field(default_factory=list)
@@ -439,6 +443,42 @@ def checklist_for(inv: Investigation) -> list[ChecklistItem]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class ObstacleRow:
+    pk: int
+    kind: str
+    kind_label: str
+    description: str
+    evidence: str
+    status: str
+    created_at: datetime
+    stakeholder_id: int | None
+    stakeholder: str  # the stakeholder's contact's name
+
+
+@dataclass(frozen=True, slots=True)
+class PainRow:
+    pain: str
+    resolution: str
+    updated_at: datetime  # the version its edit form carries back
+
+
+@dataclass(frozen=True, slots=True)
+class AssessmentRow:
+    """What the deal page shows of the stored assessment."""
+
+    signals: list[dict[str, Any]]
+    win_probability: float
+    comparable_probability: float
+    payoff: float
+    factors: list[dict[str, Any]]
+
+
+def _json(value: Any) -> Any:
+    """A JSON column read by written SQL (text from both backends, as Django has it)."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
 def _table(model: type[Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
@@ -462,20 +502,61 @@ class DealReads:
         return list(self.deal.stakeholders.select_related("contact", "view"))
 
     @cached_property
-    def obstacles(self) -> list[Any]:
-        """With stakeholder and contact, in the model's order."""
-        return list(self.deal.obstacles.select_related("stakeholder__contact"))
+    def obstacles(self) -> list[ObstacleRow]:
+        """In the model's order (open first, newest first), with the stakeholder's name."""
+        labels = dict(ObstacleKind.choices)
+        rows = fetch_dicts(
+            "SELECT o.id, o.kind, o.description, o.evidence, o.status, o.created_at, "
+            f"o.stakeholder_id, c.name FROM {_table(Obstacle)} o "
+            f"LEFT JOIN {_table(Stakeholder)} s ON s.id = o.stakeholder_id "
+            f"LEFT JOIN {_table(Contact)} c ON c.id = s.contact_id "
+            "WHERE o.deal_id = %s ORDER BY o.status, o.created_at DESC",
+            [self.deal.pk],
+        )
+        return [
+            ObstacleRow(
+                pk=r["id"],
+                kind=r["kind"],
+                kind_label=labels.get(r["kind"], r["kind"]),
+                description=r["description"],
+                evidence=r["evidence"],
+                status=r["status"],
+                created_at=aware(r["created_at"]),
+                stakeholder_id=r["stakeholder_id"],
+                stakeholder=r["name"] or "",
+            )
+            for r in rows
+        ]
 
     @cached_property
-    def pain(self) -> Any:
-        from unstuck.investigate.models import CustomerPain
-
-        return CustomerPain.objects.filter(deal=self.deal).first()
+    def pain(self) -> PainRow | None:
+        rows = fetch_dicts(
+            f"SELECT pain, resolution, updated_at FROM {_table(CustomerPain)} WHERE deal_id = %s",
+            [self.deal.pk],
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return PainRow(r["pain"], r["resolution"], aware(r["updated_at"]))
 
     @cached_property
-    def assessment(self) -> DealAssessment | None:
+    def assessment(self) -> AssessmentRow | None:
         """The stored assessment (why it is flagged shows its odds, the playbook its signals)."""
-        return DealAssessment.objects.filter(deal_id=self.deal.pk).first()
+        rows = fetch_dicts(
+            "SELECT signals, win_probability, comparable_probability, payoff, factors "
+            f"FROM {_table(DealAssessment)} WHERE deal_id = %s",
+            [self.deal.pk],
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return AssessmentRow(
+            signals=_json(r["signals"]),
+            win_probability=r["win_probability"],
+            comparable_probability=r["comparable_probability"],
+            payoff=r["payoff"],
+            factors=_json(r["factors"]),
+        )
 
     @cached_property
     def stages(self) -> list[Stage]:
@@ -558,7 +639,7 @@ class DealReads:
         return sorted(self.stakeholders, key=lambda s: (-s.influence, s.pk))
 
     @property
-    def open_obstacles(self) -> list[Any]:
+    def open_obstacles(self) -> list[ObstacleRow]:
         """Open obstacles, newest first (ties oldest row first)."""
         found = (o for o in self.obstacles if o.status == ObstacleStatus.OPEN)
         return sorted(found, key=lambda o: (o.created_at, -o.pk), reverse=True)

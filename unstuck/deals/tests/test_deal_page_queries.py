@@ -44,8 +44,9 @@ class DealPageQueryTests(InvestigateCase):
         reads = [q["sql"] for q in ctx.captured_queries]
 
         def times_read(table: str) -> int:
-            # Rows of the table itself (not the workspace-wide "any rows?" checks of scoring).
-            return sum(sql.startswith(f'SELECT "{table}".') for sql in reads)
+            # Rows of the table itself, by the ORM or written SQL (not the workspace-wide
+            # "any rows?" checks of scoring, which name it unquoted).
+            return sum(f'FROM "{table}"' in sql for sql in reads)
 
         # Before, the committee card, the investigation and the playbook's deal facts each
         # read the committee (3), and the latter two the obstacles and the pain (2 each).
@@ -114,4 +115,68 @@ class DealPageQueryTests(InvestigateCase):
         self.assertNotContains(response, gone.contact.name)
         reads = [q["sql"] for q in ctx.captured_queries]
         for table in ("investigate_obstacle", "investigate_customerpain"):
-            self.assertFalse(any(sql.startswith(f'SELECT "{table}".') for sql in reads), table)
+            self.assertFalse(any(f'FROM "{table}"' in sql for sql in reads), table)
+
+    def test_the_investigation_card_shows_its_rows_as_the_models_did(self) -> None:
+        """Steps, feedback, requests, obstacles and pain are read by written SQL: names,
+        labels, dates (in the workspace's time zone) and order as the models gave them."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from unstuck.core.models import User
+        from unstuck.investigate.models import (
+            DecisionStep,
+            FeedbackEntry,
+            InvestigationRequest,
+        )
+
+        deal = self.rich_deal()
+        champion = deal.stakeholders.get(contact__name="P1")
+        Obstacle.objects.create(
+            deal=deal, kind="legal", description="Redlines", stakeholder=champion
+        )
+        DecisionStep.objects.create(deal=deal, order=2, name="Legal review", status="stuck")
+        DecisionStep.objects.create(deal=deal, order=1, name="Security review", owner="CISO")
+        gone = User.objects.create_user(email="gone@acme.test", password="x")
+        FeedbackEntry.objects.create(deal=deal, kind="working", text="ROI landed", author=gone)
+        gone.delete()  # the entry stays, without an author
+        FeedbackEntry.objects.create(
+            deal=deal, kind="not_working", text="IT is silent", author=self.manager_a
+        )
+        today = timezone.localdate()
+        InvestigationRequest.objects.create(
+            deal=deal,
+            asked_by=self.manager_a,
+            assignee=self.rep_a,
+            question="Who signs?",
+            due_date=today - timedelta(days=1),
+        )
+        InvestigationRequest.objects.create(
+            deal=deal,
+            asked_by=self.manager_a,
+            assignee=None,
+            question="Budget cycle?",
+            due_date=today + timedelta(days=3),
+            answer="Q3",
+            answered_at=timezone.now(),
+        )
+        self.client.force_login(self.manager_a)
+        response = self.client.get(reverse("deals:detail", kwargs={"slug": "acme", "pk": deal.pk}))
+        inv = response.context["deal_reads"]
+        self.assertEqual([s.name for s in inv.steps], ["Security review", "Legal review"])
+        self.assertEqual(inv.steps[1].status_label, "Bogged down")
+        self.assertEqual([f.author for f in inv.feedback], [self.manager_a.display_name, ""])
+        self.assertIsNotNone(inv.feedback[0].created_at.tzinfo)
+        self.assertContains(response, "Legal / procurement</span> Redlines")
+        self.assertContains(response, '<span class="muted small">— P1</span>')
+        manager = self.manager_a.display_name
+        self.assertContains(response, f"{manager} → {self.rep_a.display_name} · due ")
+        self.assertContains(response, f"{manager} → — · due ")
+        self.assertContains(response, '<span class="chip bad">overdue</span>', count=1)
+        self.assertContains(response, '<span class="chip won">answered</span>', count=1)
+        self.assertContains(response, 'IT is silent <span class="muted small">— ' + manager)
+        self.assertContains(response, 'ROI landed <span class="muted small">— , ')
+        pain = inv.pain
+        self.assertEqual(pain.updated_at, CustomerPain.objects.get(deal=deal).updated_at)
+        self.assertEqual(inv.assessment, None)
