@@ -113,13 +113,27 @@ def summarize(result: Comparison, applications: int | None = None) -> OutcomeSum
     )
 
 
-def outcome_key(play: Play, *, today: date | None = None) -> str:
+@dataclass(frozen=True, slots=True)
+class StampedPlay:
+    """What a play's stored outcome is read from, for a play read as a row (the deal page's
+    suggestions): its stored outcome and what `with_outcome_stamp` annotates."""
+
+    pk: int
+    outcome: dict[str, Any]
+    outcome_key: str
+    n_applications: int
+    last_application: int | None
+
+
+def outcome_key(play: Play | StampedPlay, *, today: date | None = None) -> str:
     """What the stored outcome depends on: the play's applications (how many, the newest)
     and the day (comparison deals' histories move on every day). A play fetched with
     `with_outcome_stamp` carries them already (no query)."""
     n, last = getattr(play, "n_applications", None), getattr(play, "last_application", 0)
     if n is None:
-        stamp = PlayApplication.objects.filter(play=play).aggregate(n=Count("pk"), last=Max("pk"))
+        stamp = PlayApplication.objects.filter(play_id=play.pk).aggregate(
+            n=Count("pk"), last=Max("pk")
+        )
         n, last = stamp["n"], stamp["last"]
     return f"{n}:{last or 0}:{(today or timezone.localdate()).isoformat()}"
 
@@ -157,7 +171,7 @@ def _not_measured(applications: int) -> dict[str, Any]:
     return {"summary": summary, "result": result.as_dict()}
 
 
-def stored_outcome(play: Play) -> dict[str, Any]:
+def stored_outcome(play: Play | StampedPlay) -> dict[str, Any]:
     """The play's measured outcome as last stored — {"summary", "result", "as_of", "stale"}
     — for pages, the API, the suggestions and the digest. A read never computes it (about
     20 s of CPU at 1,000 applications, most of it the speed ratio's bootstrap; see
@@ -208,7 +222,7 @@ def stale_outcomes_refresh(workspace_id: int) -> int:
     return refreshed
 
 
-def outcome_summary(play: Play) -> OutcomeSummary:
+def outcome_summary(play: Play | StampedPlay) -> OutcomeSummary:
     """The play's outcome summary as last stored (never computed on a read: see
     `stored_outcome`)."""
     return OutcomeSummary(**stored_outcome(play)["summary"])

@@ -21,8 +21,9 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from unstuck.core.models import Membership, Workspace
-from unstuck.deals.models import Deal, StageChange, StageKind
+from unstuck.core.models import Membership, User, Workspace
+from unstuck.deals.models import Deal, Stage, StageChange, StageKind
+from unstuck.investigate.sql import aware, fetch_dicts
 from unstuck.share.models import Play, PlayApplication, PlayStatus
 from unstuck.share.plays_access import plays_visible_to
 from unstuck.share.plays_outcomes import OutcomeSummary, outcome_summary, with_outcome_stamp
@@ -192,12 +193,40 @@ def visible_applications(membership: Membership, play: Play, limit: int = 50) ->
     )
 
 
-def deal_play_applications(deal: Deal) -> list[PlayApplication]:
-    return list(
-        PlayApplication.objects.filter(deal=deal)
-        .select_related("play", "applied_by", "stage")
-        .order_by("-applied_at", "-pk")
+@dataclass(frozen=True, slots=True)
+class AppliedPlay:
+    """A play applied to the deal, as the deal page's playbook card shows it."""
+
+    play_id: int
+    title: str
+    applied_at: datetime
+    stage: str
+    applied_by: str  # display name, "" when the person is gone
+
+
+def deal_play_applications(deal: Deal) -> list[AppliedPlay]:
+    """Newest first. Written SQL: three joins the ORM took about 0.6 ms to compile and
+    instantiate (with each play's whole stored outcome) for a row or two."""
+    q = connection.ops.quote_name
+    rows = fetch_dicts(
+        "SELECT a.play_id, p.title, a.applied_at, s.name AS stage, u.name, u.email "
+        f"FROM {q(PlayApplication._meta.db_table)} a "
+        f"JOIN {q(Play._meta.db_table)} p ON p.id = a.play_id "
+        f"JOIN {q(Stage._meta.db_table)} s ON s.id = a.stage_id "
+        f"LEFT JOIN {q(User._meta.db_table)} u ON u.id = a.applied_by_id "
+        "WHERE a.deal_id = %s ORDER BY a.applied_at DESC, a.id DESC",
+        [deal.pk],
     )
+    return [
+        AppliedPlay(
+            play_id=r["play_id"],
+            title=r["title"],
+            applied_at=aware(r["applied_at"]),
+            stage=r["stage"],
+            applied_by="" if r["email"] is None else User.name_shown(r["name"], r["email"]),
+        )
+        for r in rows
+    ]
 
 
 # --- for the weekly digest ------------------------------------------------------------------
