@@ -16,7 +16,7 @@ from unstuck.core.access import can_edit_deal, can_invite_partners, get_deal_for
 from unstuck.core.decorators import workspace_view
 from unstuck.core.errors import UnstuckError
 from unstuck.core.http import AppRequest
-from unstuck.core.models import Membership, Role
+from unstuck.core.models import Membership
 from unstuck.core.submit import forbid, submit, submit_and_redirect
 from unstuck.core.validation import parse_id
 from unstuck.deals import selectors, services
@@ -95,14 +95,8 @@ def _deal_context(membership: Membership, deal_pk: int) -> dict[str, object]:
     # deal.workspace (stall settings, signals) need not fetch it again.
     deal.workspace = membership.workspace
     may_invite = can_invite_partners(membership, deal)
-    invited = list(deal.partner_invites.select_related("user").order_by("user__name"))
-    invitable = (
-        Membership.objects.filter(workspace_id=deal.workspace_id, role=Role.PARTNER)
-        .exclude(user_id__in=[i.user_id for i in invited])
-        .select_related("user")
-        if may_invite
-        else []
-    )
+    invited = selectors.deal_partners(deal)
+    invitable = selectors.invitable_partners(deal, invited) if may_invite else []
     # Read once what several cards show (committee, obstacles, pain), and pass it to each.
     reads = deal_reads(deal)
     return {
@@ -113,7 +107,7 @@ def _deal_context(membership: Membership, deal_pk: int) -> dict[str, object]:
         "invited": invited,
         "invitable": invitable,
         "timeline": selectors.deal_timeline(deal, reads.stages),
-        "activities": deal.activities.select_related("contact", "actor")[:50],
+        "activities": selectors.deal_activities(deal),
         "stakeholders": reads.stakeholders,
         "move_form": StageMoveForm(deal=deal, stages=reads.stages),
     }
