@@ -172,32 +172,103 @@ def open_suggestions(session: Session) -> list[Suggestion]:
     return suggest_for(session.deal, outcome=session.ideal_outcome, exclude=used)
 
 
-def deal_sessions(deal_id: int) -> list[Session]:
+@dataclass(frozen=True, slots=True)
+class MoveRow:
+    """A stage move since a session's decision: the stage it went to, and when."""
+
+    kind: str
+    name: str
+    changed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    """A session as the deal page's co-creation history shows it."""
+
+    pk: int
+    created_at: datetime
+    phase_label: str
+    outcome: str
+    outcome_label: str
+    ideal_outcome: str
+    n_options: int
+    chosen: list[str]  # the chosen options' titles, oldest first
+    decided_by: str  # display name, "" for nobody
+    decided_at: datetime | None
+    outcome_note: str
+    moves_since: list[MoveRow]
+
+
+def deal_sessions(deal_id: int) -> list[SessionRow]:
     """A deal's sessions, newest first, with what was chosen and how the deal moved after each
-    decision (its stage changes since): the deal page's history, closing the loop."""
-    sessions: list[Session] = list(
-        Session.objects.filter(deal_id=deal_id)
-        .select_related("started_by", "decided_by")
-        .prefetch_related(
-            Prefetch("options", queryset=Option.objects.filter(is_chosen=True), to_attr="chosen")
-        )
-        .annotate(n_options=Count("options", distinct=True))
+    decision (its stage changes since): the deal page's history, closing the loop.
+
+    Written SQL, one statement for the sessions and one each for the chosen options and the
+    moves when there are any: the ORM's annotated, prefetched read took about 1.5 ms of CPU
+    to build, compile and instantiate (issue 16)."""
+    from django.db import connection
+
+    from unstuck.core.models import User
+    from unstuck.deals.models import Stage
+    from unstuck.investigate.sql import aware, fetch_dicts, timestamp_param
+
+    q = connection.ops.quote_name
+    session, option = q(Session._meta.db_table), q(Option._meta.db_table)
+    rows = fetch_dicts(
+        "SELECT s.id, s.created_at, s.phase, s.outcome, s.ideal_outcome, s.decided_at, "
+        f"s.outcome_note, u.name, u.email, (SELECT COUNT(*) FROM {option} o "
+        f"WHERE o.session_id = s.id) AS n_options FROM {session} s "
+        f"LEFT JOIN {q(User._meta.db_table)} u ON u.id = s.decided_by_id "
+        "WHERE s.deal_id = %s ORDER BY s.created_at DESC, s.id DESC",
+        [deal_id],
     )
-    decided = [s.decided_at for s in sessions if s.decided_at]
+    if not rows:
+        return []
+    ids = [r["id"] for r in rows]
+    chosen: dict[int, list[str]] = {pk: [] for pk in ids}
+    for o in fetch_dicts(
+        f"SELECT session_id, title FROM {option} WHERE is_chosen = %s AND session_id IN "
+        f"({', '.join(['%s'] * len(ids))}) ORDER BY created_at, id",
+        [True, *ids],
+    ):
+        chosen[o["session_id"]].append(o["title"])
+    decided = [aware(r["decided_at"]) for r in rows if r["decided_at"] is not None]
     moves = (
-        list(
-            StageChange.objects.filter(deal_id=deal_id, changed_at__gte=min(decided))
-            .exclude(from_stage=F("to_stage"))
-            .select_related("to_stage")
-            .order_by("changed_at", "pk")
-        )
+        [
+            MoveRow(m["kind"], m["name"], aware(m["changed_at"]))
+            for m in fetch_dicts(
+                f"SELECT c.changed_at, t.kind, t.name FROM {q(StageChange._meta.db_table)} c "
+                f"JOIN {q(Stage._meta.db_table)} t ON t.id = c.to_stage_id "
+                "WHERE c.deal_id = %s AND c.changed_at >= %s "
+                "AND (c.from_stage_id IS NULL OR c.from_stage_id <> c.to_stage_id) "
+                "ORDER BY c.changed_at, c.id",
+                [deal_id, timestamp_param(min(decided))],
+            )
+        ]
         if decided
         else []
     )
-    for s in sessions:
-        after = s.decided_at
-        s.moves_since = [m for m in moves if after and m.changed_at >= after]  # type: ignore[attr-defined]
-    return sessions
+    phases, outcomes = dict(Phase.choices), dict(Outcome.choices)
+    out = []
+    for r in rows:
+        after = aware(r["decided_at"]) if r["decided_at"] is not None else None
+        out.append(
+            SessionRow(
+                pk=r["id"],
+                created_at=aware(r["created_at"]),
+                phase_label=phases.get(r["phase"], r["phase"]),
+                outcome=r["outcome"],
+                outcome_label=outcomes.get(r["outcome"], r["outcome"]),
+                ideal_outcome=r["ideal_outcome"],
+                n_options=r["n_options"],
+                chosen=chosen[r["id"]],
+                decided_by="" if r["email"] is None else User.name_shown(r["name"], r["email"]),
+                decided_at=after,
+                outcome_note=r["outcome_note"],
+                moves_since=[m for m in moves if after and m.changed_at >= after],
+            )
+        )
+    return out
 
 
 def pending_approvals(membership: Membership) -> list[ApprovalRequest]:
