@@ -111,7 +111,7 @@ def deal_facts(deal: Deal, *, outcome: str = "", reads: DealReads | None = None)
             if view.financial_concerns:
                 concerns.append(view.financial_concerns)
         if not economic_buyer and s.buying_role == BuyingRole.ECONOMIC_BUYER:
-            economic_buyer = s.contact.name
+            economic_buyer = s.name
     pain = reads.pain
     return DealFacts(
         deal_id=deal.pk,

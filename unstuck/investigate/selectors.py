@@ -31,12 +31,22 @@ from django.utils import timezone
 from unstuck.core.access import DealScope, deal_scope, deals_visible_to
 from unstuck.core.models import Membership, User
 from unstuck.core.pagination import paginator as make_paginator
-from unstuck.deals.models import BuyingRole, Contact, Deal, DealQuerySet, Stage, Stakeholder
+from unstuck.deals.models import (
+    BuyingRole,
+    Contact,
+    Deal,
+    DealQuerySet,
+    Influence,
+    Stage,
+    Stakeholder,
+    Stance,
+)
 from unstuck.investigate import stall_score
 from unstuck.investigate.models import (
     CustomerPain,
     DealAssessment,
     DecisionStep,
+    Factor,
     FeedbackEntry,
     FeedbackKind,
     InvestigationRequest,
@@ -44,6 +54,7 @@ from unstuck.investigate.models import (
     ObstacleKind,
     ObstacleStatus,
     QueueTally,
+    StakeholderView,
     StepStatus,
     WinModel,
 )
@@ -370,7 +381,7 @@ class RequestRow:
 @dataclass
 class Investigation:
     deal: Deal
-    stakeholders: list[Stakeholder]
+    stakeholders: list[StakeholderRow]
     steps: list[StepRow]
     obstacles: list[ObstacleRow]
     pain: PainRow | None
@@ -389,7 +400,7 @@ class Investigation:
         return next((s for s in self.steps if s.status == StepStatus.STUCK), None)
 
 
-def _view(s: Stakeholder) -> Any:
+def _view(s: StakeholderRow) -> Any:
     return getattr(s, "view", None)
 
 
@@ -441,6 +452,33 @@ def checklist_for(inv: Investigation) -> list[ChecklistItem]:
             "At least one note of each in the feedback log.",
         ),
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class ViewRow:
+    """A committee member's view: what they worry about and weigh."""
+
+    financial_concerns: str
+    factors: list[str]
+    factor_labels: list[str]
+    updated_at: datetime  # the version its edit form carries back
+
+
+@dataclass(frozen=True, slots=True)
+class StakeholderRow:
+    """A member of the buying committee, as the deal page's cards show them."""
+
+    pk: int
+    name: str  # their contact's
+    title: str
+    buying_role: str
+    buying_role_label: str
+    influence: int
+    influence_label: str
+    stance: str
+    stance_label: str
+    notes: str
+    view: ViewRow | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -497,9 +535,46 @@ class DealReads:
         self.deal = deal
 
     @cached_property
-    def stakeholders(self) -> list[Stakeholder]:
-        """With contact and view, in the model's order."""
-        return list(self.deal.stakeholders.select_related("contact", "view"))
+    def stakeholders(self) -> list[StakeholderRow]:
+        """With their contact's name and title and their view, in the model's order (most
+        influence first, then by name)."""
+        roles, influences = dict(BuyingRole.choices), dict(Influence.choices)
+        stances, factors = dict(Stance.choices), dict(Factor.choices)
+        rows = fetch_dicts(
+            "SELECT s.id, s.buying_role, s.influence, s.stance, s.notes, c.name, c.title, "
+            "v.stakeholder_id AS view_id, v.financial_concerns, v.factors, v.updated_at "
+            f"FROM {_table(Stakeholder)} s JOIN {_table(Contact)} c ON c.id = s.contact_id "
+            f"LEFT JOIN {_table(StakeholderView)} v ON v.stakeholder_id = s.id "
+            "WHERE s.deal_id = %s ORDER BY s.influence DESC, c.name",
+            [self.deal.pk],
+        )
+        out = []
+        for r in rows:
+            view = None
+            if r["view_id"] is not None:
+                chosen = _json(r["factors"])
+                view = ViewRow(
+                    financial_concerns=r["financial_concerns"],
+                    factors=chosen,
+                    factor_labels=[factors.get(f, f) for f in chosen],
+                    updated_at=aware(r["updated_at"]),
+                )
+            out.append(
+                StakeholderRow(
+                    pk=r["id"],
+                    name=r["name"],
+                    title=r["title"],
+                    buying_role=r["buying_role"],
+                    buying_role_label=roles.get(r["buying_role"], r["buying_role"]),
+                    influence=r["influence"],
+                    influence_label=influences.get(r["influence"], str(r["influence"])),
+                    stance=r["stance"],
+                    stance_label=stances.get(r["stance"], r["stance"]),
+                    notes=r["notes"],
+                    view=view,
+                )
+            )
+        return out
 
     @cached_property
     def obstacles(self) -> list[ObstacleRow]:
@@ -634,7 +709,7 @@ class DealReads:
         return {s.get("code", "") for s in (found.signals if found else [])}
 
     @property
-    def stakeholders_by_influence(self) -> list[Stakeholder]:
+    def stakeholders_by_influence(self) -> list[StakeholderRow]:
         """Most influential first, then oldest: the order the investigation shows them in."""
         return sorted(self.stakeholders, key=lambda s: (-s.influence, s.pk))
 
