@@ -116,7 +116,8 @@ def summarize(result: Comparison, applications: int | None = None) -> OutcomeSum
 @dataclass(frozen=True, slots=True)
 class StampedPlay:
     """What a play's stored outcome is read from, for a play read as a row (the deal page's
-    suggestions): its stored outcome and what `with_outcome_stamp` annotates."""
+    suggestions): its stored outcome (there, its summary only: {} when never measured) and
+    what `with_outcome_stamp` annotates."""
 
     pk: int
     outcome: dict[str, Any]

@@ -12,7 +12,7 @@ from django.db import connection
 
 from unstuck.cocreate.generator import KIND_LABELS, DealFacts, Suggestion, _short
 from unstuck.investigate.models import DealAssessment
-from unstuck.investigate.sql import fetch_dicts
+from unstuck.investigate.sql import fetch_dicts, is_postgres
 from unstuck.investigate.stall_signals import SIGNALS
 from unstuck.share.models import Play, PlayApplication, PlayStatus
 from unstuck.share.plays_outcomes import StampedPlay, outcome_summary
@@ -46,9 +46,12 @@ def verified_plays(workspace_id: int) -> list[VerifiedPlay]:
     q = connection.ops.quote_name
     play, applied = q(Play._meta.db_table), q(PlayApplication._meta.db_table)
     evidence = q(Play.evidence_deals.through._meta.db_table)
+    # Of the stored outcome only its summary (the rest is the play page's charts: 4-5 kB of
+    # JSON a play, most of the CPU of reading them here).
+    summary = "p.outcome -> 'summary'" if is_postgres() else "json_extract(p.outcome, '$.summary')"
     rows = fetch_dicts(
         "SELECT p.id, p.title, p.what_to_do, p.obstacle_kinds, p.stall_signals, p.stages, "
-        "p.outcome, p.outcome_key, "
+        f"{summary} AS summary, p.outcome_key, "
         f"(SELECT COUNT(*) FROM {applied} a WHERE a.play_id = p.id) AS n_applications, "
         f"(SELECT MAX(a.id) FROM {applied} a WHERE a.play_id = p.id) AS last_application, "
         f"(SELECT COUNT(DISTINCT e.deal_id) FROM {evidence} e WHERE e.play_id = p.id) "
@@ -67,7 +70,7 @@ def verified_plays(workspace_id: int) -> list[VerifiedPlay]:
             n_evidence=r["n_evidence"],
             stamp=StampedPlay(
                 pk=r["id"],
-                outcome=_json(r["outcome"]),
+                outcome={"summary": _json(r["summary"])} if r["summary"] else {},
                 outcome_key=r["outcome_key"],
                 n_applications=r["n_applications"],
                 last_application=r["last_application"],
