@@ -529,7 +529,12 @@ def _name(name: str | None, email: str | None) -> str:
 class DealReads:
     """What several cards of the deal page read (the committee card, the investigation, the
     playbook's deal facts), each read once per request, when a card first needs it, and
-    shared by the cards (the stakeholder form's partial reads only the committee)."""
+    shared by the cards (the stakeholder form's partial reads only the committee).
+
+    Each part but the stages is a few rows of one deal, read by written SQL into frozen
+    rows that carry what the cards show (labels, display names): the ORM took 0.3-0.8 ms of
+    CPU per statement to build, compile and make models of them, a cursor about 0.03 ms,
+    and the page makes a dozen such reads (issue 16)."""
 
     def __init__(self, deal: Deal) -> None:
         self.deal = deal
@@ -721,8 +726,9 @@ class DealReads:
 
 
 def deal_reads(deal: Deal) -> DealReads:
-    """At most three queries, each on first use: the committee with their views, the
-    obstacles, the customer's pain."""
+    """One query per part, each on first use (the committee with their views, the
+    obstacles, the customer's pain, the assessment, the stages, the investigation's steps,
+    feedback and requests)."""
     return DealReads(deal)
 
 
