@@ -136,3 +136,25 @@ def queue_rows(rows: list[selectors.QueueRow], is_manager: bool) -> SafeString:
 
     out = [_queue_row(r, once, is_manager) for r in rows]
     return mark_safe("".join(out))  # every value escaped above
+
+
+@register.simple_tag
+def overdue_items(overdue: list[selectors.OverdueRequest], slug: str) -> SafeString:
+    """The queue's overdue requests as list items, each linking to its deal's investigation:
+    what `{% for %}` with the date, truncatechars and default filters wrote, without the
+    template engine's node renders per item (issue 16.2)."""
+    from django.utils.formats import date_format
+    from django.utils.text import Truncator
+
+    from unstuck.core.templatetags.unstuck import row_url
+
+    deal_url = row_url("deals:detail", "pk", slug=slug)
+    return mark_safe(  # every value escaped
+        "".join(
+            f'<li><span class="late">due {_e(date_format(r.due_date, "M j"))}</span> · '
+            f'<a href="{_e(deal_url.for_id(r.deal_id))}#investigation">{_e(r.deal_name)}</a> — '
+            f"{_e(Truncator(r.question).chars(90))} "
+            f'<span class="muted small">({_e(r.assignee or "—")})</span></li>'
+            for r in overdue
+        )
+    )
