@@ -52,10 +52,15 @@ def managed_teams(membership: Membership) -> list[Team]:
     offers them."""
     teams: tuple[Team, ...] | None = membership.__dict__.get("_managed_teams")
     if teams is None:
+        # Written out (raw still makes Teams): the ORM's filter took longer to build than the
+        # statement takes to run, on every page a manager opens (issue 16.2).
+        columns = ", ".join(f.column for f in Team._meta.concrete_fields)
         teams = membership.__dict__["_managed_teams"] = tuple(
-            Team.objects.filter(
-                workspace_id=membership.workspace_id, manager_id=membership.user_id
-            ).order_by("name", "pk")
+            Team.objects.raw(
+                f"SELECT {columns} FROM core_team WHERE workspace_id = %s AND manager_id = %s "
+                "ORDER BY name, id",
+                [membership.workspace_id, membership.user_id],
+            )
         )
     return list(teams)
 

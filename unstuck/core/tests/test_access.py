@@ -225,7 +225,7 @@ class ManagedTeamsTests(PersonasTestCase):
             self.assertFalse(can_see_deal(membership, self.deal_b))
             self.assertEqual(managed_team_ids(membership), [self.team_a.pk])
         self.assertEqual(visible, {self.deal_a.pk, self.deal_a2.pk})
-        team_reads = [q for q in queries.captured_queries if '"core_team"' in q["sql"]]
+        team_reads = [q for q in queries.captured_queries if "core_team" in q["sql"]]
         self.assertEqual(len(team_reads), 1)
         # The next request reads the membership, and so its teams, afresh.
         self.team_b.manager = self.manager_a
