@@ -8,7 +8,7 @@ import functools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, overload
+from typing import Any, cast, overload
 
 from django.db import connection, models, transaction
 
@@ -142,6 +142,41 @@ def fetch_dicts(sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
         cursor.execute(sql, params)
         names = [c[0] for c in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def fetch_fields(
+    sql: str, params: Sequence[Any], fields: Sequence[models.Field[Any, Any] | None]
+) -> list[tuple[Any, ...]]:
+    """The rows of a statement written out, each column converted as the ORM converts the
+    values of the model field given for it (`fields`, one per column, None for a value as
+    the driver gives it): decimals, JSON, datetimes on SQLite. A page reads its rows as
+    `values()` would have given them, without building and compiling the query (about 2 ms
+    of CPU for the queue's page, issue 16)."""
+    converters = []
+    for i, field in enumerate(fields):
+        if field is None:
+            continue
+        col = field.get_col(field.model._meta.db_table)
+        # The field's own converters (from_db_value); the stubs do not declare the method.
+        own = cast(Any, field).get_db_converters(connection)
+        found = connection.ops.get_db_converters(col) + own
+        if found:
+            converters.append((i, found, col))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not converters:
+        return [tuple(row) for row in rows]
+    out = []
+    for row in rows:
+        values = list(row)
+        for i, found, col in converters:
+            value = values[i]
+            for convert in found:
+                value = convert(value, col, connection)
+            values[i] = value
+        out.append(tuple(values))
+    return out
 
 
 def _json_text(value: Any, *, encoder: type[json.JSONEncoder] | None) -> str | None:

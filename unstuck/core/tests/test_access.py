@@ -175,6 +175,42 @@ class ApiAccessMatrixTests(PersonasTestCase):
         self.assertEqual(response.status_code, 201)
 
 
+class ScopeSqlTests(PersonasTestCase):
+    """DealScope.sql, the rule written out for hand-written statements (the queue's page),
+    selects exactly the deals q() selects, for every persona, reading and writing."""
+
+    def test_the_written_condition_selects_the_same_deals_as_the_orm_filter(self) -> None:
+        from django.db import connection
+
+        from unstuck.core.access import deal_scope
+
+        # A deal of nobody's team and no owner, and a manager's own deal outside his teams.
+        self.make_deal(owner=None, team=None, name="Unowned")
+        self.make_deal(owner=self.manager_b, team=None, name="Manager B's own")
+        personas = ["leader", "manager_a", "manager_b", "rep_a", "rep_b", "partner", "outsider"]
+        for persona in personas:
+            user = getattr(self, persona)
+            membership = Membership.objects.filter(user=user, workspace=self.workspace).first()
+            if membership is None:
+                continue  # the outsider: no rule in this workspace at all
+            for write in (False, True):
+                scope = deal_scope(membership, write=write)
+                condition = scope.sql("d")
+                where = "" if condition is None else f" AND {condition[0]}"
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"SELECT d.id FROM deals_deal d WHERE d.workspace_id = %s{where}",
+                        [self.workspace.pk, *(condition[1] if condition else [])],
+                    )
+                    written = {row[0] for row in cursor.fetchall()}
+                orm = Deal.objects.filter(workspace=self.workspace)
+                if scope.q() is not None:
+                    orm = orm.filter(scope.q())
+                with self.subTest(persona=persona, write=write):
+                    self.assertEqual(written, set(orm.values_list("pk", flat=True)))
+                    self.assertTrue(written or (persona == "partner" and write))
+
+
 class ManagedTeamsTests(PersonasTestCase):
     def test_a_managers_teams_are_read_once_per_request_however_many_checks(self) -> None:
         from django.db import connection
@@ -189,7 +225,7 @@ class ManagedTeamsTests(PersonasTestCase):
             self.assertFalse(can_see_deal(membership, self.deal_b))
             self.assertEqual(managed_team_ids(membership), [self.team_a.pk])
         self.assertEqual(visible, {self.deal_a.pk, self.deal_a2.pk})
-        team_reads = [q for q in queries.captured_queries if '"core_team"' in q["sql"]]
+        team_reads = [q for q in queries.captured_queries if "core_team" in q["sql"]]
         self.assertEqual(len(team_reads), 1)
         # The next request reads the membership, and so its teams, afresh.
         self.team_b.manager = self.manager_a

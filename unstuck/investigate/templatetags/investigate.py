@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
@@ -70,65 +71,90 @@ def version(row: object | None) -> str:
     return row_version(row)
 
 
-# One queue row: the markup the queue page repeats 50 times, filled in Python with every value
-# escaped (html.escape, which Django's escape filter applies too) rather than by the template
-# engine's ~1,400 node renders for 50 rows (issue 16).
-_QUEUE_ROW = (
-    '  <li class="card queue-item">\n'
-    '    <div class="rank">{rank}</div>\n'
-    '    <div class="what">\n'
-    '      <div><a class="deal-name" href="{url}">{name}</a> '
-    '<span class="chip">{stage}</span>{requests}</div>\n'
-    '      <div class="muted small">{byline}</div>\n'
-    '      <ul class="plain reasons">\n'
-    "        {reasons}\n"
-    "        {more}\n"
-    "      </ul>\n"
-    "    </div>\n"
-    '    <div class="why-number">\n'
-    "      {payoff}\n"
-    '      <div class="odds-line small">{odds} '
-    '<span class="muted">if it moved like healthy deals</span></div>\n'
-    '      <div class="score-pill {score_class}">stall {stall_score}</div>\n'
-    "      {start}\n"
-    "    </div>\n"
-    "  </li>\n"
-)
-_REQUESTS = ' <span class="chip warn">{}</span>'
-_REASON = '<li><span class="chip {}">{}</span> {}</li>'
-_MORE = '<li class="muted small">+ {} more on the deal page</li>'
-_PAYOFF = """<div class="payoff">{}</div>
-      <div class="muted small">payoff of innovating</div>"""
+# The queue's rows: the markup the queue page repeats 50 times, filled in Python with every
+# text escaped (html.escape, which Django's escape filter applies too) rather than by the
+# template engine's ~1,400 node renders for 50 rows (issue 16).
 _NO_PAYOFF = """<div class="payoff muted">—</div>
       <div class="muted small">comparable healthy deals win no more often</div>"""
-_START = '<div><a class="btn small start-session" href="{}">Start a session</a></div>'
+
+
+def _queue_row(r: selectors.QueueRow, once: Callable[[object], str], is_manager: bool) -> str:
+    reasons = "".join(
+        f'<li><span class="chip {once(s.get("severity", ""))}">{once(s.get("label", ""))}</span> '
+        f"{_e(s.get('text', ''))}</li>"
+        for s in r.reasons
+    )
+    requests = f' <span class="chip warn">{_e(r.open_requests)}</span>' if r.open_requests else ""
+    more = f'<li class="muted small">+ {int(r.more)} more on the deal page</li>' if r.more else ""
+    payoff = (
+        f'<div class="payoff">{_e(r.payoff)}</div>\n'
+        '      <div class="muted small">payoff of innovating</div>'
+        if r.payoff
+        else _NO_PAYOFF
+    )
+    start = (
+        f'<div><a class="btn small start-session" href="{_e(r.start_url)}">Start a session</a>'
+        "</div>"
+        if is_manager
+        else ""
+    )
+    return (
+        '  <li class="card queue-item">\n'
+        f'    <div class="rank">{int(r.rank)}</div>\n'
+        '    <div class="what">\n'
+        f'      <div><a class="deal-name" href="{_e(r.url)}">{_e(r.name)}</a> '
+        f'<span class="chip">{once(r.stage)}</span>{requests}</div>\n'
+        f'      <div class="muted small">{_e(r.byline)}</div>\n'
+        '      <ul class="plain reasons">\n'
+        f"        {reasons}\n"
+        f"        {more}\n"
+        "      </ul>\n"
+        "    </div>\n"
+        '    <div class="why-number">\n'
+        f"      {payoff}\n"
+        f'      <div class="odds-line small">{once(r.odds)} '
+        '<span class="muted">if it moved like healthy deals</span></div>\n'
+        f'      <div class="score-pill {once(r.score_class)}">stall {int(r.stall_score)}</div>\n'
+        f"      {start}\n"
+        "    </div>\n"
+        "  </li>\n"
+    )
 
 
 @register.simple_tag
 def queue_rows(rows: list[selectors.QueueRow], is_manager: bool) -> SafeString:
     """The queue's rows (selectors.QueueRow) as list items; a manager's carry a link to start
     a session on the deal."""
-    out = []
-    for r in rows:
-        reasons = "".join(
-            _REASON.format(_e(s.get("severity", "")), _e(s.get("label", "")), _e(s.get("text", "")))
-            for s in r.reasons
-        )
-        out.append(
-            _QUEUE_ROW.format(
-                rank=r.rank,
-                url=_e(r.url),
-                name=_e(r.name),
-                stage=_e(r.stage),
-                requests=_REQUESTS.format(_e(r.open_requests)) if r.open_requests else "",
-                byline=_e(r.byline),
-                reasons=reasons,
-                more=_MORE.format(r.more) if r.more else "",
-                payoff=_PAYOFF.format(_e(r.payoff)) if r.payoff else _NO_PAYOFF,
-                odds=_e(r.odds),
-                score_class=_e(r.score_class),
-                stall_score=int(r.stall_score),
-                start=_START.format(_e(r.start_url)) if is_manager else "",
-            )
-        )
+    seen: dict[object, str] = {}
+
+    def once(value: object) -> str:
+        """Escaped once a page: stages, signal labels and severities repeat on most rows."""
+        found = seen.get(value)
+        if found is None:
+            found = seen[value] = _e(value)
+        return found
+
+    out = [_queue_row(r, once, is_manager) for r in rows]
     return mark_safe("".join(out))  # every value escaped above
+
+
+@register.simple_tag
+def overdue_items(overdue: list[selectors.OverdueRequest], slug: str) -> SafeString:
+    """The queue's overdue requests as list items, each linking to its deal's investigation:
+    what `{% for %}` with the date, truncatechars and default filters wrote, without the
+    template engine's node renders per item (issue 16.2)."""
+    from django.utils.formats import date_format
+    from django.utils.text import Truncator
+
+    from unstuck.core.templatetags.unstuck import row_url
+
+    deal_url = row_url("deals:detail", "pk", slug=slug)
+    return mark_safe(  # every value escaped
+        "".join(
+            f'<li><span class="late">due {_e(date_format(r.due_date, "M j"))}</span> · '
+            f'<a href="{_e(deal_url.for_id(r.deal_id))}#investigation">{_e(r.deal_name)}</a> — '
+            f"{_e(Truncator(r.question).chars(90))} "
+            f'<span class="muted small">({_e(r.assignee or "—")})</span></li>'
+            for r in overdue
+        )
+    )

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Value
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -114,14 +114,68 @@ class QueueTests(InvestigateCase):
     def test_a_row_without_a_stage_entry_date_shows_a_dash_not_none(self) -> None:
         # The column is NOT NULL today; a row read without it (a join, a future import)
         # shows the product's mark for an unknown value, not "None days".
-        from unstuck.investigate.selectors import _QUEUE_ROW_FIELDS, _queue_rows
+        from unstuck.core.access import deal_scope
+        from unstuck.core.models import Membership
+        from unstuck.investigate.selectors import _queue_page_rows, _queue_row_columns, _queue_rows
 
-        assessments = DealAssessment.objects.filter(deal=self.stuck_a)
-        values = assessments.annotate(open_requests=Value(0)).values(*_QUEUE_ROW_FIELDS)
-        row = dict(values.get(), deal__stage_entered_at=None)
+        manager = Membership.objects.get(user=self.manager_a, workspace=self.workspace)
+        rows = _queue_page_rows(
+            manager, deal_scope(manager, write=False), stuck_only=False, offset=0, limit=50
+        )
+        entered = _queue_row_columns().index(Deal._meta.get_field("stage_entered_at"))
+        row = next(r for r in rows if r[0] == self.stuck_a.pk)
+        row = (*row[:entered], None, *row[entered + 1 :])
         byline = _queue_rows([row], 1, "acme")[0].byline
         self.assertTrue(byline.endswith("· in stage —"), byline)
         self.assertNotIn("None", byline)
+
+    def test_the_written_page_reads_what_the_apis_queryset_reads(self) -> None:
+        """The page's statement (written out) and the API's queryset: the same deals in the
+        same order, each value as the ORM converts it (decimals, JSON, datetimes)."""
+        from unstuck.core.access import deal_scope, deals_visible_to
+        from unstuck.core.models import Membership
+        from unstuck.investigate.selectors import _queue_assessments, _queue_page_rows
+
+        for i in range(4):
+            self.make_deal(owner=self.rep_a, created_at=ago(50 + i), amount=Decimal("1234.56"))
+        Deal.objects.filter(pk=self.stuck_b.pk).update(owner=None)  # unassigned
+        assessments_recompute(workspace=self.workspace)
+        InvestigationRequest.objects.create(
+            deal=self.stuck_a,
+            asked_by=self.manager_a,
+            assignee=self.rep_a,
+            question="Who signs?",
+            due_date=timezone.localdate(),
+        )
+        columns = [
+            "deal_id", "payoff", "stall_score", "signals", "win_probability",
+            "comparable_probability", "open_requests", "deal__name", "deal__amount",
+            "deal__currency", "deal__stage_entered_at", "deal__stage__name",
+            "deal__owner__name", "deal__owner__email",
+        ]  # fmt: skip
+        for user in (self.leader, self.manager_a, self.manager_b):
+            m = Membership.objects.get(user=user, workspace=self.workspace)
+            scope = deal_scope(m, write=False)
+            for stuck_only in (True, False):
+                orm = _queue_assessments(
+                    m, deals_visible_to(m, scope=scope).open(), stuck_only=stuck_only
+                ).values_list(*columns)
+                written = _queue_page_rows(m, scope, stuck_only=stuck_only, offset=1, limit=3)
+                with self.subTest(user=user.email, stuck_only=stuck_only):
+                    self.assertEqual(written, list(orm[1:4]))
+                    self.assertEqual(
+                        [type(v) for v in written[0]] if written else [],
+                        [type(v) for v in orm[1]] if written else [],
+                    )
+        everything = _queue_page_rows(
+            Membership.objects.get(user=self.leader, workspace=self.workspace),
+            deal_scope(Membership.objects.get(user=self.leader), write=False),
+            stuck_only=False,
+            offset=0,
+            limit=50,
+        )
+        self.assertIn(Decimal("1234.56"), [row[8] for row in everything])
+        self.assertIn(1, [row[6] for row in everything])  # the open request counted
 
     def test_the_summary_counts_open_deals_only_for_leaders_and_managers_alike(self) -> None:
         from unstuck.core.models import Membership
