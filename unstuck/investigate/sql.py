@@ -231,7 +231,8 @@ def analytic_transaction(*, jit: bool = False) -> Iterator[None]:
     not compiled at all. Inlining was what had made compiling cost more than it saved; without
     it the signal statement at 1,000,000 open deals took 10.4-10.7 s of backend CPU against
     11.8-13.4 s interpreted, the same rows (2026-12-01, load 7-8; docs/investigate.md). The
-    twelve landmarks' statement, measured only with inlining, stays interpreted.
+    twelve landmarks' statement stays interpreted: compiled without inlining it still took
+    more (11.2-11.3 s of backend CPU against 10.5-10.6 s for 842,500 rows, load 6-7.5).
     The settings end with the transaction; inside a caller's, they are put back after.
     """
     settings = {"enable_nestloop": "off", "cursor_tuple_fraction": "1.0"}
