@@ -19,7 +19,8 @@ Targets (issue 16): the diagnose command under 500 MB peak RSS, and the statemen
 2x DuckDB (compared on wall time, and on CPU time when the machine is busy).
 PostgreSQL settings assumed: the server's defaults (work_mem 4MB, max_parallel_workers_per_gather
 2, jit on); the statement runs in the app's analytic transaction, which sets enable_nestloop,
-cursor_tuple_fraction and jit (off) for itself (investigate/sql.py). Nothing is tuned for the
+cursor_tuple_fraction and, for this statement, JIT without inlining for itself (jit on,
+jit_inline_above_cost -1; investigate/sql.py). Nothing is tuned for the
 bench; the tables are VACUUM ANALYZEd after loading, as autovacuum would have done.
 
     uv run python bench/diagnose_bench.py                      # 1,000,000 open deals
@@ -206,7 +207,7 @@ def time_in_postgres(sql: str, params: list[Any]) -> tuple[float, float, tuple[A
     from unstuck.investigate.sql import analytic_transaction
 
     # In the transaction the app runs it in (its planner settings: investigate/sql.py).
-    with analytic_transaction(), connection.cursor() as cursor:
+    with analytic_transaction(jit=True), connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
         workers: dict[int, float] = {}
@@ -357,7 +358,7 @@ def main() -> None:
 
         print(f"PostgreSQL {connection.cursor().connection.info.server_version}, default "
               "settings (work_mem 4MB, max_parallel_workers_per_gather 2); the statement in the "
-              "app's analytic transaction (enable_nestloop off, jit off)")  # fmt: skip
+              "app's analytic transaction (enable_nestloop off, JIT without inlining)")  # fmt: skip
         started = time.perf_counter()
         ws = Workspace.objects.filter(slug="bench").first() or build(args.deals)
         # As autovacuum would have by the time anyone diagnoses bulk-loaded data: statistics,

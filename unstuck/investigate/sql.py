@@ -258,7 +258,7 @@ def refresh_statistics(*tables: str) -> None:
 
 
 @contextlib.contextmanager
-def analytic_transaction() -> Iterator[None]:
+def analytic_transaction(*, jit: bool = False) -> Iterator[None]:
     """A transaction for a statement over a whole workspace's history (diagnose, the
     recompute), with the plans such a statement needs on PostgreSQL.
 
@@ -272,9 +272,18 @@ def analytic_transaction() -> Iterator[None]:
     gain in CPU (45 s without JIT against 46-47 s with it, issue 16); the stall score's twelve
     landmarks in one statement (1,774 functions to compile) took 12.3 s of backend CPU with it
     and 5.2 s without at 100,000 deals, the same rows (2026-12-01).
+    jit=True (the signal statement for one moment: diagnose, the recompute's scoring, the win
+    model's snapshots) compiles with JIT but never inlines: the server's cost thresholds still
+    decide whether to compile and whether to optimise, so a small workspace's statement is
+    not compiled at all. Inlining was what had made compiling cost more than it saved; without
+    it the signal statement at 1,000,000 open deals took 10.4-10.7 s of backend CPU against
+    11.8-13.4 s interpreted, the same rows (2026-12-01, load 7-8; docs/investigate.md). The
+    twelve landmarks' statement stays interpreted: compiled without inlining it still took
+    more (11.2-11.3 s of backend CPU against 10.5-10.6 s for 842,500 rows, load 6-7.5).
     The settings end with the transaction; inside a caller's, they are put back after.
     """
-    settings = {"enable_nestloop": "off", "cursor_tuple_fraction": "1.0", "jit": "off"}
+    settings = {"enable_nestloop": "off", "cursor_tuple_fraction": "1.0"}
+    settings.update({"jit": "on", "jit_inline_above_cost": "-1"} if jit else {"jit": "off"})
     nested = connection.in_atomic_block
     with transaction.atomic():
         if not is_postgres():

@@ -693,7 +693,7 @@ def signal_rows(
         stall=stall,
     )
     if deal_id is None:  # the whole workspace, or what a member may see of it
-        with analytic_transaction():
+        with analytic_transaction(jit=True):
             rows = fetch_dicts(sql, params)
     else:
         rows = fetch_dicts(sql, params)
@@ -732,7 +732,7 @@ def iter_signal_rows(
     )
     # A server-side cursor lives in a transaction (outside one, PostgreSQL would keep the
     # whole result WITH HOLD); the statement only reads.
-    with analytic_transaction(), connection.chunked_cursor() as cursor:
+    with analytic_transaction(jit=True), connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
         names = [c[0] for c in cursor.description]
         while batch := cursor.fetchmany(chunk_size):

@@ -157,6 +157,25 @@ class AnalyticTransactionTests(InvestigateCase):
             self.assertEqual(float(self.setting("cursor_tuple_fraction")), 1.0)
             self.assertEqual(self.setting("jit"), "off")
 
+    def test_the_signal_statement_compiles_without_inlining_and_the_settings_come_back(
+        self,
+    ) -> None:
+        # JIT without inlining cost less CPU than interpreting at 1,000,000 open deals (sql.py);
+        # whether to compile at all is left to the server's cost thresholds.
+        from unittest import mock
+
+        seen: list[tuple[str, str]] = []
+
+        def fetch(sql: str, params: Any) -> list[dict[str, Any]]:
+            seen.append((self.setting("jit"), self.setting("jit_inline_above_cost")))
+            return []
+
+        before = (self.setting("jit"), self.setting("jit_inline_above_cost"))
+        with mock.patch.object(signals, "fetch_dicts", side_effect=fetch):
+            signals.signal_rows(self.workspace)
+        self.assertEqual(seen, [("on", "-1")])
+        self.assertEqual((self.setting("jit"), self.setting("jit_inline_above_cost")), before)
+
     def test_the_landmarks_statement_runs_without_jit_and_the_setting_comes_back(self) -> None:
         # Compiling the twelve landmarks' statement cost more CPU than running it (sql.py).
         from unittest import mock
