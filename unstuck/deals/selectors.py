@@ -488,12 +488,6 @@ def deal_timeline(deal: Deal, stages: list[Stage] | None = None) -> list[Timelin
 # compile and make into models with their related rows; the page shows display values only.
 
 
-def _q(model: type[Any]) -> str:
-    from django.db import connection
-
-    return connection.ops.quote_name(model._meta.db_table)
-
-
 def _name(name: str | None, email: str | None) -> str:
     return "" if email is None else User.name_shown(name or "", email)
 
@@ -513,14 +507,14 @@ class ActivityRow:
 def deal_activities(deal: Deal, limit: int = 50) -> list[ActivityRow]:
     """The deal's newest activities, newest first, with their contact and actor."""
     from unstuck.deals.models import Activity, ActivityKind, Contact, Direction
-    from unstuck.investigate.sql import aware, fetch_dicts
+    from unstuck.investigate.sql import aware, fetch_dicts, table
 
     kinds, directions = dict(ActivityKind.choices), dict(Direction.choices)
     rows = fetch_dicts(
         "SELECT a.kind, a.occurred_at, a.summary, a.direction, a.contact_id, c.name AS contact, "
-        f"a.actor_id, u.name, u.email FROM {_q(Activity)} a "
-        f"LEFT JOIN {_q(Contact)} c ON c.id = a.contact_id "
-        f"LEFT JOIN {_q(User)} u ON u.id = a.actor_id "
+        f"a.actor_id, u.name, u.email FROM {table(Activity)} a "
+        f"LEFT JOIN {table(Contact)} c ON c.id = a.contact_id "
+        f"LEFT JOIN {table(User)} u ON u.id = a.actor_id "
         "WHERE a.deal_id = %s ORDER BY a.occurred_at DESC, a.id DESC LIMIT %s",
         [deal.pk, limit],
     )
@@ -550,11 +544,11 @@ class PartnerRow:
 def deal_partners(deal: Deal) -> list[PartnerRow]:
     """The partners invited to the deal, by name."""
     from unstuck.deals.models import DealPartner
-    from unstuck.investigate.sql import fetch_dicts
+    from unstuck.investigate.sql import fetch_dicts, table
 
     rows = fetch_dicts(
-        f"SELECT p.user_id, u.name, u.email FROM {_q(DealPartner)} p "
-        f"JOIN {_q(User)} u ON u.id = p.user_id WHERE p.deal_id = %s ORDER BY u.name",
+        f"SELECT p.user_id, u.name, u.email FROM {table(DealPartner)} p "
+        f"JOIN {table(User)} u ON u.id = p.user_id WHERE p.deal_id = %s ORDER BY u.name",
         [deal.pk],
     )
     return [PartnerRow(r["user_id"], _name(r["name"], r["email"]), r["email"]) for r in rows]
@@ -562,13 +556,13 @@ def deal_partners(deal: Deal) -> list[PartnerRow]:
 
 def invitable_partners(deal: Deal, invited: list[PartnerRow]) -> list[PartnerRow]:
     """The workspace's active partners not invited to the deal yet, in the members' order."""
-    from unstuck.investigate.sql import fetch_dicts
+    from unstuck.investigate.sql import fetch_dicts, table
 
     skip = [p.user_id for p in invited]
     not_in = f" AND m.user_id NOT IN ({', '.join(['%s'] * len(skip))})" if skip else ""
     rows = fetch_dicts(
-        f"SELECT m.user_id, m.title, u.name, u.email FROM {_q(Membership)} m "
-        f"JOIN {_q(User)} u ON u.id = m.user_id WHERE m.workspace_id = %s AND m.role = %s "
+        f"SELECT m.user_id, m.title, u.name, u.email FROM {table(Membership)} m "
+        f"JOIN {table(User)} u ON u.id = m.user_id WHERE m.workspace_id = %s AND m.role = %s "
         f"AND m.deactivated_at IS NULL{not_in} ORDER BY m.workspace_id, m.role, u.name",
         [deal.workspace_id, Role.PARTNER.value, *skip],
     )

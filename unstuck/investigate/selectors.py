@@ -18,7 +18,6 @@ from django.db.models import (
     Exists,
     F,
     Max,
-    Model,
     OuterRef,
     Q,
     QuerySet,
@@ -59,7 +58,7 @@ from unstuck.investigate.models import (
     WinModel,
 )
 from unstuck.investigate.scoring_cache import scoring_config
-from unstuck.investigate.sql import aware, fetch_dicts
+from unstuck.investigate.sql import aware, fetch_dicts, table
 from unstuck.investigate.stall_signals import (
     STALL_WARNING,
     describe,
@@ -616,10 +615,6 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str | bytes) else value
 
 
-def _table(model: type[Model]) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
 def _name(name: str | None, email: str | None) -> str:
     """A person's display name from their two columns ("" for nobody)."""
     return "" if email is None else User.name_shown(name or "", email)
@@ -647,8 +642,8 @@ class DealReads:
         rows = fetch_dicts(
             "SELECT s.id, s.buying_role, s.influence, s.stance, s.notes, c.name, c.title, "
             "v.stakeholder_id AS view_id, v.financial_concerns, v.factors, v.updated_at "
-            f"FROM {_table(Stakeholder)} s JOIN {_table(Contact)} c ON c.id = s.contact_id "
-            f"LEFT JOIN {_table(StakeholderView)} v ON v.stakeholder_id = s.id "
+            f"FROM {table(Stakeholder)} s JOIN {table(Contact)} c ON c.id = s.contact_id "
+            f"LEFT JOIN {table(StakeholderView)} v ON v.stakeholder_id = s.id "
             "WHERE s.deal_id = %s ORDER BY s.influence DESC, c.name",
             [self.deal.pk],
         )
@@ -686,9 +681,9 @@ class DealReads:
         labels = dict(ObstacleKind.choices)
         rows = fetch_dicts(
             "SELECT o.id, o.kind, o.description, o.evidence, o.status, o.created_at, "
-            f"o.stakeholder_id, c.name FROM {_table(Obstacle)} o "
-            f"LEFT JOIN {_table(Stakeholder)} s ON s.id = o.stakeholder_id "
-            f"LEFT JOIN {_table(Contact)} c ON c.id = s.contact_id "
+            f"o.stakeholder_id, c.name FROM {table(Obstacle)} o "
+            f"LEFT JOIN {table(Stakeholder)} s ON s.id = o.stakeholder_id "
+            f"LEFT JOIN {table(Contact)} c ON c.id = s.contact_id "
             "WHERE o.deal_id = %s ORDER BY o.status, o.created_at DESC",
             [self.deal.pk],
         )
@@ -710,7 +705,7 @@ class DealReads:
     @cached_property
     def pain(self) -> PainRow | None:
         rows = fetch_dicts(
-            f"SELECT pain, resolution, updated_at FROM {_table(CustomerPain)} WHERE deal_id = %s",
+            f"SELECT pain, resolution, updated_at FROM {table(CustomerPain)} WHERE deal_id = %s",
             [self.deal.pk],
         )
         if not rows:
@@ -723,7 +718,7 @@ class DealReads:
         """The stored assessment (why it is flagged shows its odds, the playbook its signals)."""
         rows = fetch_dicts(
             "SELECT signals, win_probability, comparable_probability, payoff, factors "
-            f"FROM {_table(DealAssessment)} WHERE deal_id = %s",
+            f"FROM {table(DealAssessment)} WHERE deal_id = %s",
             [self.deal.pk],
         )
         if not rows:
@@ -752,7 +747,7 @@ class DealReads:
         """The decision process in its order."""
         labels = dict(StepStatus.choices)
         rows = fetch_dicts(
-            f"SELECT id, name, owner, status FROM {_table(DecisionStep)} WHERE deal_id = %s "
+            f"SELECT id, name, owner, status FROM {table(DecisionStep)} WHERE deal_id = %s "
             f"ORDER BY {connection.ops.quote_name('order')}, id",
             [self.deal.pk],
         )
@@ -765,8 +760,8 @@ class DealReads:
     def feedback(self) -> list[FeedbackRow]:
         """The newest 30 lines of the feedback log, newest first."""
         rows = fetch_dicts(
-            f"SELECT f.kind, f.text, f.created_at, u.name, u.email FROM {_table(FeedbackEntry)} f "
-            f"LEFT JOIN {_table(User)} u ON u.id = f.author_id WHERE f.deal_id = %s "
+            f"SELECT f.kind, f.text, f.created_at, u.name, u.email FROM {table(FeedbackEntry)} f "
+            f"LEFT JOIN {table(User)} u ON u.id = f.author_id WHERE f.deal_id = %s "
             "ORDER BY f.created_at DESC, f.id DESC LIMIT 30",
             [self.deal.pk],
         )
@@ -782,9 +777,9 @@ class DealReads:
         rows = fetch_dicts(
             "SELECT r.id, r.question, r.due_date, r.answer, r.answered_at, r.assignee_id, "
             "a.name AS a_name, a.email AS a_email, s.name AS s_name, s.email AS s_email "
-            f"FROM {_table(InvestigationRequest)} r "
-            f"LEFT JOIN {_table(User)} a ON a.id = r.asked_by_id "
-            f"LEFT JOIN {_table(User)} s ON s.id = r.assignee_id "
+            f"FROM {table(InvestigationRequest)} r "
+            f"LEFT JOIN {table(User)} a ON a.id = r.asked_by_id "
+            f"LEFT JOIN {table(User)} s ON s.id = r.assignee_id "
             "WHERE r.deal_id = %s ORDER BY r.answered_at DESC, r.due_date, r.id",
             [self.deal.pk],
         )

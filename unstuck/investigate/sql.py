@@ -124,6 +124,11 @@ def _fast_timestamps(cursor: Any) -> None:
         raw.adapters.register_loader("timestamptz", TimestamptzLoader)
 
 
+def table(model: type[models.Model]) -> str:
+    """A model's table name quoted for a statement written out."""
+    return connection.ops.quote_name(model._meta.db_table)
+
+
 @overload
 def aware(moment: datetime) -> datetime: ...
 @overload

@@ -8,11 +8,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
-
 from unstuck.cocreate.generator import KIND_LABELS, DealFacts, Suggestion, _short
 from unstuck.investigate.models import DealAssessment
-from unstuck.investigate.sql import fetch_dicts, is_postgres
+from unstuck.investigate.sql import fetch_dicts, is_postgres, table
 from unstuck.investigate.stall_signals import SIGNALS
 from unstuck.share.models import Play, PlayApplication, PlayStatus
 from unstuck.share.plays_outcomes import StampedPlay, outcome_summary
@@ -43,9 +41,8 @@ def verified_plays(workspace_id: int) -> list[VerifiedPlay]:
     """The workspace's verified plays, oldest first, with their evidence deals and
     applications counted in the statement. Written SQL: the ORM took about 1 ms of CPU to
     build and compile the three counts' joins for a handful of rows (issue 16)."""
-    q = connection.ops.quote_name
-    play, applied = q(Play._meta.db_table), q(PlayApplication._meta.db_table)
-    evidence = q(Play.evidence_deals.through._meta.db_table)
+    play, applied = table(Play), table(PlayApplication)
+    evidence = table(Play.evidence_deals.through)
     # Of the stored outcome only its summary (the rest is the play page's charts: 4-5 kB of
     # JSON a play, most of the CPU of reading them here).
     summary = "p.outcome -> 'summary'" if is_postgres() else "json_extract(p.outcome, '$.summary')"
