@@ -1,6 +1,6 @@
 """Experiment (issue 13.5): does fine-tuning MiniLM's top layer(s) together with the head make
 the full head generalise better to writers it never saw? Not used by the app (see DATA_CARD.md,
-"Fine-tuning the encoder's top layer", for the figures and why nothing was shipped).
+"Fine-tuning MiniLM's top layer", for the figures and why nothing was shipped yet).
 
     uv run --group train python scripts/finetune_bias_encoder.py [--split author|dev]
         [--top 1|2] [--epochs N] [--lr X] [--head-start zero|fitted] [--frozen-only]
@@ -493,6 +493,7 @@ def report(rows, groups, names, results, units) -> None:  # type: ignore[no-unty
     y = np.array([r.label for r in rows])
     long = np.array([len(units.of[i]) > 1 for i in range(len(rows))])
     frozen = results["frozen"]
+    kept: dict[str, tuple[np.ndarray, ...]] = {}
     for name, res in results.items():
         scored = [g for g in names if g in res]
         if not scored:
@@ -520,6 +521,17 @@ def report(rows, groups, names, results, units) -> None:  # type: ignore[no-unty
             )
             pred[held] = fitting.decide_by_length(
                 p_held[held], has_cue[held], is_long[held], short_t, long_t
+            )
+        kept[name] = (grp, gold, pred, p_held)
+        if name != "frozen" and "frozen" in kept:
+            # The reference on the same groups, for a paired reading.
+            f_grp, f_gold, f_pred, f_p = kept["frozen"]
+            f_on = np.isin(f_grp, scored)
+            print(
+                f"frozen on the same groups: macro-F1 "
+                f"{fitting.macro_f1(list(f_gold[f_on]), list(f_pred[f_on])):.3f}, false flags "
+                f"{fitting.false_flag_rate(list(f_gold[f_on]), list(f_pred[f_on])):.1%}, ROC AUC "
+                f"{auc(f_gold[f_on] != NONE, 1.0 - f_p[f_on, fitting.CLASSES.index(NONE)]):.4f}"
             )
         on = np.isin(grp, scored)
         none = fitting.CLASSES.index(NONE)
