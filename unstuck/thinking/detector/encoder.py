@@ -78,6 +78,15 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1.0 + np.tanh(0.7978845608 * (x + 0.044715 * x**3)))
 
 
+def pool(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean of the token states over the mask, at unit length (sentence-transformers' pooling)."""
+    summed = (x * mask[:, :, None]).sum(axis=1)
+    pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1.0)
+    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+    unit: np.ndarray = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+    return unit
+
+
 class MiniLM:
     """Encode texts to unit vectors of DIMENSIONS floats."""
 
@@ -119,6 +128,12 @@ class MiniLM:
             )
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return pool(self.hidden_states(ids, mask), mask)
+
+    def hidden_states(
+        self, ids: np.ndarray, mask: np.ndarray, layers: int | None = None
+    ) -> np.ndarray:
+        """Token states after the first `layers` layers (all of them by default)."""
         batch, length = ids.shape
         hidden = self.word.shape[1]
         head = hidden // self.heads
@@ -126,7 +141,7 @@ class MiniLM:
         x = _layer_norm(x, self.ln, self.eps)
         # Padding positions get -inf-like scores so no token attends to them.
         attend = np.where(mask[:, None, None, :] > 0, 0.0, -1e9).astype(np.float32)
-        for layer in self.layers:
+        for layer in self.layers[:layers]:
             qkv = x @ layer.qkv + layer.qkv_bias
             qkv = qkv.reshape(batch, length, 3, self.heads, head).transpose(2, 0, 3, 1, 4)
             q, k, v = qkv[0], qkv[1], qkv[2]
@@ -138,11 +153,7 @@ class MiniLM:
             x = _layer_norm(context @ layer.out + layer.out_bias + x, layer.ln1, self.eps)
             up = _gelu(x @ layer.up + layer.up_bias)
             x = _layer_norm(up @ layer.down + layer.down_bias + x, layer.ln2, self.eps)
-        summed = (x * mask[:, :, None]).sum(axis=1)
-        pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1.0)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        unit: np.ndarray = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
-        return unit
+        return x
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         if not texts:
