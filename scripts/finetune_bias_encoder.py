@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from unstuck.thinking.detector.encoder import MAX_TOKENS, minilm
+from unstuck.thinking.detector.encoder import MAX_TOKENS, minilm, padded
 
 CACHE = Path(os.environ.get("UNSTUCK_BIAS_CACHE", "/tmp/unstuck-bias-cache"))
 FROZEN_LAYERS = 4  # cached states are after this many layers (supports --top 1 and 2)
@@ -65,14 +65,7 @@ def cached_states(texts: list[str]) -> tuple[list[np.ndarray], np.ndarray]:
         with threadpool_limits(limits=1, user_api="blas"):
             for b in range(0, len(order), 32):
                 chunk = order[b : b + 32]
-                length = max(len(encodings[i].ids) for i in chunk)
-                ids = np.zeros((len(chunk), length), dtype=np.int64)
-                mask = np.zeros((len(chunk), length), dtype=np.float32)
-                for row, i in enumerate(chunk):
-                    seq = encodings[i].ids
-                    ids[row, : len(seq)] = seq
-                    mask[row, : len(seq)] = 1.0
-                x = model.hidden_states(ids, mask, FROZEN_LAYERS)
+                x = model.hidden_states(*padded(encodings, chunk), FROZEN_LAYERS)
                 for row, i in enumerate(chunk):
                     n = len(encodings[i].ids)
                     known[missing[i][0]] = x[row, :n].astype(np.float16)

@@ -170,17 +170,22 @@ class MiniLM:
         return out
 
     def _encode_chunk(self, encodings: list[Any], chunk: list[int], out: np.ndarray) -> None:
-        length = max(len(encodings[i].ids) for i in chunk)
-        ids = np.zeros((len(chunk), length), dtype=np.int64)
-        mask = np.zeros((len(chunk), length), dtype=np.float32)
-        for row, i in enumerate(chunk):
-            seq = encodings[i].ids
-            ids[row, : len(seq)] = seq
-            mask[row, : len(seq)] = 1.0
-        out[chunk] = self._forward(ids, mask)
+        out[chunk] = self._forward(*padded(encodings, chunk))
 
 
 @functools.cache
 def minilm() -> MiniLM:
     """The encoder, loaded once per process from the installed package."""
     return MiniLM(model_dir())
+
+
+def padded(encodings: list[Any], chunk: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The token ids of `chunk`'s encodings padded to the longest, and their attention mask."""
+    length = max(len(encodings[i].ids) for i in chunk)
+    ids = np.zeros((len(chunk), length), dtype=np.int64)
+    mask = np.zeros((len(chunk), length), dtype=np.float32)
+    for row, i in enumerate(chunk):
+        seq = encodings[i].ids
+        ids[row, : len(seq)] = seq
+        mask[row, : len(seq)] = 1.0
+    return ids, mask
