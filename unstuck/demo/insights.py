@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Q
 
 from unstuck.cocreate.models import (
     ApprovalRequest,
@@ -373,6 +374,15 @@ def recent_work(*, workspace: Workspace, seed: int, today: date) -> None:
     FeedbackEntry.objects.bulk_create(feedback)
     QuizAnswer.objects.bulk_create(quiz)
     Activity.objects.bulk_create(notes)
+    # As deal_log_activity does for each note: the deal's "last activity" is its latest one,
+    # so the deal page's card agrees with the days of silence the score reads.
+    latest: dict[int, datetime] = {}
+    for note in notes:
+        latest[note.deal_id] = max(note.occurred_at, latest.get(note.deal_id, note.occurred_at))
+    for deal_id, at in latest.items():
+        Deal.objects.filter(pk=deal_id).filter(
+            Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=at)
+        ).update(last_activity_at=at)
     _check_ins_and_pulse(workspace, teams, today)
 
 

@@ -122,7 +122,8 @@ class PlaybookProvider:
                 # The measured outcome lifts a play that answers this deal's problem; a play
                 # that only shares the stage stays below the levers that answer its obstacles.
                 score += VERDICT_BONUS.get(summary.verdict, 0.0)
-            why.append(summary.headline)
+            # Each reason is a clause: the page joins them with "; " and ends with one period.
+            why.append(summary.headline.rstrip("."))
             evidence = play.n_evidence
             if evidence:
                 why.append(f"{evidence} evidence deal{'s' if evidence != 1 else ''}")

@@ -7,7 +7,7 @@ from django.db.models import Count, Max, Sum
 from django.test import TestCase
 
 from unstuck.core.models import Membership, Role, Workspace
-from unstuck.deals.models import Deal, StageChange, StageKind
+from unstuck.deals.models import Activity, Deal, StageChange, StageKind
 from unstuck.demo.generator import DemoResult, generate_demo
 
 TODAY = date(2026, 11, 2)
@@ -55,6 +55,18 @@ class DemoGeneratorTests(TestCase):
             self.assertEqual(final.to_stage_id, deal.stage_id)
             self.assertGreaterEqual(deal.stage_entered_at, deal.created_at)
             self.assertEqual(deal.closed_at is not None, deal.status != StageKind.OPEN)
+
+    def test_each_deals_last_activity_is_its_latest_activity(self) -> None:
+        # The deal page's "last activity" card and the score's days of silence read the two.
+        latest = dict(
+            Activity.objects.values("deal")
+            .annotate(at=Max("occurred_at"))
+            .values_list("deal", "at")
+        )
+        self.assertGreater(len(latest), 100)
+        for deal_id, at in Deal.objects.values_list("pk", "last_activity_at"):
+            if deal_id in latest:
+                self.assertEqual(at, latest[deal_id], deal_id)
 
     def test_the_same_seed_gives_the_same_workspace(self) -> None:
         again = generate_demo(deals=400, seed=11, today=TODAY, slug="demo-2")

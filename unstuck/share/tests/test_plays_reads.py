@@ -26,6 +26,8 @@ class PlaybookProviderTests(PlaysTestCase):
             unmeasured = suggest_for(self.deal_a)[0]
         compute.assert_not_called()
         self.assertTrue(any("too early to tell" in w for w in unmeasured.why))
+        # Reasons are clauses joined into one sentence: none ends with its own period.
+        self.assertFalse([w for w in unmeasured.why if w.endswith(".")])
         outcome_refresh(self.budget_play)  # as the background task leaves it
         found = suggest_for(self.deal_a)
         keys = [s.key for s in found]
